@@ -1,0 +1,127 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orgtree.models import OrgUnit
+
+account_validator = RegexValidator(
+    r"^[A-Za-z0-9_.@-]{3,64}$",
+    _("An account is 3 to 64 letters, digits or the characters _ . @ -"),
+)
+phone_validator = RegexValidator(r"^\+?[0-9-]{5,20}$", _("Enter a valid phone number."))
+
+
+class UserType(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    TEACHER = "teacher", _("Teacher")
+    STUDENT = "student", _("Student")
+    PARENT = "parent", _("Parent")
+
+
+class User(AbstractUser):
+    """A platform account. ``username`` is the login account (账号) issued by a superior unit."""
+
+    username = models.CharField(
+        _("account"), max_length=64, unique=True, validators=[account_validator],
+        error_messages={"unique": _("An account with this name already exists.")},
+    )
+    name = models.CharField(_("name"), max_length=50)
+    nickname = models.CharField(_("nickname"), max_length=50, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/%Y/%m/", blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[phone_validator])
+    email = models.EmailField(_("email"), blank=True)
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="members", null=True, blank=True
+    )
+    user_type = models.CharField(_("user type"), max_length=16, choices=UserType.choices, default=UserType.STAFF)
+    # Derived from name by services: what the directory search matches besides account and nickname.
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=200, blank=True, editable=False)
+    name_initials = models.CharField(_("pinyin initials"), max_length=50, blank=True, editable=False)
+
+    # AbstractUser's first/last name are not used: Chinese names are one field.
+    first_name = None
+    last_name = None
+
+    REQUIRED_FIELDS = ["name"]
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        indexes = [models.Index(fields=["unit", "id"], name="user_unit_id")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.username})" if self.name else self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.nickname or self.name or self.username
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.display_name
+
+
+class UserSearchTerm(models.Model):
+    """One lower-case term a user is found by (account, name, nickname, pinyin, initials).
+
+    Prefix search over this table walks one index in term order and stops at the page size, so
+    its cost does not grow with the number of users.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="search_terms")
+    term = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "term"], name="user_search_term_unique")]
+        indexes = [
+            models.Index(fields=["term", "user"], name="search_term_order"),
+            models.Index(fields=["term"], name="search_term_prefix", opclasses=["varchar_pattern_ops"]),
+        ]
+
+
+class HandlingGroup(models.Model):
+    """A kind of support work an agent takes on: hardware, software, training, complaints."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+
+    class Meta:
+        verbose_name = _("handling group")
+        verbose_name_plural = _("handling groups")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    UNIT_ADMIN = "unit_admin", _("Unit administrator")
+    SUPPORT_AGENT = "support_agent", _("Support agent")
+    ANSWER_REVIEWER = "answer_reviewer", _("Answer reviewer")
+    NOTICE_PUBLISHER = "notice_publisher", _("Notice publisher")
+    NOTICE_REVIEWER = "notice_reviewer", _("Notice reviewer")
+
+
+class RoleAssignment(models.Model):
+    """A role a user holds in one unit. Unit administrators' power extends to the unit's subtree."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="roles")
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    # Meaningful for support agents only.
+    handling_groups = models.ManyToManyField(HandlingGroup, verbose_name=_("handling groups"), blank=True)
+    on_duty = models.BooleanField(_("on duty"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [models.UniqueConstraint(fields=["user", "unit", "role"], name="role_assignment_unique")]
+        indexes = [models.Index(fields=["unit", "role"], name="role_unit_role")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} @ {self.unit.name}"

@@ -1,0 +1,125 @@
+"""Reads of accounts, each scoped to what the acting user may see.
+
+The directory (search, unit members, public profiles) is open to every signed-in user, as in the
+manual's contact search (2.3.1) and unit directory (2.3.3, 2.3.4); it exposes public fields only.
+Managed accounts (full records) are visible to the administrators of the account's unit or of a
+unit above it, and to platform operators (superusers).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from orgtree.models import OrgUnit
+
+from .models import Role, RoleAssignment, User, UserSearchTerm
+
+SEARCH_TERM_MAX = 64
+
+
+def admin_unit_paths(*, actor: User) -> list[str]:
+    """Paths of the units whose subtrees ``actor`` administers (cached on the instance)."""
+    cached = getattr(actor, "_admin_unit_paths", None)
+    if cached is None:
+        cached = list(
+            RoleAssignment.objects.filter(user=actor, role=Role.UNIT_ADMIN).values_list("unit__path", flat=True)
+        )
+        actor._admin_unit_paths = cached
+    return cached
+
+
+def is_unit_admin(*, actor: User) -> bool:
+    return actor.is_superuser or bool(admin_unit_paths(actor=actor))
+
+
+def can_manage_unit(*, actor: User, unit: OrgUnit) -> bool:
+    if actor.is_superuser:
+        return True
+    return any(unit.path.startswith(path) for path in admin_unit_paths(actor=actor))
+
+
+def _subtrees_q(paths: list[str], field: str) -> Q:
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field}__startswith": path})
+    return q
+
+
+def managed_units(*, actor: User) -> QuerySet[OrgUnit]:
+    if actor.is_superuser:
+        return OrgUnit.objects.all()
+    return OrgUnit.objects.filter(_subtrees_q(admin_unit_paths(actor=actor), "path"))
+
+
+def managed_users(*, actor: User) -> QuerySet[User]:
+    users = User.objects.select_related("unit")
+    if actor.is_superuser:
+        return users
+    return users.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path"))
+
+
+def managed_user_get(*, actor: User, user_id: int) -> User:
+    """A managed account by id; one outside the actor's subtrees does not exist for them."""
+    try:
+        return managed_users(actor=actor).get(pk=user_id)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def managed_unit_get(*, actor: User, unit_id: int) -> OrgUnit:
+    try:
+        return managed_units(actor=actor).get(pk=unit_id)
+    except (OrgUnit.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def directory_users() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).select_related("unit")
+
+
+def directory_user_get(*, user_id: int) -> User:
+    try:
+        return directory_users().get(pk=user_id)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def directory_search(*, query: str) -> QuerySet[UserSearchTerm]:
+    """Active users whose account, name, nickname, pinyin or pinyin initials start with ``query``.
+
+    Rows are search terms in term order (walks the term index; bounded by the page size). One user
+    can match on more than one term; callers drop repeats within a page.
+    """
+    needle = normalise_search_query(query)
+    if not needle:
+        return UserSearchTerm.objects.none()
+    return (
+        UserSearchTerm.objects.filter(term__startswith=needle, user__is_active=True)
+        .select_related("user", "user__unit")
+        .order_by("term", "user_id")
+    )
+
+
+def normalise_search_query(query: str) -> str:
+    return "".join((query or "").split()).lower()[:SEARCH_TERM_MAX]
+
+
+def unit_members(*, unit: OrgUnit, subtree: bool = False) -> QuerySet[User]:
+    """Active members of ``unit`` (or of its whole subtree), in tree order then id."""
+    users = directory_users()
+    if subtree:
+        # A range on the unit's path walks the tree index; users join through (unit_id, id).
+        return users.filter(unit__path__startswith=unit.path).order_by("unit__path", "id")
+    return users.filter(unit=unit).order_by("id")
+
+
+def user_roles(*, user: User) -> QuerySet[RoleAssignment]:
+    return RoleAssignment.objects.filter(user=user).select_related("unit").prefetch_related("handling_groups")
+
+
+def managed_role_assignments(*, actor: User) -> QuerySet[RoleAssignment]:
+    qs = RoleAssignment.objects.select_related("user", "unit").prefetch_related("handling_groups")
+    if actor.is_superuser:
+        return qs
+    return qs.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path"))

@@ -1,0 +1,73 @@
+"""One error format for the whole API.
+
+    {"detail": "<summary for people>", "code": "<machine code>", "fields": {"name": ["message", ...]}}
+
+``fields`` is present when the request was invalid field by field. Services raise Django's
+``ValidationError``; it becomes a 400 here just like a serializer's.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def _as_field_messages(detail) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for name, value in detail.items():
+            if isinstance(value, dict):
+                for sub, msgs in _as_field_messages(value).items():
+                    out[f"{name}.{sub}"] = msgs
+            elif isinstance(value, list):
+                flat: list[str] = []
+                for item in value:
+                    if isinstance(item, dict):
+                        for sub, msgs in _as_field_messages(item).items():
+                            out[f"{name}.{sub}"] = msgs
+                    else:
+                        flat.append(str(item))
+                if flat:
+                    out[name] = flat
+            else:
+                out[name] = [str(value)]
+        return out
+    if isinstance(detail, list):
+        return {"non_field_errors": [str(item) for item in detail]}
+    return {"non_field_errors": [str(detail)]}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail=detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(detail=str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _as_field_messages(exc.detail)
+        non_field = fields.pop("non_field_errors", None)
+        body = {
+            "detail": non_field[0] if non_field and not fields else _("The request is invalid; see the fields."),
+            "code": "invalid",
+            "fields": fields if fields else {"non_field_errors": non_field or []},
+        }
+        if non_field and fields:
+            body["fields"]["non_field_errors"] = non_field
+        response.data = body
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    detail = getattr(exc, "detail", None)
+    codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    response.data = {"detail": str(detail) if detail is not None else str(exc), "code": codes if isinstance(codes, str) else "error"}
+    return response

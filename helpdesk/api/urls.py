@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api_urls")),
+    path("", include("orgtree.api_urls")),
+]

@@ -1,0 +1,31 @@
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from .tasks import HEARTBEAT_KEY
+
+
+@login_required
+def home(request):
+    return render(request, "home.html")
+
+
+def health(request):
+    """Liveness of the pieces an operator cares about; answers 503 if the database is down."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        database = "ok"
+    except Exception:
+        database = "down"
+    try:
+        heartbeat = cache.get(HEARTBEAT_KEY)
+        cache_state = "ok"
+    except Exception:
+        heartbeat, cache_state = None, "down"
+    status = 200 if database == "ok" and cache_state == "ok" else 503
+    return JsonResponse(
+        {"database": database, "cache": cache_state, "celery_last_heartbeat": heartbeat}, status=status
+    )

@@ -1,0 +1,1 @@
+"""Placeholder: this capability has its own issue and arrives with it."""
