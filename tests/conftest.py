@@ -1,0 +1,53 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import DEFAULT_PASSWORD, Tree, UserFactory, grant
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def tree(db) -> Tree:
+    return Tree()
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def haidian_admin(tree):
+    """Administrator of 海淀区: manages 海淀区 and its schools, nothing in 天津市."""
+    user = UserFactory(username="hd_admin", name="海淀管理员", unit=tree.haidian, user_type="staff")
+    grant(user, tree.haidian)
+    return user
+
+
+@pytest.fixture
+def teacher(tree):
+    return UserFactory(username="teacher_zw", name="张伟", unit=tree.school_a)
+
+
+@pytest.fixture
+def tianjin_teacher(tree):
+    return UserFactory(username="tj_teacher", name="王芳", unit=tree.school_tj)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client(api_client):
+    """Returns a function that logs an APIClient in as a user (session-less, forced auth)."""
+
+    def _login(user) -> APIClient:
+        api_client.force_authenticate(user=user)
+        return api_client
+
+    return _login
