@@ -5,8 +5,13 @@ from tests.factories import DEFAULT_PASSWORD, Tree, UserFactory, grant
 
 
 @pytest.fixture(autouse=True)
-def _isolated_media(settings, tmp_path):
+def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # A fast hasher for the passwords tests create; PBKDF2 stays to check the factories' hash.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
 
 @pytest.fixture
