@@ -1,2 +1,18 @@
+from django.urls import path
+
+from . import views
+
 app_name = "accounts"
-urlpatterns = []
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("password/", views.password_change, name="password_change"),
+    path("manage/", views.manage_list, name="manage"),
+    path("manage/new/", views.manage_create, name="manage_create"),
+    path("manage/import/", views.manage_import, name="manage_import"),
+    path("manage/import/template.csv", views.manage_import_template, name="manage_import_template"),
+    path("manage/<int:pk>/", views.manage_edit, name="manage_edit"),
+    path("manage/<int:pk>/active/", views.manage_set_active, name="manage_set_active"),
+    path("manage/<int:pk>/reset-password/", views.manage_reset_password, name="manage_reset_password"),
+]

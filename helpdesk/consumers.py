@@ -27,7 +27,9 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong", "payload": {}})
         else:
-            await self.send_json({"type": "error", "payload": {"detail": "Send writes through the REST API."}})
+            await self.send_json(
+                {"type": "error", "payload": {"detail": "Send writes through the REST API."}}
+            )
 
     async def platform_event(self, message: dict) -> None:
         await self.send_json(message["event"])

@@ -4,12 +4,20 @@ from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from accounts.selectors import is_unit_admin, user_roles
+from orgtree.selectors import unit_ancestors
+
 from .tasks import HEARTBEAT_KEY
 
 
 @login_required
 def home(request):
-    return render(request, "home.html")
+    user = request.user
+    return render(request, "home.html", {
+        "unit_chain": unit_ancestors(unit=user.unit) if user.unit_id else [],
+        "roles": user_roles(user=user),
+        "is_unit_admin": is_unit_admin(actor=user),
+    })
 
 
 def health(request):

@@ -53,7 +53,7 @@ class TokenAuthMiddleware:
         return await self.inner({**scope, "user": user}, receive, send)
 
 
-def WebsocketAuthStack(inner):  # noqa: N802 - named like Channels' own stacks
+def WebsocketAuthStack(inner):  # named like Channels' own stacks
     browser = AllowedHostsOriginValidator(AuthMiddlewareStack(inner))
     mobile = TokenAuthMiddleware(inner)
 

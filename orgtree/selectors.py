@@ -38,3 +38,26 @@ def unit_search(*, query: str) -> QuerySet[OrgUnit]:
 def subtree_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:
     """Keyword filter that keeps rows whose unit lies in ``unit``'s subtree (itself included)."""
     return {f"{prefix}path__startswith": unit.path}
+
+
+def subtree_range_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:
+    """Same rows as ``subtree_filter``, as a range the plain path index serves in path order.
+
+    ``LIKE 'prefix%'`` only uses the varchar_pattern_ops index, whose order is not the column's
+    (unless the database collation is exactly "C"), so ``ORDER BY path LIMIT n`` over a big subtree
+    had to fetch and sort it all (100 ms and up at national scale). Paths only hold 0-9 and A-Z,
+    so every descendant lies between the path itself and the path padded with Z.
+    """
+    padding = OrgUnit._meta.get_field("path").max_length - len(unit.path)
+    return {f"{prefix}path__gte": unit.path, f"{prefix}path__lte": unit.path + "Z" * padding}
+
+
+def with_parent_pk(queryset: QuerySet[OrgUnit]) -> QuerySet[OrgUnit]:
+    """Annotate ``parent_pk``: the parent is the row whose path is ours minus one step, found by
+    the unique path index (one lookup per row of a page; roots get None)."""
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Length, Substr
+
+    parent_path = Substr(OuterRef("path"), 1, Length(OuterRef("path")) - OrgUnit.steplen)
+    parent = OrgUnit.objects.filter(path=parent_path).values("pk")[:1]
+    return queryset.annotate(parent_pk=Subquery(parent))

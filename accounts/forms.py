@@ -1,0 +1,125 @@
+"""Portal forms. They only collect input: rules live in accounts.services, whose errors the views
+copy onto the form (``apply_errors``) so the user sees them next to the field they concern."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from orgtree.models import OrgUnit
+
+from .models import UserType
+
+
+def apply_errors(form: forms.Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's ValidationError on the form: per field where the form has it, else on top."""
+    aliases = aliases or {}
+    if hasattr(exc, "error_dict"):
+        for name, messages in exc.message_dict.items():
+            name = aliases.get(name, name)
+            target = name if name in form.fields else None
+            for message in messages:
+                form.add_error(target, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("Account"), max_length=150,
+                               widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    remember = forms.BooleanField(label=_("Remember me"), required=False)
+
+    def __init__(self, request=None, *args, **kwargs):
+        self.request = request
+        self.user = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        username, password = cleaned.get("username"), cleaned.get("password")
+        if username and password:
+            # authenticate() with the request lets django-axes count this attempt.
+            self.user = authenticate(self.request, username=username, password=password)
+            if self.user is None:
+                raise ValidationError(
+                    _("The account or password is incorrect, or the account is deactivated."),
+                    code="invalid_login",
+                )
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    nickname = forms.CharField(label=_("Nickname"), required=False, strip=True)
+    phone = forms.CharField(label=_("Phone"), required=False, strip=True)
+    email = forms.CharField(label=_("Email"), required=False, strip=True,
+                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    avatar = forms.FileField(
+        label=_("Avatar"), required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+    )
+    remove_avatar = forms.BooleanField(label=_("Remove the current avatar"), required=False)
+
+
+class PasswordChangeForm(forms.Form):
+    old_password = forms.CharField(label=_("Old password"), strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    new_password = forms.CharField(label=_("New password"), strip=False,
+                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password_confirm = forms.CharField(label=_("Confirm the new password"), strip=False,
+                                           widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+
+class UnitCodeField(forms.CharField):
+    """A unit entered by its code; the view checks that the actor manages it."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Unit code"))
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"list": "managed-units", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+
+
+class ManagedUserForm(forms.Form):
+    """Create or edit an issued account."""
+
+    username = forms.CharField(label=_("Account"), required=True)
+    name = forms.CharField(label=_("Name"), required=True)
+    unit_code = UnitCodeField()
+    user_type = forms.ChoiceField(label=_("User type"), choices=UserType.choices, initial=UserType.TEACHER)
+    nickname = forms.CharField(label=_("Nickname"), required=False)
+    phone = forms.CharField(label=_("Phone"), required=False)
+    email = forms.CharField(label=_("Email"), required=False, widget=forms.EmailInput)
+
+    def __init__(self, *args, managed_units=None, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.managed_units = managed_units
+        self.unit: OrgUnit | None = None
+        if editing:
+            # The account is the login name: fixed once issued.
+            del self.fields["username"]
+
+    def clean_unit_code(self) -> str:
+        code = self.cleaned_data["unit_code"].strip()
+        self.unit = self.managed_units.filter(code=code).first() if self.managed_units is not None else None
+        if self.unit is None:
+            raise ValidationError(_("No unit you manage has this code."))
+        return code
+
+
+class ManagedUserFilterForm(forms.Form):
+    q = forms.CharField(label=_("Account starts with"), required=False, max_length=64)
+    unit_code = UnitCodeField(required=False)
+    user_type = forms.ChoiceField(label=_("User type"), required=False,
+                                  choices=[("", _("All types")), *UserType.choices])
+    active = forms.ChoiceField(label=_("Status"), required=False,
+                               choices=[("", _("All")), ("1", _("Active")), ("0", _("Deactivated"))])
+
+
+class UsersImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"),
+                           widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}))

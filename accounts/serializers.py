@@ -1,0 +1,277 @@
+"""API shapes of accounts: what clients send (strict, length-checked) and what they get back.
+
+Public user fields (the directory) never include phone or email; full records are for the user
+themselves and for the administrators who manage them.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from helpdesk.api.serializers import StrictSerializer
+from orgtree.models import OrgUnit
+
+from .models import HandlingGroup, Role, RoleAssignment, User, UserType
+
+ACCOUNT_MAX = User._meta.get_field("username").max_length
+NAME_MAX = User._meta.get_field("name").max_length
+NICKNAME_MAX = User._meta.get_field("nickname").max_length
+PHONE_MAX = User._meta.get_field("phone").max_length
+EMAIL_MAX = User._meta.get_field("email").max_length
+PASSWORD_MAX = 128
+SEARCH_MAX = 64
+
+
+# --- Shared shapes --------------------------------------------------------------------------------
+class ErrorSerializer(serializers.Serializer):
+    """The one error body of the API (see helpdesk/api/errors.py)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text=_("Messages per invalid field; present on 400 answers."),
+    )
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = ("id", "name")
+        read_only_fields = fields
+
+
+class UnitSummarySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = ("id", "name", "code", "level")
+        read_only_fields = fields
+
+
+class PublicUserSerializer(serializers.ModelSerializer):
+    """What any signed-in user may see of another (directory, members, search)."""
+
+    account = serializers.CharField(source="username", read_only=True)
+    unit = UnitRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = ("id", "account", "name", "nickname", "avatar", "unit")
+        read_only_fields = fields
+
+
+class RoleAssignmentSerializer(serializers.ModelSerializer):
+    role_display = serializers.CharField(source="get_role_display", read_only=True)
+    unit = UnitRefSerializer(read_only=True)
+    handling_groups = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = RoleAssignment
+        fields = ("id", "user", "role", "role_display", "unit", "handling_groups", "on_duty")
+        read_only_fields = fields
+
+
+class ProfileSerializer(serializers.ModelSerializer):
+    """The signed-in user's own record (2.2.1)."""
+
+    account = serializers.CharField(source="username", read_only=True)
+    unit = UnitSummarySerializer(read_only=True, allow_null=True)
+    roles = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "account",
+            "name",
+            "nickname",
+            "avatar",
+            "phone",
+            "email",
+            "unit",
+            "user_type",
+            "roles",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(RoleAssignmentSerializer(many=True))
+    def get_roles(self, user: User) -> list[dict]:
+        from .selectors import user_roles
+
+        return RoleAssignmentSerializer(user_roles(user=user), many=True, context=self.context).data
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    """A managed account as its administrators see it."""
+
+    account = serializers.CharField(source="username", read_only=True)
+    unit = UnitSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = (
+            "id",
+            "account",
+            "name",
+            "nickname",
+            "avatar",
+            "phone",
+            "email",
+            "unit",
+            "user_type",
+            "is_active",
+            "date_joined",
+            "last_login",
+        )
+        read_only_fields = fields
+
+
+class IssuedAccountSerializer(serializers.Serializer):
+    user = AccountSerializer(read_only=True)
+    password = serializers.CharField(
+        read_only=True, help_text=_("The account's password, shown this once; hand it to its owner.")
+    )
+
+
+# --- Token login ----------------------------------------------------------------------------------
+class TokenLoginSerializer(StrictSerializer):
+    username = serializers.CharField(max_length=ACCOUNT_MAX, help_text=_("The login account (账号)."))
+    password = serializers.CharField(
+        max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True, help_text=_("Send it as `Authorization: Token <token>`."))
+    user = ProfileSerializer(read_only=True)
+
+
+# --- Self service ---------------------------------------------------------------------------------
+class ProfileTextSerializer(StrictSerializer):
+    """The JSON form of a profile edit (documentation); an avatar is sent as multipart."""
+
+    nickname = serializers.CharField(max_length=NICKNAME_MAX, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=PHONE_MAX, allow_blank=True, required=False)
+    email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
+
+
+class ProfileUpdateSerializer(ProfileTextSerializer):
+    avatar = serializers.ImageField(
+        required=False, allow_null=True, help_text=_("PNG, JPEG, GIF or WebP, at most 2 MB; null removes it.")
+    )
+
+
+class PasswordChangeSerializer(StrictSerializer):
+    old_password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False)
+    new_password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False)
+    new_password_confirm = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False)
+
+
+class PasswordChangedSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)
+    token = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "Every token of the account was revoked. A client that signed in with a token gets its "
+            "new token here; for a browser session this is null and the session stays signed in."
+        ),
+    )
+
+
+class DutySerializer(StrictSerializer):
+    on_duty = serializers.BooleanField()
+    assignment = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text=_("One support-agent role to change; without it every support-agent role changes."),
+    )
+
+
+# --- Directory ------------------------------------------------------------------------------------
+class DirectoryQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(
+        max_length=SEARCH_MAX,
+        trim_whitespace=True,
+        help_text=_("Start of an account, name, nickname, pinyin or pinyin initials (张伟: zw, zhangwei)."),
+        error_messages={"required": _("Enter a search term."), "blank": _("Enter a search term.")},
+    )
+
+
+# --- Account management ---------------------------------------------------------------------------
+class AccountQuerySerializer(serializers.Serializer):
+    unit = serializers.IntegerField(required=False, min_value=1, help_text=_("Accounts of this unit."))
+    subtree = serializers.BooleanField(required=False, help_text=_("With unit: also the units below it."))
+    user_type = serializers.ChoiceField(choices=UserType.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    search = serializers.CharField(
+        max_length=SEARCH_MAX, required=False, help_text=_("Start of the account or the name.")
+    )
+
+
+class AccountCreateSerializer(StrictSerializer):
+    account = serializers.CharField(max_length=ACCOUNT_MAX)
+    name = serializers.CharField(max_length=NAME_MAX)
+    unit = serializers.IntegerField(min_value=1, help_text=_("Id of the account's unit."))
+    user_type = serializers.ChoiceField(choices=UserType.choices, default=UserType.STAFF)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=PHONE_MAX, allow_blank=True, required=False)
+    email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
+    password = serializers.CharField(
+        max_length=PASSWORD_MAX,
+        trim_whitespace=False,
+        required=False,
+        help_text=_("The initial password; a random one is made when it is left out."),
+    )
+
+
+class AccountUpdateSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=NAME_MAX, required=False)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=PHONE_MAX, allow_blank=True, required=False)
+    email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
+    user_type = serializers.ChoiceField(choices=UserType.choices, required=False)
+    unit = serializers.IntegerField(
+        min_value=1, required=False, help_text=_("Move the account to this unit.")
+    )
+
+
+class AccountImportSerializer(StrictSerializer):
+    file = serializers.FileField(
+        help_text=_(
+            "A .csv (UTF-8 or GB18030) or .xlsx file, at most 5 MB. Header row: account (账号), name (姓名), "
+            "unit_code (单位代码) and optionally user_type, nickname, phone, email, password."
+        )
+    )
+
+
+class ImportCreatedSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    id = serializers.IntegerField()
+    account = serializers.CharField()
+    password = serializers.CharField()
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    messages = serializers.ListField(child=serializers.CharField())
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = ImportCreatedSerializer(many=True)
+    errors = ImportErrorSerializer(many=True)
+
+
+class RoleGrantSerializer(StrictSerializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    unit = serializers.IntegerField(min_value=1, help_text=_("The unit the role is held in."))
+    handling_groups = serializers.ListField(
+        child=serializers.SlugField(max_length=HandlingGroup._meta.get_field("code").max_length),
+        required=False,
+        max_length=20,
+        help_text=_("Codes of the handling groups a support agent serves (hardware, software, ...)."),
+    )
+    on_duty = serializers.BooleanField(default=True)

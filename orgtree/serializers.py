@@ -1,0 +1,84 @@
+"""API shapes of the org tree (the unit directory, manual 2.3.4)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .models import OrgUnit
+
+SEARCH_MAX = OrgUnit._meta.get_field("name").max_length
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    level_display = serializers.CharField(source="get_level_display", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    has_children = serializers.SerializerMethodField()
+    parent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrgUnit
+        fields = (
+            "id",
+            "name",
+            "code",
+            "level",
+            "level_display",
+            "kind",
+            "kind_display",
+            "has_children",
+            "parent",
+        )
+        read_only_fields = fields
+
+    def get_has_children(self, unit: OrgUnit) -> bool:
+        return unit.numchild > 0
+
+    def get_parent(self, unit: OrgUnit) -> int | None:
+        """Id of the parent unit; null for a root."""
+        return getattr(unit, "parent_pk", None)
+
+
+class UnitChainSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = ("id", "name", "code", "level")
+        read_only_fields = fields
+
+
+class UnitDetailSerializer(UnitSerializer):
+    ancestors = serializers.SerializerMethodField(
+        help_text=_("From the root down to the parent; empty for a root."),
+    )
+
+    class Meta(UnitSerializer.Meta):
+        fields = (*UnitSerializer.Meta.fields, "ancestors")
+        read_only_fields = fields
+
+    @extend_schema_field(UnitChainSerializer(many=True))
+    def get_ancestors(self, unit: OrgUnit) -> list[dict]:
+        return UnitChainSerializer(self.context.get("ancestors", []), many=True).data
+
+
+class UnitQuerySerializer(serializers.Serializer):
+    parent = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Children of this unit (lazy expansion of the tree).")
+    )
+    search = serializers.CharField(
+        required=False,
+        max_length=SEARCH_MAX,
+        help_text=_("Start of a unit's name, or of its code when digits only."),
+        error_messages={"blank": _("Enter a search term.")},
+    )
+
+    def validate(self, attrs):
+        if "parent" in attrs and "search" in attrs:
+            raise serializers.ValidationError({"search": [_("Use either parent or search, not both.")]})
+        return attrs
+
+
+class MembersQuerySerializer(serializers.Serializer):
+    subtree = serializers.BooleanField(
+        required=False, default=False, help_text=_("Include the members of every unit below this one.")
+    )

@@ -1,0 +1,61 @@
+/* The page's one websocket (/ws/). It re-dispatches every server event as a DOM event
+   "platform:event" (detail = {type, payload, sent_at}) for page scripts, reconnects with backoff,
+   and leaves the page when the server says the session has ended (e.g. account deactivated). */
+(function () {
+  "use strict";
+  var body = document.body;
+  var path = body.dataset.wsPath;
+  if (!path || !("WebSocket" in window)) return;
+
+  var indicator = document.getElementById("ws-status");
+  var delay = 1000;
+  var pingTimer = null;
+
+  function setState(state) {
+    if (!indicator) return;
+    indicator.dataset.state = state;
+    var label = state === "open" ? indicator.dataset.labelOpen : indicator.dataset.labelClosed;
+    indicator.title = label || "";
+    indicator.setAttribute("aria-label", label || "");
+  }
+
+  function scheduleReconnect() {
+    setTimeout(connect, delay + Math.floor(Math.random() * 500));
+    delay = Math.min(delay * 2, 60000);
+  }
+
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+    var socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (err) {
+      scheduleReconnect();
+      return;
+    }
+    socket.addEventListener("open", function () {
+      delay = 1000;
+      setState("open");
+      pingTimer = setInterval(function () {
+        if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+      }, 25000);
+    });
+    socket.addEventListener("message", function (message) {
+      var event;
+      try { event = JSON.parse(message.data); } catch (err) { return; }
+      document.dispatchEvent(new CustomEvent("platform:event", { detail: event }));
+      if (event.type === "session.ended" && body.dataset.loginUrl) {
+        window.location.assign(body.dataset.loginUrl);
+      }
+    });
+    socket.addEventListener("close", function (closed) {
+      clearInterval(pingTimer);
+      setState("closed");
+      // 4401: the server does not know this session any more; reconnecting would not help.
+      if (closed.code === 4401) return;
+      scheduleReconnect();
+    });
+  }
+
+  connect();
+})();

@@ -1,0 +1,153 @@
+"""One error format across the API, and no 500 whatever the client sends."""
+
+import base64
+import json
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+ERROR_KEYS = {"detail", "code"}
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) >= ERROR_KEYS, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    if code:
+        assert body["code"] == code
+    return body
+
+
+def test_unauthenticated_is_401_with_a_token_challenge(api_client):
+    response = api_client.get("/api/v1/me/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("header", ["Token deadbeef", "Token ", "Token a b", "Bearer x"])
+def test_bad_tokens_are_401(api_client, tree, header):
+    api_client.credentials(HTTP_AUTHORIZATION=header)
+    assert_error(api_client.get("/api/v1/org/units/"), 401)
+
+
+def test_unknown_fields_are_refused_by_name(auth_client, haidian_admin, tree):
+    response = auth_client(haidian_admin).post(
+        "/api/v1/accounts/",
+        {
+            "account": "someone",
+            "name": "某人",
+            "unit": tree.school_a.pk,
+            "colour": "blue",
+            "is_superuser": True,
+        },
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = assert_error(response, 400, "invalid")
+    assert body["fields"] == {"colour": ["Unknown field."], "is_superuser": ["Unknown field."]}
+
+
+def test_each_invalid_field_gets_its_own_message(auth_client, haidian_admin, tree):
+    response = auth_client(haidian_admin).post(
+        "/api/v1/accounts/",
+        {"account": "x" * 65, "name": "", "unit": "one", "user_type": "alien"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    body = assert_error(response, 400, "invalid")
+    assert set(body["fields"]) == {"account", "name", "unit", "user_type"}
+    assert all(isinstance(m, list) and m for m in body["fields"].values())
+    assert body["detail"] == "The request is invalid; see the fields."
+
+
+def test_malformed_json_is_400(auth_client, teacher):
+    response = auth_client(teacher).generic(
+        "PATCH", "/api/v1/me/", '{"nickname": ', content_type="application/json"
+    )
+    assert_error(response, 400)
+
+
+def test_a_json_list_instead_of_an_object_is_400(auth_client, teacher):
+    response = auth_client(teacher).patch("/api/v1/me/", ["nickname"], format="json")
+    assert_error(response, 400, "invalid")
+
+
+def test_unsupported_media_type_is_415(auth_client, teacher):
+    response = auth_client(teacher).generic("PATCH", "/api/v1/me/", "nickname=x", content_type="text/plain")
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_wrong_method_is_405(auth_client, teacher):
+    assert_error(auth_client(teacher).put("/api/v1/me/", {}, format="json"), 405, "method_not_allowed")
+    assert_error(auth_client(teacher).delete("/api/v1/org/units/"), 405, "method_not_allowed")
+
+
+def test_not_found_has_the_same_shape(auth_client, teacher):
+    assert_error(auth_client(teacher).get("/api/v1/org/units/424242/"), 404, "not_found")
+
+
+def test_forbidden_has_the_same_shape(auth_client, teacher):
+    assert_error(auth_client(teacher).get("/api/v1/accounts/"), 403, "permission_denied")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/users/?search=zw%00",
+        "/api/v1/org/units/?search=%00",
+        "/api/v1/org/units/?parent=99999999999999999999999",
+        "/api/v1/accounts/?search=a%00",
+        "/api/v1/accounts/?unit=99999999999999999999999",
+        "/api/v1/org/units/99999999999999999999999/members/",
+        "/api/v1/users/99999999999999999999999/",
+    ],
+)
+def test_hostile_query_values_never_cause_a_500(auth_client, haidian_admin, tree, url):
+    response = auth_client(haidian_admin).get(url)
+    assert response.status_code in {200, 400, 404}
+    if response.status_code != 200:
+        assert_error(response, response.status_code)
+
+
+def test_nul_characters_in_a_body_are_refused(auth_client, teacher):
+    response = auth_client(teacher).patch("/api/v1/me/", {"nickname": "a\x00b"}, format="json")
+    body = assert_error(response, 400, "invalid")
+    assert "nickname" in body["fields"]
+
+
+def _cursor(payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-base64!!",
+        base64.urlsafe_b64encode(b"not json").decode(),
+        _cursor({"p": ["zw"]}),
+        _cursor({"p": ["zw", "abc"]}),
+        _cursor({"p": ["zw", {"x": 1}]}),
+        _cursor({"p": ["z\u0000", 1]}),
+        _cursor([1, 2]),
+    ],
+)
+def test_bad_cursors_are_404_not_500(auth_client, teacher, cursor):
+    response = auth_client(teacher).get("/api/v1/users/", {"search": "zw", "cursor": cursor})
+    assert_error(response, 404, "not_found")
+
+
+def test_session_writes_need_the_csrf_token(tree, teacher):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(teacher, backend="django.contrib.auth.backends.ModelBackend")
+    response = browser.patch("/api/v1/me/", {"nickname": "x"}, format="json")
+    assert_error(response, 403)
+    teacher.refresh_from_db()
+    assert teacher.nickname == ""
+
+
+def test_token_clients_need_no_csrf_token(tree, teacher):
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=teacher).key}")
+    assert client.patch("/api/v1/me/", {"nickname": "x"}, format="json").status_code == 200
