@@ -24,7 +24,10 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [RoleAssignmentInline]
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Personal info"), {"fields": ("name", "nickname", "avatar", "phone", "email", "name_pinyin", "name_initials")}),
+        (
+            _("Personal info"),
+            {"fields": ("name", "nickname", "avatar", "phone", "email", "name_pinyin", "name_initials")},
+        ),
         (_("Unit"), {"fields": ("unit", "user_type")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),

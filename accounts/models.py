@@ -82,6 +82,9 @@ class UserSearchTerm(models.Model):
             models.Index(fields=["term"], name="search_term_prefix", opclasses=["varchar_pattern_ops"]),
         ]
 
+    def __str__(self) -> str:
+        return self.term
+
 
 class HandlingGroup(models.Model):
     """A kind of support work an agent takes on: hardware, software, training, complaints."""

@@ -65,7 +65,8 @@ def _ensure_can_manage(actor: User, unit: OrgUnit | None, field_name: str = "uni
     if unit is None:
         raise ValidationError({field_name: [_("Choose a unit.")]})
     if not can_manage_unit(actor=actor, unit=unit):
-        raise ValidationError({field_name: [_("You can only manage accounts in your own unit and the units below it.")]})
+        message = _("You can only manage accounts in your own unit and the units below it.")
+        raise ValidationError({field_name: [message]})
 
 
 def _full_clean(user: User, *, exclude: list[str] | None = None) -> None:
@@ -172,7 +173,7 @@ def profile_update(*, user: User, data: dict[str, Any]) -> User:
     unknown = set(data) - set(PROFILE_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be changed here.")] for name in sorted(unknown)})
-    if "avatar" in data and data["avatar"]:
+    if data.get("avatar"):
         validate_avatar(data["avatar"])
     for name, value in data.items():
         setattr(user, name, value.strip() if isinstance(value, str) else value)
@@ -246,10 +247,10 @@ def role_grant(
         raise ValidationError({"role": [_("Choose a valid role.")]})
     _ensure_can_manage(actor, unit)
     _ensure_can_manage(actor, user.unit, "user")
-    if role == Role.UNIT_ADMIN and not actor.is_superuser:
-        # A unit's administrators are appointed from above: the actor must administer a unit higher up.
-        if not any(unit.path.startswith(p) and unit.path != p for p in admin_unit_paths(actor=actor)):
-            raise ValidationError({"role": [_("Administrators of a unit are appointed by the unit above it.")]})
+    # A unit's administrators are appointed from above: the actor must administer a unit higher up.
+    appointed_from_above = any(unit.path.startswith(p) and unit.path != p for p in admin_unit_paths(actor=actor))
+    if role == Role.UNIT_ADMIN and not actor.is_superuser and not appointed_from_above:
+        raise ValidationError({"role": [_("Administrators of a unit are appointed by the unit above it.")]})
     with transaction.atomic():
         assignment, _created = RoleAssignment.objects.get_or_create(
             user=user, unit=unit, role=role, defaults={"on_duty": on_duty}
@@ -358,7 +359,8 @@ def users_import(*, actor: User, filename: str, content: bytes) -> ImportResult:
         seen_accounts[account] = line
         unit = units.get(row.get("unit_code", ""))
         if unit is None:
-            result.errors.append(ImportRowError(line, [_("unit_code: no unit has the code %s.") % row.get("unit_code", "")]))
+            message = _("unit_code: no unit has the code %s.") % row.get("unit_code", "")
+            result.errors.append(ImportRowError(line, [message]))
             continue
         user_type = row.get("user_type") or UserType.STAFF
         user_type = USER_TYPE_ALIASES.get(user_type, user_type.lower())

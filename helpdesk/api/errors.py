@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
-from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
@@ -69,5 +68,8 @@ def exception_handler(exc, context):
         return response
     detail = getattr(exc, "detail", None)
     codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-    response.data = {"detail": str(detail) if detail is not None else str(exc), "code": codes if isinstance(codes, str) else "error"}
+    response.data = {
+        "detail": str(detail) if detail is not None else str(exc),
+        "code": codes if isinstance(codes, str) else "error",
+    }
     return response
