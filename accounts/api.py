@@ -60,18 +60,14 @@ ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such object, or not
 class LockedOut(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "locked_out"
-    default_detail = gettext_lazy(
-        "Too many failed logins. This account is locked on this device for 15 minutes."
-    )
+    default_detail = gettext_lazy("Too many failed logins. This account is locked on this device for 15 minutes.")
 
 
 class IsUnitAdmin(BasePermission):
     message = gettext_lazy("Only unit administrators manage accounts.")
 
     def has_permission(self, request, view) -> bool:
-        return bool(
-            request.user and request.user.is_authenticated and selectors.is_unit_admin(actor=request.user)
-        )
+        return bool(request.user and request.user.is_authenticated and selectors.is_unit_admin(actor=request.user))
 
 
 def _service_call(func, /, *args, rename: dict[str, str] | None = None, **kwargs):
@@ -121,9 +117,7 @@ class TokenView(APIView):
             ),
         },
         auth=[],
-        description=(
-            "Sign in with the account and password. Five failed attempts lock the account on this client."
-        ),
+        description="Sign in with the account and password. Five failed attempts lock the account on this client.",
     )
     def post(self, request):
         serializer = TokenLoginSerializer(data=request.data)
@@ -134,21 +128,16 @@ class TokenView(APIView):
             username=serializer.validated_data["username"],
             password=serializer.validated_data["password"],
         )
-        if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
+        # axes flags the request it was given (DRF's Request falls back to Django's for reads).
+        if getattr(request, "axes_locked_out", False):
             raise LockedOut()
         if user is None:
             # Inactive accounts land here too: ModelBackend refuses them.
             raise exceptions.ValidationError(
-                {
-                    "non_field_errors": [
-                        _("The account or password is incorrect, or the account is deactivated.")
-                    ]
-                }
+                {"non_field_errors": [_("The account or password is incorrect, or the account is deactivated.")]}
             )
         token = services.token_issue(user=user)
-        return Response(
-            {"token": token.key, "user": ProfileSerializer(user, context={"request": request}).data}
-        )
+        return Response({"token": token.key, "user": ProfileSerializer(user, context={"request": request}).data})
 
     @extend_schema(operation_id="auth_token_destroy", request=None, responses={204: None, 401: ERROR_401})
     def delete(self, request):
@@ -324,9 +313,7 @@ class AccountViewSet(GenericViewSet):
     @extend_schema(
         request=AccountCreateSerializer,
         responses={201: IssuedAccountSerializer, 400: ERROR_400, 403: ERROR_403},
-        description=(
-            "Issue one account in a unit you manage. The initial password is shown in this answer only."
-        ),
+        description="Issue one account in a unit you manage. The initial password is shown in this answer only.",
     )
     def create(self, request):
         serializer = AccountCreateSerializer(data=request.data)
@@ -375,9 +362,7 @@ class AccountViewSet(GenericViewSet):
     @extend_schema(
         request=None,
         responses={200: IssuedAccountSerializer, 403: ERROR_403, 404: ERROR_404},
-        description=(
-            "Give the account a new random password (shown in this answer only) and revoke its tokens."
-        ),
+        description="Give the account a new random password (shown in this answer only) and revoke its tokens.",
     )
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request, pk=None):
@@ -435,9 +420,7 @@ class AccountViewSet(GenericViewSet):
     def roles(self, request, pk=None):
         user = self.get_object()
         if request.method == "GET":
-            assignments = (
-                selectors.managed_role_assignments(actor=request.user).filter(user=user).order_by("id")
-            )
+            assignments = selectors.managed_role_assignments(actor=request.user).filter(user=user).order_by("id")
             return Response(RoleAssignmentSerializer(assignments, many=True).data)
         serializer = RoleGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -450,11 +433,7 @@ class AccountViewSet(GenericViewSet):
             unknown = codes - {group.code for group in groups}
             if unknown:
                 raise exceptions.ValidationError(
-                    {
-                        "handling_groups": [
-                            _("There is no handling group %s.") % code for code in sorted(unknown)
-                        ]
-                    }
+                    {"handling_groups": [_("There is no handling group %s.") % code for code in sorted(unknown)]}
                 )
         assignment = _service_call(
             services.role_grant,

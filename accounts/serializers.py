@@ -139,9 +139,7 @@ class IssuedAccountSerializer(serializers.Serializer):
 # --- Token login ----------------------------------------------------------------------------------
 class TokenLoginSerializer(StrictSerializer):
     username = serializers.CharField(max_length=ACCOUNT_MAX, help_text=_("The login account (账号)."))
-    password = serializers.CharField(
-        max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"}
-    )
+    password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"})
 
 
 class TokenSerializer(serializers.Serializer):
@@ -234,9 +232,7 @@ class AccountUpdateSerializer(StrictSerializer):
     phone = serializers.CharField(max_length=PHONE_MAX, allow_blank=True, required=False)
     email = serializers.EmailField(max_length=EMAIL_MAX, allow_blank=True, required=False)
     user_type = serializers.ChoiceField(choices=UserType.choices, required=False)
-    unit = serializers.IntegerField(
-        min_value=1, required=False, help_text=_("Move the account to this unit.")
-    )
+    unit = serializers.IntegerField(min_value=1, required=False, help_text=_("Move the account to this unit."))
 
 
 class AccountImportSerializer(StrictSerializer):

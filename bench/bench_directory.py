@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -31,9 +31,7 @@ TARGET_P95_MS = 50.0
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--schools", type=int, default=500_000, help="schools wanted in the database")
     parser.add_argument("--users", type=int, default=1_000_000, help="users wanted in the database")
     parser.add_argument("--queries", type=int, default=300, help="timed queries per kind")
@@ -55,6 +53,8 @@ def check_database() -> None:
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
+    # With DEBUG on, Django keeps every query in memory and times them: not what production runs.
+    os.environ.setdefault("DJANGO_DEBUG", "false")
     import django
 
     django.setup()
@@ -86,7 +86,6 @@ def load(args: argparse.Namespace, report: dict) -> None:
                 schools=schools,
                 batch_size=args.batch_size,
                 seed=args.seed,
-                password="Bench-2024",
             ),
             report,
         )
@@ -99,7 +98,6 @@ def load(args: argparse.Namespace, report: dict) -> None:
                 users=users,
                 batch_size=args.batch_size,
                 seed=args.seed + 1,
-                password="Bench-2024",
             ),
             report,
         )
@@ -204,12 +202,8 @@ def search_queries(count: int, rng: random.Random) -> dict[str, list[str]]:
         "chinese": ["张伟", "王芳", "李娜", "刘洋", "陈静", "张", "王"],
     }
     return {
-        "initials": [
-            rng.choice(common["initials"]) if i % 3 == 0 else p["name_initials"] for i, p in enumerate(picks)
-        ],
-        "pinyin": [
-            rng.choice(common["pinyin"]) if i % 3 == 0 else p["name_pinyin"] for i, p in enumerate(picks)
-        ],
+        "initials": [rng.choice(common["initials"]) if i % 3 == 0 else p["name_initials"] for i, p in enumerate(picks)],
+        "pinyin": [rng.choice(common["pinyin"]) if i % 3 == 0 else p["name_pinyin"] for i, p in enumerate(picks)],
         "chinese": [rng.choice(common["chinese"]) if i % 3 == 0 else p["name"] for i, p in enumerate(picks)],
         "account prefix": [p["username"][: rng.randint(4, 7)] for p in picks],
         "no match": [f"qqq{rng.randint(0, 10**6)}" for _ in picks],
@@ -265,11 +259,61 @@ def run_queries(args: argparse.Namespace, report: dict) -> None:
         if not first:
             return directory_search(query=query)
         last = first[-1]
-        return directory_search(query=query).filter(
-            Q(term__gt=last.term) | Q(term=last.term, user_id__gt=last.user_id)
-        )
+        return directory_search(query=query).filter(Q(term__gt=last.term) | Q(term=last.term, user_id__gt=last.user_id))
 
     measure("search: second page of 'z'/'zhang'/'张'", second_page, ["z", "zhang", "张"] * (n // 3), report)
+
+
+def run_api(args: argparse.Namespace, report: dict) -> None:
+    """The same reads through the REST API (routing, auth, serialisation, keyset cursor)."""
+    from rest_framework.test import APIClient
+
+    from accounts.models import User
+    from orgtree.models import OrgLevel
+
+    rng = random.Random(args.seed + 7)
+    n = max(20, args.queries // 3)
+    client = APIClient()
+    client.force_authenticate(user=User.objects.filter(is_active=True).order_by("id").first())
+    print(f"\nREST API, first page of 20 and the page after it (cursor), {n} requests per line\n", flush=True)
+
+    def get(url: str) -> dict:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url}: HTTP {response.status_code} {response.content[:300]!r}")
+        return response.json()
+
+    def time_api(name: str, urls: list[str], *, next_page: bool = False) -> None:
+        if next_page:
+            urls = [get(url)["next"] for url in urls]
+            urls = [url for url in urls if url]
+        measure(name, lambda url: _Timed(get, url), urls, report)
+
+    units = {level: sample_units(level, n, rng) for level in (OrgLevel.PROVINCE, OrgLevel.COUNTY, OrgLevel.SCHOOL)}
+    for level, label in ((OrgLevel.PROVINCE, "province"), (OrgLevel.COUNTY, "county"), (OrgLevel.SCHOOL, "school")):
+        urls = [f"/api/v1/org/units/{unit.pk}/members/?subtree=true" for unit in units[level]]
+        time_api(f"API members, subtree of a {label}", urls)
+    urls = [f"/api/v1/org/units/{unit.pk}/members/?subtree=true" for unit in units[OrgLevel.PROVINCE]]
+    time_api("API members of a province, next page", urls, next_page=True)
+    urls = [f"/api/v1/org/units/{unit.pk}/children/" for unit in units[OrgLevel.COUNTY]]
+    time_api("API children of a county", urls)
+    time_api("API children of a county, next page", urls, next_page=True)
+
+    queries = search_queries(n, rng)
+    for kind in ("initials", "pinyin", "chinese", "account prefix"):
+        time_api(f"API search: {kind}", [f"/api/v1/users/?search={quote(q)}" for q in queries[kind]])
+    broad = [f"/api/v1/users/?search={quote(q)}" for q in ["z", "zhang", "张", "wang", "w", "王", "js00"] * n][:n]
+    time_api("API search, next page of a broad query", broad, next_page=True)
+
+
+class _Timed:
+    """Adapter so ``measure`` can time one API call: slicing it runs the request."""
+
+    def __init__(self, get: Callable[[str], dict], url: str) -> None:
+        self.get, self.url = get, url
+
+    def __getitem__(self, _slice) -> list:
+        return self.get(self.url)["results"]
 
 
 def explain(report: dict) -> None:
@@ -314,6 +358,7 @@ def main() -> None:
     report["sizes"] = sizes()
     print(json.dumps(report["sizes"], ensure_ascii=False, indent=2), flush=True)
     run_queries(args, report)
+    run_api(args, report)
     explain(report)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

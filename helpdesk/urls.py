@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path, re_path
+from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -17,7 +19,13 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded avatars are for signed-in users only and are served by Django in every setting (the
+# platform runs on intranets without a separate file server); serve() refuses paths outside the root.
+urlpatterns += [
+    re_path(
+        r"^media/(?P<path>avatars/.+)$",
+        login_required(serve),
+        {"document_root": settings.MEDIA_ROOT},
+        name="media-avatar",
+    ),
+]

@@ -94,6 +94,4 @@ class UnitViewSet(GenericViewSet):
             users = users.annotate(unit_path=F("unit__path"))
             self.keyset_ordering = ("unit_path", "id")
         page = self.paginate_queryset(users)
-        return self.get_paginated_response(
-            PublicUserSerializer(page, many=True, context={"request": request}).data
-        )
+        return self.get_paginated_response(PublicUserSerializer(page, many=True, context={"request": request}).data)

@@ -9,7 +9,8 @@ import binascii
 import json
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import F, Field, Func, Q, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.utils.urls import replace_query_param
@@ -26,6 +27,13 @@ class KeysetPagination(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
     ordering = "id"
+
+
+class _RowValue(Func):
+    """``(a, b, ...)``, a row value; compared element by element, in index order."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
 
 
 class CompositeKeysetPagination(KeysetPagination):
@@ -75,16 +83,22 @@ class CompositeKeysetPagination(KeysetPagination):
             values.append(value if isinstance(value, int | str) else str(value))
         return values
 
-    def _beyond(self, position: list, reverse: bool):
-        # (a, b) > (x, y)  ⇔  a > x  OR  (a = x AND b > y)
+    def _beyond(self, queryset, position: list, reverse: bool):
+        """Rows strictly after ``position`` in the ordering (before it when going back)."""
         lookup = "lt" if reverse else "gt"
-        condition = Q(pk__in=[])
+        if len(self.ordering) == 1:
+            return queryset.filter(**{f"{self.ordering[0]}__{lookup}": position[0]})
+        # (a, b) > (x, y)  ⇔  a > x  OR  (a = x AND b > y). Building this also checks the cursor's
+        # values against the columns' types (a ValueError for text in an id column).
+        expanded = Q(pk__in=[])
         for i, name in enumerate(self.ordering):
             equal = {self.ordering[j]: position[j] for j in range(i)}
-            condition |= Q(**equal, **{f"{name}__{lookup}": position[i]})
-        # Redundant, but a plain bound on the leading column lets the database start its index
-        # scan at the cursor instead of filtering from the beginning of the range.
-        return Q(**{f"{self.ordering[0]}__{lookup}e": position[0]}) & condition
+            expanded |= Q(**equal, **{f"{name}__{lookup}": position[i]})
+        # The same condition as one row-value comparison, which PostgreSQL (and SQLite) turn into
+        # an index range that starts at the cursor: the page costs the same however deep it is.
+        compare = LessThan if reverse else GreaterThan
+        row = compare(_RowValue(*[F(name) for name in self.ordering]), _RowValue(*[Value(v) for v in position]))
+        return queryset.filter(expanded).filter(row)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -99,7 +113,7 @@ class CompositeKeysetPagination(KeysetPagination):
         queryset = queryset.order_by(*order)
         if position is not None:
             try:
-                queryset = queryset.filter(self._beyond(position, reverse))
+                queryset = self._beyond(queryset, position, reverse)
             except (ValueError, TypeError, ValidationError) as exc:
                 # A cursor whose values do not fit the columns (e.g. text for an id).
                 raise NotFound(self.invalid_cursor_message) from exc

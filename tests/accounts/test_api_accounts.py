@@ -133,9 +133,7 @@ def test_create_issues_an_account_with_a_password_shown_once(admin, tree):
     assert created.name_initials == "ll"
     # shown once: reading the account again does not reveal it
     assert "password" not in admin.get(f"{ACCOUNTS_URL}{created.pk}/").json()
-    login = APIClient().post(
-        "/api/v1/auth/token/", {"username": "li_lei", "password": body["password"]}, format="json"
-    )
+    login = APIClient().post("/api/v1/auth/token/", {"username": "li_lei", "password": body["password"]}, format="json")
     assert login.status_code == 200
 
 
@@ -232,9 +230,7 @@ def test_edit_rejects_bad_input_and_changes_nothing(admin, tree, teacher, payloa
         ("post", "roles/", {"role": "support_agent", "unit": "OWN"}),
     ],
 )
-def test_outside_the_subtree_is_404_and_nothing_changes(
-    admin, tree, tianjin_teacher, method, suffix, payload
-):
+def test_outside_the_subtree_is_404_and_nothing_changes(admin, tree, tianjin_teacher, method, suffix, payload):
     if payload and payload.get("unit") == "OWN":
         payload = {**payload, "unit": tree.school_tj.pk}
     token = Token.objects.create(user=tianjin_teacher)
@@ -280,9 +276,7 @@ def test_reset_password(admin, teacher, password):
 
 def test_superuser_manages_every_unit(auth_client, tree, tianjin_teacher):
     operator = UserFactory(username="operator", is_superuser=True, is_staff=True)
-    response = auth_client(operator).patch(
-        f"{ACCOUNTS_URL}{tianjin_teacher.pk}/", {"nickname": "芳"}, format="json"
-    )
+    response = auth_client(operator).patch(f"{ACCOUNTS_URL}{tianjin_teacher.pk}/", {"nickname": "芳"}, format="json")
     assert response.status_code == 200
     assert User.objects.get(pk=tianjin_teacher.pk).nickname == "芳"
 
@@ -354,10 +348,7 @@ def test_import_of_an_unreadable_file_is_400(admin, tree, name, content):
 def test_import_needs_a_file_and_an_admin(admin, auth_client, teacher):
     assert "file" in admin.post(f"{ACCOUNTS_URL}import/", {}, format="multipart").json()["fields"]
     upload = csv_upload([["account", "name", "unit_code"], ["imp_x", "某人", "S110108001"]])
-    assert (
-        auth_client(teacher).post(f"{ACCOUNTS_URL}import/", {"file": upload}, format="multipart").status_code
-        == 403
-    )
+    assert auth_client(teacher).post(f"{ACCOUNTS_URL}import/", {"file": upload}, format="multipart").status_code == 403
     assert not User.objects.filter(username="imp_x").exists()
 
 

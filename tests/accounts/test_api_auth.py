@@ -310,9 +310,7 @@ def test_duty_is_for_agents_only_and_checks_input(auth_client, teacher, tree):
     agent = UserFactory(username="agent2", unit=tree.haidian)
     grant(agent, tree.haidian, Role.SUPPORT_AGENT)
     client = auth_client(agent)
-    assert (
-        "on_duty" in client.post("/api/v1/me/duty/", {"on_duty": "perhaps"}, format="json").json()["fields"]
-    )
+    assert "on_duty" in client.post("/api/v1/me/duty/", {"on_duty": "perhaps"}, format="json").json()["fields"]
     assert "on_duty" in client.post("/api/v1/me/duty/", {}, format="json").json()["fields"]
     other = RoleAssignment.objects.create(user=agent, unit=tree.school_a, role=Role.ANSWER_REVIEWER)
     response = client.post("/api/v1/me/duty/", {"on_duty": False, "assignment": other.pk}, format="json")

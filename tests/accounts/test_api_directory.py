@@ -21,9 +21,7 @@ def walk(client, url: str) -> list[list[dict]]:
 
 
 @pytest.mark.parametrize("query", ["zw", "zhangwei", "ZhangWei", "张伟", "张", "teacher_zw"])
-def test_search_finds_zhang_wei_by_pinyin_initials_name_and_account(
-    auth_client, teacher, tianjin_teacher, query
-):
+def test_search_finds_zhang_wei_by_pinyin_initials_name_and_account(auth_client, teacher, tianjin_teacher, query):
     response = auth_client(tianjin_teacher).get(USERS_URL, {"search": query})
     assert response.status_code == 200
     results = response.json()["results"]
@@ -33,9 +31,7 @@ def test_search_finds_zhang_wei_by_pinyin_initials_name_and_account(
 
 
 def test_search_by_nickname_and_never_shows_phone_or_email(auth_client, tree, teacher):
-    UserFactory(
-        username="li_na", name="李娜", nickname="娜娜老师", phone="13800000000", email="ln@example.cn"
-    )
+    UserFactory(username="li_na", name="李娜", nickname="娜娜老师", phone="13800000000", email="ln@example.cn")
     response = auth_client(teacher).get(USERS_URL, {"search": "娜娜"})
     (found,) = response.json()["results"]
     assert found["account"] == "li_na"

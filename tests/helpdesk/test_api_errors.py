@@ -63,9 +63,7 @@ def test_each_invalid_field_gets_its_own_message(auth_client, haidian_admin, tre
 
 
 def test_malformed_json_is_400(auth_client, teacher):
-    response = auth_client(teacher).generic(
-        "PATCH", "/api/v1/me/", '{"nickname": ', content_type="application/json"
-    )
+    response = auth_client(teacher).generic("PATCH", "/api/v1/me/", '{"nickname": ', content_type="application/json")
     assert_error(response, 400)
 
 

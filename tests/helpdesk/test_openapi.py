@@ -38,9 +38,7 @@ def test_schema_documents_the_roots_clients_rely_on(schema):
     assert "tokenAuth" in schema["components"]["securitySchemes"]
     # ids are integers in the paths, so generated clients take ints
     member_id = next(
-        p
-        for p in schema["paths"]["/api/v1/org/units/{id}/members/"]["get"]["parameters"]
-        if p["name"] == "id"
+        p for p in schema["paths"]["/api/v1/org/units/{id}/members/"]["get"]["parameters"] if p["name"] == "id"
     )
     assert member_id["schema"]["type"] == "integer"
 
@@ -122,9 +120,7 @@ def test_interactive_docs_load_from_local_static_files_only(client, db):
     html = response.content.decode()
     assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
     assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
-    assert not re.search(r"""["'](?:https?:)?//""", html), (
-        "the docs page must not load anything from the internet"
-    )
+    assert not re.search(r"""["'](?:https?:)?//""", html), "the docs page must not load anything from the internet"
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert client.get(asset).status_code == 200, asset

@@ -30,7 +30,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
-STOP_TIMEOUT = 15.0
+# A Celery worker's warm shutdown takes several seconds on a busy machine.
+STOP_TIMEOUT = 20.0
 
 
 @dataclass
@@ -65,13 +66,12 @@ class Command(BaseCommand):
                            "-s", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)]),
         ]
         stop = threading.Event()
-        received: list[int] = []
 
-        def on_signal(signum, _frame) -> None:
-            received.append(signum)
+        def on_signal(_signum, _frame) -> None:
             stop.set()
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        handled = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+        previous = {sig: signal.signal(sig, on_signal) for sig in handled}
         died: Child | None = None
         try:
             for child in children:
@@ -144,9 +144,12 @@ class Command(BaseCommand):
         prefix = f"{child.name:<6}| "
         out = self.stdout._out  # the raw stream: lines arrive already terminated
         for raw in iter(child.process.stdout.readline, b""):
-            line = raw.decode("utf-8", errors="replace")
-            out.write(prefix + line)
-            out.flush()
+            try:
+                out.write(prefix + raw.decode("utf-8", errors="replace"))
+                out.flush()
+            except (OSError, ValueError):
+                # Our own output is gone (a closed pipe): keep draining, or the child would block.
+                pass
         child.process.stdout.close()
 
     def _stop_all(self, children: list[Child]) -> None:
@@ -177,4 +180,7 @@ class Command(BaseCommand):
     @staticmethod
     def _signal(child: Child, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.process.pid, signum)
+            if hasattr(os, "killpg"):
+                os.killpg(child.process.pid, signum)
+            else:  # Windows has no process groups to signal
+                child.process.kill()
