@@ -53,7 +53,8 @@ def user_refresh_search_terms(*, user: User) -> None:
 
 def generate_password(length: int = 12) -> str:
     """A random initial password that Django's validators accept (letters and digits mixed)."""
-    alphabet = string.ascii_letters + string.digits
+    # No look-alikes (l, I, 1, O, 0): administrators read these out to people.
+    alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "lI1O0")
     while True:
         candidate = "".join(secrets.choice(alphabet) for _ in range(length))
         if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
@@ -385,7 +386,8 @@ def users_import(*, actor: User, filename: str, content: bytes) -> ImportResult:
 
 
 def _flatten_errors(exc: ValidationError) -> list[str]:
-    column = {"username": "account"}
+    # Name the file's columns, not the model's fields.
+    column = {"username": "account", "unit": "unit_code"}
     if hasattr(exc, "error_dict"):
         return [f"{column.get(name, name)}: {msg}" for name, msgs in exc.message_dict.items() for msg in msgs]
     return list(exc.messages)

@@ -98,7 +98,10 @@ class CompositeKeysetPagination(KeysetPagination):
         # an index range that starts at the cursor: the page costs the same however deep it is.
         compare = LessThan if reverse else GreaterThan
         row = compare(_RowValue(*[F(name) for name in self.ordering]), _RowValue(*[Value(v) for v in position]))
-        return queryset.filter(expanded).filter(row)
+        # ``expanded`` only validates: in the SQL, its OR makes PostgreSQL pick a bitmap scan and
+        # sort every match (1-2 s for the second page of "张" among a million users, bench/).
+        queryset.filter(expanded)
+        return queryset.filter(row)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
