@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from orgtree.models import OrgUnit
+from orgtree.selectors import prefix_upper_bound as _prefix_upper_bound
 from orgtree.selectors import subtree_range_filter
 
 from .models import Role, RoleAssignment, User, UserSearchTerm
@@ -127,14 +128,6 @@ def _orders_by_code_point() -> bool:
             row = cursor.fetchone()
         _collation_cache[key] = bool(row) and row[0] in _CODE_POINT_COLLATIONS
     return _collation_cache[key]
-
-
-def _prefix_upper_bound(prefix: str) -> str | None:
-    """The smallest string above every string that starts with ``prefix`` (code-point order)."""
-    code = ord(prefix[-1]) + 1
-    if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be stored; skip to the next real character
-        code = 0xE000
-    return prefix[:-1] + chr(code) if code <= 0x10FFFF else None
 
 
 def normalise_search_query(query: str) -> str:

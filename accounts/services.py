@@ -75,6 +75,14 @@ def _full_clean(user: User, *, exclude: list[str] | None = None) -> None:
     user.full_clean(exclude=["password", *(exclude or [])])
 
 
+def _ensure_appointed_from_above(actor: User, unit: OrgUnit, role: str) -> None:
+    """A unit's administrators are appointed (and removed) from above, never by their peers."""
+    if role != Role.UNIT_ADMIN or actor.is_superuser:
+        return
+    if not any(unit.path.startswith(p) and unit.path != p for p in admin_unit_paths(actor=actor)):
+        raise ValidationError({"role": [_("Administrators of a unit are appointed by the unit above it.")]})
+
+
 # --- Account issuing (unit administrators) ------------------------------------------------------
 @dataclass
 class IssuedAccount:
@@ -248,10 +256,7 @@ def role_grant(
         raise ValidationError({"role": [_("Choose a valid role.")]})
     _ensure_can_manage(actor, unit)
     _ensure_can_manage(actor, user.unit, "user")
-    # A unit's administrators are appointed from above: the actor must administer a unit higher up.
-    appointed_from_above = any(unit.path.startswith(p) and unit.path != p for p in admin_unit_paths(actor=actor))
-    if role == Role.UNIT_ADMIN and not actor.is_superuser and not appointed_from_above:
-        raise ValidationError({"role": [_("Administrators of a unit are appointed by the unit above it.")]})
+    _ensure_appointed_from_above(actor, unit, role)
     with transaction.atomic():
         assignment, _created = RoleAssignment.objects.get_or_create(
             user=user, unit=unit, role=role, defaults={"on_duty": on_duty}
@@ -266,6 +271,7 @@ def role_grant(
 
 def role_revoke(*, actor: User, assignment: RoleAssignment) -> None:
     _ensure_can_manage(actor, assignment.unit)
+    _ensure_appointed_from_above(actor, assignment.unit, assignment.role)
     assignment.delete()
 
 

@@ -40,6 +40,8 @@ class OrgUnit(MP_Node):
             # LIKE 'prefix%' (subtree) under any collation on PostgreSQL; ignored elsewhere.
             models.Index(fields=["path"], name="orgunit_path_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["depth", "path"], name="orgunit_depth_path"),
+            # Unit search by name prefix, in name order.
+            models.Index(fields=["name", "path"], name="orgunit_name_path"),
         ]
 
     def __str__(self) -> str:

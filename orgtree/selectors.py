@@ -28,11 +28,29 @@ def unit_ancestors(*, unit: OrgUnit) -> list[OrgUnit]:
     return list(OrgUnit.objects.filter(path__in=paths).order_by("depth"))
 
 
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The smallest string above every string that starts with ``prefix`` (code-point order)."""
+    code = ord(prefix[-1]) + 1
+    if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be stored; skip to the next real character
+        code = 0xE000
+    return prefix[:-1] + chr(code) if code <= 0x10FFFF else None
+
+
 def unit_search(*, query: str) -> QuerySet[OrgUnit]:
-    query = query.strip()
-    if query.isdigit():
-        return OrgUnit.objects.filter(code__startswith=query).order_by("code")
-    return OrgUnit.objects.filter(name__startswith=query).order_by("path")
+    """Units whose code (digits) or name starts with ``query``, in code or name order.
+
+    The prefix is also given as a range so the (name, path) / code index serves filter and order
+    together and a page stops early, as in the user directory search.
+    """
+    query = query.strip()[:100]
+    if not query:
+        return OrgUnit.objects.none()
+    field, ordering = ("code", ("code",)) if query.isdigit() else ("name", ("name", "path"))
+    units = OrgUnit.objects.filter(**{f"{field}__startswith": query})
+    upper = prefix_upper_bound(query)
+    if upper is not None:
+        units = units.filter(**{f"{field}__gte": query, f"{field}__lt": upper})
+    return units.order_by(*ordering)
 
 
 def subtree_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:

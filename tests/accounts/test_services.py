@@ -228,3 +228,15 @@ def test_scoping_selectors(tree, haidian_admin, teacher, tianjin_teacher):
     grant(province_admin, tree.beijing)
     assert set(selectors.managed_users(actor=province_admin)) == {haidian_admin, teacher, province_admin}
     assert list(selectors.managed_users(actor=teacher)) == []
+
+
+def test_admin_cannot_remove_a_peer_admin_of_its_own_unit(tree, haidian_admin):
+    peer = UserFactory(unit=tree.haidian)
+    assignment = grant(peer, tree.haidian)
+    with pytest.raises(ValidationError):
+        services.role_revoke(actor=haidian_admin, assignment=assignment)
+    assert assignment.__class__.objects.filter(pk=assignment.pk).exists()
+    province_admin = UserFactory(unit=tree.beijing)
+    grant(province_admin, tree.beijing)
+    services.role_revoke(actor=province_admin, assignment=assignment)
+    assert not assignment.__class__.objects.filter(pk=assignment.pk).exists()

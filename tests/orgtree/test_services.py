@@ -195,3 +195,13 @@ def test_two_admins_racing_for_one_code_get_one_unit_and_one_field_error(tree):
     assert sum(isinstance(r, OrgUnit) for r in results) == 1
     assert [list(r) for r in results if isinstance(r, dict)] == [["code"]]
     _assert_consistent(tree.haidian, {"S110108001", "S110108002", "SAME-CODE"})
+
+
+def test_unit_search_by_name_and_code_prefix(tree):
+    from orgtree.selectors import unit_search
+
+    # In name order: 海淀区 < 海淀实验小学 < 海淀第一中学.
+    assert [u.code for u in unit_search(query="海淀")] == ["110108", "S110108001", "S110108002"]
+    assert {u.code for u in unit_search(query="海淀")} == {"110108", "S110108001", "S110108002"}
+    assert [u.code for u in unit_search(query="1101")] == ["110108"]
+    assert list(unit_search(query="   ")) == []
