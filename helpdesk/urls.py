@@ -1,8 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
@@ -22,10 +19,5 @@ urlpatterns = [
 # Uploaded avatars are for signed-in users only and are served by Django in every setting (the
 # platform runs on intranets without a separate file server); serve() refuses paths outside the root.
 urlpatterns += [
-    re_path(
-        r"^media/(?P<path>avatars/.+)$",
-        login_required(serve),
-        {"document_root": settings.MEDIA_ROOT},
-        name="media-avatar",
-    ),
+    re_path(r"^media/(?P<path>avatars/.+)$", views.avatar_file, name="media-avatar"),
 ]

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views.static import serve
 
 from accounts.selectors import is_unit_admin, user_roles
 from orgtree.selectors import unit_ancestors
@@ -37,3 +39,9 @@ def health(request):
     return JsonResponse(
         {"database": database, "cache": cache_state, "celery_last_heartbeat": heartbeat}, status=status
     )
+
+
+@login_required
+def avatar_file(request, path: str):
+    # MEDIA_ROOT is read per request (not frozen into the URLconf); serve() refuses paths outside it.
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
