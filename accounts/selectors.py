@@ -8,12 +8,12 @@ unit above it, and to platform operators (superusers).
 
 from __future__ import annotations
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from helpdesk.db import orders_by_code_point as _orders_by_code_point
+from helpdesk.db import prefix_upper_bound as _prefix_upper_bound
 from orgtree.models import OrgUnit
-from orgtree.selectors import prefix_upper_bound as _prefix_upper_bound
 from orgtree.selectors import subtree_range_filter
 
 from .models import Role, RoleAssignment, User, UserSearchTerm
@@ -111,23 +111,6 @@ def directory_search(*, query: str) -> QuerySet[UserSearchTerm]:
         # estimated for 55,000 "zhang…" terms), sorts them all, and a page takes 2.7 s (bench/).
         terms = terms.filter(term__startswith=needle)
     return terms.select_related("user", "user__unit").order_by("term", "user_id")
-
-
-_CODE_POINT_COLLATIONS = {"C", "POSIX", "C.UTF-8", "C.utf8"}
-_collation_cache: dict[tuple[str, str], bool] = {}
-
-
-def _orders_by_code_point() -> bool:
-    """Whether the database compares text by code point (SQLite; PostgreSQL in C or C.UTF-8)."""
-    if connection.vendor != "postgresql":
-        return connection.vendor == "sqlite"
-    key = (connection.alias, str(connection.settings_dict.get("NAME")))
-    if key not in _collation_cache:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()")
-            row = cursor.fetchone()
-        _collation_cache[key] = bool(row) and row[0] in _CODE_POINT_COLLATIONS
-    return _collation_cache[key]
 
 
 def normalise_search_query(query: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from helpdesk.db import orders_by_code_point, prefix_upper_bound
+
 from .models import OrgUnit
 
 
@@ -28,14 +30,6 @@ def unit_ancestors(*, unit: OrgUnit) -> list[OrgUnit]:
     return list(OrgUnit.objects.filter(path__in=paths).order_by("depth"))
 
 
-def prefix_upper_bound(prefix: str) -> str | None:
-    """The smallest string above every string that starts with ``prefix`` (code-point order)."""
-    code = ord(prefix[-1]) + 1
-    if 0xD800 <= code <= 0xDFFF:  # surrogates cannot be stored; skip to the next real character
-        code = 0xE000
-    return prefix[:-1] + chr(code) if code <= 0x10FFFF else None
-
-
 def unit_search(*, query: str) -> QuerySet[OrgUnit]:
     """Units whose code (digits) or name starts with ``query``, in code or name order.
 
@@ -46,10 +40,13 @@ def unit_search(*, query: str) -> QuerySet[OrgUnit]:
     if not query:
         return OrgUnit.objects.none()
     field, ordering = ("code", ("code",)) if query.isdigit() else ("name", ("name", "path"))
-    units = OrgUnit.objects.filter(**{f"{field}__startswith": query})
+    units = OrgUnit.objects.all()
     upper = prefix_upper_bound(query)
     if upper is not None:
         units = units.filter(**{f"{field}__gte": query, f"{field}__lt": upper})
+    if upper is None or not orders_by_code_point():
+        # Only where the range is not exact; both together mislead PostgreSQL's row estimate.
+        units = units.filter(**{f"{field}__startswith": query})
     return units.order_by(*ordering)
 
 
