@@ -3,21 +3,12 @@
 import pytest
 
 from accounts.models import User
+from tests.api_helpers import walk
 from tests.factories import UserFactory
 
 USERS_URL = "/api/v1/users/"
 PUBLIC_FIELDS = {"id", "account", "name", "nickname", "avatar", "unit"}
 
-
-def walk(client, url: str) -> list[list[dict]]:
-    """Every page of a cursor-paginated list, following the next links."""
-    pages = []
-    while url:
-        response = client.get(url)
-        assert response.status_code == 200, response.json()
-        pages.append(response.json()["results"])
-        url = response.json()["next"]
-    return pages
 
 
 @pytest.mark.parametrize("query", ["zw", "zhangwei", "ZhangWei", "张伟", "张", "teacher_zw"])

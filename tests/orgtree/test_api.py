@@ -3,6 +3,7 @@
 import pytest
 
 from accounts.models import User
+from tests.api_helpers import walk
 from tests.factories import UserFactory, make_unit
 
 UNITS_URL = "/api/v1/org/units/"
@@ -12,15 +13,6 @@ UNITS_URL = "/api/v1/org/units/"
 def client(auth_client, teacher):
     return auth_client(teacher)
 
-
-def walk(client, url: str) -> list[list[dict]]:
-    pages = []
-    while url:
-        response = client.get(url)
-        assert response.status_code == 200, response.json()
-        pages.append(response.json()["results"])
-        url = response.json()["next"]
-    return pages
 
 
 def test_roots(client, tree):
