@@ -1,0 +1,19 @@
+"""REST API of accounts: token login, the signed-in user, the directory, account management.
+
+Thin views: serializers check the shape of the input, accounts.services does every write and
+accounts.selectors every scoped read. An account outside an administrator's subtree is a 404.
+"""
+
+from .directory import UserDirectoryViewSet
+from .management import AccountViewSet, RoleAssignmentViewSet
+from .me import DutyView, MeView, PasswordChangeView, TokenView
+
+__all__ = [
+    "AccountViewSet",
+    "DutyView",
+    "MeView",
+    "PasswordChangeView",
+    "RoleAssignmentViewSet",
+    "TokenView",
+    "UserDirectoryViewSet",
+]

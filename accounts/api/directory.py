@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from helpdesk.api.pagination import CompositeKeysetPagination
+
+from .. import selectors
+from ..serializers import (
+    DirectoryQuerySerializer,
+    PublicUserSerializer,
+)
+from .common import ERROR_400, ERROR_401, ERROR_404
+
+
+class DirectorySearchPagination(CompositeKeysetPagination):
+    ordering = ("term", "user_id")
+
+
+class UserDirectoryViewSet(GenericViewSet):
+    """Find colleagues (2.3.1): public fields only, active users only."""
+
+    serializer_class = PublicUserSerializer
+    pagination_class = DirectorySearchPagination
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        return selectors.directory_users()
+
+    @extend_schema(
+        parameters=[DirectoryQuerySerializer],
+        responses={200: PublicUserSerializer(many=True), 400: ERROR_400, 401: ERROR_401},
+        description=(
+            "Users whose account, name, nickname, pinyin or pinyin initials start with `search`. "
+            "A user matching on several terms appears once per page; the whole directory is not listed."
+        ),
+    )
+    def list(self, request):
+        query = DirectoryQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        terms = selectors.directory_search(query=query.validated_data["search"])
+        page = self.paginate_queryset(terms)
+        seen: set[int] = set()
+        users = []
+        for term in page:
+            if term.user_id not in seen:
+                seen.add(term.user_id)
+                users.append(term.user)
+        return self.get_paginated_response(self.get_serializer(users, many=True).data)
+
+    @extend_schema(responses={200: PublicUserSerializer, 401: ERROR_401, 404: ERROR_404})
+    def retrieve(self, request, pk=None):
+        user = selectors.directory_user_get(user_id=pk)
+        return Response(self.get_serializer(user).data)
+
+
+# --- Account management (unit administrators) ----------------------------------------------------

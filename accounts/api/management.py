@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from helpdesk.api.pagination import KeysetPagination
+from orgtree.models import OrgUnit
+
+from .. import selectors, services
+from ..models import HandlingGroup, RoleAssignment, User
+from ..serializers import (
+    AccountCreateSerializer,
+    AccountImportSerializer,
+    AccountQuerySerializer,
+    AccountSerializer,
+    AccountUpdateSerializer,
+    ImportResultSerializer,
+    IssuedAccountSerializer,
+    RoleAssignmentSerializer,
+    RoleGrantSerializer,
+)
+from .common import ERROR_400, ERROR_403, ERROR_404, IsUnitAdmin, _service_call, _unit_or_400
+
+
+class AccountPagination(KeysetPagination):
+    ordering = "id"
+
+
+class AccountViewSet(GenericViewSet):
+    """Accounts of the units an administrator manages (账号由上级教育部门分配)."""
+
+    serializer_class = AccountSerializer
+    pagination_class = AccountPagination
+    permission_classes = [IsAuthenticated, IsUnitAdmin]
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return User.objects.none()
+        return selectors.managed_users(actor=self.request.user)
+
+    def get_object(self) -> User:
+        return selectors.managed_user_get(actor=self.request.user, user_id=self.kwargs["pk"])
+
+    def _issued(self, user: User, password: str) -> dict:
+        return {
+            "user": AccountSerializer(user, context=self.get_serializer_context()).data,
+            "password": password,
+        }
+
+    @extend_schema(
+        parameters=[AccountQuerySerializer],
+        responses={200: AccountSerializer(many=True), 400: ERROR_400, 403: ERROR_403},
+    )
+    def list(self, request):
+        query = AccountQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        users = self.get_queryset()
+        if "unit" in params:
+            unit = OrgUnit.objects.filter(pk=params["unit"]).only("path").first()
+            if unit is None:
+                users = users.none()
+            elif params.get("subtree"):
+                users = users.filter(unit__path__startswith=unit.path)
+            else:
+                users = users.filter(unit=unit)
+        if "user_type" in params:
+            users = users.filter(user_type=params["user_type"])
+        if "is_active" in params:
+            users = users.filter(is_active=params["is_active"])
+        if params.get("search"):
+            needle = params["search"].strip()
+            users = users.filter(Q(username__startswith=needle) | Q(name__startswith=needle))
+        page = self.paginate_queryset(users)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=AccountCreateSerializer,
+        responses={201: IssuedAccountSerializer, 400: ERROR_400, 403: ERROR_403},
+        description="Issue one account in a unit you manage. The initial password is shown in this answer only.",
+    )
+    def create(self, request):
+        serializer = AccountCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        unit = _unit_or_400(data.pop("unit"))
+        issued = _service_call(
+            services.user_create, actor=request.user, username=data.pop("account"), unit=unit, **data
+        )
+        return Response(self._issued(issued.user, issued.password), status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: AccountSerializer, 403: ERROR_403, 404: ERROR_404})
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        request=AccountUpdateSerializer,
+        responses={200: AccountSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+    )
+    def partial_update(self, request, pk=None):
+        user = self.get_object()
+        serializer = AccountUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        if "unit" in data:
+            data["unit"] = _unit_or_400(data["unit"])
+        user = _service_call(services.user_update, actor=request.user, user=user, data=data)
+        return Response(self.get_serializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: AccountSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+        description="Deactivate the account: it can no longer sign in and its tokens are revoked.",
+    )
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request, pk=None):
+        user = _service_call(services.user_deactivate, actor=request.user, user=self.get_object())
+        return Response(self.get_serializer(user).data)
+
+    @extend_schema(request=None, responses={200: AccountSerializer, 403: ERROR_403, 404: ERROR_404})
+    @action(detail=True, methods=["post"])
+    def activate(self, request, pk=None):
+        user = _service_call(services.user_activate, actor=request.user, user=self.get_object())
+        return Response(self.get_serializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={200: IssuedAccountSerializer, 403: ERROR_403, 404: ERROR_404},
+        description="Give the account a new random password (shown in this answer only) and revoke its tokens.",
+    )
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        user = self.get_object()
+        password = _service_call(services.user_reset_password, actor=request.user, user=user)
+        return Response(self._issued(user, password))
+
+    @extend_schema(
+        request={"multipart/form-data": AccountImportSerializer},
+        responses={200: ImportResultSerializer, 400: ERROR_400, 403: ERROR_403},
+        description=(
+            "Issue accounts from a CSV or XLSX file. Every good row is created; every bad row is reported "
+            "with its line number. The answer is 200 even when some rows fail; 400 means the file itself "
+            "could not be read."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_file(self, request):
+        serializer = AccountImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        if upload.size > settings.ACCOUNT_IMPORT_MAX_BYTES:
+            raise exceptions.ValidationError({"file": [_("The file is larger than 5 MB.")]})
+        result = _service_call(
+            services.users_import, actor=request.user, filename=upload.name or "", content=upload.read()
+        )
+        return Response(
+            {
+                "created": [
+                    {
+                        "line": line,
+                        "id": issued.user.pk,
+                        "account": issued.user.username,
+                        "password": issued.password,
+                    }
+                    for line, issued in result.created
+                ],
+                "errors": [{"line": error.line, "messages": error.messages} for error in result.errors],
+            }
+        )
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: RoleAssignmentSerializer(many=True), 403: ERROR_403, 404: ERROR_404},
+        description="The account's roles in the units you manage.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=RoleGrantSerializer,
+        responses={201: RoleAssignmentSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+        description="Give the account a role in a unit you manage (administrators are appointed from above).",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def roles(self, request, pk=None):
+        user = self.get_object()
+        if request.method == "GET":
+            assignments = selectors.managed_role_assignments(actor=request.user).filter(user=user).order_by("id")
+            return Response(RoleAssignmentSerializer(assignments, many=True).data)
+        serializer = RoleGrantSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        unit = _unit_or_400(data["unit"])
+        groups = None
+        if "handling_groups" in data:
+            codes = set(data["handling_groups"])
+            groups = list(HandlingGroup.objects.filter(code__in=codes))
+            unknown = codes - {group.code for group in groups}
+            if unknown:
+                raise exceptions.ValidationError(
+                    {"handling_groups": [_("There is no handling group %s.") % code for code in sorted(unknown)]}
+                )
+        assignment = _service_call(
+            services.role_grant,
+            actor=request.user,
+            user=user,
+            unit=unit,
+            role=data["role"],
+            handling_groups=groups,
+            on_duty=data["on_duty"],
+        )
+        assignment = selectors.user_roles(user=user).get(pk=assignment.pk)
+        return Response(RoleAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+
+class RoleAssignmentViewSet(GenericViewSet):
+    serializer_class = RoleAssignmentSerializer
+    permission_classes = [IsAuthenticated, IsUnitAdmin]
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return RoleAssignment.objects.none()
+        return selectors.managed_role_assignments(actor=self.request.user)
+
+    @extend_schema(responses={204: None, 403: ERROR_403, 404: ERROR_404}, description="Take a role away.")
+    def destroy(self, request, pk=None):
+        assignment = self.get_queryset().filter(pk=pk).first()
+        if assignment is None:
+            raise exceptions.NotFound()
+        _service_call(services.role_revoke, actor=request.user, assignment=assignment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
