@@ -1,3 +1,5 @@
+"""Pieces the account API views share: error responses for the schema, permissions, service calls."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -20,8 +22,6 @@ ERROR_403 = OpenApiResponse(ErrorSerializer, description="Signed in but not allo
 ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see.")
 
 
-
-
 class LockedOut(exceptions.APIException):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     default_code = "locked_out"
@@ -35,7 +35,7 @@ class IsUnitAdmin(BasePermission):
         return bool(request.user and request.user.is_authenticated and selectors.is_unit_admin(actor=request.user))
 
 
-def _service_call(func, /, *args, rename: dict[str, str] | None = None, **kwargs):
+def service_call(func, /, *args, rename: dict[str, str] | None = None, **kwargs):
     """Call a service; its field errors come back under the API's field names (``username`` → ``account``)."""
     rename = {"username": "account", **(rename or {})}
     try:
@@ -48,7 +48,7 @@ def _service_call(func, /, *args, rename: dict[str, str] | None = None, **kwargs
         raise exceptions.ValidationError({"non_field_errors": exc.messages}) from exc
 
 
-def _unit_or_400(unit_id: int, field: str = "unit") -> OrgUnit:
+def unit_or_400(unit_id: int, field: str = "unit") -> OrgUnit:
     unit = OrgUnit.objects.filter(pk=unit_id).first()
     if unit is None:
         raise exceptions.ValidationError({field: [_("There is no unit with this id.")]})

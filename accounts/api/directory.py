@@ -1,3 +1,5 @@
+"""The directory: search every active user by account, name, nickname or pinyin; public profiles."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema

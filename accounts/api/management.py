@@ -1,3 +1,5 @@
+"""Account management for unit administrators, scoped to their subtree, and role assignments."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -27,7 +29,7 @@ from ..serializers import (
     RoleAssignmentSerializer,
     RoleGrantSerializer,
 )
-from .common import ERROR_400, ERROR_403, ERROR_404, IsUnitAdmin, _service_call, _unit_or_400
+from .common import ERROR_400, ERROR_403, ERROR_404, IsUnitAdmin, service_call, unit_or_400
 
 
 class AccountPagination(KeysetPagination):
@@ -92,10 +94,8 @@ class AccountViewSet(GenericViewSet):
         serializer = AccountCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        unit = _unit_or_400(data.pop("unit"))
-        issued = _service_call(
-            services.user_create, actor=request.user, username=data.pop("account"), unit=unit, **data
-        )
+        unit = unit_or_400(data.pop("unit"))
+        issued = service_call(services.user_create, actor=request.user, username=data.pop("account"), unit=unit, **data)
         return Response(self._issued(issued.user, issued.password), status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: AccountSerializer, 403: ERROR_403, 404: ERROR_404})
@@ -112,8 +112,8 @@ class AccountViewSet(GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         if "unit" in data:
-            data["unit"] = _unit_or_400(data["unit"])
-        user = _service_call(services.user_update, actor=request.user, user=user, data=data)
+            data["unit"] = unit_or_400(data["unit"])
+        user = service_call(services.user_update, actor=request.user, user=user, data=data)
         return Response(self.get_serializer(user).data)
 
     @extend_schema(
@@ -123,13 +123,13 @@ class AccountViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def deactivate(self, request, pk=None):
-        user = _service_call(services.user_deactivate, actor=request.user, user=self.get_object())
+        user = service_call(services.user_deactivate, actor=request.user, user=self.get_object())
         return Response(self.get_serializer(user).data)
 
     @extend_schema(request=None, responses={200: AccountSerializer, 403: ERROR_403, 404: ERROR_404})
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
-        user = _service_call(services.user_activate, actor=request.user, user=self.get_object())
+        user = service_call(services.user_activate, actor=request.user, user=self.get_object())
         return Response(self.get_serializer(user).data)
 
     @extend_schema(
@@ -140,7 +140,7 @@ class AccountViewSet(GenericViewSet):
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request, pk=None):
         user = self.get_object()
-        password = _service_call(services.user_reset_password, actor=request.user, user=user)
+        password = service_call(services.user_reset_password, actor=request.user, user=user)
         return Response(self._issued(user, password))
 
     @extend_schema(
@@ -159,7 +159,7 @@ class AccountViewSet(GenericViewSet):
         upload = serializer.validated_data["file"]
         if upload.size > settings.ACCOUNT_IMPORT_MAX_BYTES:
             raise exceptions.ValidationError({"file": [_("The file is larger than 5 MB.")]})
-        result = _service_call(
+        result = service_call(
             services.users_import, actor=request.user, filename=upload.name or "", content=upload.read()
         )
         return Response(
@@ -198,7 +198,7 @@ class AccountViewSet(GenericViewSet):
         serializer = RoleGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        unit = _unit_or_400(data["unit"])
+        unit = unit_or_400(data["unit"])
         groups = None
         if "handling_groups" in data:
             codes = set(data["handling_groups"])
@@ -208,7 +208,7 @@ class AccountViewSet(GenericViewSet):
                 raise exceptions.ValidationError(
                     {"handling_groups": [_("There is no handling group %s.") % code for code in sorted(unknown)]}
                 )
-        assignment = _service_call(
+        assignment = service_call(
             services.role_grant,
             actor=request.user,
             user=user,
@@ -236,5 +236,5 @@ class RoleAssignmentViewSet(GenericViewSet):
         assignment = self.get_queryset().filter(pk=pk).first()
         if assignment is None:
             raise exceptions.NotFound()
-        _service_call(services.role_revoke, actor=request.user, assignment=assignment)
+        service_call(services.role_revoke, actor=request.user, assignment=assignment)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,3 +1,5 @@
+"""Token login and logout, and the signed-in user: profile, password, duty."""
+
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, update_session_auth_hash
@@ -25,7 +27,7 @@ from ..serializers import (
     TokenLoginSerializer,
     TokenSerializer,
 )
-from .common import ERROR_400, ERROR_401, ERROR_403, LockedOut, _service_call
+from .common import ERROR_400, ERROR_401, ERROR_403, LockedOut, service_call
 
 
 class TokenView(APIView):
@@ -104,7 +106,7 @@ class MeView(APIView):
         data = dict(serializer.validated_data)
         if "avatar" in data and data["avatar"] is None:
             data["avatar"] = ""
-        user = _service_call(services.profile_update, user=request.user, data=data)
+        user = service_call(services.profile_update, user=request.user, data=data)
         return Response(ProfileSerializer(user, context={"request": request}).data)
 
 
@@ -120,7 +122,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = _service_call(services.password_change, user=request.user, **serializer.validated_data)
+        user = service_call(services.password_change, user=request.user, **serializer.validated_data)
         token = None
         if isinstance(request.auth, Token):
             token = services.token_issue(user=user).key
