@@ -1,1 +1,187 @@
-"""Placeholder: this capability has its own issue and arrives with it."""
+"""Technical support tickets (manual 2.4, seed 004): numbers, states, timeline, SLA calendar.
+
+Workflows live in tickets/services.py; this module holds data and its invariants.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from orgtree.models import OrgUnit
+
+
+class TicketType(models.TextChoices):
+    HARDWARE = "hardware", _("Equipment fault")  # 设备故障
+    SOFTWARE = "software", _("Software error")  # 软件异常
+    CONSULTATION = "consultation", _("Usage question")  # 操作咨询
+    COMPLAINT = "complaint", _("Complaint or suggestion")  # 投诉建议
+
+
+class Priority(models.TextChoices):
+    P1 = "P1", _("P1 urgent")
+    P2 = "P2", _("P2 important")
+    P3 = "P3", _("P3 normal")
+    P4 = "P4", _("P4 low")
+
+
+class TicketState(models.TextChoices):
+    NEW = "new", _("New")  # 待处理
+    IN_PROGRESS = "in_progress", _("In progress")  # 处理中
+    WAITING_ASKER = "waiting_asker", _("Waiting for the asker")  # 待补充 (SLA clock paused)
+    PENDING_REVIEW = "pending_review", _("Answer pending review")  # 待审核
+    ANSWERED = "answered", _("Answered")  # 已答复
+    RESOLVED = "resolved", _("Resolved")  # 已解决
+    CLOSED = "closed", _("Closed")  # 已关闭
+
+
+class TicketDayCounter(models.Model):
+    """The last serial issued on one day. Row-locked while a ticket is numbered, in the same
+    transaction as the ticket's insert, so numbers are unique and a rolled-back create leaves no gap."""
+
+    day = models.DateField(primary_key=True)
+    last_serial = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last_serial}"
+
+
+class Ticket(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=10000)
+    type = models.CharField(_("type"), max_length=16, choices=TicketType.choices)
+    priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
+    state = models.CharField(_("state"), max_length=16, choices=TicketState.choices, default=TicketState.NEW)
+    asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("asker"), on_delete=models.PROTECT, related_name="asked_tickets"
+    )
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tickets")
+    contact_name = models.CharField(_("contact"), max_length=50)
+    contact_info = models.CharField(_("contact info"), max_length=100)
+    # The unit whose support pool holds the ticket (分级轮巡) and the agent handling it.
+    pool_unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("support pool"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="pool_tickets",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("handler"), on_delete=models.PROTECT, null=True, blank=True,
+        related_name="assigned_tickets",
+    )
+    solution = models.TextField(_("solution"), blank=True, max_length=20000)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            models.Index(fields=["asker", "-id"], name="ticket_asker_recent"),
+            models.Index(fields=["assignee", "state", "-id"], name="ticket_assignee_queue"),
+            models.Index(fields=["pool_unit", "state", "-id"], name="ticket_pool_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+
+class TicketEvent(models.Model):
+    """One line of a ticket's timeline: who did what, when, and what changed."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        ROUTED = "routed", _("Routed")
+        ASSIGNED = "assigned", _("Assigned")
+        ACCEPTED = "accepted", _("Accepted")
+        INFO_REQUESTED = "info_requested", _("More information requested")
+        INFO_PROVIDED = "info_provided", _("Information provided")
+        PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+        ANSWERED = "answered", _("Answered")
+        REVIEWED = "reviewed", _("Reviewed")
+        REJECTED = "rejected", _("Answer rejected")
+        ESCALATED = "escalated", _("Escalated")
+        CONFIRMED = "confirmed", _("Confirmed solved")
+        REOPENED = "reopened", _("Reopened")
+        RATED = "rated", _("Rated")
+        CLOSED = "closed", _("Closed")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    from_state = models.CharField(max_length=16, choices=TicketState.choices, blank=True)
+    to_state = models.CharField(max_length=16, choices=TicketState.choices, blank=True)
+    comment = models.TextField(blank=True, max_length=10000)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket events")
+        indexes = [models.Index(fields=["ticket", "id"], name="ticket_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"
+
+
+class WorkingSchedule(models.Model):
+    """The working day used for targets counted in working hours (P3: 8 working hours)."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    morning_start = models.TimeField(_("morning starts"), default="08:30")
+    morning_end = models.TimeField(_("morning ends"), default="12:00")
+    afternoon_start = models.TimeField(_("afternoon starts"), default="13:30")
+    afternoon_end = models.TimeField(_("afternoon ends"), default="18:00")
+    is_default = models.BooleanField(_("default"), default=False)
+
+    class Meta:
+        verbose_name = _("working-hour schedule")
+        verbose_name_plural = _("working-hour schedules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_schedule"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(morning_start__lt=models.F("morning_end"))
+                & models.Q(morning_end__lte=models.F("afternoon_start"))
+                & models.Q(afternoon_start__lt=models.F("afternoon_end")),
+                name="schedule_periods_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CalendarOverride(models.Model):
+    """An administrator's word on one day, over the official calendar (a local holiday, a makeup day)."""
+
+    day = models.DateField(_("day"), unique=True)
+    is_workday = models.BooleanField(_("working day"))
+    note = models.CharField(_("note"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar override")
+        verbose_name_plural = _("calendar overrides")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {'workday' if self.is_workday else 'holiday'}"
+
+
+class SLAPolicy(models.Model):
+    """Targets for one priority (seed 004). Response: P1 2 h, P2 4 h, P3 8 working hours, P4 24 h."""
+
+    priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, unique=True)
+    response_minutes = models.PositiveIntegerField(_("first response target (minutes)"))
+    response_in_working_hours = models.BooleanField(_("response counted in working hours"), default=False)
+    resolution_minutes = models.PositiveIntegerField(_("resolution target (minutes)"))
+    resolution_in_working_hours = models.BooleanField(_("resolution counted in working hours"), default=False)
+    acknowledge_minutes = models.PositiveIntegerField(_("confirm receipt within (minutes)"), default=60)
+
+    class Meta:
+        verbose_name = _("SLA policy")
+        verbose_name_plural = _("SLA policies")
+        ordering = ["priority"]
+
+    def __str__(self) -> str:
+        return self.priority

@@ -1,0 +1,170 @@
+import threading
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from accounts.models import Role
+from tests.factories import UserFactory, grant
+from tickets import services
+from tickets.models import Ticket, TicketEvent, TicketState
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(asker, **extra):
+    data = {
+        "title": "投影仪无法开机",
+        "description": "指示灯常亮，无报警声音",
+        "type": "hardware",
+        "contact_info": "13800000000",
+    } | extra
+    return services.ticket_create(asker=asker, **data)
+
+
+@pytest.fixture
+def agent(tree):
+    user = UserFactory(username="hd_agent", name="刘洋", unit=tree.haidian, user_type="staff")
+    grant(user, tree.haidian, Role.SUPPORT_AGENT)
+    return user
+
+
+def test_number_is_ts_date_serial_and_counts_up_per_day(teacher):
+    today = timezone.localdate()
+    first, second = _create(teacher), _create(teacher)
+    prefix = f"TS{today:%Y%m%d}"
+    assert (first.number, second.number) == (f"{prefix}001", f"{prefix}002")
+    assert services.ticket_number_for(date(2023, 10, 27), 1) == "TS20231027001"
+    assert services.ticket_number_for(date(2023, 10, 27), 1234) == "TS202310271234"
+
+
+def test_a_rolled_back_create_leaves_no_gap(teacher):
+    _create(teacher)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _create(teacher)
+        raise RuntimeError("the request failed after numbering")
+    third = _create(teacher)
+    assert third.number.endswith("002")
+
+
+def test_create_records_the_timeline_and_contact_defaults(teacher):
+    ticket = _create(teacher, priority="P2")
+    assert ticket.state == TicketState.NEW
+    assert ticket.unit == teacher.unit
+    assert ticket.contact_name == "张伟"
+    event = ticket.events.get()
+    assert (event.kind, event.actor, event.to_state) == (TicketEvent.Kind.CREATED, teacher, TicketState.NEW)
+
+
+@pytest.mark.parametrize(
+    ("fields", "bad_field"),
+    [({"title": ""}, "title"), ({"title": "x" * 201}, "title"), ({"type": "weather"}, "type"),
+     ({"priority": "P9"}, "priority"), ({"description": ""}, "description"),
+     ({"contact_info": ""}, "contact_info")],
+)
+def test_bad_input_is_a_field_error_and_takes_no_number(teacher, fields, bad_field):
+    with pytest.raises(ValidationError) as exc:
+        _create(teacher, **fields)
+    assert bad_field in exc.value.message_dict
+    assert not Ticket.objects.exists()
+    assert _create(teacher).number.endswith("001")
+
+
+def test_transition_table_walks_the_manual_flow_and_refuses_the_rest(teacher, agent):
+    ticket = _create(teacher)
+    with pytest.raises(ValidationError) as exc:
+        services.ticket_transition(ticket=ticket, actor=teacher, action="confirm")
+    assert "state" in exc.value.message_dict
+    ticket = services.ticket_accept(ticket=ticket, agent=agent)
+    assert (ticket.state, ticket.assignee) == (TicketState.IN_PROGRESS, agent)
+    for actor, action, state in [
+        (agent, "request_info", TicketState.WAITING_ASKER),
+        (teacher, "provide_info", TicketState.IN_PROGRESS),
+        (agent, "submit_answer", TicketState.PENDING_REVIEW),
+        (agent, "reject", TicketState.IN_PROGRESS),
+        (agent, "submit_answer", TicketState.PENDING_REVIEW),
+        (agent, "approve", TicketState.ANSWERED),
+        (teacher, "reopen", TicketState.IN_PROGRESS),
+        (agent, "submit_answer", TicketState.PENDING_REVIEW),
+        (agent, "approve", TicketState.ANSWERED),
+        (teacher, "confirm", TicketState.RESOLVED),
+        (teacher, "close", TicketState.CLOSED),
+    ]:
+        ticket = services.ticket_transition(ticket=ticket, actor=actor, action=action)
+        assert ticket.state == state, action
+    assert ticket.closed_at is not None
+    timeline = list(ticket.events.order_by("id").values_list("kind", "from_state", "to_state"))
+    assert timeline[0] == ("created", "", "new")
+    assert timeline[1] == ("accepted", "new", "in_progress")
+    assert timeline[-1] == ("closed", "resolved", "closed")
+    assert len(timeline) == 13
+    with pytest.raises(ValidationError):
+        services.ticket_transition(ticket=ticket, actor=teacher, action="reopen")
+    with pytest.raises(ValidationError):
+        services.ticket_transition(ticket=ticket, actor=teacher, action="teleport")
+
+
+def test_only_an_agent_of_the_unit_or_above_accepts(tree, teacher, tianjin_teacher):
+    ticket = _create(teacher)
+    tianjin_agent = UserFactory(unit=tree.heping)
+    grant(tianjin_agent, tree.heping, Role.SUPPORT_AGENT)
+    with pytest.raises(ValidationError):
+        services.ticket_accept(ticket=ticket, agent=tianjin_agent)
+    with pytest.raises(ValidationError):
+        services.ticket_accept(ticket=ticket, agent=tianjin_teacher)
+    ticket.refresh_from_db()
+    assert ticket.state == TicketState.NEW and ticket.assignee is None
+
+
+def _needs_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (SQLite serialises whole-database writes); CI runs on PostgreSQL")
+
+
+def _run_threads(count, target):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def worker(i):
+        try:
+            barrier.wait()
+            results.append(target(i))
+        except Exception as exc:  # collected for the assertions
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results, errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_creates_get_unique_gap_free_numbers(tree, teacher):
+    _needs_postgres()
+    results, errors = _run_threads(12, lambda i: _create(teacher, title=f"问题{i}").number)
+    assert errors == []
+    serials = sorted(int(number[-3:]) for number in results)
+    assert serials == list(range(1, 13))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_accepting_at_once_leave_exactly_one_winner(tree, teacher, agent):
+    _needs_postgres()
+    second = UserFactory(username="hd_agent2", unit=tree.haidian)
+    grant(second, tree.haidian, Role.SUPPORT_AGENT)
+    ticket = _create(teacher)
+    agents = [agent, second] * 3
+    results, errors = _run_threads(6, lambda i: services.ticket_accept(ticket=ticket, agent=agents[i]))
+    assert len(results) == 1
+    assert len(errors) == 5 and all(isinstance(e, ValidationError) for e in errors)
+    ticket.refresh_from_db()
+    assert ticket.assignee == results[0].assignee
+    assert ticket.events.filter(kind="accepted").count() == 1
