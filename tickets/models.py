@@ -85,6 +85,23 @@ class Ticket(models.Model):
         return f"{self.number} {self.title}"
 
 
+class PoolTurn(models.Model):
+    """Whose turn is next in one support pool (a unit and a handling group): persisted, so round
+    robin carries on where it was after a restart. Row-locked while a ticket is assigned."""
+
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey("accounts.HandlingGroup", on_delete=models.CASCADE, related_name="+")
+    last_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "group"], name="pool_turn_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}/{self.group_id} → {self.last_agent_id}"
+
+
 class TicketEvent(models.Model):
     """One line of a ticket's timeline: who did what, when, and what changed."""
 

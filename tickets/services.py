@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, RoleAssignment, User
+from accounts.models import HandlingGroup, Role, RoleAssignment, User
 from helpdesk.events import send_event
+from orgtree.models import OrgUnit
 
-from .models import Priority, Ticket, TicketDayCounter, TicketEvent, TicketState, TicketType
+from .models import PoolTurn, Priority, Ticket, TicketDayCounter, TicketEvent, TicketState, TicketType
 
 S = TicketState
 
@@ -100,6 +101,7 @@ def ticket_create(
         ticket.save()
         _record(ticket, actor=asker, kind=TicketEvent.Kind.CREATED, to_state=ticket.state,
                 data={"priority": ticket.priority, "type": ticket.type})
+        ticket_route(ticket=ticket)
         send_event(user_ids=[asker.pk], event_type="ticket.created", payload={"id": ticket.pk, "number": ticket.number})
     return ticket
 
@@ -149,6 +151,90 @@ def _is_agent_for(agent: User, ticket: Ticket) -> bool:
 
 def ticket_accept(*, ticket: Ticket, agent: User) -> Ticket:
     """The handling agent confirms receipt (seed 004: within 1 hour) and becomes the handler."""
+    if ticket.assignee_id not in (None, agent.pk):
+        raise ValidationError({"agent": [_("This ticket is assigned to another agent.")]})
     if not _is_agent_for(agent, ticket):
         raise ValidationError({"agent": [_("Only a support agent of this unit or a unit above it can accept.")]})
     return ticket_transition(ticket=ticket, actor=agent, action="accept", changes={"assignee": agent})
+
+
+# --- 分级轮巡 routing -----------------------------------------------------------------------------
+# Which handling group serves each type of question (seed 004, step 3).
+GROUP_FOR_TYPE = {
+    TicketType.HARDWARE: "hardware",
+    TicketType.SOFTWARE: "software",
+    TicketType.CONSULTATION: "training",
+    TicketType.COMPLAINT: "complaints",
+}
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """``path`` and the paths of every unit above it, nearest first."""
+    step = OrgUnit.steplen
+    return [path[:length] for length in range(len(path), 0, -step)]
+
+
+def find_pool(*, unit: OrgUnit, ticket_type: str, above: bool = False) -> OrgUnit | None:
+    """The nearest unit, from ``unit`` (or from its parent, with ``above``) up to the root, that has
+    on-duty agents for the ticket type's handling group. One indexed query over the ancestors."""
+    paths = _ancestor_paths(unit.path)[1 if above else 0 :]
+    if not paths:
+        return None
+    pool_path = (
+        RoleAssignment.objects.filter(
+            role=Role.SUPPORT_AGENT,
+            on_duty=True,
+            user__is_active=True,
+            handling_groups__code=GROUP_FOR_TYPE[ticket_type],
+            unit__path__in=paths,
+        )
+        .order_by("-unit__depth")
+        .values_list("unit__path", flat=True)
+        .first()
+    )
+    return OrgUnit.objects.get(path=pool_path) if pool_path else None
+
+
+def next_agent_in_pool(*, pool: OrgUnit, ticket_type: str) -> User | None:
+    """Round robin over the pool's on-duty agents (by id), skipping the absent; the turn is persisted."""
+    group = HandlingGroup.objects.get(code=GROUP_FOR_TYPE[ticket_type])
+    PoolTurn.objects.bulk_create([PoolTurn(unit=pool, group=group)], ignore_conflicts=True)
+    turn = PoolTurn.objects.select_for_update().get(unit=pool, group=group)
+    on_duty = User.objects.filter(
+        is_active=True,
+        roles__unit=pool,
+        roles__role=Role.SUPPORT_AGENT,
+        roles__on_duty=True,
+        roles__handling_groups=group,
+    ).order_by("id")
+    agent = None
+    if turn.last_agent_id is not None:
+        agent = on_duty.filter(id__gt=turn.last_agent_id).first()
+    agent = agent or on_duty.first()
+    if agent is not None:
+        turn.last_agent = agent
+        turn.save(update_fields=["last_agent"])
+    return agent
+
+
+def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = None) -> Ticket:
+    """Put the ticket in the nearest pool that serves its type and assign the agent whose turn it is.
+
+    Called inside the creating (or escalating) transaction. With no pool anywhere above, the
+    ticket stays unassigned and the timeline says so.
+    """
+    start = ticket.pool_unit if above and ticket.pool_unit_id else ticket.unit
+    pool = find_pool(unit=start, ticket_type=ticket.type, above=above)
+    if pool is None:
+        _record(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": None})
+        return ticket
+    agent = next_agent_in_pool(pool=pool, ticket_type=ticket.type)
+    ticket.pool_unit, ticket.assignee = pool, agent
+    ticket.save(update_fields=["pool_unit", "assignee", "updated_at"])
+    _record(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool.pk, "pool_name": pool.name})
+    if agent is not None:
+        _record(ticket, actor=actor, kind=TicketEvent.Kind.ASSIGNED, data={"assignee": agent.pk})
+        send_event(
+            user_ids=[agent.pk], event_type="ticket.assigned", payload={"id": ticket.pk, "number": ticket.number}
+        )
+    return ticket

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import HandlingGroup, Role
 from tests.factories import UserFactory, grant
 from tickets import services
 from tickets.models import Ticket, TicketEvent, TicketState
@@ -27,7 +27,8 @@ def _create(asker, **extra):
 @pytest.fixture
 def agent(tree):
     user = UserFactory(username="hd_agent", name="刘洋", unit=tree.haidian, user_type="staff")
-    grant(user, tree.haidian, Role.SUPPORT_AGENT)
+    assignment = grant(user, tree.haidian, Role.SUPPORT_AGENT)
+    assignment.handling_groups.set(HandlingGroup.objects.all())
     return user
 
 
@@ -54,7 +55,7 @@ def test_create_records_the_timeline_and_contact_defaults(teacher):
     assert ticket.state == TicketState.NEW
     assert ticket.unit == teacher.unit
     assert ticket.contact_name == "张伟"
-    event = ticket.events.get()
+    event = ticket.events.get(kind=TicketEvent.Kind.CREATED)
     assert (event.kind, event.actor, event.to_state) == (TicketEvent.Kind.CREATED, teacher, TicketState.NEW)
 
 
@@ -95,7 +96,8 @@ def test_transition_table_walks_the_manual_flow_and_refuses_the_rest(teacher, ag
         ticket = services.ticket_transition(ticket=ticket, actor=actor, action=action)
         assert ticket.state == state, action
     assert ticket.closed_at is not None
-    timeline = list(ticket.events.order_by("id").values_list("kind", "from_state", "to_state"))
+    lifecycle = ticket.events.exclude(kind__in=["routed", "assigned"]).order_by("id")
+    timeline = list(lifecycle.values_list("kind", "from_state", "to_state"))
     assert timeline[0] == ("created", "", "new")
     assert timeline[1] == ("accepted", "new", "in_progress")
     assert timeline[-1] == ("closed", "resolved", "closed")
@@ -161,6 +163,8 @@ def test_two_agents_accepting_at_once_leave_exactly_one_winner(tree, teacher, ag
     second = UserFactory(username="hd_agent2", unit=tree.haidian)
     grant(second, tree.haidian, Role.SUPPORT_AGENT)
     ticket = _create(teacher)
+    # Unassigned in the pool, so every agent may try to take it.
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=None)
     agents = [agent, second] * 3
     results, errors = _run_threads(6, lambda i: services.ticket_accept(ticket=ticket, agent=agents[i]))
     assert len(results) == 1
@@ -168,3 +172,64 @@ def test_two_agents_accepting_at_once_leave_exactly_one_winner(tree, teacher, ag
     ticket.refresh_from_db()
     assert ticket.assignee == results[0].assignee
     assert ticket.events.filter(kind="accepted").count() == 1
+
+
+def _agent(tree, unit, username, groups=("hardware",), on_duty=True):
+    user = UserFactory(username=username, unit=unit, user_type="staff")
+    assignment = grant(user, unit, Role.SUPPORT_AGENT, on_duty=on_duty)
+    assignment.handling_groups.set(HandlingGroup.objects.filter(code__in=groups))
+    return user
+
+
+def test_routes_to_nearest_pool_serving_the_type_and_rotates_skipping_the_absent(tree, teacher):
+    county_a = _agent(tree, tree.haidian, "hd_a")
+    county_b = _agent(tree, tree.haidian, "hd_b")
+    county_off = _agent(tree, tree.haidian, "hd_off", on_duty=False)
+    _agent(tree, tree.beijing, "bj_hw")
+    province_sw = _agent(tree, tree.beijing, "bj_sw", groups=("software",))
+    hardware = [_create(teacher) for _ in range(5)]
+    assert {t.pool_unit for t in hardware} == {tree.haidian}
+    assert [t.assignee for t in hardware] == [county_a, county_b, county_a, county_b, county_a]
+    assert county_off not in [t.assignee for t in hardware]
+    # No software agent in 海淀区: the question climbs to 北京市.
+    software = _create(teacher, type="software")
+    assert (software.pool_unit, software.assignee) == (tree.beijing, province_sw)
+    routed = software.events.get(kind="routed")
+    assert routed.data["pool"] == tree.beijing.pk
+
+
+def test_rotation_survives_a_restart_and_a_school_agent_serves_its_own_school(tree, teacher):
+    first = _agent(tree, tree.haidian, "hd_a")
+    second = _agent(tree, tree.haidian, "hd_b")
+    assert _create(teacher).assignee == first
+    # A new process knows nothing in memory: the turn comes from the database.
+    from tickets.models import PoolTurn
+
+    assert PoolTurn.objects.get(unit=tree.haidian).last_agent == first
+    assert _create(teacher).assignee == second
+    school_agent = _agent(tree, tree.school_a, "school_it")
+    assert _create(teacher).assignee == school_agent
+
+
+def test_no_pool_anywhere_leaves_the_ticket_unassigned_with_a_note(teacher):
+    ticket = _create(teacher, type="complaint")
+    assert ticket.pool_unit is None and ticket.assignee is None
+    assert ticket.events.get(kind="routed").data == {"pool": None}
+
+
+def test_escalation_helper_finds_the_pool_one_level_up(tree, teacher):
+    _agent(tree, tree.haidian, "hd_a")
+    province = _agent(tree, tree.beijing, "bj_a")
+    ticket = _create(teacher)
+    escalated = services.ticket_route(ticket=ticket, above=True)
+    assert (escalated.pool_unit, escalated.assignee) == (tree.beijing, province)
+    top = services.ticket_route(ticket=escalated, above=True)
+    assert top.pool_unit == tree.beijing  # nobody above serves it: it stays where it is
+
+
+def test_an_agent_cannot_accept_a_ticket_assigned_to_a_colleague(tree, teacher):
+    _agent(tree, tree.haidian, "hd_a")
+    colleague = _agent(tree, tree.haidian, "hd_b")
+    ticket = _create(teacher)
+    with pytest.raises(ValidationError):
+        services.ticket_accept(ticket=ticket, agent=colleague)
