@@ -233,3 +233,15 @@ def test_an_agent_cannot_accept_a_ticket_assigned_to_a_colleague(tree, teacher):
     ticket = _create(teacher)
     with pytest.raises(ValidationError):
         services.ticket_accept(ticket=ticket, agent=colleague)
+
+
+def test_ticket_admin_lists_searches_and_shows_the_timeline(client, tree, teacher):
+    from django.urls import reverse
+
+    ticket = _create(teacher)
+    operator = UserFactory(username="ops", unit=tree.root, is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    changelist = reverse("admin:tickets_ticket_changelist")
+    assert ticket.number in client.get(changelist, {"q": ticket.number}).content.decode()
+    page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+    assert ticket.number in page and "已创建" in page
