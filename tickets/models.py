@@ -71,6 +71,18 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    # SLA clocks, persisted so the beat sweep and the SLA view read them instead of recomputing.
+    ack_due_at = models.DateTimeField(_("confirm receipt by"), null=True, blank=True)
+    response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
+    resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    first_response_at = models.DateTimeField(_("first responded at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # Time waiting on the asker does not count: the clock stops at paused_at and the pauses so far
+    # push the deadlines out, measured both ways because targets are in clock or working time.
+    paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
+    paused_wall_minutes = models.PositiveIntegerField(_("paused minutes"), default=0)
+    paused_working_minutes = models.PositiveIntegerField(_("paused working minutes"), default=0)
 
     class Meta:
         verbose_name = _("ticket")

@@ -4,7 +4,7 @@ routing, SLA deadlines, review and rating build on ``ticket_transition``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,7 +16,8 @@ from accounts.models import HandlingGroup, Role, RoleAssignment, User
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
-from .models import PoolTurn, Priority, Ticket, TicketDayCounter, TicketEvent, TicketState, TicketType
+from .models import PoolTurn, Priority, SLAPolicy, Ticket, TicketDayCounter, TicketEvent, TicketState, TicketType
+from .working_time import compute_deadline, default_schedule, load_calendar, working_minutes_between
 
 S = TicketState
 
@@ -99,6 +100,8 @@ def ticket_create(
         today = timezone.localdate()
         ticket.number = ticket_number_for(today, _next_serial(today))
         ticket.save()
+        ticket_compute_deadlines(ticket=ticket)
+        ticket.save(update_fields=["response_due_at", "resolution_due_at"])
         _record(ticket, actor=asker, kind=TicketEvent.Kind.CREATED, to_state=ticket.state,
                 data={"priority": ticket.priority, "type": ticket.type})
         ticket_route(ticket=ticket)
@@ -128,8 +131,7 @@ def ticket_transition(
         locked.state = to_state
         for name, value in (changes or {}).items():
             setattr(locked, name, value)
-        if to_state == S.CLOSED:
-            locked.closed_at = timezone.now()
+        _apply_clock_effects(locked, action=action, now=timezone.now())
         locked.save()
         _record(locked, actor=actor, kind=EVENT_FOR_ACTION[action], from_state=from_state, to_state=to_state,
                 comment=comment, data={k: str(v.pk if hasattr(v, "pk") else v) for k, v in (changes or {}).items()})
@@ -230,7 +232,11 @@ def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = No
         return ticket
     agent = next_agent_in_pool(pool=pool, ticket_type=ticket.type)
     ticket.pool_unit, ticket.assignee = pool, agent
-    ticket.save(update_fields=["pool_unit", "assignee", "updated_at"])
+    if agent is not None:
+        # Seed 004: the handler confirms receipt within the policy's time (1 hour).
+        ack_minutes = SLAPolicy.objects.filter(priority=ticket.priority).values_list("acknowledge_minutes", flat=True)
+        ticket.ack_due_at = timezone.now() + timedelta(minutes=ack_minutes.first() or 60)
+    ticket.save(update_fields=["pool_unit", "assignee", "ack_due_at", "updated_at"])
     _record(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool.pk, "pool_name": pool.name})
     if agent is not None:
         _record(ticket, actor=actor, kind=TicketEvent.Kind.ASSIGNED, data={"assignee": agent.pk})
@@ -238,3 +244,95 @@ def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = No
             user_ids=[agent.pk], event_type="ticket.assigned", payload={"id": ticket.pk, "number": ticket.number}
         )
     return ticket
+
+
+
+# --- SLA clocks ---------------------------------------------------------------------------------
+def ticket_compute_deadlines(*, ticket: Ticket) -> Ticket:
+    """Set the response and resolution deadlines from the priority's policy, the creation time and
+    the time spent waiting on the asker. Called at creation, on a priority change and on resume."""
+    policy = SLAPolicy.objects.get(priority=ticket.priority)
+
+    def due(minutes: int, in_working_hours: bool) -> datetime:
+        paused = ticket.paused_working_minutes if in_working_hours else ticket.paused_wall_minutes
+        return compute_deadline(ticket.created_at, minutes + paused, in_working_hours=in_working_hours)
+
+    if ticket.first_response_at is None:
+        ticket.response_due_at = due(policy.response_minutes, policy.response_in_working_hours)
+    if ticket.resolved_at is None:
+        ticket.resolution_due_at = due(policy.resolution_minutes, policy.resolution_in_working_hours)
+    return ticket
+
+
+def _apply_clock_effects(ticket: Ticket, *, action: str, now: datetime) -> None:
+    if action == "accept":
+        ticket.accepted_at, ticket.ack_due_at = now, None
+    elif action == "request_info":
+        ticket.paused_at = now
+        ticket.first_response_at = ticket.first_response_at or now
+    elif action == "provide_info" and ticket.paused_at is not None:
+        ticket.paused_wall_minutes += int((now - ticket.paused_at).total_seconds() // 60)
+        overrides = load_calendar(timezone.localtime(ticket.paused_at).date(), timezone.localdate(now))
+        ticket.paused_working_minutes += working_minutes_between(
+            ticket.paused_at, now, schedule=default_schedule(), overrides=overrides
+        )
+        ticket.paused_at = None
+        ticket_compute_deadlines(ticket=ticket)
+    elif action == "approve":
+        # The asker receives the answer: that is the handler's response if none came before.
+        ticket.first_response_at = ticket.first_response_at or now
+    elif action == "confirm":
+        ticket.resolved_at = now
+    elif action == "reopen":
+        ticket.resolved_at = None
+        ticket_compute_deadlines(ticket=ticket)
+    elif action == "close":
+        ticket.closed_at = now
+
+
+def ticket_change_priority(*, ticket: Ticket, agent: User, priority: str, reason: str) -> Ticket:
+    """An agent re-grades the asker's proposed priority, with a reason; deadlines follow."""
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [_("Choose a valid priority.")]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why the priority changes.")]})
+    if not _is_agent_for(agent, ticket):
+        raise ValidationError({"agent": [_("Only a support agent of this unit or a unit above it can do this.")]})
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.state == S.CLOSED:
+            raise ValidationError({"state": [_("A closed ticket cannot change.")]})
+        old = locked.priority
+        locked.priority = priority
+        ticket_compute_deadlines(ticket=locked)
+        locked.save(update_fields=["priority", "response_due_at", "resolution_due_at", "updated_at"])
+        _record(locked, actor=agent, kind=TicketEvent.Kind.PRIORITY_CHANGED, comment=reason.strip(),
+                data={"from": old, "to": priority})
+    return locked
+
+
+def ticket_sla(*, ticket: Ticket, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each target with its deadline, what is left (negative: overdue) and the time paused."""
+    now = now or timezone.now()
+    paused_now = int((now - ticket.paused_at).total_seconds() // 60) if ticket.paused_at else 0
+    rows = []
+    for target, due, met_at in (
+        ("acknowledge", ticket.ack_due_at, ticket.accepted_at),
+        ("first_response", ticket.response_due_at, ticket.first_response_at),
+        ("resolution", ticket.resolution_due_at, ticket.resolved_at),
+    ):
+        if due is None:
+            continue
+        reference = met_at or (ticket.paused_at if ticket.paused_at else now)
+        left: timedelta = due - reference
+        rows.append({
+            "target": target,
+            "due_at": due,
+            "met_at": met_at,
+            "met": met_at is not None and met_at <= due,
+            "seconds_left": int(left.total_seconds()),
+            "overdue": left.total_seconds() < 0,
+            "paused": ticket.paused_at is not None,
+            "paused_minutes": ticket.paused_wall_minutes + paused_now,
+        })
+    return rows
