@@ -234,8 +234,7 @@ def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = No
     ticket.pool_unit, ticket.assignee = pool, agent
     if agent is not None:
         # Seed 004: the handler confirms receipt within the policy's time (1 hour).
-        ack_minutes = SLAPolicy.objects.filter(priority=ticket.priority).values_list("acknowledge_minutes", flat=True)
-        ticket.ack_due_at = timezone.now() + timedelta(minutes=ack_minutes.first() or 60)
+        ticket.ack_due_at = timezone.now() + timedelta(minutes=sla_policy_for(ticket.priority).acknowledge_minutes)
     ticket.save(update_fields=["pool_unit", "assignee", "ack_due_at", "updated_at"])
     _record(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool.pk, "pool_name": pool.name})
     if agent is not None:
@@ -248,10 +247,31 @@ def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = No
 
 
 # --- SLA clocks ---------------------------------------------------------------------------------
+# Seed 004's targets (minutes, in working hours?) for a priority whose policy row is missing; the
+# migration creates the rows, which administrators then tune.
+DEFAULT_SLA = {
+    Priority.P1: (120, False, 8 * 60, False),
+    Priority.P2: (240, False, 24 * 60, False),
+    Priority.P3: (480, True, 3 * 480, True),
+    Priority.P4: (24 * 60, False, 5 * 24 * 60, False),
+}
+
+
+def sla_policy_for(priority: str) -> SLAPolicy:
+    policy = SLAPolicy.objects.filter(priority=priority).first()
+    if policy is None:
+        response, response_wh, resolution, resolution_wh = DEFAULT_SLA[priority]
+        policy = SLAPolicy(
+            priority=priority, response_minutes=response, response_in_working_hours=response_wh,
+            resolution_minutes=resolution, resolution_in_working_hours=resolution_wh,
+        )
+    return policy
+
+
 def ticket_compute_deadlines(*, ticket: Ticket) -> Ticket:
     """Set the response and resolution deadlines from the priority's policy, the creation time and
     the time spent waiting on the asker. Called at creation, on a priority change and on resume."""
-    policy = SLAPolicy.objects.get(priority=ticket.priority)
+    policy = sla_policy_for(ticket.priority)
 
     def due(minutes: int, in_working_hours: bool) -> datetime:
         paused = ticket.paused_working_minutes if in_working_hours else ticket.paused_wall_minutes

@@ -103,3 +103,11 @@ def test_sla_view_reports_time_left_and_overdue(teacher):
     rows = {row["target"]: row for row in services.ticket_sla(ticket=ticket, now=later)}
     assert rows["first_response"]["overdue"] and rows["first_response"]["seconds_left"] == -3600
     assert not rows["resolution"]["overdue"]
+
+
+def test_a_missing_policy_row_falls_back_to_the_seed_targets(teacher):
+    from tickets.models import SLAPolicy
+
+    SLAPolicy.objects.filter(priority="P2").delete()
+    ticket = _ticket(teacher, "P2")
+    assert ticket.response_due_at == ticket.created_at + timedelta(hours=4)
