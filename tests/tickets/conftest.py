@@ -2,7 +2,12 @@ import pytest
 
 from accounts.models import HandlingGroup
 
-GROUPS = {"hardware": "硬件 / 设备故障", "software": "软件 / 软件异常", "training": "培训 / 操作咨询", "complaints": "投诉建议"}
+GROUPS = {
+    "hardware": "硬件 / 设备故障",
+    "software": "软件 / 软件异常",
+    "training": "培训 / 操作咨询",
+    "complaints": "投诉建议",
+}
 
 
 @pytest.fixture(autouse=True)
