@@ -13,7 +13,7 @@ from rest_framework import serializers
 from helpdesk.api.serializers import StrictSerializer
 from orgtree.models import OrgUnit
 
-from .models import HandlingGroup, Role, RoleAssignment, User, UserType
+from .models import HandlingGroup, Role, RoleAssignment, User, UserType, account_validator
 
 ACCOUNT_MAX = User._meta.get_field("username").max_length
 NAME_MAX = User._meta.get_field("name").max_length
@@ -78,6 +78,7 @@ class ProfileSerializer(serializers.ModelSerializer):
     """The signed-in user's own record (2.2.1)."""
 
     account = serializers.CharField(source="username", read_only=True)
+    email = serializers.CharField(read_only=True, help_text=_("E-mail address; empty when none was given."))
     unit = UnitSummarySerializer(read_only=True, allow_null=True)
     roles = serializers.SerializerMethodField()
 
@@ -108,6 +109,9 @@ class AccountSerializer(serializers.ModelSerializer):
     """A managed account as its administrators see it."""
 
     account = serializers.CharField(source="username", read_only=True)
+    # Not an EmailField: most accounts have no address, and "" is not a valid `format: email`, so
+    # a generated client that checks formats would refuse the answer.
+    email = serializers.CharField(read_only=True, help_text=_("E-mail address; empty when none was given."))
     unit = UnitSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -211,7 +215,8 @@ class AccountQuerySerializer(serializers.Serializer):
 
 
 class AccountCreateSerializer(StrictSerializer):
-    account = serializers.CharField(max_length=ACCOUNT_MAX)
+    # The model's validator here too, so the schema shows clients the pattern the server enforces.
+    account = serializers.CharField(max_length=ACCOUNT_MAX, validators=[account_validator])
     name = serializers.CharField(max_length=NAME_MAX)
     unit = serializers.IntegerField(min_value=1, help_text=_("Id of the account's unit."))
     user_type = serializers.ChoiceField(choices=UserType.choices, default=UserType.STAFF)

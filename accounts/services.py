@@ -169,6 +169,9 @@ def user_activate(*, actor: User, user: User) -> User:
 def user_reset_password(*, actor: User, user: User) -> str:
     """Give the account a new random password (returned once) and sign it out of mobile clients."""
     _ensure_can_manage(actor, user.unit)
+    if user.pk == actor.pk:
+        # One's own password changes with the old one (2.2.2), not by an administrator's reset.
+        raise ValidationError({"password": [_("Change your own password on the password page.")]})
     new_password = generate_password()
     with transaction.atomic():
         user.set_password(new_password)
@@ -316,17 +319,22 @@ def _read_rows(*, filename: str, content: bytes) -> list[tuple[int, dict[str, st
                 text = content.decode("gb18030")
             except UnicodeDecodeError as exc:
                 raise ValidationError({"file": [_("The CSV file is not UTF-8 or GB18030 text.")]}) from exc
-        raw_rows = list(csv.reader(io.StringIO(text)))
+        try:
+            raw_rows = list(csv.reader(io.StringIO(text)))
+        except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit (128 KiB)
+            message = _("The CSV file could not be read: a cell is too long or malformed.")
+            raise ValidationError({"file": [message]}) from exc
     elif lower.endswith(".xlsx"):
         from openpyxl import load_workbook
 
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            # Read-only mode parses the sheet lazily: a damaged sheet fails here, not on load.
+            sheet = workbook.worksheets[0]
+            raw_rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            workbook.close()
         except Exception as exc:  # openpyxl raises many types for a damaged file
             raise ValidationError({"file": [_("The file is not a readable XLSX workbook.")]}) from exc
-        sheet = workbook.worksheets[0]
-        raw_rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        workbook.close()
     else:
         raise ValidationError({"file": [_("Upload a .csv or .xlsx file.")]})
     if not raw_rows:

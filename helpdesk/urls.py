@@ -21,3 +21,6 @@ urlpatterns = [
 urlpatterns += [
     re_path(r"^media/(?P<path>avatars/.+)$", views.avatar_file, name="media-avatar"),
 ]
+
+handler404 = "helpdesk.api.errors.not_found"
+handler500 = "helpdesk.api.errors.server_error"

@@ -20,6 +20,7 @@ ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")
 ERROR_403 = OpenApiResponse(ErrorSerializer, description="Signed in but not allowed.")
 ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see.")
+ERROR_404_CURSOR = OpenApiResponse(ErrorSerializer, description="The `cursor` is not one this list handed out.")
 
 
 class LockedOut(exceptions.APIException):

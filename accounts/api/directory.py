@@ -13,7 +13,7 @@ from ..serializers import (
     DirectoryQuerySerializer,
     PublicUserSerializer,
 )
-from .common import ERROR_400, ERROR_401, ERROR_404
+from .common import ERROR_400, ERROR_401, ERROR_404, ERROR_404_CURSOR
 
 
 class DirectorySearchPagination(CompositeKeysetPagination):
@@ -32,7 +32,7 @@ class UserDirectoryViewSet(GenericViewSet):
 
     @extend_schema(
         parameters=[DirectoryQuerySerializer],
-        responses={200: PublicUserSerializer(many=True), 400: ERROR_400, 401: ERROR_401},
+        responses={200: PublicUserSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_CURSOR},
         description=(
             "Users whose account, name, nickname, pinyin or pinyin initials start with `search`. "
             "A user matching on several terms appears once per page; the whole directory is not listed."

@@ -29,7 +29,7 @@ from ..serializers import (
     RoleAssignmentSerializer,
     RoleGrantSerializer,
 )
-from .common import ERROR_400, ERROR_403, ERROR_404, IsUnitAdmin, service_call, unit_or_400
+from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR, IsUnitAdmin, service_call, unit_or_400
 
 
 class AccountPagination(KeysetPagination):
@@ -60,7 +60,13 @@ class AccountViewSet(GenericViewSet):
 
     @extend_schema(
         parameters=[AccountQuerySerializer],
-        responses={200: AccountSerializer(many=True), 400: ERROR_400, 403: ERROR_403},
+        responses={
+            200: AccountSerializer(many=True),
+            400: ERROR_400,
+            401: ERROR_401,
+            403: ERROR_403,
+            404: ERROR_404_CURSOR,
+        },
     )
     def list(self, request):
         query = AccountQuerySerializer(data=request.query_params.dict())
@@ -87,7 +93,7 @@ class AccountViewSet(GenericViewSet):
 
     @extend_schema(
         request=AccountCreateSerializer,
-        responses={201: IssuedAccountSerializer, 400: ERROR_400, 403: ERROR_403},
+        responses={201: IssuedAccountSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403},
         description="Issue one account in a unit you manage. The initial password is shown in this answer only.",
     )
     def create(self, request):
@@ -98,13 +104,13 @@ class AccountViewSet(GenericViewSet):
         issued = service_call(services.user_create, actor=request.user, username=data.pop("account"), unit=unit, **data)
         return Response(self._issued(issued.user, issued.password), status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: AccountSerializer, 403: ERROR_403, 404: ERROR_404})
+    @extend_schema(responses={200: AccountSerializer, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404})
     def retrieve(self, request, pk=None):
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(
         request=AccountUpdateSerializer,
-        responses={200: AccountSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+        responses={200: AccountSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
     )
     def partial_update(self, request, pk=None):
         user = self.get_object()
@@ -118,7 +124,7 @@ class AccountViewSet(GenericViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: AccountSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+        responses={200: AccountSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
         description="Deactivate the account: it can no longer sign in and its tokens are revoked.",
     )
     @action(detail=True, methods=["post"])
@@ -126,7 +132,7 @@ class AccountViewSet(GenericViewSet):
         user = service_call(services.user_deactivate, actor=request.user, user=self.get_object())
         return Response(self.get_serializer(user).data)
 
-    @extend_schema(request=None, responses={200: AccountSerializer, 403: ERROR_403, 404: ERROR_404})
+    @extend_schema(request=None, responses={200: AccountSerializer, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404})
     @action(detail=True, methods=["post"])
     def activate(self, request, pk=None):
         user = service_call(services.user_activate, actor=request.user, user=self.get_object())
@@ -134,7 +140,7 @@ class AccountViewSet(GenericViewSet):
 
     @extend_schema(
         request=None,
-        responses={200: IssuedAccountSerializer, 403: ERROR_403, 404: ERROR_404},
+        responses={200: IssuedAccountSerializer, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
         description="Give the account a new random password (shown in this answer only) and revoke its tokens.",
     )
     @action(detail=True, methods=["post"], url_path="reset-password")
@@ -145,7 +151,7 @@ class AccountViewSet(GenericViewSet):
 
     @extend_schema(
         request={"multipart/form-data": AccountImportSerializer},
-        responses={200: ImportResultSerializer, 400: ERROR_400, 403: ERROR_403},
+        responses={200: ImportResultSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403},
         description=(
             "Issue accounts from a CSV or XLSX file. Every good row is created; every bad row is reported "
             "with its line number. The answer is 200 even when some rows fail; 400 means the file itself "
@@ -180,13 +186,13 @@ class AccountViewSet(GenericViewSet):
     @extend_schema(
         methods=["GET"],
         request=None,
-        responses={200: RoleAssignmentSerializer(many=True), 403: ERROR_403, 404: ERROR_404},
+        responses={200: RoleAssignmentSerializer(many=True), 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
         description="The account's roles in the units you manage.",
     )
     @extend_schema(
         methods=["POST"],
         request=RoleGrantSerializer,
-        responses={201: RoleAssignmentSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+        responses={201: RoleAssignmentSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
         description="Give the account a role in a unit you manage (administrators are appointed from above).",
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
@@ -231,7 +237,9 @@ class RoleAssignmentViewSet(GenericViewSet):
             return RoleAssignment.objects.none()
         return selectors.managed_role_assignments(actor=self.request.user)
 
-    @extend_schema(responses={204: None, 403: ERROR_403, 404: ERROR_404}, description="Take a role away.")
+    @extend_schema(
+        responses={204: None, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404}, description="Take a role away."
+    )
     def destroy(self, request, pk=None):
         assignment = self.get_queryset().filter(pk=pk).first()
         if assignment is None:

@@ -134,7 +134,7 @@ class PasswordChangeView(APIView):
 class DutyView(APIView):
     @extend_schema(
         request=DutySerializer,
-        responses={200: RoleAssignmentSerializer(many=True), 400: ERROR_400, 403: ERROR_403},
+        responses={200: RoleAssignmentSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 403: ERROR_403},
         description="A support agent goes on or off duty; routing skips agents who are off duty.",
     )
     def post(self, request):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -73,3 +74,33 @@ def exception_handler(exc, context):
         "code": codes if isinstance(codes, str) else "error",
     }
     return response
+
+
+# Django's own handlers answer what never reaches a DRF view: a URL no route matches (an id that
+# is not a positive integer, /api/v1/nothing/) or an uncaught exception. API clients get JSON there
+# too, the portal keeps its HTML pages.
+_JSON = {"ensure_ascii": False}  # as DRF renders: Chinese as UTF-8, not \u escapes
+
+
+def _is_api(request) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": str(exceptions.NotFound.default_detail), "code": "not_found"},
+            status=404,
+            json_dumps_params=_JSON,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": str(exceptions.APIException.default_detail), "code": "error"},
+            status=500,
+            json_dumps_params=_JSON,
+        )
+    return defaults.server_error(request)

@@ -240,3 +240,9 @@ def test_admin_cannot_remove_a_peer_admin_of_its_own_unit(tree, haidian_admin):
     grant(province_admin, tree.beijing)
     services.role_revoke(actor=province_admin, assignment=assignment)
     assert not assignment.__class__.objects.filter(pk=assignment.pk).exists()
+
+
+def test_an_admin_cannot_reset_their_own_password(haidian_admin):
+    with pytest.raises(ValidationError) as exc:
+        services.user_reset_password(actor=haidian_admin, user=haidian_admin)
+    assert "password" in exc.value.message_dict

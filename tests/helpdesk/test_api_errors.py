@@ -1,11 +1,18 @@
 """One error format across the API, and no 500 whatever the client sends."""
 
 import base64
+import io
 import json
+import re
+import zipfile
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from jsonschema import Draft202012Validator, FormatChecker
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from accounts.models import User
 
 ERROR_KEYS = {"detail", "code"}
 
@@ -149,3 +156,118 @@ def test_token_clients_need_no_csrf_token(tree, teacher):
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=teacher).key}")
     assert client.patch("/api/v1/me/", {"nickname": "x"}, format="json").status_code == 200
+
+
+# --- Found by fuzzing the OpenAPI schema with schemathesis ------------------------------------------
+@pytest.mark.parametrize(
+    "url", ["/api/v1/org/units/-1/", "/api/v1/users/abc/", "/api/v1/accounts/1.5/roles/", "/api/v1/nothing/"]
+)
+def test_urls_no_route_matches_answer_json_under_the_api(auth_client, teacher, url):
+    # An id that is not a positive integer never reaches a view; Django's own 404 answered in HTML.
+    response = auth_client(teacher).get(url)
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 404, "not_found")
+
+
+def test_portal_pages_that_do_not_exist_stay_html(client, db):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.fixture
+def api_schema(client, db) -> dict:
+    return client.get("/api/schema/?format=json").json()
+
+
+def _operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield f"{method.upper()} {path}", operation
+
+
+def test_an_account_without_email_fits_the_response_schema(auth_client, haidian_admin, teacher, api_schema):
+    # "" is not a valid `format: email`: a generated client that checks formats refused /me/.
+    checker = FormatChecker()
+    me = auth_client(teacher).get("/api/v1/me/").json()
+    account = auth_client(haidian_admin).get(f"/api/v1/accounts/{teacher.pk}/").json()
+    assert me["email"] == account["email"] == ""
+    for name, body in (("Profile", me), ("Account", account)):
+        Draft202012Validator(
+            api_schema["components"]["schemas"][name]["properties"]["email"], format_checker=checker
+        ).validate(body["email"])
+
+
+def test_every_signed_in_operation_documents_401(api_schema):
+    missing = [
+        name
+        for name, operation in _operations(api_schema)
+        if operation.get("security") and any(operation["security"]) and "401" not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_every_cursor_list_documents_the_404_of_a_bad_cursor(api_schema):
+    missing = [
+        name
+        for name, operation in _operations(api_schema)
+        if any(p["name"] == "cursor" for p in operation.get("parameters", [])) and "404" not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_an_uncaught_error_under_the_api_answers_json(rf):
+    from helpdesk.api.errors import server_error
+
+    response = server_error(rf.get("/api/v1/me/"))
+    assert response.status_code == 500
+    assert json.loads(response.content)["code"] == "error"
+    assert server_error(rf.get("/")).headers["Content-Type"].startswith("text/html")
+
+
+def _truncated_sheet_xlsx() -> bytes:
+    """A workbook that opens but whose sheet XML is cut short (openpyxl reads sheets lazily)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.append(["account", "name", "unit_code"])
+    saved = io.BytesIO()
+    workbook.save(saved)
+    source = zipfile.ZipFile(io.BytesIO(saved.getvalue()))
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(item, data)
+    return damaged.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "content"),
+    [
+        # A cell beyond the csv module's 128 KiB field limit, well inside the 5 MB upload limit.
+        ("accounts.csv", b"account,name,unit_code\n" + b"x" * 200_000 + b",name,110108\n"),
+        ("accounts.xlsx", _truncated_sheet_xlsx()),
+    ],
+)
+def test_unreadable_import_files_are_400_and_create_nothing(auth_client, haidian_admin, filename, content):
+    before = User.objects.count()
+    response = auth_client(haidian_admin).post(
+        "/api/v1/accounts/import/", {"file": SimpleUploadedFile(filename, content)}, format="multipart"
+    )
+    body = assert_error(response, 400, "invalid")
+    assert list(body["fields"]) == ["file"]
+    assert User.objects.count() == before
+
+
+def test_the_schema_shows_the_account_pattern_the_server_enforces(api_schema, auth_client, haidian_admin, tree):
+    pattern = api_schema["components"]["schemas"]["AccountCreateRequest"]["properties"]["account"]["pattern"]
+    for account, accepted in (("zhang.wei-01", True), ("张伟", False), ("a b", False)):
+        assert bool(re.search(pattern, account)) is accepted
+        response = auth_client(haidian_admin).post(
+            "/api/v1/accounts/", {"account": account, "name": "张伟", "unit": tree.school_a.pk}, format="json"
+        )
+        assert response.status_code == (201 if accepted else 400), response.content
