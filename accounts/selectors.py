@@ -62,6 +62,34 @@ def managed_users(*, actor: User) -> QuerySet[User]:
     return users.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path"))
 
 
+def managed_users_filtered(
+    *,
+    actor: User,
+    unit: OrgUnit | None = None,
+    subtree: bool = False,
+    user_type: str | None = None,
+    is_active: bool | None = None,
+    search: str | None = None,
+    search_names: bool = True,
+) -> QuerySet[User]:
+    """Managed accounts narrowed by the filters the portal and the API offer. ``search`` is an
+    account prefix, or an account or name prefix with ``search_names``."""
+    users = managed_users(actor=actor)
+    if unit is not None:
+        users = users.filter(unit__path__startswith=unit.path) if subtree else users.filter(unit=unit)
+    if user_type:
+        users = users.filter(user_type=user_type)
+    if is_active is not None:
+        users = users.filter(is_active=is_active)
+    needle = (search or "").strip()
+    if needle:
+        matches = Q(username__startswith=needle)
+        if search_names:
+            matches |= Q(name__startswith=needle)
+        users = users.filter(matches)
+    return users
+
+
 def managed_user_get(*, actor: User, user_id: int) -> User:
     """A managed account by id; one outside the actor's subtrees does not exist for them."""
     try:

@@ -187,19 +187,25 @@ def manage_list(request):
     users = selectors.managed_users(actor=actor)
     if form.is_valid():
         data = form.cleaned_data
-        if data["q"]:
-            users = users.filter(username__startswith=data["q"].strip())
-        if data["unit_code"]:
-            unit = selectors.managed_units(actor=actor).filter(code=data["unit_code"].strip()).first()
+        unit, unit_code = None, data["unit_code"].strip()
+        if unit_code:
+            unit = selectors.managed_units(actor=actor).filter(code=unit_code).first()
             if unit is None:
                 form.add_error("unit_code", _("No unit you manage has this code."))
-                users = users.none()
-            else:
-                users = users.filter(unit__path__startswith=unit.path)
-        if data["user_type"]:
-            users = users.filter(user_type=data["user_type"])
-        if data["active"] in ("0", "1"):
-            users = users.filter(is_active=data["active"] == "1")
+        active = {"0": False, "1": True}.get(data["active"])
+        users = (
+            users.none()
+            if unit_code and unit is None
+            else selectors.managed_users_filtered(
+                actor=actor,
+                unit=unit,
+                subtree=True,
+                user_type=data["user_type"] or None,
+                is_active=active,
+                search=data["q"],
+                search_names=False,
+            )
+        )
     elif form.is_bound:
         users = users.none()
     rows, has_prev, has_next = _keyset_page(

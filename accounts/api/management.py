@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
@@ -72,22 +71,21 @@ class AccountViewSet(GenericViewSet):
         query = AccountQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        users = self.get_queryset()
+        unit = None
         if "unit" in params:
             unit = OrgUnit.objects.filter(pk=params["unit"]).only("path").first()
-            if unit is None:
-                users = users.none()
-            elif params.get("subtree"):
-                users = users.filter(unit__path__startswith=unit.path)
-            else:
-                users = users.filter(unit=unit)
-        if "user_type" in params:
-            users = users.filter(user_type=params["user_type"])
-        if "is_active" in params:
-            users = users.filter(is_active=params["is_active"])
-        if params.get("search"):
-            needle = params["search"].strip()
-            users = users.filter(Q(username__startswith=needle) | Q(name__startswith=needle))
+        users = (
+            User.objects.none()
+            if "unit" in params and unit is None
+            else selectors.managed_users_filtered(
+                actor=request.user,
+                unit=unit,
+                subtree=bool(params.get("subtree")),
+                user_type=params.get("user_type"),
+                is_active=params.get("is_active"),
+                search=params.get("search"),
+            )
+        )
         page = self.paginate_queryset(users)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
