@@ -1,13 +1,12 @@
 """Tree writes: validation, and consistency when several admins write under one unit at once."""
 
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from orgtree import services
 from orgtree.models import OrgKind, OrgLevel, OrgUnit
+from tests.concurrency import require_postgres, run_at_once
 
 
 def field_errors(exc_info) -> dict[str, list[str]]:
@@ -76,37 +75,6 @@ def test_bulk_children_go_after_the_existing_ones(tree):
 
 
 # --- Concurrency (PostgreSQL) ---------------------------------------------------------------------
-def _run_at_once(jobs) -> list[BaseException]:
-    """Run each job in its own thread (so its own database connection), all released together."""
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job):
-        try:
-            barrier.wait(timeout=10)
-            job()
-        except BaseException as exc:  # reported to the test below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a writer hung (deadlock?)"
-    return errors
-
-
-def _require_postgres() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "needs PostgreSQL row locks (SQLite serialises whole-database writes); "
-            "run with DATABASE_URL=postgres://… as CI does"
-        )
-
-
 def _assert_consistent(parent: OrgUnit, expected_codes: set[str]) -> None:
     parent.refresh_from_db()
     children = list(OrgUnit.objects.get_children(parent))
@@ -120,7 +88,7 @@ def _assert_consistent(parent: OrgUnit, expected_codes: set[str]) -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_eight_admins_adding_schools_under_one_county_at_once(tree):
-    _require_postgres()
+    require_postgres()
     county = tree.haidian
 
     def add_schools(writer: int):
@@ -130,7 +98,7 @@ def test_eight_admins_adding_schools_under_one_county_at_once(tree):
 
         return job
 
-    errors = _run_at_once([add_schools(writer) for writer in range(8)])
+    errors = run_at_once([add_schools(writer) for writer in range(8)])
 
     assert errors == []
     expected = {"S110108001", "S110108002"} | {f"C{w}-{n}" for w in range(8) for n in range(5)}
@@ -140,7 +108,7 @@ def test_eight_admins_adding_schools_under_one_county_at_once(tree):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_bulk_loads_interleaved_with_single_adds_keep_the_tree_consistent(tree):
-    _require_postgres()
+    require_postgres()
     county = tree.heping
 
     def single(writer: int):
@@ -166,7 +134,7 @@ def test_bulk_loads_interleaved_with_single_adds_keep_the_tree_consistent(tree):
 
         return job
 
-    errors = _run_at_once([single(w) for w in range(4)] + [bulk(w) for w in range(4)])
+    errors = run_at_once([single(w) for w in range(4)] + [bulk(w) for w in range(4)])
 
     assert errors == []
     expected = (
@@ -180,7 +148,7 @@ def test_bulk_loads_interleaved_with_single_adds_keep_the_tree_consistent(tree):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_admins_racing_for_one_code_get_one_unit_and_one_field_error(tree):
-    _require_postgres()
+    require_postgres()
     results: list[object] = []
 
     def job():
@@ -189,7 +157,7 @@ def test_two_admins_racing_for_one_code_get_one_unit_and_one_field_error(tree):
         except ValidationError as exc:
             results.append(exc.message_dict)
 
-    errors = _run_at_once([job, job])
+    errors = run_at_once([job, job])
 
     assert errors == []
     assert sum(isinstance(r, OrgUnit) for r in results) == 1

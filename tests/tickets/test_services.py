@@ -1,12 +1,12 @@
-import threading
 from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import HandlingGroup, Role
+from tests.concurrency import require_postgres, run_at_once
 from tests.factories import UserFactory, grant
 from tickets import services
 from tickets.models import Ticket, TicketEvent, TicketState
@@ -120,37 +120,12 @@ def test_only_an_agent_of_the_unit_or_above_accepts(tree, teacher, tianjin_teach
     assert ticket.state == TicketState.NEW and ticket.assignee is None
 
 
-def _needs_postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks (SQLite serialises whole-database writes); CI runs on PostgreSQL")
-
-
-def _run_threads(count, target):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results.append(target(i))
-        except Exception as exc:  # collected for the assertions
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results, errors
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_creates_get_unique_gap_free_numbers(tree, teacher):
-    _needs_postgres()
-    results, errors = _run_threads(12, lambda i: _create(teacher, title=f"问题{i}").number)
+    require_postgres()
+    results = []
+    errors = run_at_once([lambda i=i: results.append(_create(teacher, title=f"问题{i}").number) for i in range(12)])
     assert errors == []
     serials = sorted(int(number[-3:]) for number in results)
     assert serials == list(range(1, 13))
@@ -159,14 +134,17 @@ def test_concurrent_creates_get_unique_gap_free_numbers(tree, teacher):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_accepting_at_once_leave_exactly_one_winner(tree, teacher, agent):
-    _needs_postgres()
+    require_postgres()
     second = UserFactory(username="hd_agent2", unit=tree.haidian)
     grant(second, tree.haidian, Role.SUPPORT_AGENT)
     ticket = _create(teacher)
     # Unassigned in the pool, so every agent may try to take it.
     Ticket.objects.filter(pk=ticket.pk).update(assignee=None)
     agents = [agent, second] * 3
-    results, errors = _run_threads(6, lambda i: services.ticket_accept(ticket=ticket, agent=agents[i]))
+    results = []
+    errors = run_at_once(
+        [lambda i=i: results.append(services.ticket_accept(ticket=ticket, agent=agents[i])) for i in range(6)]
+    )
     assert len(results) == 1
     assert len(errors) == 5 and all(isinstance(e, ValidationError) for e in errors)
     ticket.refresh_from_db()
