@@ -7,6 +7,7 @@ from tests.factories import DEFAULT_PASSWORD, Tree, UserFactory, grant
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     # A fast hasher for the passwords tests create; PBKDF2 stays to check the factories' hash.
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",

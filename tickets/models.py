@@ -5,9 +5,12 @@ Workflows live in tickets/services.py; this module holds data and its invariants
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orgtree.models import OrgUnit
+
+from .storage import private_storage
 
 
 class TicketType(models.TextChoices):
@@ -34,6 +37,20 @@ class TicketState(models.TextChoices):
     CLOSED = "closed", _("Closed")  # 已关闭
 
 
+class Rating(models.TextChoices):
+    VERY_SATISFIED = "very_satisfied", _("Very satisfied")  # 非常满意
+    SATISFIED = "satisfied", _("Satisfied")  # 满意
+    NEUTRAL = "neutral", _("Neutral")  # 一般
+    DISSATISFIED = "dissatisfied", _("Dissatisfied")  # 不满意
+
+
+# A rating that opens a follow-up for the unit's supervisor (seed 004).
+POOR_RATINGS = frozenset({Rating.NEUTRAL, Rating.DISSATISFIED})
+# States in which the ticket is somebody's work and its SLA clocks run (unless paused).
+ACTIVE_STATES = frozenset({TicketState.NEW, TicketState.IN_PROGRESS, TicketState.PENDING_REVIEW})
+OPEN_STATES = ACTIVE_STATES | {TicketState.WAITING_ASKER}
+
+
 class TicketDayCounter(models.Model):
     """The last serial issued on one day. Row-locked while a ticket is numbered, in the same
     transaction as the ticket's insert, so numbers are unique and a rolled-back create leaves no gap."""
@@ -56,19 +73,31 @@ class Ticket(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("asker"), on_delete=models.PROTECT, related_name="asked_tickets"
     )
     unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tickets")
+    # The asker's unit path, copied so that subtree scoping, search and reports use one index on the
+    # ticket table instead of joining 500,000 units. Units are not moved by any service.
+    unit_path = models.CharField(max_length=255, editable=False)
     contact_name = models.CharField(_("contact"), max_length=50)
     contact_info = models.CharField(_("contact info"), max_length=100)
     # The unit whose support pool holds the ticket (分级轮巡) and the agent handling it.
     pool_unit = models.ForeignKey(
-        OrgUnit, verbose_name=_("support pool"), on_delete=models.PROTECT, null=True, blank=True,
+        OrgUnit,
+        verbose_name=_("support pool"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="pool_tickets",
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("handler"), on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handler"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="assigned_tickets",
     )
     solution = models.TextField(_("solution"), blank=True, max_length=20000)
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # Set by the creating service (not auto_now_add) so deadlines computed before the insert agree.
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     # SLA clocks, persisted so the beat sweep and the SLA view read them instead of recomputing.
@@ -83,6 +112,27 @@ class Ticket(models.Model):
     paused_at = models.DateTimeField(_("paused since"), null=True, blank=True)
     paused_wall_minutes = models.PositiveIntegerField(_("paused minutes"), default=0)
     paused_working_minutes = models.PositiveIntegerField(_("paused working minutes"), default=0)
+    # The deadline that matters now (first response, then resolution); null while paused or done.
+    # Drives the due-soon and breached lists.
+    next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
+    # Escalation: each breach moves the ticket one pool up, and the new pool gets a fresh window.
+    escalation_level = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    escalation_due_at = models.DateTimeField(_("escalates at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("last escalated at"), null=True, blank=True)
+    # Set when a breach found no pool above: the ticket is at the top and escalation stops.
+    escalation_exhausted = models.BooleanField(default=False)
+    warn_at = models.DateTimeField(_("warn at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    # The earliest moment the SLA sweep has something to do for this ticket (an unconfirmed
+    # assignment, a warning or a breach); null when nothing is pending. The sweep reads a partial
+    # index on it, so its cost follows the due tickets, not all open ones.
+    sla_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rating = models.CharField(_("satisfaction"), max_length=16, choices=Rating.choices, blank=True)
+    feedback = models.TextField(_("feedback"), blank=True, max_length=2000)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    # Words of title, description and answer cut by jieba and joined by spaces: Chinese has no
+    # spaces, so full-text search (a GIN index on PostgreSQL) needs them cut first.
+    search_text = models.TextField(blank=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket")
@@ -91,6 +141,21 @@ class Ticket(models.Model):
             models.Index(fields=["asker", "-id"], name="ticket_asker_recent"),
             models.Index(fields=["assignee", "state", "-id"], name="ticket_assignee_queue"),
             models.Index(fields=["pool_unit", "state", "-id"], name="ticket_pool_queue"),
+            models.Index(fields=["unit_path", "-id"], name="ticket_unit_subtree"),
+            models.Index(fields=["created_at"], name="ticket_created"),
+            models.Index(
+                fields=["sla_check_at"], name="ticket_sla_check", condition=models.Q(sla_check_at__isnull=False)
+            ),
+            models.Index(
+                fields=["assignee", "next_due_at"],
+                name="ticket_assignee_due",
+                condition=models.Q(next_due_at__isnull=False),
+            ),
+            models.Index(
+                fields=["pool_unit", "next_due_at"],
+                name="ticket_pool_due",
+                condition=models.Q(next_due_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -133,6 +198,10 @@ class TicketEvent(models.Model):
         REOPENED = "reopened", _("Reopened")
         RATED = "rated", _("Rated")
         CLOSED = "closed", _("Closed")
+        REASSIGNED = "reassigned", _("Passed to the next agent")
+        SLA_WARNING = "sla_warning", _("SLA warning")
+        FOLLOW_UP = "follow_up", _("Follow-up opened")
+        FOLLOW_UP_DONE = "follow_up_done", _("Follow-up done")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
@@ -150,6 +219,94 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind}"
+
+
+class TicketMessage(models.Model):
+    """A reply on the ticket (seen by the asker) or an internal note (agents and reviewers only)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("message"), max_length=10000)
+    internal = models.BooleanField(_("internal note"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ticket message")
+        verbose_name_plural = _("ticket messages")
+        indexes = [models.Index(fields=["ticket", "id"], name="ticket_message_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {'note' if self.internal else 'reply'} {self.pk}"
+
+
+def attachment_path(instance: "TicketAttachment", filename: str) -> str:
+    # The stored name is ours, never the uploader's: a random name keeps paths unguessable and safe.
+    import uuid
+
+    return f"tickets/{instance.ticket_id}/{uuid.uuid4().hex}"
+
+
+class TicketAttachment(models.Model):
+    """A file on a ticket, kept in private storage outside the web root and served only through a
+    view that checks the user may see the ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(
+        TicketMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to=attachment_path, storage=private_storage, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    # Internal attachments belong to internal notes and are hidden from the asker like the note.
+    internal = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [models.Index(fields=["ticket", "id"], name="ticket_attachment_list")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class FollowUp(models.Model):
+    """A poor rating (一般 / 不满意) opens this task for the supervisors of the unit that answered."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="follow_up")
+    unit = models.ForeignKey(OrgUnit, on_delete=models.PROTECT, related_name="follow_ups")
+    due_at = models.DateTimeField(_("due"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    outcome = models.TextField(_("outcome"), blank=True, max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [models.Index(fields=["unit", "done_at", "due_at"], name="follow_up_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class SupportSettings(models.Model):
+    """A unit's choices for the answers its agents give. Without a row, review is on."""
+
+    unit = models.OneToOneField(OrgUnit, on_delete=models.CASCADE, primary_key=True, related_name="support_settings")
+    review_required = models.BooleanField(_("answers are reviewed before the asker sees them"), default=True)
+
+    class Meta:
+        verbose_name = _("unit support settings")
+        verbose_name_plural = _("unit support settings")
+
+    def __str__(self) -> str:
+        return f"{self.unit_id} review={'on' if self.review_required else 'off'}"
 
 
 class WorkingSchedule(models.Model):

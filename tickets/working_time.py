@@ -245,3 +245,36 @@ def compute_deadline(
         last_day = date.max
     overrides = load_calendar(first_day, last_day)
     return add_working_time(start, minutes, schedule=schedule, overrides=overrides)
+
+
+class DeadlineCalendar:
+    """compute_deadline() for many deadlines at once: the schedule and the overrides are read once
+    (two queries) however many tickets a create, a priority change or a sweep computes for."""
+
+    def __init__(self) -> None:
+        self._schedule: WorkingSchedule | None = None
+        self._overrides: dict[date, bool] = {}
+        self._loaded: tuple[date, date] | None = None
+
+    def _ensure(self, first_day: date) -> None:
+        try:
+            last_day = first_day + timedelta(days=MAX_SCAN_DAYS)
+        except OverflowError:
+            last_day = date.max
+        if self._schedule is None:
+            self._schedule = default_schedule()
+        if self._loaded is None or first_day < self._loaded[0] or last_day > self._loaded[1]:
+            start = min(first_day, self._loaded[0]) if self._loaded else first_day
+            end = max(last_day, self._loaded[1]) if self._loaded else last_day
+            self._overrides = load_calendar(start, end)
+            self._loaded = (start, end)
+
+    def deadline(self, start: datetime, minutes: int, *, in_working_hours: bool) -> datetime:
+        if not in_working_hours:
+            return add_wall_time(start, minutes)
+        self._ensure(_local(start).date())
+        return add_working_time(start, minutes, schedule=self._schedule, overrides=self._overrides)
+
+    def working_minutes(self, start: datetime, end: datetime) -> int:
+        self._ensure(_local(start).date())
+        return working_minutes_between(start, end, schedule=self._schedule, overrides=self._overrides)

@@ -1,0 +1,278 @@
+"""Reads of tickets, each scoped to what the acting user may see.
+
+Who sees a ticket: its asker; support agents, answer reviewers and unit administrators (supervisors)
+of the ticket's unit or any unit above it, since those are the pools that serve it and the people
+answerable for them. Superusers see everything. Anything else is "not found", never "forbidden",
+so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Role, RoleAssignment, User
+from helpdesk.db import prefix_upper_bound
+
+from .models import (
+    ACTIVE_STATES,
+    OPEN_STATES,
+    FollowUp,
+    SupportSettings,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+    TicketState,
+)
+from .search import filter_by_words
+
+STAFF_ROLES = (Role.SUPPORT_AGENT, Role.ANSWER_REVIEWER, Role.UNIT_ADMIN)
+STAFF_CAPABILITIES = frozenset({"agent", "reviewer", "supervisor"})
+DUE_SOON = timedelta(hours=2)
+CAPABILITY_FOR_ROLE = {Role.SUPPORT_AGENT: "agent", Role.ANSWER_REVIEWER: "reviewer", Role.UNIT_ADMIN: "supervisor"}
+
+LIST_RELATED = ("asker", "unit", "pool_unit", "assignee")
+
+
+def support_roles(*, user: User) -> list[tuple[str, int, str]]:
+    """(role, unit id, unit path) of the user's support roles, read once per user object."""
+    cached = getattr(user, "_support_roles", None)
+    if cached is None:
+        cached = list(
+            RoleAssignment.objects.filter(user=user, role__in=STAFF_ROLES).values_list("role", "unit_id", "unit__path")
+        )
+        user._support_roles = cached
+    return cached
+
+
+def user_is_agent(user: User) -> bool:
+    return any(role == Role.SUPPORT_AGENT for role, _, _ in support_roles(user=user))
+
+
+def user_is_reviewer(user: User) -> bool:
+    return any(role == Role.ANSWER_REVIEWER for role, _, _ in support_roles(user=user))
+
+
+def user_is_support_staff(user: User) -> bool:
+    return user.is_superuser or bool(support_roles(user=user))
+
+
+def _subtree(path: str, field: str = "unit_path") -> Q:
+    upper = prefix_upper_bound(path)
+    q = Q(**{f"{field}__gte": path})
+    return q & Q(**{f"{field}__lt": upper}) if upper else q
+
+
+def _staff_paths(user: User, roles=STAFF_ROLES) -> list[str]:
+    paths = sorted({path for role, _, path in support_roles(user=user) if role in roles})
+    # A unit inside another listed subtree adds nothing.
+    return [path for path in paths if not any(path != other and path.startswith(other) for other in paths)]
+
+
+def visible_tickets(*, user: User) -> QuerySet[Ticket]:
+    if not user.is_authenticated:
+        return Ticket.objects.none()
+    if user.is_superuser:
+        return Ticket.objects.all()
+    q = Q(asker=user)
+    for path in _staff_paths(user):
+        q |= _subtree(path)
+    return Ticket.objects.filter(q)
+
+
+def ticket_get(*, user: User, pk: int) -> Ticket:
+    """The ticket if the user may see it; Ticket.DoesNotExist otherwise (a 404 to callers)."""
+    return visible_tickets(user=user).select_related(*LIST_RELATED).get(pk=pk)
+
+
+def ticket_capabilities(*, user: User, ticket: Ticket) -> set[str]:
+    """What the user is to this ticket: asker, agent (of a pool that may serve it), reviewer (of the
+    unit answering it) and supervisor (administrator of its unit or a unit above)."""
+    caps: set[str] = set()
+    if ticket.asker_id == user.pk:
+        caps.add("asker")
+    pool_id = ticket.pool_unit_id
+    for role, unit_id, path in support_roles(user=user):
+        if not ticket.unit_path.startswith(path):
+            continue
+        if role == Role.ANSWER_REVIEWER:
+            if unit_id == pool_id:
+                caps.add("reviewer")
+        else:
+            caps.add(CAPABILITY_FOR_ROLE[role])
+    if user.is_superuser:
+        caps.add("supervisor")
+    return caps
+
+
+def ticket_allowed_actions(*, user: User, ticket: Ticket) -> list[str]:
+    """The actions the user may take now, in the order a page shows them."""
+    caps = ticket_capabilities(user=user, ticket=ticket)
+    state = ticket.state
+    mine = ticket.assignee_id == user.pk
+    actions: list[str] = []
+    if "agent" in caps:
+        if state == TicketState.NEW and ticket.assignee_id in (None, user.pk):
+            actions.append("accept")
+        if state == TicketState.IN_PROGRESS and mine:
+            actions += ["request_info", "answer"]
+        if state != TicketState.CLOSED:
+            actions.append("priority")
+    if "reviewer" in caps and state == TicketState.PENDING_REVIEW:
+        actions += ["approve", "reject"]
+    if "asker" in caps:
+        if state == TicketState.ANSWERED:
+            actions.append("confirm")
+        if state in (TicketState.ANSWERED, TicketState.RESOLVED):
+            actions.append("reopen")
+        if state == TicketState.RESOLVED and not ticket.rating:
+            actions.append("rate")
+    if state != TicketState.CLOSED and (caps & ({"asker"} | STAFF_CAPABILITIES)):
+        actions += ["reply", "attach"]
+    if state != TicketState.CLOSED and caps & STAFF_CAPABILITIES:
+        actions.append("note")
+    return actions
+
+
+def _ordered(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return queryset.select_related(*LIST_RELATED).order_by("-id")
+
+
+def ticket_list(*, user: User, view: str = "mine", now: datetime | None = None) -> QuerySet[Ticket]:
+    """One of the portal's and the app's lists. Each is served by an index on the ticket table."""
+    now = now or timezone.now()
+    if view == "mine":
+        return _ordered(Ticket.objects.filter(asker=user))
+    if view == "assigned":
+        return _ordered(Ticket.objects.filter(assignee=user, state__in=OPEN_STATES))
+    if view == "pool":
+        pools = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.SUPPORT_AGENT]
+        return _ordered(Ticket.objects.filter(pool_unit_id__in=pools, state=TicketState.NEW))
+    if view in ("due_soon", "breached"):
+        pools = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.SUPPORT_AGENT]
+        window = (
+            Q(next_due_at__gte=now, next_due_at__lt=now + DUE_SOON) if view == "due_soon" else Q(next_due_at__lt=now)
+        )
+        mine = Q(assignee=user) | Q(pool_unit_id__in=pools)
+        return (
+            Ticket.objects.filter(mine, window, state__in=ACTIVE_STATES)
+            .select_related(*LIST_RELATED)
+            .order_by("next_due_at", "id")
+        )
+    if view == "review":
+        units = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.ANSWER_REVIEWER]
+        return _ordered(Ticket.objects.filter(pool_unit_id__in=units, state=TicketState.PENDING_REVIEW))
+    if view == "handled":
+        return _ordered(visible_tickets(user=user))
+    raise ValueError(f"unknown list {view!r}")
+
+
+TICKET_LIST_VIEWS = ("mine", "assigned", "pool", "due_soon", "breached", "review", "handled")
+
+
+def ticket_search(
+    *,
+    user: User,
+    q: str = "",
+    number: str = "",
+    state: str = "",
+    type: str = "",
+    priority: str = "",
+    unit=None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    view: str = "handled",
+) -> QuerySet[Ticket]:
+    """答案查询: the user's visible tickets (or one of their lists) narrowed by the filters. ``unit``
+    narrows to that unit's subtree; the dates bound the creation time (``created_to`` exclusive)."""
+    tickets = ticket_list(user=user, view=view)
+    if number:
+        number = number.strip().upper()
+        upper = prefix_upper_bound(number)
+        tickets = tickets.filter(number__gte=number, number__lt=upper) if upper else tickets.filter(number=number)
+    if state:
+        tickets = tickets.filter(state=state)
+    if type:
+        tickets = tickets.filter(type=type)
+    if priority:
+        tickets = tickets.filter(priority=priority)
+    if unit is not None:
+        tickets = tickets.filter(_subtree(unit.path))
+    if created_from is not None:
+        tickets = tickets.filter(created_at__gte=created_from)
+    if created_to is not None:
+        tickets = tickets.filter(created_at__lt=created_to)
+    if q:
+        tickets = filter_by_words(tickets, q)
+    return tickets
+
+
+def ticket_messages(*, user: User, ticket: Ticket) -> QuerySet[TicketMessage]:
+    """Replies, and internal notes for the ticket's staff only (never the asker)."""
+    messages = TicketMessage.objects.filter(ticket=ticket).select_related("author").order_by("id")
+    if not ticket_capabilities(user=user, ticket=ticket) & STAFF_CAPABILITIES:
+        messages = messages.filter(internal=False)
+    return messages
+
+
+def ticket_attachments(*, user: User, ticket: Ticket) -> QuerySet[TicketAttachment]:
+    attachments = TicketAttachment.objects.filter(ticket=ticket).select_related("uploaded_by").order_by("id")
+    if not ticket_capabilities(user=user, ticket=ticket) & STAFF_CAPABILITIES:
+        attachments = attachments.filter(internal=False)
+    return attachments
+
+
+def ticket_timeline(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
+    events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
+    if not ticket_capabilities(user=user, ticket=ticket) & STAFF_CAPABILITIES:
+        # Warnings and follow-ups are the support centre's business.
+        events = events.exclude(
+            kind__in=[TicketEvent.Kind.SLA_WARNING, TicketEvent.Kind.FOLLOW_UP, TicketEvent.Kind.FOLLOW_UP_DONE]
+        )
+    return events
+
+
+def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]:
+    """Follow-ups of the units the user supervises (unit administrators, their subtrees)."""
+    follow_ups = FollowUp.objects.select_related("ticket", "unit", "done_by")
+    if not user.is_superuser:
+        paths = _staff_paths(user, roles=(Role.UNIT_ADMIN,))
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= _subtree(path, "unit__path")
+        follow_ups = follow_ups.filter(q)
+    if open_only:
+        follow_ups = follow_ups.filter(done_at__isnull=True)
+    return follow_ups.order_by("done_at", "due_at", "id")
+
+
+def follow_up_get(*, user: User, pk: int) -> FollowUp:
+    return follow_ups_for(user=user).get(pk=pk)
+
+
+def review_required(*, unit_id: int | None) -> bool:
+    """Whether answers from this unit go to its reviewers first (on unless the unit turned it off)."""
+    if unit_id is None:
+        return True
+    settings_row = SupportSettings.objects.filter(unit_id=unit_id).first()
+    return settings_row.review_required if settings_row else True
+
+
+def reviewers_of(*, unit_id: int) -> list[int]:
+    return list(
+        RoleAssignment.objects.filter(unit_id=unit_id, role=Role.ANSWER_REVIEWER, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def supervisors_of(*, unit_ids) -> dict[int, list[int]]:
+    """Unit administrators of each unit, for warnings and follow-ups: {unit id: [user ids]}."""
+    result: dict[int, list[int]] = {}
+    rows = RoleAssignment.objects.filter(unit_id__in=list(unit_ids), role=Role.UNIT_ADMIN, user__is_active=True)
+    for unit_id, user_id in rows.values_list("unit_id", "user_id"):
+        result.setdefault(unit_id, []).append(user_id)
+    return result

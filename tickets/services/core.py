@@ -1,0 +1,396 @@
+"""Ticket numbering, creation, the one transition table and 分级轮巡 routing. Review, replies and
+rating (workflow.py) and the SLA sweep (sweep.py) build on ``ticket_transition``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, RoleAssignment, User
+from helpdesk.events import send_event
+from orgtree.models import OrgUnit
+
+from ..models import PoolTurn, Priority, SLAPolicy, Ticket, TicketEvent, TicketState, TicketType
+from ..search import search_text_for
+from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
+
+S = TicketState
+
+# action → (states it may start from, state it leads to). Every state change goes through here.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({S.NEW}), S.IN_PROGRESS),
+    "request_info": (frozenset({S.IN_PROGRESS}), S.WAITING_ASKER),
+    "provide_info": (frozenset({S.WAITING_ASKER}), S.IN_PROGRESS),
+    "submit_answer": (frozenset({S.IN_PROGRESS}), S.PENDING_REVIEW),
+    # The answering unit has turned review off: the answer goes straight to the asker.
+    "answer_direct": (frozenset({S.IN_PROGRESS}), S.ANSWERED),
+    "approve": (frozenset({S.PENDING_REVIEW}), S.ANSWERED),
+    "reject": (frozenset({S.PENDING_REVIEW}), S.IN_PROGRESS),
+    "confirm": (frozenset({S.ANSWERED}), S.RESOLVED),
+    "reopen": (frozenset({S.ANSWERED, S.RESOLVED}), S.IN_PROGRESS),
+    "rate": (frozenset({S.RESOLVED}), S.CLOSED),
+    "close": (frozenset({S.RESOLVED}), S.CLOSED),
+    # A breach moves the ticket to the pool above, where the next agent must accept it again.
+    "escalate": (frozenset({S.NEW, S.IN_PROGRESS}), S.NEW),
+}
+EVENT_FOR_ACTION = {
+    "accept": TicketEvent.Kind.ACCEPTED,
+    "request_info": TicketEvent.Kind.INFO_REQUESTED,
+    "provide_info": TicketEvent.Kind.INFO_PROVIDED,
+    "submit_answer": TicketEvent.Kind.ANSWERED,
+    "answer_direct": TicketEvent.Kind.ANSWERED,
+    "approve": TicketEvent.Kind.REVIEWED,
+    "reject": TicketEvent.Kind.REJECTED,
+    "confirm": TicketEvent.Kind.CONFIRMED,
+    "reopen": TicketEvent.Kind.REOPENED,
+    "rate": TicketEvent.Kind.RATED,
+    "close": TicketEvent.Kind.CLOSED,
+    "escalate": TicketEvent.Kind.ESCALATED,
+}
+
+
+def ticket_number_for(day: date, serial: int) -> str:
+    """``TS`` + date + daily serial of at least three digits: ``TS20231027001``."""
+    return f"TS{day:%Y%m%d}{serial:03d}"
+
+
+def _next_serial(day: date) -> int:
+    """Take the day's next serial in one upsert, which row-locks the day's counter until the creating
+    transaction ends: numbers are unique, and a create that rolls back gives its serial back, so the
+    day's numbers stay gap-free. Called as late as possible in the transaction to hold the lock briefly."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tickets_ticketdaycounter (day, last_serial) VALUES (%s, 1) ON CONFLICT (day) "
+            "DO UPDATE SET last_serial = tickets_ticketdaycounter.last_serial + 1 RETURNING last_serial",
+            [day],
+        )
+        return cursor.fetchone()[0]
+
+
+def event(
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    kind: str,
+    from_state: str = "",
+    to_state: str = "",
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> TicketEvent:
+    """An unsaved timeline line; callers bulk-create them."""
+    return TicketEvent(
+        ticket=ticket,
+        actor=actor,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+        data=data or {},
+    )
+
+
+def _record(ticket: Ticket, **fields: Any) -> TicketEvent:
+    line = event(ticket, **fields)
+    line.save()
+    return line
+
+
+def ticket_create(
+    *,
+    asker: User,
+    title: str,
+    description: str,
+    type: str,
+    priority: str = Priority.P3,
+    contact_name: str = "",
+    contact_info: str = "",
+) -> Ticket:
+    """问题咨询: file a question for the asker's unit; it is routed to a pool and an agent at once."""
+    if asker.unit_id is None:
+        raise ValidationError({"unit": [_("Your account belongs to no unit; ask your administrator.")]})
+    now = timezone.now()
+    ticket = Ticket(
+        asker=asker,
+        unit_id=asker.unit_id,
+        title=(title or "").strip(),
+        description=(description or "").strip(),
+        type=type,
+        priority=priority,
+        contact_name=(contact_name or asker.name or asker.username).strip(),
+        contact_info=(contact_info or asker.phone or asker.email).strip(),
+        number="pending",
+        created_at=now,
+    )
+    ticket.full_clean(exclude=["number", "pool_unit", "assignee", "unit_path", "unit", "asker"])
+    unit = asker.unit
+    ticket.unit_path = unit.path
+    ticket.search_text = search_text_for(ticket.title, ticket.description)
+    policy = sla_policy_for(ticket.priority)
+    ticket_compute_deadlines(ticket=ticket, policy=policy)
+    with transaction.atomic():
+        lines = [
+            event(
+                ticket,
+                actor=asker,
+                kind=TicketEvent.Kind.CREATED,
+                to_state=ticket.state,
+                data={"priority": ticket.priority, "type": ticket.type},
+            )
+        ]
+        lines += _assign_to_pool(ticket, start=unit, above=False, actor=None, policy=policy, now=now)
+        refresh_sla_schedule(ticket, policy=policy)
+        today = timezone.localdate(now)
+        ticket.number = ticket_number_for(today, _next_serial(today))
+        ticket.save(force_insert=True)
+        TicketEvent.objects.bulk_create(lines)
+        send_event(
+            user_ids=[asker.pk],
+            event_type="ticket.created",
+            payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
+        )
+        if ticket.assignee_id:
+            send_event(
+                user_ids=[ticket.assignee_id],
+                event_type="ticket.assigned",
+                payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
+            )
+    return ticket
+
+
+def notify_ticket(ticket: Ticket, *, event_type: str = "ticket.updated", extra: set[int] | None = None) -> None:
+    """Tell the people of a ticket (asker, handler, and whoever else is named) that it changed."""
+    recipients = {ticket.asker_id} | ({ticket.assignee_id} if ticket.assignee_id else set()) | (extra or set())
+    send_event(
+        user_ids=recipients,
+        event_type=event_type,
+        payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
+    )
+
+
+def ticket_transition(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    action: str,
+    comment: str = "",
+    changes: dict[str, Any] | None = None,
+    extra_recipients: set[int] | None = None,
+) -> Ticket:
+    """Apply one action of the transition table under a row lock; refuse what the table does not allow.
+
+    Two agents accepting at once: the second waits for the first's lock, then finds the ticket no
+    longer new and is refused, so there is exactly one winner.
+    """
+    if action not in TRANSITIONS:
+        raise ValidationError({"action": [_("Unknown action.")]})
+    allowed_from, to_state = TRANSITIONS[action]
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.state not in allowed_from:
+            raise ValidationError(
+                {
+                    "state": [
+                        _("This action is not possible while the ticket is “%(state)s”.")
+                        % {"state": locked.get_state_display()}
+                    ]
+                }
+            )
+        from_state = locked.state
+        locked.state = to_state
+        for name, value in (changes or {}).items():
+            setattr(locked, name, value)
+        if "solution" in (changes or {}):
+            locked.search_text = search_text_for(locked.title, locked.description, locked.solution)
+        apply_clock_effects(locked, action=action, now=timezone.now())
+        locked.save()
+        _record(
+            locked,
+            actor=actor,
+            kind=EVENT_FOR_ACTION[action],
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+            data={k: _plain(v) for k, v in (changes or {}).items()},
+        )
+        notify_ticket(locked, extra=({actor.pk} if actor else set()) | (extra_recipients or set()))
+    return locked
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value if isinstance(value, (int, float, bool)) or value is None else str(value)
+
+
+def is_agent_for(agent: User, ticket: Ticket) -> bool:
+    """A support agent of the ticket's unit or of a unit above it (the pools that may serve it)."""
+    return RoleAssignment.objects.filter(
+        user=agent, role=Role.SUPPORT_AGENT, unit__path__in=_ancestor_paths(ticket.unit_path)
+    ).exists()
+
+
+def ticket_accept(*, ticket: Ticket, agent: User) -> Ticket:
+    """The handling agent confirms receipt (seed 004: within 1 hour) and becomes the handler."""
+    if ticket.assignee_id not in (None, agent.pk):
+        raise ValidationError({"agent": [_("This ticket is assigned to another agent.")]})
+    if not is_agent_for(agent, ticket):
+        raise ValidationError({"agent": [_("Only a support agent of this unit or a unit above it can accept.")]})
+    return ticket_transition(ticket=ticket, actor=agent, action="accept", changes={"assignee": agent})
+
+
+# --- 分级轮巡 routing -----------------------------------------------------------------------------
+# Which handling group serves each type of question (seed 004, step 3).
+GROUP_FOR_TYPE = {
+    TicketType.HARDWARE: "hardware",
+    TicketType.SOFTWARE: "software",
+    TicketType.CONSULTATION: "training",
+    TicketType.COMPLAINT: "complaints",
+}
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """``path`` and the paths of every unit above it, nearest first."""
+    step = OrgUnit.steplen
+    return [path[:length] for length in range(len(path), 0, -step)]
+
+
+def find_pool(*, unit: OrgUnit, ticket_type: str, above: bool = False) -> OrgUnit | None:
+    """The nearest unit, from ``unit`` (or from its parent, with ``above``) up to the root, that has
+    on-duty agents for the ticket type's handling group. One indexed query over the ancestors."""
+    paths = _ancestor_paths(unit.path)[1 if above else 0 :]
+    if not paths:
+        return None
+    return (
+        OrgUnit.objects.filter(
+            path__in=paths,
+            roles__role=Role.SUPPORT_AGENT,
+            roles__on_duty=True,
+            roles__user__is_active=True,
+            roles__handling_groups__code=GROUP_FOR_TYPE[ticket_type],
+        )
+        .order_by("-depth")
+        .first()
+    )
+
+
+def next_agents_in_pool(
+    *, pool: OrgUnit, ticket_type: str, count: int = 1, exclude: User | int | None = None
+) -> list[User | None]:
+    """The next ``count`` agents in the pool's round robin (by id, skipping the off-duty and
+    ``exclude``), advancing the persisted turn. Four queries however many are taken."""
+    code = GROUP_FOR_TYPE[ticket_type]
+    with connection.cursor() as cursor:
+        # Create the pool's turn row if it is new, then lock it for the rest of the transaction.
+        cursor.execute(
+            "INSERT INTO tickets_poolturn (unit_id, group_id) SELECT %s, id FROM accounts_handlinggroup "
+            "WHERE code = %s ON CONFLICT (unit_id, group_id) DO NOTHING",
+            [pool.pk, code],
+        )
+    turn = PoolTurn.objects.select_for_update(of=("self",)).filter(unit=pool, group__code=code).first()
+    if turn is None:
+        return [None] * count
+    on_duty = User.objects.filter(
+        is_active=True,
+        roles__unit=pool,
+        roles__role=Role.SUPPORT_AGENT,
+        roles__on_duty=True,
+        roles__handling_groups__code=code,
+    )
+    exclude_id = getattr(exclude, "pk", exclude)
+    if exclude_id is not None:
+        on_duty = on_duty.exclude(pk=exclude_id)
+    last = turn.last_agent_id or 0
+    # Those after the last agent first, then from the start: the rotation in one ordered query.
+    agents = list(
+        on_duty.annotate(wrapped=Case(When(id__gt=last, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("wrapped", "id")
+        .distinct()[:count]
+    )
+    if not agents:
+        return [None] * count
+    chosen = [agents[index % len(agents)] for index in range(count)]
+    turn.last_agent = chosen[-1]
+    turn.save(update_fields=["last_agent"])
+    return chosen
+
+
+def next_agent_in_pool(*, pool: OrgUnit, ticket_type: str) -> User | None:
+    return next_agents_in_pool(pool=pool, ticket_type=ticket_type)[0]
+
+
+def _assign_to_pool(
+    ticket: Ticket, *, start: OrgUnit, above: bool, actor: User | None, policy: SLAPolicy, now: datetime
+) -> list[TicketEvent]:
+    """Set pool and agent on the (unsaved or locked) ticket; return the timeline lines to write."""
+    pool = find_pool(unit=start, ticket_type=ticket.type, above=above)
+    if pool is None:
+        return [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": None})]
+    agent = next_agent_in_pool(pool=pool, ticket_type=ticket.type)
+    ticket.pool_unit, ticket.assignee = pool, agent
+    # Seed 004: the handler confirms receipt within the policy's time (1 hour).
+    ticket.ack_due_at = now + timedelta(minutes=policy.acknowledge_minutes) if agent else None
+    lines = [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool.pk, "pool_name": pool.name})]
+    if agent is not None:
+        lines.append(
+            event(
+                ticket,
+                actor=actor,
+                kind=TicketEvent.Kind.ASSIGNED,
+                data={"assignee": agent.pk, "assignee_name": agent.name or agent.username},
+            )
+        )
+    return lines
+
+
+def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = None) -> Ticket:
+    """Put a saved ticket in the nearest pool that serves its type (or the pool above its current
+    one) and assign the agent whose turn it is. With no pool, it stays where it is, and the timeline
+    says so."""
+    now = timezone.now()
+    start = ticket.pool_unit if above and ticket.pool_unit_id else ticket.unit
+    with transaction.atomic():
+        policy = sla_policy_for(ticket.priority)
+        lines = _assign_to_pool(ticket, start=start, above=above, actor=actor, policy=policy, now=now)
+        refresh_sla_schedule(ticket, policy=policy)
+        ticket.save()
+        TicketEvent.objects.bulk_create(lines)
+        if ticket.assignee_id:
+            notify_ticket(ticket, event_type="ticket.assigned")
+    return ticket
+
+
+def ticket_change_priority(*, ticket: Ticket, agent: User, priority: str, reason: str) -> Ticket:
+    """An agent re-grades the asker's proposed priority, with a reason; deadlines follow."""
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [_("Choose a valid priority.")]})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": [_("Say why the priority changes.")]})
+    if not is_agent_for(agent, ticket):
+        raise ValidationError({"agent": [_("Only a support agent of this unit or a unit above it can do this.")]})
+    with transaction.atomic():
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if locked.state == S.CLOSED:
+            raise ValidationError({"state": [_("A closed ticket cannot change.")]})
+        old = locked.priority
+        locked.priority = priority
+        policy = sla_policy_for(priority)
+        ticket_compute_deadlines(ticket=locked, policy=policy)
+        refresh_sla_schedule(locked, policy=policy)
+        locked.save()
+        _record(
+            locked,
+            actor=agent,
+            kind=TicketEvent.Kind.PRIORITY_CHANGED,
+            comment=reason.strip(),
+            data={"from": old, "to": priority},
+        )
+        notify_ticket(locked)
+    return locked

@@ -1,0 +1,214 @@
+"""问题回答, 答案审核 and 接收答案: replies and notes, answers and their review, the asker's
+confirmation, reopening and rating, and the follow-up a poor rating opens (seed 004)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Role, RoleAssignment, User
+from helpdesk.events import send_event
+from orgtree.models import OrgUnit
+
+from .. import selectors
+from ..models import POOR_RATINGS, FollowUp, Rating, SupportSettings, Ticket, TicketEvent, TicketMessage, TicketState
+from .core import _record, notify_ticket, ticket_transition
+
+FOLLOW_UP_WITHIN = timedelta(hours=24)
+
+
+def _text(value: str | None, field: str, message: str, max_length: int = 10000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError({field: [message]})
+    if len(text) > max_length:
+        raise ValidationError({field: [_("At most %(n)d characters.") % {"n": max_length}]})
+    return text
+
+
+def _require(condition: bool, field: str, message: str) -> None:
+    if not condition:
+        raise ValidationError({field: [message]})
+
+
+def _caps(user: User, ticket: Ticket) -> set[str]:
+    return selectors.ticket_capabilities(user=user, ticket=ticket)
+
+
+def _require_handler(ticket: Ticket, agent: User) -> None:
+    _require(
+        ticket.assignee_id == agent.pk and "agent" in _caps(agent, ticket),
+        "agent",
+        _("Only the agent handling this ticket can do this."),
+    )
+
+
+def ticket_request_info(*, ticket: Ticket, agent: User, question: str) -> Ticket:
+    """Ask the asker for more; the SLA clock stops until they reply."""
+    question = _text(question, "question", _("Say what you need to know."))
+    _require_handler(ticket, agent)
+    with transaction.atomic():
+        ticket = ticket_transition(ticket=ticket, actor=agent, action="request_info", comment=question)
+        TicketMessage.objects.create(ticket=ticket, author=agent, body=question)
+    return ticket
+
+
+def ticket_reply(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
+    """A reply the asker sees. The asker's reply to a request for information resumes the clock."""
+    body = _text(body, "body", _("Write a message."))
+    caps = _caps(author, ticket)
+    _require(bool(caps & ({"asker"} | selectors.STAFF_CAPABILITIES)), "author", _("You cannot reply to this ticket."))
+    _require(ticket.state != TicketState.CLOSED, "state", _("This ticket is closed."))
+    with transaction.atomic():
+        message = TicketMessage.objects.create(ticket=ticket, author=author, body=body)
+        if "asker" in caps and ticket.state == TicketState.WAITING_ASKER:
+            ticket = ticket_transition(ticket=ticket, actor=author, action="provide_info")
+        notify_ticket(ticket, event_type="ticket.message", extra={author.pk})
+    return message
+
+
+def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
+    """An internal note: agents, reviewers and supervisors see it, the asker never does."""
+    body = _text(body, "body", _("Write a note."))
+    _require(
+        bool(_caps(author, ticket) & selectors.STAFF_CAPABILITIES),
+        "author",
+        _("Only support staff can write internal notes."),
+    )
+    _require(ticket.state != TicketState.CLOSED, "state", _("This ticket is closed."))
+    with transaction.atomic():
+        note = TicketMessage.objects.create(ticket=ticket, author=author, body=body, internal=True)
+        recipients = {author.pk} | ({ticket.assignee_id} if ticket.assignee_id else set())
+        send_event(
+            user_ids=recipients,
+            event_type="ticket.message",
+            payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
+        )
+    return note
+
+
+def ticket_submit_answer(*, ticket: Ticket, agent: User, solution: str) -> Ticket:
+    """The handler's proposed answer goes to the answering unit's reviewers, or straight to the
+    asker when that unit has turned review off."""
+    solution = _text(solution, "solution", _("Write the answer."), max_length=20000)
+    _require_handler(ticket, agent)
+    if selectors.review_required(unit_id=ticket.pool_unit_id):
+        reviewers = set(selectors.reviewers_of(unit_id=ticket.pool_unit_id)) if ticket.pool_unit_id else set()
+        return ticket_transition(
+            ticket=ticket,
+            actor=agent,
+            action="submit_answer",
+            changes={"solution": solution},
+            extra_recipients=reviewers,
+        )
+    return ticket_transition(ticket=ticket, actor=agent, action="answer_direct", changes={"solution": solution})
+
+
+def _require_reviewer(ticket: Ticket, reviewer: User) -> None:
+    _require(
+        "reviewer" in _caps(reviewer, ticket),
+        "reviewer",
+        _("Only a reviewer of the answering unit can review this answer."),
+    )
+
+
+def ticket_approve(*, ticket: Ticket, reviewer: User, solution: str | None = None) -> Ticket:
+    """Approve the answer, the asker receives it; with ``solution`` the reviewer edits it first."""
+    _require_reviewer(ticket, reviewer)
+    changes = {}
+    comment = ""
+    if solution is not None:
+        edited = _text(solution, "solution", _("Write the answer."), max_length=20000)
+        if edited != ticket.solution:
+            changes["solution"] = edited
+            comment = _("Answer edited by the reviewer.")
+    return ticket_transition(ticket=ticket, actor=reviewer, action="approve", changes=changes, comment=comment)
+
+
+def ticket_reject(*, ticket: Ticket, reviewer: User, reason: str) -> Ticket:
+    reason = _text(reason, "reason", _("Say why the answer is rejected."))
+    _require_reviewer(ticket, reviewer)
+    return ticket_transition(ticket=ticket, actor=reviewer, action="reject", comment=reason)
+
+
+def _require_asker(ticket: Ticket, asker: User) -> None:
+    _require(ticket.asker_id == asker.pk, "asker", _("Only the person who asked can do this."))
+
+
+def ticket_confirm(*, ticket: Ticket, asker: User) -> Ticket:
+    """The asker confirms the problem solved."""
+    _require_asker(ticket, asker)
+    return ticket_transition(ticket=ticket, actor=asker, action="confirm")
+
+
+def ticket_reopen(*, ticket: Ticket, asker: User, reason: str) -> Ticket:
+    """The answer did not solve it: back to the handler, with the asker's reason."""
+    reason = _text(reason, "reason", _("Say what is still wrong."))
+    _require_asker(ticket, asker)
+    _require(not ticket.rating, "state", _("A rated ticket cannot be reopened; ask a new question."))
+    return ticket_transition(ticket=ticket, actor=asker, action="reopen", comment=reason)
+
+
+def ticket_rate(*, ticket: Ticket, asker: User, rating: str, feedback: str = "") -> Ticket:
+    """Rate the service; this closes (archives) the ticket. 一般 or 不满意 opens a follow-up for the
+    supervisors of the unit that answered, due in 24 hours."""
+    _require(rating in Rating.values, "rating", _("Choose one of the satisfaction levels."))
+    feedback = (feedback or "").strip()
+    _require(len(feedback) <= 2000, "feedback", _("At most %(n)d characters.") % {"n": 2000})
+    _require_asker(ticket, asker)
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = ticket_transition(
+            ticket=ticket,
+            actor=asker,
+            action="rate",
+            comment=feedback,
+            changes={"rating": rating, "feedback": feedback, "rated_at": now},
+        )
+        if rating in POOR_RATINGS:
+            unit_id = ticket.pool_unit_id or ticket.unit_id
+            follow_up = FollowUp.objects.create(ticket=ticket, unit_id=unit_id, due_at=now + FOLLOW_UP_WITHIN)
+            _record(
+                ticket,
+                actor=None,
+                kind=TicketEvent.Kind.FOLLOW_UP,
+                data={"follow_up": follow_up.pk, "unit": unit_id, "due_at": follow_up.due_at.isoformat()},
+            )
+            supervisors = selectors.supervisors_of(unit_ids=[unit_id]).get(unit_id, [])
+            send_event(
+                user_ids=supervisors,
+                event_type="ticket.follow_up",
+                payload={"id": ticket.pk, "number": ticket.number, "follow_up": follow_up.pk},
+            )
+    return ticket
+
+
+def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str) -> FollowUp:
+    """The supervisor records what the follow-up found and did."""
+    outcome = _text(outcome, "outcome", _("Say what the follow-up found and did."), max_length=5000)
+    with transaction.atomic():
+        locked = FollowUp.objects.select_for_update().select_related("unit", "ticket").get(pk=follow_up.pk)
+        _require(_supervises(user, locked.unit), "user", _("Only a supervisor of this unit can complete it."))
+        _require(locked.done_at is None, "follow_up", _("This follow-up is already done."))
+        locked.done_at, locked.done_by, locked.outcome = timezone.now(), user, outcome
+        locked.save(update_fields=["done_at", "done_by", "outcome"])
+        _record(locked.ticket, actor=user, kind=TicketEvent.Kind.FOLLOW_UP_DONE, comment=outcome)
+    return locked
+
+
+def _supervises(user: User, unit: OrgUnit) -> bool:
+    if user.is_superuser:
+        return True
+    paths = RoleAssignment.objects.filter(user=user, role=Role.UNIT_ADMIN).values_list("unit__path", flat=True)
+    return any(unit.path.startswith(path) for path in paths)
+
+
+def support_settings_set(*, unit: OrgUnit, admin: User, review_required: bool) -> SupportSettings:
+    """A unit's administrators (or those above) turn review of the unit's answers on or off."""
+    _require(_supervises(admin, unit), "unit", _("Only an administrator of this unit can change its settings."))
+    row, _created = SupportSettings.objects.update_or_create(unit=unit, defaults={"review_required": review_required})
+    return row
