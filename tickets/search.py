@@ -1,65 +1,78 @@
-"""Chinese word search over tickets. Chinese is written without spaces, so title, description and
-answer are cut into words by jieba (its search mode also yields the shorter words inside long ones,
-so 投影仪 is found by 投影) and stored space-separated in ``Ticket.search_text``. PostgreSQL matches
-them through a GIN full-text index (config 'simple': no stemming, which Chinese does not need);
-SQLite, the embedded default, falls back to a substring match on the same words."""
+"""Chinese word search over tickets.
+
+Chinese is written without spaces, so there are no words for a full-text index to find. We index
+overlapping character pairs (bigrams) of every run of Chinese characters, as Lucene's CJK analyzer
+does, plus the run's last character; other scripts are indexed as whole words. A query is cut the
+same way and must match every pair, so 电源键 finds 请长按电源键 whatever a dictionary would have
+made of either (a word segmenter such as jieba cuts 请长按电源键 as 请长/按/电源/键 and then misses
+长按 and 电源键). A single character is a prefix match over the pairs it starts, plus the run ends.
+
+The pieces are stored space-separated in ``Ticket.search_text``. PostgreSQL matches them through a
+GIN full-text index (config 'simple': no stemming); SQLite, the embedded default, falls back to a
+substring match on the same text.
+"""
 
 from __future__ import annotations
 
-import logging
 import re
 
-import jieba
 from django.db import connection
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
-jieba.setLogLevel(logging.WARNING)
+_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run of Chinese characters, or a run of other letters and digits.
+_PIECE = re.compile(rf"[{_CJK_CHARS}]+|[^\W{_CJK_CHARS}_]+")
+_CJK_RUN = re.compile(rf"[{_CJK_CHARS}]+")
+MAX_QUERY_TERMS = 16
 
-# Words are runs of letters and digits (any script); jieba's punctuation and spaces are dropped.
-_WORD = re.compile(r"\w+", re.UNICODE)
-MAX_QUERY_WORDS = 8
 
-
-def _words(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for token in jieba.cut_for_search(text or ""):
-        for word in _WORD.findall(token.lower()):
-            seen.setdefault(word, None)
-    return list(seen)
+def _pieces(text: str) -> list[str]:
+    return _PIECE.findall((text or "").lower())
 
 
 def search_text_for(*parts: str) -> str:
-    """The words of a ticket's searchable fields, space-separated, each once."""
-    return " ".join(_words(" ".join(part for part in parts if part)))
+    """The searchable pieces of a ticket's fields, space-separated, each once."""
+    seen: dict[str, None] = {}
+    for piece in _pieces(" ".join(part for part in parts if part)):
+        if _CJK_RUN.fullmatch(piece) and len(piece) > 1:
+            for index in range(len(piece) - 1):
+                seen.setdefault(piece[index : index + 2], None)
+            seen.setdefault(piece[-1], None)
+        else:
+            seen.setdefault(piece, None)
+    return " ".join(seen)
 
 
-def query_words(query: str) -> list[str]:
-    """The words of what a user typed. A phrase is cut like the tickets were, so 投影仪无法开机 finds a
-    ticket saying 投影仪…无法开机; only the longest cut of each run is kept, so every word must match."""
-    words: dict[str, None] = {}
-    for token in jieba.cut(query or ""):
-        for word in _WORD.findall(token.lower()):
-            words.setdefault(word, None)
-    return list(words)[:MAX_QUERY_WORDS]
+def query_terms(query: str) -> list[tuple[str, bool]]:
+    """(term, is_prefix) pairs that a ticket must all match: the pairs of each Chinese run, and
+    single characters and other words as prefixes."""
+    terms: dict[tuple[str, bool], None] = {}
+    for piece in _pieces(query):
+        if _CJK_RUN.fullmatch(piece) and len(piece) > 1:
+            for index in range(len(piece) - 1):
+                terms.setdefault((piece[index : index + 2], False), None)
+        else:
+            terms.setdefault((piece, True), None)
+    return list(terms)[:MAX_QUERY_TERMS]
 
 
 def filter_by_words(queryset: QuerySet, query: str) -> QuerySet:
-    """Tickets whose searchable words include every word of ``query``."""
-    words = query_words(query)
-    if not words:
+    """Tickets whose title, description or answer contain every word of ``query``."""
+    terms = query_terms(query)
+    if not terms:
         return queryset
     if connection.vendor == "postgresql":
-        # \w+ words carry no tsquery operators or quotes; each is quoted as one lexeme anyway.
-        tsquery = " & ".join(f"'{word}'" for word in words)
+        # Terms are runs of letters and digits, so they carry no tsquery syntax; quoted anyway.
+        tsquery = " & ".join(f"'{term}'{':*' if prefix else ''}" for term, prefix in terms)
         return queryset.filter(
             RawSQL(
-                'to_tsvector(\'simple\'::regconfig, "tickets_ticket"."search_text") '
+                "to_tsvector('simple'::regconfig, \"tickets_ticket\".\"search_text\") "
                 "@@ to_tsquery('simple'::regconfig, %s)",
                 [tsquery],
                 output_field=BooleanField(),
             )
         )
-    for word in words:
-        queryset = queryset.filter(search_text__contains=word)
+    for term, _prefix in terms:
+        queryset = queryset.filter(search_text__contains=term)
     return queryset

@@ -183,6 +183,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(os.environ.get("HELPDESK_HEARTBEAT_SECONDS", "30")),
     },
     "clear-expired-sessions": {"task": "accounts.tasks.clear_expired_sessions", "schedule": 3600.0},
+    # Seed 004's clocks: unconfirmed assignments pass on, warnings before a breach, escalation at one.
+    "ticket-sla-sweep": {"task": "tickets.tasks.sla_sweep", "schedule": 60.0},
+    "ticket-archive-resolved": {"task": "tickets.tasks.archive_resolved", "schedule": 3600.0},
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from .workflow import (
     ticket_reply,
     ticket_request_info,
     ticket_submit_answer,
+    tickets_archive_resolved,
 )
 
 __all__ = [
@@ -64,4 +65,5 @@ __all__ = [
     "ticket_sla",
     "ticket_submit_answer",
     "ticket_transition",
+    "tickets_archive_resolved",
 ]

@@ -65,7 +65,9 @@ def ticket_reply(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
     _require(ticket.state != TicketState.CLOSED, "state", _("This ticket is closed."))
     with transaction.atomic():
         message = TicketMessage.objects.create(ticket=ticket, author=author, body=body)
-        if "asker" in caps and ticket.state == TicketState.WAITING_ASKER:
+        # Read the state afresh: the caller's copy may predate the request for information.
+        waiting = Ticket.objects.filter(pk=ticket.pk, state=TicketState.WAITING_ASKER).exists()
+        if "asker" in caps and waiting:
             ticket = ticket_transition(ticket=ticket, actor=author, action="provide_info")
         notify_ticket(ticket, event_type="ticket.message", extra={author.pk})
     return message
@@ -212,3 +214,32 @@ def support_settings_set(*, unit: OrgUnit, admin: User, review_required: bool) -
     _require(_supervises(admin, unit), "unit", _("Only an administrator of this unit can change its settings."))
     row, _created = SupportSettings.objects.update_or_create(unit=unit, defaults={"review_required": review_required})
     return row
+
+
+ARCHIVE_AFTER = timedelta(days=7)
+
+
+def tickets_archive_resolved(*, now=None, after: timedelta = ARCHIVE_AFTER, batch_size: int = 500) -> int:
+    """Close (archive) tickets the asker confirmed solved but did not rate within ``after``; rating
+    stays possible only while a ticket is resolved. Idempotent: closed tickets are not touched again."""
+    now = now or timezone.now()
+    closed = 0
+    while True:
+        ids = list(
+            Ticket.objects.filter(state=TicketState.RESOLVED, resolved_at__lt=now - after)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        if not ids:
+            return closed
+        for ticket_id in ids:
+            try:
+                ticket_transition(
+                    ticket=Ticket(pk=ticket_id),
+                    actor=None,
+                    action="close",
+                    comment=_("Archived: no rating within 7 days of confirmation."),
+                )
+                closed += 1
+            except ValidationError:
+                continue  # rated or reopened in the meantime

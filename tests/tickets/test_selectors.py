@@ -1,0 +1,114 @@
+"""Who sees which ticket, the workbench lists, and 答案查询 search (Chinese words, filters)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Role
+from tests.factories import UserFactory, grant
+from tickets import selectors, services
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db
+
+
+def _numbers(queryset):
+    return sorted(queryset.values_list("number", flat=True))
+
+
+def test_scope_asker_pools_above_and_supervisors_see_it_other_units_do_not(
+    new_ticket, staff, teacher, tianjin_teacher, tree
+):
+    ticket = new_ticket()
+    for user in (
+        teacher,
+        staff.agent,
+        staff.agent2,
+        staff.reviewer,
+        staff.supervisor,
+        staff.city_agent,
+        staff.top_agent,
+    ):
+        assert selectors.ticket_get(user=user, pk=ticket.pk) == ticket
+    colleague = UserFactory(username="same_school", unit=tree.school_a)
+    for outsider in (tianjin_teacher, staff.tianjin_agent, colleague):
+        with pytest.raises(Ticket.DoesNotExist):
+            selectors.ticket_get(user=outsider, pk=ticket.pk)
+        assert not selectors.ticket_search(user=outsider, q="投影仪").exists()
+
+
+def test_a_school_agent_does_not_see_the_neighbouring_schools_tickets(new_ticket, tree):
+    school_b_agent = UserFactory(username="b_agent", unit=tree.school_b)
+    grant(school_b_agent, tree.school_b, Role.SUPPORT_AGENT)
+    ticket = new_ticket()
+    with pytest.raises(Ticket.DoesNotExist):
+        selectors.ticket_get(user=school_b_agent, pk=ticket.pk)
+
+
+def test_workbench_lists(new_ticket, staff, teacher):
+    first, second = new_ticket(), new_ticket(title="电子白板触控失灵")
+    assert (first.assignee, second.assignee) == (staff.agent, staff.agent2)
+    assert _numbers(selectors.ticket_list(user=teacher, view="mine")) == sorted([first.number, second.number])
+    assert _numbers(selectors.ticket_list(user=staff.agent, view="assigned")) == [first.number]
+    assert _numbers(selectors.ticket_list(user=staff.agent, view="pool")) == sorted([first.number, second.number])
+    services.ticket_accept(ticket=first, agent=staff.agent)
+    assert _numbers(selectors.ticket_list(user=staff.agent, view="pool")) == [second.number]
+    services.ticket_submit_answer(ticket=Ticket.objects.get(pk=first.pk), agent=staff.agent, solution="答")
+    assert _numbers(selectors.ticket_list(user=staff.reviewer, view="review")) == [first.number]
+    assert not selectors.ticket_list(user=staff.agent, view="review").exists()
+    assert not selectors.ticket_list(user=teacher, view="assigned").exists()
+
+
+def test_due_soon_and_breached_lists(new_ticket, staff):
+    ticket = new_ticket(priority="P1")  # first response within 2 hours
+    soon = ticket.response_due_at - timedelta(minutes=30)
+    assert _numbers(selectors.ticket_list(user=staff.agent, view="due_soon", now=soon)) == [ticket.number]
+    assert not selectors.ticket_list(user=staff.agent, view="breached", now=soon).exists()
+    late = ticket.response_due_at + timedelta(minutes=1)
+    assert _numbers(selectors.ticket_list(user=staff.agent, view="breached", now=late)) == [ticket.number]
+    assert not selectors.ticket_list(user=staff.tianjin_agent, view="breached", now=late).exists()
+
+
+def test_search_by_chinese_words_in_title_description_and_answer(new_ticket, staff, teacher):
+    projector = new_ticket(title="投影仪无法开机", description="指示灯常亮")
+    network = new_ticket(title="校园网断网", description="教学楼三层无线网络连不上", type="software")
+    services.ticket_accept(ticket=network, agent=network.assignee)
+    services.ticket_submit_answer(
+        ticket=Ticket.objects.get(pk=network.pk), agent=network.assignee, solution="重启交换机后恢复"
+    )
+    for query, expected in [
+        ("投影仪", [projector]),
+        ("投影", [projector]),
+        ("开机", [projector]),
+        ("无线网络", [network]),
+        ("交换机", [network]),
+        ("网 断", [network]),
+        ("投影仪 断网", []),
+        ("打印机", []),
+    ]:
+        found = selectors.ticket_search(user=staff.agent, q=query)
+        assert _numbers(found) == _numbers(Ticket.objects.filter(pk__in=[t.pk for t in expected])), query
+    assert _numbers(selectors.ticket_search(user=teacher, q="指示灯")) == [projector.number]
+
+
+def test_search_filters_by_number_state_type_priority_unit_and_period(new_ticket, staff, tree, tianjin_teacher):
+    a = new_ticket(priority="P1")
+    b = new_ticket(type="consultation", priority="P4", title="如何导出成绩单")
+    services.ticket_accept(ticket=a, agent=a.assignee)
+    agent = staff.top_agent
+    assert _numbers(selectors.ticket_search(user=agent, number=a.number)) == [a.number]
+    assert _numbers(selectors.ticket_search(user=agent, number=a.number[:10].lower())) == sorted([a.number, b.number])
+    assert _numbers(selectors.ticket_search(user=agent, state="in_progress")) == [a.number]
+    assert _numbers(selectors.ticket_search(user=agent, type="consultation")) == [b.number]
+    assert _numbers(selectors.ticket_search(user=agent, priority="P1")) == [a.number]
+    assert _numbers(selectors.ticket_search(user=agent, unit=tree.haidian)) == sorted([a.number, b.number])
+    assert not selectors.ticket_search(user=agent, unit=tree.tianjin).exists()
+    now = timezone.now()
+    assert (
+        selectors.ticket_search(
+            user=agent, created_from=now - timedelta(hours=1), created_to=now + timedelta(1)
+        ).count()
+        == 2
+    )
+    assert not selectors.ticket_search(user=agent, created_to=now - timedelta(hours=1)).exists()

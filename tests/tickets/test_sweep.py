@@ -1,0 +1,138 @@
+"""The beat's SLA sweep: unconfirmed assignments pass on, warnings before a breach, escalation one
+pool up at a breach, to the top; idempotent when run twice or killed half way."""
+
+from datetime import timedelta
+
+import pytest
+
+from tickets import services
+from tickets.models import Ticket, TicketEvent, TicketState
+from tickets.services import sweep
+
+pytestmark = pytest.mark.django_db
+
+
+def _accepted(ticket):
+    return services.ticket_accept(ticket=ticket, agent=ticket.assignee)
+
+
+def _events(ticket, kind):
+    return list(TicketEvent.objects.filter(ticket=ticket, kind=kind).order_by("id"))
+
+
+def test_unconfirmed_assignment_passes_to_the_next_agent_after_an_hour(new_ticket, staff):
+    ticket = new_ticket(priority="P4")
+    assert ticket.assignee == staff.agent and ticket.sla_check_at == ticket.ack_due_at
+    assert services.sla_sweep(now=ticket.created_at + timedelta(minutes=59)) == {}
+    counts = services.sla_sweep(now=ticket.created_at + timedelta(minutes=61))
+    ticket.refresh_from_db()
+    assert counts["reassigned"] == 1 and ticket.assignee == staff.agent2
+    assert ticket.state == TicketState.NEW
+    assert _events(ticket, TicketEvent.Kind.REASSIGNED)[0].data["from"] == staff.agent.pk
+    # Another hour unconfirmed: round robin comes back to the first agent, never the same one twice.
+    services.sla_sweep(now=ticket.created_at + timedelta(minutes=122))
+    ticket.refresh_from_db()
+    assert ticket.assignee == staff.agent
+
+
+def test_reassignment_skips_agents_off_duty(new_ticket, staff):
+    staff.agent2.roles.update(on_duty=False)
+    ticket = new_ticket(priority="P4")
+    counts = services.sla_sweep(now=ticket.created_at + timedelta(minutes=61))
+    ticket.refresh_from_db()
+    assert counts.get("reassigned", 0) == 0 and ticket.assignee == staff.agent
+    assert ticket.ack_due_at > ticket.created_at + timedelta(minutes=61)
+
+
+def test_warns_the_assignee_and_supervisors_once_before_the_breach(new_ticket, staff):
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    # P2: first response within 4 hours; the warning comes an hour before.
+    assert ticket.warn_at == ticket.response_due_at - timedelta(hours=1)
+    assert services.sla_sweep(now=ticket.created_at + timedelta(hours=2, minutes=59)) == {}
+    moment = ticket.created_at + timedelta(hours=3, minutes=5)
+    assert services.sla_sweep(now=moment)["warned"] == 1
+    assert services.sla_sweep(now=moment) == {}
+    assert services.sla_sweep(now=moment + timedelta(minutes=10)) == {}
+    (warning,) = _events(ticket, TicketEvent.Kind.SLA_WARNING)
+    assert warning.data["target"] == "first_response"
+
+
+def test_a_breach_escalates_one_level_at_a_time_to_the_top(new_ticket, staff, tree):
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    breach = ticket.response_due_at + timedelta(minutes=1)
+    assert services.sla_sweep(now=breach)["escalated"] == 1
+    ticket.refresh_from_db()
+    assert (ticket.pool_unit, ticket.assignee, ticket.state) == (tree.beijing, staff.city_agent, TicketState.NEW)
+    assert ticket.escalation_level == 1
+    # The new pool gets a fresh 4-hour window; rerunning at the same moment does nothing.
+    assert services.sla_sweep(now=breach) == {}
+    assert ticket.escalation_due_at == breach + timedelta(hours=4)
+    services.sla_sweep(now=breach + timedelta(hours=4, minutes=1))
+    ticket.refresh_from_db()
+    assert (ticket.pool_unit, ticket.assignee, ticket.escalation_level) == (tree.root, staff.top_agent, 2)
+    # At the top there is nowhere to go: recorded once, then the sweep leaves it alone.
+    counts = services.sla_sweep(now=breach + timedelta(hours=8, minutes=2))
+    assert counts["at_top"] == 1
+    ticket.refresh_from_db()
+    assert ticket.pool_unit == tree.root and ticket.escalation_exhausted
+    services.sla_sweep(now=breach + timedelta(hours=20))
+    escalations = _events(ticket, TicketEvent.Kind.ESCALATED)
+    assert [e.data.get("level") for e in escalations] == [1, 2, 2]
+    assert escalations[-1].data["at_top"] is True
+
+
+def test_waiting_on_the_asker_stops_the_clock_and_the_sweep(new_ticket, staff):
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    ticket = services.ticket_request_info(ticket=ticket, agent=staff.agent, question="型号？")
+    assert ticket.sla_check_at is None and ticket.next_due_at is None
+    assert services.sla_sweep(now=ticket.created_at + timedelta(days=3)) == {}
+
+
+def test_an_answer_awaiting_review_is_warned_about_but_not_moved(new_ticket, staff):
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P4"), agent=staff.agent)
+    services.ticket_request_info(ticket=ticket, agent=staff.agent, question="型号？")  # first response given
+    services.ticket_reply(ticket=ticket, author=ticket.asker, body="EB-X41")
+    ticket = services.ticket_submit_answer(ticket=Ticket.objects.get(pk=ticket.pk), agent=staff.agent, solution="答")
+    counts = services.sla_sweep(now=ticket.resolution_due_at + timedelta(hours=1))
+    ticket.refresh_from_db()
+    assert counts.get("escalated", 0) == 0 and counts["warned"] == 1
+    assert ticket.state == TicketState.PENDING_REVIEW and ticket.escalation_level == 0
+
+
+def test_a_sweep_killed_half_way_and_rerun_escalates_each_ticket_once(new_ticket, staff, monkeypatch):
+    tickets = [_accepted(new_ticket(priority="P1")) for _ in range(3)]
+    breach = max(t.response_due_at for t in tickets) + timedelta(minutes=1)
+    real_batch = sweep._sweep_batch
+    calls = []
+
+    def dies_on_the_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")
+        return real_batch(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "_sweep_batch", dies_on_the_second_batch)
+    with pytest.raises(SystemExit):
+        services.sla_sweep(now=breach, batch_size=1)
+    monkeypatch.setattr(sweep, "_sweep_batch", real_batch)
+    assert TicketEvent.objects.filter(kind=TicketEvent.Kind.ESCALATED).count() == 1
+    counts = services.sla_sweep(now=breach, batch_size=1)
+    assert counts["escalated"] == 2
+    services.sla_sweep(now=breach, batch_size=1)
+    for ticket in tickets:
+        assert len(_events(ticket, TicketEvent.Kind.ESCALATED)) == 1
+
+
+def test_the_sweep_costs_the_same_queries_for_3_or_12_due_tickets(new_ticket, staff, django_assert_num_queries):
+    def queries_for(count):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        Ticket.objects.all().delete()
+        made = [_accepted(new_ticket(priority="P1")) for _ in range(count)]
+        breach = max(t.response_due_at for t in made) + timedelta(minutes=1)
+        with CaptureQueriesContext(connection) as captured:
+            assert services.sla_sweep(now=breach)["escalated"] == count
+        return len(captured)
+
+    assert queries_for(3) == queries_for(12)
