@@ -7,7 +7,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import working_time
-from .models import CalendarOverride, SLAPolicy, Ticket, TicketEvent, WorkingSchedule
+from .models import (
+    CalendarOverride,
+    FollowUp,
+    PoolTurn,
+    SLAPolicy,
+    SupportSettings,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+    WorkingSchedule,
+)
 
 
 class CalendarCoverageWarningMixin:
@@ -36,7 +47,13 @@ class CalendarCoverageWarningMixin:
 @admin.register(WorkingSchedule)
 class WorkingScheduleAdmin(CalendarCoverageWarningMixin, admin.ModelAdmin):
     list_display = (
-        "name", "morning_start", "morning_end", "afternoon_start", "afternoon_end", "hours_per_day", "is_default",
+        "name",
+        "morning_start",
+        "morning_end",
+        "afternoon_start",
+        "afternoon_end",
+        "hours_per_day",
+        "is_default",
     )
     list_filter = ("is_default",)
     search_fields = ("name",)
@@ -99,6 +116,28 @@ class TicketEventInline(admin.TabularInline):
         return False
 
 
+class TicketMessageInline(admin.TabularInline):
+    model = TicketMessage
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "author", "internal", "body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TicketAttachmentInline(admin.TabularInline):
+    model = TicketAttachment
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "uploaded_by", "original_name", "content_type", "size", "internal")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
     list_display = ("number", "title", "type", "priority", "state", "unit", "pool_unit", "assignee", "created_at")
@@ -106,7 +145,70 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("number", "title")
     list_select_related = ("unit", "pool_unit", "assignee")
     # State, number and timeline change only through the services, which enforce the transition table.
-    readonly_fields = ("number", "state", "asker", "unit", "pool_unit", "created_at", "updated_at", "closed_at")
-    raw_id_fields = ("assignee",)
-    inlines = [TicketEventInline]
+    # Clocks, rating and escalation are the services' and the sweep's to set.
+    readonly_fields = (
+        "number",
+        "state",
+        "asker",
+        "unit",
+        "pool_unit",
+        "assignee",
+        "created_at",
+        "updated_at",
+        "closed_at",
+        "ack_due_at",
+        "response_due_at",
+        "resolution_due_at",
+        "accepted_at",
+        "first_response_at",
+        "resolved_at",
+        "paused_at",
+        "paused_wall_minutes",
+        "paused_working_minutes",
+        "next_due_at",
+        "escalation_level",
+        "escalation_due_at",
+        "escalated_at",
+        "escalation_exhausted",
+        "warn_at",
+        "warned_at",
+        "rating",
+        "feedback",
+        "rated_at",
+        "priority",
+        "solution",
+    )
+    inlines = [TicketEventInline, TicketMessageInline, TicketAttachmentInline]
     show_full_result_count = False
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ("ticket", "unit", "due_at", "done_at", "done_by")
+    list_filter = ("done_at",)
+    search_fields = ("ticket__number", "unit__name")
+    list_select_related = ("ticket", "unit", "done_by")
+    readonly_fields = ("ticket", "unit", "due_at", "done_at", "done_by", "outcome", "created_at")
+
+
+@admin.register(SupportSettings)
+class SupportSettingsAdmin(admin.ModelAdmin):
+    list_display = ("unit", "review_required")
+    list_filter = ("review_required",)
+    search_fields = ("unit__name", "unit__code")
+    raw_id_fields = ("unit",)
+
+
+@admin.register(PoolTurn)
+class PoolTurnAdmin(admin.ModelAdmin):
+    """The support pools that have taken tickets, and whose turn was last. Duty status and handling
+    groups are edited on the agents' role assignments."""
+
+    list_display = ("unit", "group", "last_agent")
+    list_filter = ("group",)
+    search_fields = ("unit__name", "unit__code")
+    list_select_related = ("unit", "group", "last_agent")
+    readonly_fields = ("unit", "group", "last_agent")
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -203,3 +203,25 @@ def test_allowed_actions_follow_role_and_state(new_ticket, staff, teacher, tianj
     assert "accept" not in selectors.ticket_allowed_actions(user=staff.agent2, ticket=ticket)
     assert "note" not in selectors.ticket_allowed_actions(user=teacher, ticket=ticket)
     assert selectors.ticket_allowed_actions(user=tianjin_teacher, ticket=ticket) == []
+
+
+def test_admin_shows_follow_ups_support_settings_and_pools(client, new_ticket, staff, teacher, tree):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    ticket = _accepted(new_ticket, staff)
+    services.ticket_add_note(ticket=ticket, author=staff.agent, body="内部备注")
+    services.ticket_submit_answer(ticket=ticket, agent=staff.agent, solution="答案")
+    services.ticket_approve(ticket=ticket, reviewer=staff.reviewer)
+    services.ticket_confirm(ticket=ticket, asker=teacher)
+    services.ticket_rate(ticket=ticket, asker=teacher, rating="dissatisfied")
+    services.support_settings_set(unit=tree.haidian, admin=staff.supervisor, review_required=False)
+    client.force_login(UserFactory(username="root_admin", is_staff=True, is_superuser=True))
+    for name in ("followup", "supportsettings", "poolturn"):
+        page = client.get(reverse(f"admin:tickets_{name}_changelist"))
+        assert page.status_code == 200, name
+    assert ticket.number in client.get(reverse("admin:tickets_followup_changelist")).content.decode()
+    assert "海淀区" in client.get(reverse("admin:tickets_poolturn_changelist")).content.decode()
+    detail = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+    assert "内部备注" in detail
