@@ -1,0 +1,77 @@
+"""The asker and the handler hear about their ticket over the websocket, after commit."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from helpdesk.events import user_group_name
+from tickets import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def inbox(settings):
+    """Subscribes a fresh channel to users' groups and returns what arrives, as the consumer would.
+    In-memory layer: these tests are about which events the services send; delivery through Redis is
+    tested with real connections in tests/helpdesk/test_realtime.py."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    layer = get_channel_layer()
+    subscriptions = []
+
+    def listen(user):
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group_name(user.pk), channel)
+        subscriptions.append((user_group_name(user.pk), channel))
+
+        def received():
+            events = []
+            while True:
+                try:
+                    message = async_to_sync(_receive_now)(layer, channel)
+                except TimeoutError:
+                    return events
+                events.append(message["event"])
+
+        return received
+
+    yield listen
+    for group, channel in subscriptions:
+        async_to_sync(layer.group_discard)(group, channel)
+
+
+async def _receive_now(layer, channel):
+    import asyncio
+
+    return await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+
+
+def test_the_asker_hears_the_approved_answer_and_the_agent_the_assignment(
+    new_ticket, staff, teacher, inbox, django_capture_on_commit_callbacks
+):
+    asker_inbox, agent_inbox = inbox(teacher), inbox(staff.agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = new_ticket()
+    assert [e["type"] for e in agent_inbox()] == ["ticket.assigned"]
+    assert [e["type"] for e in asker_inbox()] == ["ticket.created"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_accept(ticket=ticket, agent=staff.agent)
+        services.ticket_submit_answer(ticket=ticket, agent=staff.agent, solution="更换灯泡")
+    asker_inbox()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_approve(ticket=ticket, reviewer=staff.reviewer)
+    (event,) = asker_inbox()
+    assert event["type"] == "ticket.updated"
+    assert event["payload"] == {"id": ticket.pk, "number": ticket.number, "state": "answered"}
+
+
+def test_nothing_is_pushed_when_the_write_rolls_back(
+    new_ticket, teacher, staff, inbox, django_capture_on_commit_callbacks
+):
+    from django.core.exceptions import ValidationError
+
+    asker_inbox = inbox(teacher)
+    ticket = new_ticket()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        services.ticket_confirm(ticket=ticket, asker=teacher)  # not answered yet: refused
+    assert asker_inbox() == []
