@@ -9,6 +9,7 @@ from accounts import selectors
 from accounts.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from accounts.models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm
 from orgtree.models import OrgLevel, OrgUnit
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,7 @@ def counts() -> dict[str, int]:
         "users": User.objects.count(),
         "roles": RoleAssignment.objects.count(),
         "terms": UserSearchTerm.objects.count(),
+        "tickets": Ticket.objects.count(),
     }
 
 
@@ -99,3 +101,14 @@ def test_refuses_with_debug_off_unless_forced(settings):
     assert not User.objects.exists()
     seed("--force")
     assert User.objects.filter(username="admin").exists()
+
+
+def test_demo_tickets_are_routed_to_the_county_pool_and_one_is_answered(seeded):
+    from tickets.models import Ticket
+
+    tickets = Ticket.objects.filter(asker__username="teacher_zhang").order_by("id")
+    assert [t.state for t in tickets] == ["new", "answered"]
+    assert {t.pool_unit.code for t in tickets} == {"110108"}
+    assert tickets[1].solution and tickets[1].events.filter(kind="reviewed").exists()
+    assert "0 demo ticket(s) filed" in seed()
+    assert Ticket.objects.count() == 2

@@ -1,5 +1,15 @@
 """Every write to tickets. ``from tickets import services`` gives the whole surface."""
 
+from .attachments import (
+    ALLOWED_EXTENSIONS,
+    attachment_add,
+    attachment_max_bytes,
+    attachment_max_per_message,
+    attachment_max_per_ticket,
+    inspect_upload,
+    is_inline_type,
+    sanitize_filename,
+)
 from .core import (
     GROUP_FOR_TYPE,
     TRANSITIONS,
@@ -34,17 +44,25 @@ from .workflow import (
 )
 
 __all__ = [
+    "ALLOWED_EXTENSIONS",
     "DEFAULT_SLA",
     "FOLLOW_UP_WITHIN",
     "GROUP_FOR_TYPE",
     "TRANSITIONS",
+    "attachment_add",
+    "attachment_max_bytes",
+    "attachment_max_per_message",
+    "attachment_max_per_ticket",
     "find_pool",
     "follow_up_complete",
+    "inspect_upload",
     "is_agent_for",
+    "is_inline_type",
     "next_agent_in_pool",
     "next_agents_in_pool",
     "notify_ticket",
     "refresh_sla_schedule",
+    "sanitize_filename",
     "sla_policy_for",
     "sla_sweep",
     "support_settings_set",

@@ -125,18 +125,21 @@ def _read_chunks(upload: UploadedFile):
 def _text_charset(upload: UploadedFile) -> str | None:
     """The file's charset if it is text: no NUL byte and decodes as UTF-8, else as GB18030 (what
     Chinese Windows writes). Decoded incrementally so a 10 MB log is never held whole."""
-    for charset in ("utf-8", "gb18030"):
-        decoder = codecs.getincrementaldecoder(charset)()
-        try:
-            for chunk in _read_chunks(upload):
-                if b"\x00" in chunk:
-                    return None
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        return charset
-    return None
+    try:
+        for charset in ("utf-8", "gb18030"):
+            decoder = codecs.getincrementaldecoder(charset)()
+            try:
+                for chunk in _read_chunks(upload):
+                    if b"\x00" in chunk:
+                        return None
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return charset
+        return None
+    finally:
+        upload.seek(0)
 
 
 def _image_matches(upload: UploadedFile, formats: tuple[str, ...]) -> bool:

@@ -17,6 +17,7 @@ from accounts import services
 from accounts.models import HandlingGroup, Role, User, UserType
 from orgtree import services as org_services
 from orgtree.models import OrgLevel, OrgUnit
+from tickets.demo import seed_demo_tickets
 
 DEMO_PASSWORD = "Demo@2026"  # noqa: S105 - published on purpose, see the module docstring
 ROOT_CODE = "000000"
@@ -96,12 +97,13 @@ class Command(BaseCommand):
         with transaction.atomic():
             created_schools = self._seed_schools()
             created_accounts = self._seed_accounts()
+            created_tickets = seed_demo_tickets()
         if options["verbosity"] < 1:
             return
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {created_schools} school(s) and {created_accounts} account(s) created, "
             f"{len(DEMO_SCHOOLS) - created_schools} school(s) and {len(DEMO_ACCOUNTS) - created_accounts} "
-            "account(s) already there."
+            f"account(s) already there; {created_tickets} demo ticket(s) filed."
         ))
         self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD}):")
         for account in DEMO_ACCOUNTS:
