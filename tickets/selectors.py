@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment, User
@@ -246,7 +246,8 @@ def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]
         follow_ups = follow_ups.filter(q)
     if open_only:
         follow_ups = follow_ups.filter(done_at__isnull=True)
-    return follow_ups.order_by("done_at", "due_at", "id")
+    # Open ones first (NULL done_at), soonest due first; PostgreSQL would put NULLs last by default.
+    return follow_ups.order_by(F("done_at").asc(nulls_first=True), "due_at", "id")
 
 
 def follow_up_get(*, user: User, pk: int) -> FollowUp:

@@ -61,9 +61,14 @@ def test_create_records_the_timeline_and_contact_defaults(teacher):
 
 @pytest.mark.parametrize(
     ("fields", "bad_field"),
-    [({"title": ""}, "title"), ({"title": "x" * 201}, "title"), ({"type": "weather"}, "type"),
-     ({"priority": "P9"}, "priority"), ({"description": ""}, "description"),
-     ({"contact_info": ""}, "contact_info")],
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"type": "weather"}, "type"),
+        ({"priority": "P9"}, "priority"),
+        ({"description": ""}, "description"),
+        ({"contact_info": ""}, "contact_info"),
+    ],
 )
 def test_bad_input_is_a_field_error_and_takes_no_number(teacher, fields, bad_field):
     with pytest.raises(ValidationError) as exc:

@@ -24,8 +24,12 @@ def agent(tree):
 
 def _ticket(asker, priority="P1"):
     return services.ticket_create(
-        asker=asker, title="无法登录", description="提示密码错误", type="software",
-        priority=priority, contact_info="13800000000",
+        asker=asker,
+        title="无法登录",
+        description="提示密码错误",
+        type="software",
+        priority=priority,
+        contact_info="13800000000",
     )
 
 

@@ -1,0 +1,413 @@
+"""API shapes of tickets: strict inputs (unknown fields refused, lengths checked) and the outputs
+mobile clients build their screens from.
+
+Contact info is masked in lists (seed 004: 联系方式 需脱敏处理) and shown whole only to the asker
+and the staff of the ticket. An answer waiting for review is not the asker's to read yet.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.serializers import UnitRefSerializer
+from helpdesk.api.serializers import StrictSerializer
+
+from ..models import (
+    FollowUp,
+    Priority,
+    Rating,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketMessage,
+    TicketState,
+    TicketType,
+)
+
+TITLE_MAX = Ticket._meta.get_field("title").max_length
+DESCRIPTION_MAX = Ticket._meta.get_field("description").max_length
+CONTACT_NAME_MAX = Ticket._meta.get_field("contact_name").max_length
+CONTACT_INFO_MAX = Ticket._meta.get_field("contact_info").max_length
+SOLUTION_MAX = Ticket._meta.get_field("solution").max_length
+FEEDBACK_MAX = Ticket._meta.get_field("feedback").max_length
+MESSAGE_MAX = TicketMessage._meta.get_field("body").max_length
+OUTCOME_MAX = FollowUp._meta.get_field("outcome").max_length
+REASON_MAX = 2000
+SEARCH_MAX = 100
+NUMBER_MAX = Ticket._meta.get_field("number").max_length
+
+# The lists a client can ask for (selectors.ticket_list).
+VIEW_CHOICES = [
+    ("mine", _("Questions I asked")),
+    ("assigned", _("My queue: open tickets assigned to me")),
+    ("pool", _("Unassigned or new tickets in my support pools")),
+    ("due_soon", _("Open tickets whose deadline is near")),
+    ("breached", _("Open tickets past their deadline")),
+    ("review", _("Answers waiting for my review")),
+    ("handled", _("Everything I may see")),
+]
+# Answers the asker may read: approved, or given directly where review is off.
+ANSWER_VISIBLE_STATES = frozenset({TicketState.ANSWERED, TicketState.RESOLVED, TicketState.CLOSED})
+STAFF_CAPABILITIES = frozenset({"agent", "reviewer", "supervisor"})
+
+
+def mask_contact(value: str) -> str:
+    """138****0000 for a phone number, z***@example.com for an e-mail address."""
+    value = value or ""
+    if "@" in value:
+        local, _at, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(value) >= 8:
+        return f"{value[:3]}****{value[-4:]}"
+    if len(value) >= 3:
+        return f"{value[:1]}****{value[-1:]}"
+    return "****" if value else ""
+
+
+# --- Small references -------------------------------------------------------------------------------
+class TicketUserSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="username", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ("id", "account", "name")
+        read_only_fields = fields
+
+
+class TicketRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Ticket
+        fields = ("id", "number", "title", "state", "rating", "feedback")
+        read_only_fields = fields
+
+
+# --- Tickets ----------------------------------------------------------------------------------------
+class TicketListSerializer(serializers.ModelSerializer):
+    """A row of a list: what a queue shows, contact info masked."""
+
+    type_display = serializers.CharField(source="get_type_display", read_only=True)
+    priority_display = serializers.CharField(source="get_priority_display", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    unit = UnitRefSerializer(read_only=True)
+    asker = TicketUserSerializer(read_only=True)
+    assignee = TicketUserSerializer(read_only=True, allow_null=True)
+    pool_unit = UnitRefSerializer(read_only=True, allow_null=True)
+    contact_info = serializers.SerializerMethodField(help_text=_("Masked, e.g. 138****0000."))
+
+    class Meta:
+        model = Ticket
+        fields = (
+            "id",
+            "number",
+            "title",
+            "type",
+            "type_display",
+            "priority",
+            "priority_display",
+            "state",
+            "state_display",
+            "unit",
+            "asker",
+            "assignee",
+            "pool_unit",
+            "contact_name",
+            "contact_info",
+            "rating",
+            "created_at",
+            "updated_at",
+            "next_due_at",
+            "escalation_level",
+        )
+        read_only_fields = fields
+
+    def get_contact_info(self, ticket: Ticket) -> str:
+        return mask_contact(ticket.contact_info)
+
+
+class SlaTargetSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(
+        choices=[
+            ("acknowledge", _("Confirm receipt")),
+            ("first_response", _("First response")),
+            ("resolution", _("Resolution")),
+        ],
+        read_only=True,
+    )
+    due_at = serializers.DateTimeField(read_only=True)
+    met_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    met = serializers.BooleanField(read_only=True)
+    seconds_left = serializers.IntegerField(read_only=True, help_text=_("Negative when overdue."))
+    overdue = serializers.BooleanField(read_only=True)
+    paused = serializers.BooleanField(read_only=True, help_text=_("The clock stops while waiting on the asker."))
+    paused_minutes = serializers.IntegerField(read_only=True)
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    """One ticket as its reader may see it. The view puts ``capabilities``, ``allowed_actions`` and
+    ``sla`` in the context, computed once for the request."""
+
+    rating_display = serializers.CharField(source="get_rating_display", read_only=True)
+    contact_info = serializers.SerializerMethodField(
+        help_text=_("Whole for the asker and the ticket's staff, masked for anyone else.")
+    )
+    solution = serializers.SerializerMethodField(
+        help_text=_("The answer. Empty for the asker until it is approved (or given where review is off).")
+    )
+    capabilities = serializers.SerializerMethodField(help_text=_("What the reader is to this ticket."))
+    allowed_actions = serializers.SerializerMethodField(
+        help_text=_(
+            "Actions the reader may take now, e.g. accept, request_info, reply, note, answer, approve, reject, "
+            "confirm, reopen, rate, priority; each is POST /api/v1/tickets/{id}/<action>/ with '_' written '-'."
+        )
+    )
+    sla = serializers.SerializerMethodField()
+
+    class Meta(TicketListSerializer.Meta):
+        fields = (
+            *TicketListSerializer.Meta.fields,
+            "description",
+            "solution",
+            "rating_display",
+            "feedback",
+            "rated_at",
+            "accepted_at",
+            "first_response_at",
+            "resolved_at",
+            "closed_at",
+            "capabilities",
+            "allowed_actions",
+            "sla",
+        )
+        read_only_fields = fields
+
+    def _is_staff_or_asker(self, ticket: Ticket) -> bool:
+        capabilities = self.context.get("capabilities", set())
+        return bool(capabilities & (STAFF_CAPABILITIES | {"asker"}))
+
+    def get_contact_info(self, ticket: Ticket) -> str:
+        return ticket.contact_info if self._is_staff_or_asker(ticket) else mask_contact(ticket.contact_info)
+
+    def get_solution(self, ticket: Ticket) -> str:
+        if self.context.get("capabilities", set()) & STAFF_CAPABILITIES or ticket.state in ANSWER_VISIBLE_STATES:
+            return ticket.solution
+        return ""
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=["asker", "agent", "reviewer", "supervisor"]))
+    )
+    def get_capabilities(self, ticket: Ticket) -> list[str]:
+        return sorted(self.context.get("capabilities", set()))
+
+    def get_allowed_actions(self, ticket: Ticket) -> list[str]:
+        return list(self.context.get("allowed_actions", []))
+
+    @extend_schema_field(SlaTargetSerializer(many=True))
+    def get_sla(self, ticket: Ticket) -> list[dict]:
+        return SlaTargetSerializer(self.context.get("sla", []), many=True).data
+
+
+class TicketCreateSerializer(StrictSerializer):
+    title = serializers.CharField(max_length=TITLE_MAX)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX)
+    type = serializers.ChoiceField(
+        choices=TicketType.choices, help_text=_("设备故障 / 软件异常 / 操作咨询 / 投诉建议.")
+    )
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, default=Priority.P3, help_text=_("Proposed by the asker; an agent may change it.")
+    )
+    contact_name = serializers.CharField(
+        max_length=CONTACT_NAME_MAX, required=False, allow_blank=True, help_text=_("Defaults to the asker's name.")
+    )
+    contact_info = serializers.CharField(
+        max_length=CONTACT_INFO_MAX,
+        required=False,
+        allow_blank=True,
+        help_text=_("Phone or e-mail; defaults to the asker's."),
+    )
+
+
+class TicketQuerySerializer(serializers.Serializer):
+    view = serializers.ChoiceField(
+        choices=VIEW_CHOICES,
+        required=False,
+        help_text=_("Which list; without search filters the default is `handled` (everything you may see)."),
+    )
+    q = serializers.CharField(
+        max_length=SEARCH_MAX, required=False, help_text=_("Words of the title, description or answer (Chinese too).")
+    )
+    number = serializers.CharField(
+        max_length=NUMBER_MAX, required=False, help_text=_("Ticket number, e.g. TS20231027001.")
+    )
+    state = serializers.ChoiceField(choices=TicketState.choices, required=False)
+    type = serializers.ChoiceField(choices=TicketType.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    unit = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text=_("A unit and its subtree.")
+    )
+    created_from = serializers.DateField(required=False, help_text=_("Created on or after this day."))
+    created_to = serializers.DateField(required=False, help_text=_("Created on or before this day."))
+
+    SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to")
+
+    def validate(self, attrs):
+        start, end = attrs.get("created_from"), attrs.get("created_to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"created_to": [_("The period ends before it starts.")]})
+        return attrs
+
+
+# --- Actions ----------------------------------------------------------------------------------------
+class RequestInfoSerializer(StrictSerializer):
+    question = serializers.CharField(max_length=MESSAGE_MAX, help_text=_("Posted to the asker as a reply."))
+
+
+class MessageBodySerializer(StrictSerializer):
+    body = serializers.CharField(max_length=MESSAGE_MAX)
+
+
+class AnswerSerializer(StrictSerializer):
+    solution = serializers.CharField(max_length=SOLUTION_MAX)
+
+
+class ApproveSerializer(StrictSerializer):
+    solution = serializers.CharField(
+        max_length=SOLUTION_MAX, required=False, help_text=_("Give it to edit the answer as it is approved.")
+    )
+
+
+class ReasonSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=REASON_MAX)
+
+
+class EmptySerializer(StrictSerializer):
+    """No fields; anything sent is refused."""
+
+
+class RateSerializer(StrictSerializer):
+    rating = serializers.ChoiceField(
+        choices=Rating.choices, help_text=_("非常满意 / 满意 / 一般 / 不满意; 一般 and 不满意 open a follow-up.")
+    )
+    feedback = serializers.CharField(max_length=FEEDBACK_MAX, required=False, allow_blank=True, default="")
+
+
+class PrioritySerializer(StrictSerializer):
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    reason = serializers.CharField(max_length=REASON_MAX)
+
+
+# --- Thread: timeline, messages, attachments -----------------------------------------------------------
+# Plain strings, not enums, in the schema: the timeline gains kinds as the service grows, and a
+# generated client refuses an enum value it does not know. (An enum named "kind" would also clash
+# with the org tree's unit kind.)
+_EVENT_KIND_SCHEMA = {
+    "type": "string",
+    "description": "What happened; one of " + ", ".join(TicketEvent.Kind.values) + " (more may come).",
+}
+_EVENT_STATE_SCHEMA = {"type": "string", "description": "A ticket state (see `state`); empty when none changed."}
+
+
+class TicketEventSerializer(serializers.ModelSerializer):
+    actor = TicketUserSerializer(read_only=True, allow_null=True)
+    kind = serializers.SerializerMethodField()
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    from_state = serializers.SerializerMethodField()
+    to_state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TicketEvent
+        fields = ("id", "kind", "kind_display", "actor", "from_state", "to_state", "comment", "data", "created_at")
+        read_only_fields = fields
+
+    @extend_schema_field(_EVENT_KIND_SCHEMA)
+    def get_kind(self, event: TicketEvent) -> str:
+        return event.kind
+
+    @extend_schema_field(_EVENT_STATE_SCHEMA)
+    def get_from_state(self, event: TicketEvent) -> str:
+        return event.from_state
+
+    @extend_schema_field(_EVENT_STATE_SCHEMA)
+    def get_to_state(self, event: TicketEvent) -> str:
+        return event.to_state
+
+
+class TicketMessageSerializer(serializers.ModelSerializer):
+    author = TicketUserSerializer(read_only=True)
+
+    class Meta:
+        model = TicketMessage
+        fields = ("id", "author", "body", "internal", "created_at")
+        read_only_fields = fields
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    uploaded_by = TicketUserSerializer(read_only=True)
+    download_url = serializers.SerializerMethodField(help_text=_("Where the file is fetched, with the same auth."))
+
+    class Meta:
+        model = TicketAttachment
+        fields = (
+            "id",
+            "original_name",
+            "content_type",
+            "size",
+            "sha256",
+            "internal",
+            "message",
+            "uploaded_by",
+            "created_at",
+            "download_url",
+        )
+        read_only_fields = fields
+
+    def get_download_url(self, attachment: TicketAttachment) -> str:
+        url = reverse(
+            "api-tickets-attachment-download",
+            kwargs={"pk": attachment.ticket_id, "attachment_id": attachment.pk},
+        )
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class AttachmentUploadSerializer(StrictSerializer):
+    file = serializers.FileField(help_text=_("Images, logs, office documents, PDF or archives; size-limited."))
+    internal = serializers.BooleanField(
+        required=False, default=False, help_text=_("Staff only: a file the asker does not see.")
+    )
+
+
+# --- Follow-ups and unit settings --------------------------------------------------------------------
+class FollowUpSerializer(serializers.ModelSerializer):
+    ticket = TicketRefSerializer(read_only=True)
+    unit = UnitRefSerializer(read_only=True)
+    done_by = TicketUserSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = FollowUp
+        fields = ("id", "ticket", "unit", "due_at", "done_at", "done_by", "outcome", "created_at")
+        read_only_fields = fields
+
+
+class FollowUpQuerySerializer(serializers.Serializer):
+    open = serializers.BooleanField(required=False, default=False, help_text=_("Only the follow-ups not yet done."))
+
+
+class FollowUpCompleteSerializer(StrictSerializer):
+    outcome = serializers.CharField(
+        max_length=OUTCOME_MAX, help_text=_("What the asker said and what will change (seed 004).")
+    )
+
+
+class SupportSettingsSerializer(serializers.Serializer):
+    unit = serializers.IntegerField(read_only=True)
+    review_required = serializers.BooleanField(
+        read_only=True, help_text=_("Answers go to a reviewer before the asker sees them.")
+    )
+
+
+class SupportSettingsUpdateSerializer(StrictSerializer):
+    review_required = serializers.BooleanField()

@@ -1,0 +1,374 @@
+"""Tickets over REST: lists and search, filing, the detail, every action of the lifecycle, the
+thread (timeline, replies, internal notes, files) and the SLA view.
+
+Thin views: serializers check the shape of the input, tickets.services does every write (its
+ValidationError becomes a 400 with field messages in helpdesk/api/errors.py) and tickets.selectors
+every read, scoped to the user. A ticket the user may not see is a 404, whatever the action.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, renderers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from orgtree.models import OrgUnit
+
+from .. import selectors, services
+from ..models import Ticket
+from ..services.attachments import attachment_add
+from .common import (
+    ERROR_400,
+    ERROR_401,
+    ERROR_403,
+    ERROR_404,
+    ERROR_404_LIST,
+    ThreadPagination,
+    TicketPagination,
+    ticket_or_404,
+)
+from .serializers import (
+    STAFF_CAPABILITIES,
+    AnswerSerializer,
+    ApproveSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
+    EmptySerializer,
+    MessageBodySerializer,
+    PrioritySerializer,
+    RateSerializer,
+    ReasonSerializer,
+    RequestInfoSerializer,
+    SlaTargetSerializer,
+    TicketCreateSerializer,
+    TicketDetailSerializer,
+    TicketEventSerializer,
+    TicketListSerializer,
+    TicketMessageSerializer,
+    TicketQuerySerializer,
+)
+
+# The related rows a list row shows: joined in the page's one query, so a page of 100 costs what
+# a page of 5 does.
+LIST_RELATED = ("unit", "asker", "assignee", "pool_unit")
+DUE_VIEWS = ("due_soon", "breached")
+ACTION_RESPONSES = {200: TicketDetailSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
+
+
+class PassthroughRenderer(renderers.BaseRenderer):
+    """Lets a download answer whatever the client accepts (image/png, */*): the file is sent as
+    it is; errors on that path still go out as JSON."""
+
+    media_type = "*/*"
+    format = "file"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes | str):
+            return data
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
+def _search_filters(params: dict) -> dict:
+    """The query's filters as ticket_search takes them: a unit instead of its id, and the period's
+    days as moments in the platform's time zone (``created_to`` includes its whole day)."""
+    filters = dict(params)
+    if "unit" in filters:
+        unit = OrgUnit.objects.filter(pk=filters["unit"]).only("id", "path").first()
+        if unit is None:
+            raise exceptions.ValidationError({"unit": [_("There is no unit with this id.")]})
+        filters["unit"] = unit
+    zone = timezone.get_current_timezone()
+    if "created_from" in filters:
+        filters["created_from"] = datetime.combine(filters["created_from"], time.min, tzinfo=zone)
+    if "created_to" in filters:
+        filters["created_to"] = datetime.combine(filters["created_to"] + timedelta(days=1), time.min, tzinfo=zone)
+    return filters
+
+
+def _validated(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class TicketViewSet(GenericViewSet):
+    """问题咨询 → 问题回答 → 答案审核 → 接收答案 → 答案查询 (manual 2.4.1–2.4.5)."""
+
+    serializer_class = TicketListSerializer
+    pagination_class = TicketPagination
+    lookup_value_converter = "int"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
+        return selectors.visible_tickets(user=self.request.user)
+
+    def get_object(self) -> Ticket:
+        return ticket_or_404(user=self.request.user, pk=self.kwargs["pk"])
+
+    def _detail(self, ticket: Ticket, *, status_code: int = status.HTTP_200_OK) -> Response:
+        # Fetched again through the selector: the reader's view of the ticket after the change,
+        # with the related rows the detail shows.
+        ticket = ticket_or_404(user=self.request.user, pk=ticket.pk)
+        user = self.request.user
+        context = {
+            "request": self.request,
+            "capabilities": set(selectors.ticket_capabilities(user=user, ticket=ticket)),
+            "allowed_actions": selectors.ticket_allowed_actions(user=user, ticket=ticket),
+            "sla": services.ticket_sla(ticket=ticket),
+        }
+        return Response(TicketDetailSerializer(ticket, context=context).data, status=status_code)
+
+    def _thread_page(self, rows, serializer_class):
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(serializer_class(page, many=True, context={"request": self.request}).data)
+
+    # --- Lists and search ---------------------------------------------------------------------------
+    @extend_schema(
+        parameters=[TicketQuerySerializer],
+        responses={200: TicketListSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_LIST},
+        description=(
+            "One of the work lists (`view`) or a search (答案查询) by number, words (Chinese too), state, type, "
+            "priority, unit (with its subtree) and period, within what you may see. Newest first; the due lists "
+            "soonest deadline first. Contact info is masked."
+        ),
+    )
+    def list(self, request):
+        params = _validated(TicketQuerySerializer, request.query_params.dict())
+        view = params.pop("view", None) or "handled"
+        if view in DUE_VIEWS:
+            # Soonest deadline first; every ticket in these lists has one.
+            self.keyset_ordering = ("next_due_at", "id")
+        if any(name in params for name in TicketQuerySerializer.SEARCH_FIELDS):
+            tickets = selectors.ticket_search(user=request.user, view=view, **_search_filters(params))
+        else:
+            tickets = selectors.ticket_list(user=request.user, view=view)
+        page = self.paginate_queryset(tickets.select_related(*LIST_RELATED))
+        return self.get_paginated_response(TicketListSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=TicketCreateSerializer,
+        responses={201: TicketDetailSerializer, 400: ERROR_400, 401: ERROR_401},
+        description="File a question for your unit (问题咨询). It is routed to the nearest support pool at once.",
+    )
+    def create(self, request):
+        data = _validated(TicketCreateSerializer, request.data)
+        ticket = services.ticket_create(asker=request.user, **data)
+        return self._detail(ticket, status_code=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: TicketDetailSerializer, 401: ERROR_401, 404: ERROR_404})
+    def retrieve(self, request, pk=None):
+        return self._detail(self.get_object())
+
+    # --- Lifecycle actions --------------------------------------------------------------------------
+    @extend_schema(
+        request=None,
+        responses=ACTION_RESPONSES,
+        description="The assigned (or a pool's) agent confirms receipt and becomes the handler.",
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        _validated(EmptySerializer, request.data)
+        return self._detail(services.ticket_accept(ticket=self.get_object(), agent=request.user))
+
+    @extend_schema(
+        request=RequestInfoSerializer,
+        responses=ACTION_RESPONSES,
+        description="Ask the asker for more information; the SLA clock pauses until the asker replies.",
+    )
+    @action(detail=True, methods=["post"], url_path="request-info")
+    def request_info(self, request, pk=None):
+        data = _validated(RequestInfoSerializer, request.data)
+        ticket = services.ticket_request_info(ticket=self.get_object(), agent=request.user, **data)
+        return self._detail(ticket)
+
+    @extend_schema(
+        request=MessageBodySerializer,
+        responses=ACTION_RESPONSES,
+        description="A reply the asker sees. The asker's reply to a request for information resumes the ticket.",
+    )
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        data = _validated(MessageBodySerializer, request.data)
+        ticket = self.get_object()
+        services.ticket_reply(ticket=ticket, author=request.user, **data)
+        return self._detail(ticket)
+
+    @extend_schema(
+        responses={200: TicketMessageSerializer(many=True), 401: ERROR_401, 404: ERROR_404_LIST},
+        description="The conversation, oldest first. Internal notes appear only for the ticket's staff.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=ThreadPagination)
+    def messages(self, request, pk=None):
+        rows = selectors.ticket_messages(user=request.user, ticket=self.get_object()).select_related("author")
+        return self._thread_page(rows, TicketMessageSerializer)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: TicketMessageSerializer(many=True), 401: ERROR_401, 403: ERROR_403, 404: ERROR_404_LIST},
+        description="Internal notes, oldest first: agents, reviewers and supervisors only.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=MessageBodySerializer,
+        responses=ACTION_RESPONSES,
+        description="Add an internal note, never shown to the asker.",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=ThreadPagination)
+    def notes(self, request, pk=None):
+        ticket = self.get_object()
+        if request.method == "POST":
+            data = _validated(MessageBodySerializer, request.data)
+            services.ticket_add_note(ticket=ticket, author=request.user, **data)
+            return self._detail(ticket)
+        if not set(selectors.ticket_capabilities(user=request.user, ticket=ticket)) & STAFF_CAPABILITIES:
+            raise exceptions.PermissionDenied(_("Internal notes are for the ticket's agents and reviewers."))
+        rows = selectors.ticket_messages(user=request.user, ticket=ticket).filter(internal=True)
+        return self._thread_page(rows.select_related("author"), TicketMessageSerializer)
+
+    @extend_schema(
+        request=AnswerSerializer,
+        responses=ACTION_RESPONSES,
+        description="The handler's answer: to review, or to the asker at once where the unit turned review off.",
+    )
+    @action(detail=True, methods=["post"])
+    def answer(self, request, pk=None):
+        data = _validated(AnswerSerializer, request.data)
+        return self._detail(services.ticket_submit_answer(ticket=self.get_object(), agent=request.user, **data))
+
+    @extend_schema(
+        request=ApproveSerializer,
+        responses=ACTION_RESPONSES,
+        description="A reviewer approves the answer (with `solution`: edits it first); the asker receives it.",
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        data = _validated(ApproveSerializer, request.data)
+        return self._detail(services.ticket_approve(ticket=self.get_object(), reviewer=request.user, **data))
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=ACTION_RESPONSES,
+        description="A reviewer sends the answer back to the handler with a reason.",
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        data = _validated(ReasonSerializer, request.data)
+        return self._detail(services.ticket_reject(ticket=self.get_object(), reviewer=request.user, **data))
+
+    @extend_schema(request=None, responses=ACTION_RESPONSES, description="The asker confirms the problem solved.")
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        _validated(EmptySerializer, request.data)
+        return self._detail(services.ticket_confirm(ticket=self.get_object(), asker=request.user))
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=ACTION_RESPONSES,
+        description="The asker reopens an answered or resolved ticket; it goes back to the handler.",
+    )
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        data = _validated(ReasonSerializer, request.data)
+        return self._detail(services.ticket_reopen(ticket=self.get_object(), asker=request.user, **data))
+
+    @extend_schema(
+        request=RateSerializer,
+        responses=ACTION_RESPONSES,
+        description="The asker rates the service and the ticket is closed; 一般 or 不满意 opens a follow-up (24 h).",
+    )
+    @action(detail=True, methods=["post"])
+    def rate(self, request, pk=None):
+        data = _validated(RateSerializer, request.data)
+        return self._detail(services.ticket_rate(ticket=self.get_object(), asker=request.user, **data))
+
+    @extend_schema(
+        request=PrioritySerializer,
+        responses=ACTION_RESPONSES,
+        description="An agent changes the priority with a reason; the deadlines follow.",
+    )
+    @action(detail=True, methods=["post"])
+    def priority(self, request, pk=None):
+        data = _validated(PrioritySerializer, request.data)
+        return self._detail(services.ticket_change_priority(ticket=self.get_object(), agent=request.user, **data))
+
+    # --- Timeline and SLA -----------------------------------------------------------------------------
+    @extend_schema(
+        responses={200: TicketEventSerializer(many=True), 401: ERROR_401, 404: ERROR_404_LIST},
+        description="Every event of the ticket, oldest first: who, when, from which state to which, and why.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=ThreadPagination)
+    def timeline(self, request, pk=None):
+        rows = selectors.ticket_timeline(user=request.user, ticket=self.get_object()).select_related("actor")
+        return self._thread_page(rows, TicketEventSerializer)
+
+    @extend_schema(
+        responses={200: SlaTargetSerializer(many=True), 401: ERROR_401, 404: ERROR_404},
+        description="Each SLA target: deadline, when it was met, time left (negative: overdue), time paused.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def sla(self, request, pk=None):
+        return Response(SlaTargetSerializer(services.ticket_sla(ticket=self.get_object()), many=True).data)
+
+    # --- Attachments ----------------------------------------------------------------------------------
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: AttachmentSerializer(many=True), 401: ERROR_401, 404: ERROR_404_LIST},
+        description="The ticket's files you may see (internal files for staff only), oldest first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
+        description="Attach a file (multipart field `file`). Size, type and content are checked.",
+    )
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser], pagination_class=ThreadPagination)
+    def attachments(self, request, pk=None):
+        ticket = self.get_object()
+        if request.method == "POST":
+            data = _validated(AttachmentUploadSerializer, request.data)
+            attachment = attachment_add(
+                ticket=ticket, user=request.user, upload=data["file"], internal=data["internal"]
+            )
+            return Response(
+                AttachmentSerializer(attachment, context={"request": request}).data, status=status.HTTP_201_CREATED
+            )
+        rows = selectors.ticket_attachments(user=request.user, ticket=ticket).select_related("uploaded_by")
+        return self._thread_page(rows, AttachmentSerializer)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            401: ERROR_401,
+            404: ERROR_404,
+        },
+        description="Download a file of a ticket you may see; 404 for a file you may not see.",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="attachments/<int:attachment_id>/download",
+        url_name="attachment-download",
+        renderer_classes=[renderers.JSONRenderer, PassthroughRenderer],
+        pagination_class=None,
+    )
+    def attachment_download(self, request, pk=None, attachment_id=None):
+        from ..attachment_views import attachment_response
+
+        ticket = self.get_object()
+        attachment = selectors.ticket_attachments(user=request.user, ticket=ticket).filter(pk=attachment_id).first()
+        if attachment is None:
+            raise exceptions.NotFound()
+        return attachment_response(attachment)
