@@ -5,6 +5,16 @@ from tests.factories import DEFAULT_PASSWORD, Tree, UserFactory, grant
 
 
 @pytest.fixture(autouse=True)
+def _fresh_sla_config():
+    # Rolled-back test transactions send no signals, so the snapshot could outlive the rows it read.
+    from tickets import config_cache
+
+    config_cache.clear()
+    yield
+    config_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = _("Technical support")
+
+    def ready(self) -> None:
+        from . import config_cache
+
+        config_cache.connect_signals()

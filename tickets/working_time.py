@@ -248,26 +248,20 @@ def compute_deadline(
 
 
 class DeadlineCalendar:
-    """compute_deadline() for many deadlines at once: the schedule and the overrides are read once
-    (two queries) however many tickets a create, a priority change or a sweep computes for."""
+    """compute_deadline() for many deadlines at once, from the per-process snapshot of the schedule and
+    the overrides (tickets/config_cache.py) however many tickets a create or a sweep computes for."""
 
     def __init__(self) -> None:
         self._schedule: WorkingSchedule | None = None
         self._overrides: dict[date, bool] = {}
-        self._loaded: tuple[date, date] | None = None
 
     def _ensure(self, first_day: date) -> None:
-        try:
-            last_day = first_day + timedelta(days=MAX_SCAN_DAYS)
-        except OverflowError:
-            last_day = date.max
+        # The per-process snapshot (config_cache): no query at all once it is warm.
+        from . import config_cache
+
         if self._schedule is None:
-            self._schedule = default_schedule()
-        if self._loaded is None or first_day < self._loaded[0] or last_day > self._loaded[1]:
-            start = min(first_day, self._loaded[0]) if self._loaded else first_day
-            end = max(last_day, self._loaded[1]) if self._loaded else last_day
-            self._overrides = load_calendar(start, end)
-            self._loaded = (start, end)
+            self._schedule = config_cache.default_schedule()
+            self._overrides = config_cache.overrides()
 
     def deadline(self, start: datetime, minutes: int, *, in_working_hours: bool) -> datetime:
         if not in_working_hours:

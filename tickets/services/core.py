@@ -285,18 +285,22 @@ def next_agents_in_pool(
     *, pool: OrgUnit, ticket_type: str, count: int = 1, exclude: User | int | None = None
 ) -> list[User | None]:
     """The next ``count`` agents in the pool's round robin (by id, skipping the off-duty and
-    ``exclude``), advancing the persisted turn. Four queries however many are taken."""
+    ``exclude``), advancing the persisted turn. Three queries however many are taken."""
     code = GROUP_FOR_TYPE[ticket_type]
     with connection.cursor() as cursor:
-        # Create the pool's turn row if it is new, then lock it for the rest of the transaction.
+        # One statement creates the pool's turn row if it is new and row-locks it (the no-op update
+        # of ON CONFLICT takes the lock) until the transaction ends, so concurrent creates in one
+        # pool take turns one after another.
         cursor.execute(
             "INSERT INTO tickets_poolturn (unit_id, group_id) SELECT %s, id FROM accounts_handlinggroup "
-            "WHERE code = %s ON CONFLICT (unit_id, group_id) DO NOTHING",
+            "WHERE code = %s ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
+            "RETURNING id, last_agent_id",
             [pool.pk, code],
         )
-    turn = PoolTurn.objects.select_for_update(of=("self",)).filter(unit=pool, group__code=code).first()
-    if turn is None:
+        row = cursor.fetchone()
+    if row is None:  # the handling group does not exist
         return [None] * count
+    turn = PoolTurn(id=row[0], unit=pool, last_agent_id=row[1])
     on_duty = User.objects.filter(
         is_active=True,
         roles__unit=pool,
@@ -317,8 +321,7 @@ def next_agents_in_pool(
     if not agents:
         return [None] * count
     chosen = [agents[index % len(agents)] for index in range(count)]
-    turn.last_agent = chosen[-1]
-    turn.save(update_fields=["last_agent"])
+    PoolTurn.objects.filter(pk=turn.pk).update(last_agent=chosen[-1])
     return chosen
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from .. import config_cache
 from ..models import ACTIVE_STATES, Priority, SLAPolicy, Ticket
 from ..working_time import DeadlineCalendar
 
@@ -23,7 +24,7 @@ DEFAULT_SLA = {
 
 
 def sla_policy_for(priority: str) -> SLAPolicy:
-    policy = SLAPolicy.objects.filter(priority=priority).first()
+    policy = config_cache.policies().get(priority)
     if policy is None:
         response, response_wh, resolution, resolution_wh = DEFAULT_SLA[priority]
         policy = SLAPolicy(
