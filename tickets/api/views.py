@@ -116,10 +116,12 @@ class TicketViewSet(GenericViewSet):
     def get_object(self) -> Ticket:
         return ticket_or_404(user=self.request.user, pk=self.kwargs["pk"])
 
-    def _detail(self, ticket: Ticket, *, status_code: int = status.HTTP_200_OK) -> Response:
+    def _detail(self, ticket: Ticket, *, status_code: int = status.HTTP_200_OK, refetch: bool = True) -> Response:
         # Fetched again through the selector: the reader's view of the ticket after the change,
-        # with the related rows the detail shows.
-        ticket = ticket_or_404(user=self.request.user, pk=ticket.pk)
+        # with the related rows the detail shows. A fresh ticket is its asker's, with those rows
+        # already attached by the create.
+        if refetch:
+            ticket = ticket_or_404(user=self.request.user, pk=ticket.pk)
         user = self.request.user
         context = {
             "request": self.request,
@@ -164,7 +166,7 @@ class TicketViewSet(GenericViewSet):
     def create(self, request):
         data = _validated(TicketCreateSerializer, request.data)
         ticket = services.ticket_create(asker=request.user, **data)
-        return self._detail(ticket, status_code=status.HTTP_201_CREATED)
+        return self._detail(ticket, status_code=status.HTTP_201_CREATED, refetch=False)
 
     @extend_schema(responses={200: TicketDetailSerializer, 401: ERROR_401, 404: ERROR_404})
     def retrieve(self, request, pk=None):
