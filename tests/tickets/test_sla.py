@@ -95,7 +95,9 @@ def test_ack_deadline_set_at_assignment_and_met_at_accept(teacher, agent):
     assert ticket.assignee == agent
     assert timedelta(minutes=59) < ticket.ack_due_at - ticket.created_at <= timedelta(minutes=61)
     ticket = services.ticket_accept(ticket=ticket, agent=agent)
-    assert ticket.ack_due_at is None and ticket.accepted_at is not None
+    assert ticket.accepted_at is not None and ticket.sla_check_at != ticket.ack_due_at
+    (acknowledge,) = [row for row in services.ticket_sla(ticket=ticket) if row["target"] == "acknowledge"]
+    assert acknowledge["met"] and acknowledge["met_at"] == ticket.accepted_at
 
 
 def test_sla_view_reports_time_left_and_overdue(teacher):

@@ -225,3 +225,14 @@ def test_admin_shows_follow_ups_support_settings_and_pools(client, new_ticket, s
     assert "海淀区" in client.get(reverse("admin:tickets_poolturn_changelist")).content.decode()
     detail = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
     assert "内部备注" in detail
+
+
+def test_the_agents_first_public_reply_is_the_first_response(new_ticket, staff, teacher):
+    ticket = _accepted(new_ticket, staff)
+    services.ticket_add_note(ticket=ticket, author=staff.agent, body="内部备注")
+    assert Ticket.objects.get(pk=ticket.pk).first_response_at is None
+    services.ticket_reply(ticket=ticket, author=teacher, body="还在等")
+    assert Ticket.objects.get(pk=ticket.pk).first_response_at is None
+    services.ticket_reply(ticket=ticket, author=staff.agent, body="已收到，正在排查")
+    ticket.refresh_from_db()
+    assert ticket.first_response_at is not None and ticket.next_due_at == ticket.resolution_due_at

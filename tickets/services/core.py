@@ -181,6 +181,7 @@ def ticket_transition(
     comment: str = "",
     changes: dict[str, Any] | None = None,
     extra_recipients: set[int] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Ticket:
     """Apply one action of the transition table under a row lock; refuse what the table does not allow.
 
@@ -216,7 +217,7 @@ def ticket_transition(
             from_state=from_state,
             to_state=to_state,
             comment=comment,
-            data={k: _plain(v) for k, v in (changes or {}).items()},
+            data={k: _plain(v) for k, v in (changes or {}).items()} | (data or {}),
         )
         notify_ticket(locked, extra=({actor.pk} if actor else set()) | (extra_recipients or set()))
     return locked

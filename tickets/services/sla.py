@@ -59,7 +59,8 @@ def ticket_compute_deadlines(
 def apply_clock_effects(ticket: Ticket, *, action: str, now: datetime) -> None:
     """What an action of the transition table does to the SLA clocks, then the sweep's schedule."""
     if action == "accept":
-        ticket.accepted_at, ticket.ack_due_at = now, None
+        # ack_due_at stays, so the SLA view can say whether receipt was confirmed in time.
+        ticket.accepted_at = now
     elif action == "request_info":
         ticket.paused_at = now
         ticket.first_response_at = ticket.first_response_at or now

@@ -125,6 +125,7 @@ def _sweep_batch(
             ticket.pool_unit, ticket.assignee = target, agent
             ticket.escalation_level += 1
             ticket.escalated_at = now
+            ticket.accepted_at = None  # the new pool's agent must confirm receipt again
             ticket.ack_due_at = (
                 now + timedelta(minutes=policies[ticket.priority].acknowledge_minutes) if agent else None
             )

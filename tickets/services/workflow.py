@@ -17,6 +17,7 @@ from orgtree.models import OrgUnit
 from .. import selectors
 from ..models import POOR_RATINGS, FollowUp, Rating, SupportSettings, Ticket, TicketEvent, TicketMessage, TicketState
 from .core import _record, notify_ticket, ticket_transition
+from .sla import refresh_sla_schedule
 
 FOLLOW_UP_WITHIN = timedelta(hours=24)
 
@@ -65,12 +66,23 @@ def ticket_reply(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
     _require(ticket.state != TicketState.CLOSED, "state", _("This ticket is closed."))
     with transaction.atomic():
         message = TicketMessage.objects.create(ticket=ticket, author=author, body=body)
+        if "asker" not in caps:
+            _record_first_response(ticket)
         # Read the state afresh: the caller's copy may predate the request for information.
         waiting = Ticket.objects.filter(pk=ticket.pk, state=TicketState.WAITING_ASKER).exists()
         if "asker" in caps and waiting:
             ticket = ticket_transition(ticket=ticket, actor=author, action="provide_info")
         notify_ticket(ticket, event_type="ticket.message", extra={author.pk})
     return message
+
+
+def _record_first_response(ticket: Ticket) -> None:
+    """Support staff's first public word to the asker meets the first-response target."""
+    locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if locked.first_response_at is None:
+        locked.first_response_at = timezone.now()
+        refresh_sla_schedule(locked)
+        locked.save()
 
 
 def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
@@ -122,13 +134,12 @@ def ticket_approve(*, ticket: Ticket, reviewer: User, solution: str | None = Non
     """Approve the answer, the asker receives it; with ``solution`` the reviewer edits it first."""
     _require_reviewer(ticket, reviewer)
     changes = {}
-    comment = ""
     if solution is not None:
         edited = _text(solution, "solution", _("Write the answer."), max_length=20000)
         if edited != ticket.solution:
+            # The timeline keeps the edited answer in its data; pages say "edited" in the reader's language.
             changes["solution"] = edited
-            comment = _("Answer edited by the reviewer.")
-    return ticket_transition(ticket=ticket, actor=reviewer, action="approve", changes=changes, comment=comment)
+    return ticket_transition(ticket=ticket, actor=reviewer, action="approve", changes=changes)
 
 
 def ticket_reject(*, ticket: Ticket, reviewer: User, reason: str) -> Ticket:
@@ -234,12 +245,7 @@ def tickets_archive_resolved(*, now=None, after: timedelta = ARCHIVE_AFTER, batc
             return closed
         for ticket_id in ids:
             try:
-                ticket_transition(
-                    ticket=Ticket(pk=ticket_id),
-                    actor=None,
-                    action="close",
-                    comment=_("Archived: no rating within 7 days of confirmation."),
-                )
+                ticket_transition(ticket=Ticket(pk=ticket_id), actor=None, action="close", data={"reason": "unrated"})
                 closed += 1
             except ValidationError:
                 continue  # rated or reopened in the meantime

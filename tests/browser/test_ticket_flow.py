@@ -1,0 +1,319 @@
+"""The manual's support flow (2.4.1–2.4.4) in real browsers, one per person: a teacher asks, the county
+agent accepts and answers, the reviewer approves, and the teacher, whose page stays open all along,
+sees the answer arrive over the websocket, confirms and rates.
+
+Live updates need the websocket, which pytest-django's live server (WSGI) does not speak, so these
+tests run the platform's ASGI application (HTTP and /ws/) in Daphne, in a thread of the test process:
+it shares the test database, including SQLite's in-memory one, and the in-process channel layer.
+
+Elements are found by ids and data attributes rather than by their (translated) labels.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import threading
+import time
+
+import pytest
+from django.db import connections
+from PIL import Image
+from playwright.sync_api import expect
+
+from accounts.models import HandlingGroup, Role
+from tests.factories import UserFactory, grant
+from tickets.models import Ticket, TicketEvent, TicketState
+
+# The server threads need committed data; serialized_rollback puts back the rows data migrations
+# made (handling groups, SLA policies) for the transactional tests that follow.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+QUESTION_TITLE = "三年级二班投影仪无法开机"
+ANSWER = "请检查投影仪电源线是否插紧，并长按电源键 5 秒重启。"
+APPROVED = ANSWER + "如仍无法开机，请联系区电教馆上门维修。"
+
+
+class AsgiServer:
+    """Daphne serving helpdesk.asgi (with static files) on a free port, in a daemon thread."""
+
+    def __init__(self) -> None:
+        import daphne.server  # first: it installs Twisted's asyncio reactor
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        from helpdesk.asgi import application
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = daphne.server.Server(
+            ASGIStaticFilesHandler(application),
+            endpoints=[f"tcp:port={self.port}:interface=127.0.0.1"],
+            signal_handlers=False,
+        )
+        self.thread = threading.Thread(target=self.server.run, name="daphne", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("Daphne did not start")
+
+    def wait_idle(self, timeout: float = 5) -> None:
+        """Wait until every connection (pages, sockets) is closed, so nothing touches the database
+        while the test's data is being rolled back."""
+        deadline = time.monotonic() + timeout
+        while self.server.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        from twisted.internet import reactor
+
+        reactor.callFromThread(reactor.stop)
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def asgi_server():
+    # Twisted's reactor cannot be started twice in a process: one server for the session.
+    server = AsgiServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_browser(browser, asgi_server, transactional_db):
+    """Opens a page in a fresh browser context (one person) against the ASGI server."""
+    # The server runs each request in a thread of its own; with persistent connections every such
+    # thread would keep one open to the test database. Close them at the end of each request.
+    max_ages = {alias: connections.settings[alias].get("CONN_MAX_AGE") for alias in connections.settings}
+    for alias in max_ages:
+        connections.settings[alias]["CONN_MAX_AGE"] = 0
+    contexts = []
+
+    def _open():
+        context = browser.new_context(
+            base_url=asgi_server.url,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1280, "height": 860},
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+    asgi_server.wait_idle()
+    for alias, max_age in max_ages.items():
+        connections.settings[alias]["CONN_MAX_AGE"] = max_age
+
+
+def sign_in(page, account: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill(account)
+    page.locator("#id_password").fill(password)
+    page.locator("#id_password").press("Enter")
+    expect(page.locator(".welcome")).to_be_visible()
+
+
+def live(page) -> None:
+    """Wait for the page's websocket: events sent before it is open would not reach this page."""
+    expect(page.locator("#ws-status")).to_have_attribute("data-state", "open")
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 40), (30, 90, 168)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def county(tree):
+    """海淀区's support centre: one agent on duty for every type, and an answer reviewer."""
+    agent = UserFactory(username="hd_agent", name="刘洋", unit=tree.haidian, user_type="staff")
+    grant(agent, tree.haidian, Role.SUPPORT_AGENT).handling_groups.set(HandlingGroup.objects.all())
+    reviewer = UserFactory(username="hd_reviewer", name="李娜", unit=tree.haidian, user_type="staff")
+    grant(reviewer, tree.haidian, Role.ANSWER_REVIEWER)
+    return agent, reviewer
+
+
+def test_ask_answer_review_and_receive_the_answer_live(open_browser, teacher, county, password, screenshot):
+    agent_user, _reviewer_user = county
+
+    # The agent's queue is open before the question exists: it must show up there by itself.
+    agent = open_browser()
+    sign_in(agent, "hd_agent", password)
+    agent.locator(".mainnav a[href='/tickets/']").click()
+    expect(agent.locator("#ticket-list")).to_have_attribute("data-view", "assigned")
+    live(agent)
+
+    # 问题咨询: the teacher asks, with a screenshot attached.
+    teacher_page = open_browser()
+    sign_in(teacher_page, "teacher_zw", password)
+    teacher_page.locator(".mainnav a[href='/tickets/']").click()
+    teacher_page.locator("#ask-question").click()
+    teacher_page.locator("#id_title").fill(QUESTION_TITLE)
+    teacher_page.locator("#id_type").select_option("hardware")
+    teacher_page.locator("#id_priority").select_option("P2")
+    teacher_page.locator("#id_description").fill("上课时投影仪指示灯常亮，但按电源键没有反应，也没有报警声音。")
+    expect(teacher_page.locator("#id_contact_name")).to_have_value("张伟")
+    teacher_page.locator("#id_contact_info").fill("13800138000")
+    teacher_page.locator("#id_attachments").set_input_files(
+        files=[{"name": "投影仪.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    screenshot(teacher_page, "10-ticket-ask")
+    teacher_page.locator("#ticket-create-form button[type=submit]").click()
+    expect(teacher_page).to_have_url(re.compile(r"/tickets/\d+/$"))
+    ticket = Ticket.objects.get(title=QUESTION_TITLE)
+    assert ticket.number.startswith("TS") and ticket.assignee == agent_user
+    expect(teacher_page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.NEW)
+    expect(teacher_page.locator("#ticket-main")).to_contain_text("投影仪.png")
+    live(teacher_page)
+    # From here on the teacher's page is never reloaded; a marker on the window would not survive a reload.
+    teacher_page.evaluate("window.__sameDocument = true")
+    screenshot(teacher_page, "11-ticket-asked")
+
+    # 问题回答: the county agent finds it in the queue, accepts it and answers.
+    row = agent.locator(f'#ticket-list tr[data-ticket-id="{ticket.pk}"]')
+    expect(row).to_contain_text(QUESTION_TITLE)
+    expect(row).to_contain_text("138****8000")
+    screenshot(agent, "12-agent-queue")
+    row.locator("a").first.click()
+    agent.locator('form[data-action="accept"] button[type=submit]').click()
+    expect(agent.locator("#ticket-state")).to_have_attribute("data-state", TicketState.IN_PROGRESS)
+    # The teacher's open page follows along.
+    expect(teacher_page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.IN_PROGRESS)
+
+    agent.locator("#ticket-compose details.action-more summary").first.click()
+    agent.locator("#id_note-body").fill("同型号上周也坏过一台，疑似电源板问题。")
+    agent.locator('form[data-action="note"] button[type=submit]').click()
+    expect(agent.locator("#ticket-conversation [data-internal]")).to_contain_text("疑似电源板问题")
+    agent.locator("#id_answer-solution").fill(ANSWER)
+    agent.locator('form[data-action="answer"] button[type=submit]').click()
+    expect(agent.locator("#ticket-state")).to_have_attribute("data-state", TicketState.PENDING_REVIEW)
+    live(agent)
+    screenshot(agent, "13-agent-answered")
+    # Not the asker's to read before review, and never the internal note.
+    expect(teacher_page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.PENDING_REVIEW)
+    expect(teacher_page.locator("#ticket-solution")).to_have_count(0)
+    expect(teacher_page.locator("#ticket-main")).not_to_contain_text("疑似电源板问题")
+
+    # 答案审核: the reviewer edits the answer a little and approves it.
+    reviewer = open_browser()
+    sign_in(reviewer, "hd_reviewer", password)
+    reviewer.locator(".mainnav a[href='/tickets/']").click()
+    expect(reviewer.locator("#ticket-list")).to_have_attribute("data-view", "review")
+    reviewer.locator(f'#ticket-list tr[data-ticket-id="{ticket.pk}"] a').first.click()
+    expect(reviewer.locator("#id_approve-solution")).to_have_value(ANSWER)
+    reviewer.locator("#id_approve-solution").fill(APPROVED)
+    screenshot(reviewer, "14-reviewer-approves")
+    reviewer.locator('form[data-action="approve"] button[type=submit]').click()
+    expect(reviewer.locator("#ticket-state")).to_have_attribute("data-state", TicketState.ANSWERED)
+
+    # 接收答案: the approved answer appears on the teacher's page by itself.
+    expect(teacher_page.locator("#ticket-solution")).to_contain_text("请联系区电教馆上门维修")
+    expect(teacher_page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.ANSWERED)
+    confirm = teacher_page.locator('form[data-action="confirm"] button[type=submit]')
+    expect(confirm).to_be_visible()
+    assert teacher_page.evaluate("window.__sameDocument") is True
+    screenshot(teacher_page, "15-teacher-receives-answer")
+
+    confirm.click()
+    expect(teacher_page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.RESOLVED)
+    rate = teacher_page.locator('form[data-action="rate"]')
+    rate.locator('input[value="very_satisfied"]').check()
+    rate.locator("textarea").fill("响应很快，问题已解决。")
+    rate.locator("button[type=submit]").click()
+    expect(teacher_page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.CLOSED)
+    expect(teacher_page.locator("#ticket-rating")).to_have_attribute("data-rating", "very_satisfied")
+    timeline = teacher_page.locator("#ticket-timeline li")
+    expect(timeline.first).to_have_attribute("data-kind", "created")
+    screenshot(teacher_page, "16-teacher-rated")
+
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.rating, ticket.solution) == (TicketState.CLOSED, "very_satisfied", APPROVED)
+    kinds = list(ticket.events.order_by("id").values_list("kind", flat=True))
+    for kind in ("created", "accepted", "answered", "reviewed", "confirmed", "rated"):
+        assert kind in kinds, kinds
+    assert ticket.events.filter(kind=TicketEvent.Kind.REVIEWED, actor__username="hd_reviewer").exists()
+    # The agent's page heard about the rating too.
+    expect(agent.locator("#ticket-state")).to_have_attribute("data-state", TicketState.CLOSED)
+
+
+def test_search_sla_follow_up_and_review_switch(open_browser, teacher, county, tree, password, screenshot):
+    """答案查询 for the asker, the per-ticket SLA view, and the supervisor's side: a poor rating's
+    follow-up, and the unit's switch for reviewing answers."""
+    from tickets import services
+
+    agent_user, reviewer_user = county
+    supervisor = UserFactory(username="hd_super", name="王主任", unit=tree.haidian, user_type="staff")
+    grant(supervisor, tree.haidian, Role.UNIT_ADMIN)
+    printer = services.ticket_create(
+        asker=teacher,
+        title="打印机卡纸",
+        description="办公室打印机频繁卡纸，清理后仍然出现。",
+        type="hardware",
+        priority="P3",
+        contact_info="13800138000",
+    )
+    services.ticket_accept(ticket=printer, agent=agent_user)
+    services.ticket_submit_answer(ticket=printer, agent=agent_user, solution="请更换搓纸轮。")
+    services.ticket_approve(ticket=printer, reviewer=reviewer_user)
+    services.ticket_confirm(ticket=printer, asker=teacher)
+    services.ticket_create(
+        asker=teacher,
+        title="教务系统无法登录",
+        description="输入密码后页面一直转圈。",
+        type="software",
+        priority="P1",
+        contact_info="13800138000",
+    )
+
+    page = open_browser()
+    sign_in(page, "teacher_zw", password)
+    page.goto("/tickets/search/")
+    page.locator("#id_q").fill("打印机")
+    page.locator("#ticket-search-form button[type=submit]").click()
+    results = page.locator("#search-results tr[data-ticket-id]")
+    expect(results).to_have_count(1)
+    expect(results).to_contain_text("打印机卡纸")
+    screenshot(page, "17-search-answers")
+
+    results.locator("a").first.click()
+    rate = page.locator('form[data-action="rate"]')
+    rate.locator('input[value="dissatisfied"]').check()
+    rate.locator("textarea").fill("等了两天才有人处理。")
+    rate.locator("button[type=submit]").click()
+    expect(page.locator("#ticket-state")).to_have_attribute("data-state", TicketState.CLOSED)
+    page.goto(f"/tickets/{printer.pk}/sla/")
+    expect(page.locator('#ticket-sla li[data-target="first_response"]')).to_be_visible()
+    expect(page.locator('#ticket-sla li[data-target="resolution"]')).to_have_class(re.compile("is-met"))
+    screenshot(page, "18-ticket-sla")
+
+    boss = open_browser()
+    sign_in(boss, "hd_super", password)
+    boss.goto("/tickets/follow-ups/")
+    row = boss.locator(f'#follow-ups tr[data-follow-up-id="{printer.follow_up.pk}"]')
+    expect(row).to_contain_text("等了两天才有人处理。")
+    row.locator("textarea").fill("已电话回访，说明周末值班安排，老师表示理解。")
+    screenshot(boss, "19-follow-ups")
+    row.locator("button[type=submit]").click()
+    expect(boss.locator(".messages .success")).to_be_visible()
+    printer.follow_up.refresh_from_db()
+    assert printer.follow_up.done_by == supervisor
+
+    boss.goto("/tickets/settings/")
+    switch = boss.locator(f'#review-settings tr[data-unit-id="{tree.haidian.pk}"]')
+    expect(switch).to_have_attribute("data-review", "on")
+    switch.locator("button[type=submit]").click()
+    expect(boss.locator(f'#review-settings tr[data-unit-id="{tree.haidian.pk}"]')).to_have_attribute(
+        "data-review", "off"
+    )
+    screenshot(boss, "20-review-settings")

@@ -1,0 +1,525 @@
+"""The ticket portal pages through Django's test client: what each role sees, forms and their errors,
+actions that change the state, and nothing of another unit's tickets."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from tickets.models import FollowUp, SupportSettings, Ticket, TicketAttachment, TicketEvent, TicketState
+
+pytestmark = pytest.mark.django_db
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (30, 90, 168)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def text_of(response) -> str:
+    return response.content.decode()
+
+
+def listed(response) -> set[int]:
+    """The tickets a list or search result shows, by their rows."""
+    return {int(pk) for pk in re.findall(r'<tr data-ticket-id="(\d+)"', text_of(response))}
+
+
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def detail_url(ticket: Ticket, part: str = "") -> str:
+    url = reverse("tickets:detail", args=[ticket.pk])
+    return f"{url}?part={part}" if part else url
+
+
+def act(client, ticket: Ticket, action: str, **fields):
+    """POST one action's form as the page does (fields carry the action's prefix)."""
+    data = {f"{action}-{name}": value for name, value in fields.items()}
+    return client.post(reverse("tickets:action", args=[ticket.pk, action]), data)
+
+
+def refresh(ticket: Ticket) -> Ticket:
+    ticket.refresh_from_db()
+    return ticket
+
+
+VALID_QUESTION = {
+    "title": "投影仪无法开机",
+    "description": "三年级二班的投影仪指示灯常亮，无法开机",
+    "type": "hardware",
+    "priority": "P2",
+    "contact_name": "张伟",
+    "contact_info": "13800138000",
+}
+
+
+# --- Pages for each role ----------------------------------------------------------------------------
+def test_signed_out_users_are_sent_to_the_login_page(client):
+    response = client.get(reverse("tickets:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_the_navigation_leads_to_support_requests(client, teacher):
+    page = text_of(signed_in(client, teacher).get(reverse("home")))
+    assert f'href="{reverse("tickets:index")}"' in page
+
+
+def test_a_teacher_sees_only_their_own_lists(client, teacher, new_ticket):
+    ticket = new_ticket()
+    response = signed_in(client, teacher).get(reverse("tickets:index"))
+    assert response.status_code == 200
+    page = text_of(response)
+    assert ticket.number in page
+    views = set(re.findall(r'data-view="(\w+)"', page))
+    assert views == {"mine", "search"}
+    for staff_view in ("assigned", "pool", "review", "handled"):
+        assert client.get(reverse("tickets:index"), {"view": staff_view}).status_code == 404
+
+
+def test_an_agent_gets_the_workbench_with_their_queue_first(client, staff, new_ticket):
+    ticket = new_ticket()
+    assert ticket.assignee == staff.agent
+    response = signed_in(client, staff.agent).get(reverse("tickets:index"))
+    page = text_of(response)
+    assert response.status_code == 200
+    assert {"mine", "assigned", "pool", "due_soon", "breached", "handled"} <= set(
+        re.findall(r'data-view="(\w+)"', page)
+    )
+    assert 'aria-current="page">' in page and 'data-view="assigned" aria-current="page"' in page
+    assert ticket.number in page
+    for view in ("pool", "due_soon", "breached", "handled"):
+        assert client.get(reverse("tickets:index"), {"view": view}).status_code == 200
+
+
+def test_lists_mask_the_contact_info(client, staff, new_ticket):
+    new_ticket(contact_info="13800138000")
+    page = text_of(signed_in(client, staff.agent).get(reverse("tickets:index"), {"view": "handled"}))
+    assert "138****8000" in page
+    assert "13800138000" not in page
+
+
+def test_a_reviewer_starts_on_the_review_queue(client, staff, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, staff.agent)
+    act(client, ticket, "accept")
+    act(client, ticket, "answer", solution="请检查电源线。")
+    client.force_login(staff.reviewer)
+    page = text_of(client.get(reverse("tickets:index")))
+    assert 'data-view="review" aria-current="page"' in page
+    assert ticket.number in page
+
+
+def test_the_list_refresh_is_just_the_list(client, teacher, new_ticket):
+    ticket = new_ticket()
+    response = signed_in(client, teacher).get(reverse("tickets:index"), headers={"HX-Request": "true"})
+    page = text_of(response)
+    assert ticket.number in page
+    assert "<html" not in page
+
+
+def test_supervisor_pages_are_for_unit_administrators(client, staff, teacher):
+    signed_in(client, staff.supervisor)
+    assert client.get(reverse("tickets:follow_ups")).status_code == 200
+    assert client.get(reverse("tickets:settings")).status_code == 200
+    client.force_login(teacher)
+    assert client.get(reverse("tickets:follow_ups")).status_code == 403
+    assert client.get(reverse("tickets:settings")).status_code == 403
+
+
+# --- 问题咨询 ----------------------------------------------------------------------------------------
+def test_the_question_form_offers_the_manual_fields_with_contact_defaults(client, teacher):
+    teacher.phone = "13911112222"
+    teacher.save()
+    page = text_of(signed_in(client, teacher).get(reverse("tickets:create")))
+    for name in ("title", "description", "type", "priority", "contact_name", "contact_info", "attachments"):
+        assert f'name="{name}"' in page
+    for value in ("hardware", "software", "consultation", "complaint", "P1", "P2", "P3", "P4"):
+        assert f'value="{value}"' in page
+    assert 'value="13911112222"' in page
+    assert 'value="张伟"' in page
+
+
+def test_asking_files_the_ticket_with_its_attachment_and_opens_it(client, teacher, staff):
+    upload = SimpleUploadedFile("截图.png", png_bytes(), content_type="image/png")
+    response = signed_in(client, teacher).post(reverse("tickets:create"), {**VALID_QUESTION, "attachments": [upload]})
+    ticket = Ticket.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == detail_url(ticket)
+    assert (ticket.asker, ticket.priority, ticket.contact_info) == (teacher, "P2", "13800138000")
+    assert ticket.number.startswith("TS")
+    attachment = TicketAttachment.objects.get()
+    assert (attachment.ticket, attachment.original_name, attachment.internal) == (ticket, "截图.png", False)
+    page = text_of(client.get(response["Location"]))
+    assert ticket.number in page
+    assert "截图.png" in page
+    assert reverse("tickets:attachment", args=[ticket.pk, attachment.pk]) in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"description": ""}, "description"),
+        ({"type": "weather"}, "type"),
+        ({"priority": "P9"}, "priority"),
+        ({"contact_info": ""}, "contact_info"),
+    ],
+)
+def test_bad_questions_show_errors_and_file_nothing(client, teacher, changes, field):
+    response = signed_in(client, teacher).post(reverse("tickets:create"), {**VALID_QUESTION, **changes})
+    assert response.status_code == 400
+    assert f'id="id_{field}_errors"' in text_of(response)
+    assert not Ticket.objects.exists()
+
+
+def test_a_disguised_file_is_refused_before_the_question_is_filed(client, teacher):
+    fake = SimpleUploadedFile("截图.png", b"MZ\x90\x00" + bytes(100), content_type="image/png")
+    response = signed_in(client, teacher).post(reverse("tickets:create"), {**VALID_QUESTION, "attachments": [fake]})
+    assert response.status_code == 400
+    assert 'id="id_attachments_errors"' in text_of(response)
+    assert not Ticket.objects.exists()
+
+
+def test_a_user_without_a_unit_is_told_why_not_crashed(client, tree):
+    from tests.factories import UserFactory
+
+    nobody = UserFactory(username="no_unit", unit=None)
+    response = signed_in(client, nobody).post(reverse("tickets:create"), VALID_QUESTION)
+    assert response.status_code == 400
+    assert 'class="errorlist nonfield"' in text_of(response)
+
+
+# --- Another unit's ticket is not found -------------------------------------------------------------
+def test_another_units_ticket_is_a_404_everywhere(client, staff, new_ticket, tianjin_teacher):
+    ticket = new_ticket()
+    for outsider in (tianjin_teacher, staff.tianjin_agent):
+        client.force_login(outsider)
+        assert client.get(detail_url(ticket)).status_code == 404
+        assert client.get(detail_url(ticket, "main")).status_code == 404
+        assert client.get(reverse("tickets:sla", args=[ticket.pk])).status_code == 404
+        assert act(client, ticket, "reply", body="我来看看").status_code == 404
+        assert act(client, ticket, "accept").status_code == 404
+    assert refresh(ticket).state == TicketState.NEW
+    assert not ticket.messages.exists()
+
+
+def test_unknown_actions_and_parts_are_404(client, teacher, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, teacher)
+    assert client.post(reverse("tickets:action", args=[ticket.pk, "delete"])).status_code == 404
+    assert client.get(detail_url(ticket, "secrets")).status_code == 404
+    assert client.get(reverse("tickets:action", args=[ticket.pk, "accept"])).status_code == 405
+
+
+# --- The manual's flow through the forms ------------------------------------------------------------
+def test_accept_answer_approve_confirm_and_rate_through_the_page(client, teacher, staff, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, staff.agent)
+    page = text_of(client.get(detail_url(ticket)))
+    assert 'data-action="accept"' in page
+    assert 'data-action="answer"' not in page
+
+    assert act(client, ticket, "accept").status_code == 302
+    assert refresh(ticket).state == TicketState.IN_PROGRESS
+    assert 'data-action="answer"' in text_of(client.get(detail_url(ticket)))
+
+    assert act(client, ticket, "answer", solution="请检查投影仪电源线是否松动。").status_code == 302
+    assert refresh(ticket).state == TicketState.PENDING_REVIEW
+
+    # The asker does not read the answer before review.
+    client.force_login(teacher)
+    page = text_of(client.get(detail_url(ticket)))
+    assert "请检查投影仪电源线是否松动" not in page
+    assert 'data-action="confirm"' not in page
+
+    client.force_login(staff.reviewer)
+    page = text_of(client.get(detail_url(ticket)))
+    assert 'data-action="approve"' in page and 'data-action="reject"' in page
+    assert act(client, ticket, "approve", solution="请检查投影仪电源线是否松动，并重新插紧。").status_code == 302
+    ticket = refresh(ticket)
+    assert ticket.state == TicketState.ANSWERED
+    assert ticket.solution == "请检查投影仪电源线是否松动，并重新插紧。"
+
+    client.force_login(teacher)
+    page = text_of(client.get(detail_url(ticket)))
+    assert "并重新插紧" in page
+    assert 'data-action="confirm"' in page and 'data-action="reopen"' in page
+    assert act(client, ticket, "confirm").status_code == 302
+    assert refresh(ticket).state == TicketState.RESOLVED
+    assert act(client, ticket, "rate", rating="very_satisfied", feedback="很快就解决了").status_code == 302
+    ticket = refresh(ticket)
+    assert (ticket.state, ticket.rating) == (TicketState.CLOSED, "very_satisfied")
+
+    page = text_of(client.get(detail_url(ticket)))
+    kinds = re.findall(r'<li data-kind="(\w+)">', page)
+    assert kinds[0] == "created"
+    assert {"accepted", "answered", "reviewed", "confirmed", "rated"} <= set(kinds)
+    assert 'data-action="' not in page  # nothing left to do on a closed ticket
+
+
+def test_an_action_the_user_may_not_take_changes_nothing(client, teacher, new_ticket):
+    ticket = new_ticket()
+    response = act(signed_in(client, teacher), ticket, "accept")
+    assert response.status_code == 302
+    assert refresh(ticket).state == TicketState.NEW
+    page = text_of(client.get(response["Location"]))
+    assert 'class="error"' in page
+
+
+def test_a_second_agent_accepting_a_taken_ticket_is_told_so(client, staff, new_ticket):
+    ticket = new_ticket()
+    act(signed_in(client, staff.agent), ticket, "accept")
+    client.force_login(staff.agent2)
+    response = act(client, ticket, "accept")
+    assert response.status_code == 302
+    assert refresh(ticket).assignee == staff.agent
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "field"),
+    [
+        ("answer", {"solution": "   "}, "solution"),
+        ("request_info", {"question": ""}, "question"),
+        ("priority", {"priority": "P1", "reason": ""}, "reason"),
+        ("priority", {"priority": "P0", "reason": "影响全校"}, "priority"),
+        ("reply", {"body": ""}, "body"),
+        ("note", {"body": "x" * 10001}, "body"),
+    ],
+)
+def test_bad_action_input_shows_the_error_on_the_page(client, staff, new_ticket, action, fields, field):
+    ticket = new_ticket()
+    act(signed_in(client, staff.agent), ticket, "accept")
+    response = act(client, ticket, action, **fields)
+    assert response.status_code == 400
+    page = text_of(response)
+    assert f'id="id_{action}-{field}_errors"' in page
+    assert refresh(ticket).state == TicketState.IN_PROGRESS
+
+
+def test_rejecting_needs_a_reason_and_sends_the_answer_back(client, staff, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, staff.agent)
+    act(client, ticket, "accept")
+    act(client, ticket, "answer", solution="重启试试。")
+    client.force_login(staff.reviewer)
+    response = act(client, ticket, "reject", reason="")
+    assert response.status_code == 400
+    assert 'id="id_reject-reason_errors"' in text_of(response)
+    assert act(client, ticket, "reject", reason="请写明具体步骤。").status_code == 302
+    assert refresh(ticket).state == TicketState.IN_PROGRESS
+    assert ticket.events.filter(kind=TicketEvent.Kind.REJECTED, comment="请写明具体步骤。").exists()
+
+
+def test_asking_for_information_pauses_and_the_askers_reply_resumes(client, teacher, staff, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, staff.agent)
+    act(client, ticket, "accept")
+    assert act(client, ticket, "request_info", question="请问是哪个型号？").status_code == 302
+    assert refresh(ticket).state == TicketState.WAITING_ASKER
+
+    client.force_login(teacher)
+    page = text_of(client.get(detail_url(ticket)))
+    assert "请问是哪个型号？" in page
+    assert act(client, ticket, "reply", body="爱普生 CB-X05").status_code == 302
+    assert refresh(ticket).state == TicketState.IN_PROGRESS
+
+
+def test_changing_the_priority_needs_a_reason_and_is_on_the_timeline(client, staff, new_ticket):
+    ticket = new_ticket(priority="P3")
+    signed_in(client, staff.agent)
+    assert act(client, ticket, "priority", priority="P1", reason="全校停课").status_code == 302
+    assert refresh(ticket).priority == "P1"
+    page = text_of(client.get(detail_url(ticket)))
+    assert "全校停课" in page
+    assert "P3 → P1" in page
+
+
+def test_internal_notes_and_their_files_are_hidden_from_the_asker(client, teacher, staff, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, staff.agent)
+    act(client, ticket, "accept")
+    act(client, ticket, "reply", body="我们已收到，马上处理。")
+    client.post(
+        reverse("tickets:action", args=[ticket.pk, "note"]),
+        {"note-body": "疑似灯泡老化，需要更换", "note-attachments": [SimpleUploadedFile("内部.png", png_bytes())]},
+    )
+    assert TicketAttachment.objects.get().internal
+
+    staff_page = text_of(client.get(detail_url(ticket)))
+    assert "疑似灯泡老化" in staff_page and "内部.png" in staff_page
+
+    client.force_login(teacher)
+    asker_page = text_of(client.get(detail_url(ticket)))
+    assert "我们已收到，马上处理。" in asker_page
+    assert "疑似灯泡老化" not in asker_page
+    assert "内部.png" not in asker_page
+    assert 'data-action="note"' not in asker_page
+    assert "疑似灯泡老化" not in text_of(client.get(detail_url(ticket, "main")))
+
+
+def test_the_asker_cannot_write_notes_even_by_posting(client, teacher, new_ticket):
+    ticket = new_ticket()
+    act(signed_in(client, teacher), ticket, "note", body="我想偷偷写")
+    assert not ticket.messages.exists()
+
+
+# --- Live parts -------------------------------------------------------------------------------------
+def test_each_live_part_is_a_fragment_marked_with_its_ticket(client, teacher, new_ticket):
+    ticket = new_ticket()
+    signed_in(client, teacher)
+    for part, element_id in (
+        ("main", "ticket-main"),
+        ("side", "ticket-side"),
+        ("actions", "ticket-actions"),
+        ("compose", "ticket-compose"),
+    ):
+        page = text_of(client.get(detail_url(ticket, part)))
+        assert "<html" not in page
+        assert f'id="{element_id}" data-live-ticket="{ticket.pk}"' in page
+    full = text_of(client.get(detail_url(ticket)))
+    assert "js/tickets.js" in full
+
+
+def test_the_sla_view_lists_each_target(client, teacher, staff, new_ticket):
+    ticket = new_ticket(priority="P1")
+    page = text_of(signed_in(client, teacher).get(reverse("tickets:sla", args=[ticket.pk])))
+    assert set(re.findall(r'data-target="(\w+)"', page)) == {"acknowledge", "first_response", "resolution"}
+
+
+# --- 答案查询 ----------------------------------------------------------------------------------------
+def test_search_by_number_and_words_within_what_the_user_may_see(client, teacher, tianjin_teacher, new_ticket):
+    ticket = new_ticket(title="投影仪无法开机")
+    other = new_ticket(title="打印机卡纸", description="打印机卡纸，无法打印", type="hardware")
+    search = reverse("tickets:search")
+    signed_in(client, teacher)
+    assert listed(client.get(search, {"number": ticket.number})) == {ticket.pk}
+    assert listed(client.get(search, {"number": ticket.number[:-3]})) == {ticket.pk, other.pk}
+    assert listed(client.get(search, {"q": "打印机"})) == {other.pk}
+    assert listed(client.get(search, {"type": "software"})) == set()
+
+    client.force_login(tianjin_teacher)
+    assert listed(client.get(search, {"number": ticket.number})) == set()
+
+
+def test_staff_search_by_unit_and_state(client, staff, new_ticket, tree):
+    ticket = new_ticket()
+    search = reverse("tickets:search")
+    signed_in(client, staff.agent)
+    assert listed(client.get(search, {"unit": tree.school_a.code, "state": "new"})) == {ticket.pk}
+    assert listed(client.get(search, {"unit": tree.school_b.code})) == set()
+    assert listed(client.get(search, {"scope": "mine"})) == set()
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"created_from": "2024-05-02", "created_to": "2024-05-01"}, "created_to"),
+        ({"created_from": "not-a-date"}, "created_from"),
+        ({"state": "lost"}, "state"),
+        ({"unit": "NOPE"}, "unit"),
+    ],
+)
+def test_bad_search_input_is_a_form_error(client, staff, query, field):
+    response = signed_in(client, staff.agent).get(reverse("tickets:search"), query)
+    assert response.status_code == 400
+    assert f'id="id_{field}_errors"' in text_of(response)
+
+
+# --- Follow-ups and the review switch ---------------------------------------------------------------
+def _closed_with_rating(client, teacher, staff, new_ticket, rating: str) -> Ticket:
+    ticket = new_ticket()
+    signed_in(client, staff.agent)
+    act(client, ticket, "accept")
+    act(client, ticket, "answer", solution="已更换灯泡。")
+    client.force_login(staff.reviewer)
+    act(client, ticket, "approve", solution="已更换灯泡。")
+    client.force_login(teacher)
+    act(client, ticket, "confirm")
+    act(client, ticket, "rate", rating=rating, feedback="等了很久")
+    return refresh(ticket)
+
+
+def test_a_poor_rating_lands_on_the_supervisors_follow_ups(client, teacher, staff, new_ticket):
+    ticket = _closed_with_rating(client, teacher, staff, new_ticket, "dissatisfied")
+    follow_up = FollowUp.objects.get(ticket=ticket)
+    client.force_login(staff.supervisor)
+    page = text_of(client.get(reverse("tickets:follow_ups")))
+    assert ticket.number in page and "等了很久" in page
+
+    url = reverse("tickets:follow_up_complete", args=[follow_up.pk])
+    response = client.post(url, {"outcome": ""})
+    assert response.status_code == 400
+    assert 'id="id_outcome_errors"' in text_of(response)
+    assert client.post(url, {"outcome": "已电话回访，老师表示理解。"}).status_code == 302
+    follow_up.refresh_from_db()
+    assert follow_up.done_by == staff.supervisor
+    assert f'data-follow-up-id="{follow_up.pk}"' not in text_of(client.get(reverse("tickets:follow_ups")))
+    page = text_of(client.get(reverse("tickets:follow_ups"), {"done": "1"}))
+    assert f'data-follow-up-id="{follow_up.pk}"' in page and "已电话回访" in page
+
+
+def test_another_supervisors_follow_up_is_a_404(client, teacher, staff, new_ticket, tree):
+    from accounts.models import Role
+    from tests.factories import UserFactory, grant
+
+    ticket = _closed_with_rating(client, teacher, staff, new_ticket, "neutral")
+    outsider = UserFactory(username="tj_admin", unit=tree.tianjin, user_type="staff")
+    grant(outsider, tree.tianjin, Role.UNIT_ADMIN)
+    client.force_login(outsider)
+    response = client.post(reverse("tickets:follow_up_complete", args=[ticket.follow_up.pk]), {"outcome": "看看"})
+    assert response.status_code == 404
+
+
+def test_a_unit_admin_turns_review_off_and_answers_go_straight_to_the_asker(client, teacher, staff, new_ticket, tree):
+    signed_in(client, staff.supervisor)
+    page = text_of(client.get(reverse("tickets:settings")))
+    assert f'data-unit-id="{tree.haidian.pk}" data-review="on"' in page
+    assert client.post(reverse("tickets:settings"), {"unit": tree.haidian.pk}).status_code == 302
+    assert SupportSettings.objects.get(unit=tree.haidian).review_required is False
+    assert f'data-unit-id="{tree.haidian.pk}" data-review="off"' in text_of(client.get(reverse("tickets:settings")))
+
+    ticket = new_ticket()
+    client.force_login(staff.agent)
+    act(client, ticket, "accept")
+    act(client, ticket, "answer", solution="已远程重启。")
+    assert refresh(ticket).state == TicketState.ANSWERED
+
+
+def test_a_unit_admin_cannot_switch_a_unit_they_do_not_administer(client, staff, tree):
+    response = signed_in(client, staff.supervisor).post(
+        reverse("tickets:settings"), {"unit": tree.tianjin.pk, "review_required": "on"}
+    )
+    assert response.status_code == 400
+    assert not SupportSettings.objects.exists()
+
+
+def test_files_refused_by_a_limit_are_reported_not_crashed(client, settings, teacher, new_ticket):
+    settings.TICKET_ATTACHMENT_MAX_PER_TICKET = 1
+    ticket = new_ticket()
+    signed_in(client, teacher)
+    url = reverse("tickets:action", args=[ticket.pk, "attach"])
+    response = client.post(url, {"attach-attachments": [SimpleUploadedFile("一.png", png_bytes())]}, follow=True)
+    assert 'class="success"' in text_of(response)
+    response = client.post(url, {"attach-attachments": [SimpleUploadedFile("二.png", png_bytes())]}, follow=True)
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "二.png" in page and 'class="error"' in page and 'class="success"' not in page
+    assert list(ticket.attachments.values_list("original_name", flat=True)) == ["一.png"]
+
+
+def test_attaching_nothing_is_a_form_error(client, teacher, new_ticket):
+    ticket = new_ticket()
+    response = act(signed_in(client, teacher), ticket, "attach")
+    assert response.status_code == 400
+    assert 'id="id_attach-attachments_errors"' in text_of(response)

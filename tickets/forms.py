@@ -1,0 +1,203 @@
+"""Portal forms for tickets. They collect and shape input; the rules live in tickets.services, whose
+ValidationErrors the views copy onto the form (``accounts.forms.apply_errors``) so the user reads
+them next to the field they concern."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .models import FollowUp, Priority, Rating, Ticket, TicketMessage, TicketState, TicketType
+from .services.attachments import (
+    ALLOWED_EXTENSIONS,
+    attachment_max_bytes,
+    attachment_max_per_message,
+    inspect_upload,
+)
+
+TITLE_MAX = Ticket._meta.get_field("title").max_length
+DESCRIPTION_MAX = Ticket._meta.get_field("description").max_length
+CONTACT_NAME_MAX = Ticket._meta.get_field("contact_name").max_length
+CONTACT_INFO_MAX = Ticket._meta.get_field("contact_info").max_length
+SOLUTION_MAX = Ticket._meta.get_field("solution").max_length
+FEEDBACK_MAX = Ticket._meta.get_field("feedback").max_length
+MESSAGE_MAX = TicketMessage._meta.get_field("body").max_length
+OUTCOME_MAX = FollowUp._meta.get_field("outcome").max_length
+REASON_MAX = 2000
+ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for ext in sorted(ALLOWED_EXTENSIONS))
+
+
+def textarea(rows: int = 4, **attrs) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, **attrs})
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (images, logs, documents). Each is checked by content here, with
+    the same rules attachment_add applies, so a bad file is reported before anything is saved."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
+        super().__init__(**kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
+        if self.required and not uploads:
+            raise ValidationError(self.error_messages["required"], code="required")
+        limit = attachment_max_per_message()
+        if len(uploads) > limit:
+            raise ValidationError(_("Attach at most %(count)d files at a time.") % {"count": limit})
+        errors = []
+        for upload in uploads:
+            try:
+                inspect_upload(upload)
+            except ValidationError as exc:
+                for message in exc.messages:
+                    errors.append(f"{upload.name}: {message}")
+        if errors:
+            raise ValidationError(errors)
+        return uploads
+
+
+def attachments_help() -> str:
+    size = f"{attachment_max_bytes() / (1024 * 1024):g}"
+    return _("Images, logs and documents, at most %(size)s MB each.") % {"size": size}
+
+
+class TicketCreateForm(forms.Form):
+    """问题咨询: what the manual's form asks for."""
+
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
+    description = forms.CharField(label=_("Description"), max_length=DESCRIPTION_MAX, widget=textarea(7))
+    type = forms.ChoiceField(label=_("Type"), choices=TicketType.choices)
+    priority = forms.ChoiceField(
+        label=_("Priority"),
+        choices=Priority.choices,
+        initial=Priority.P3,
+        help_text=_("Your proposal; the support agent may change it."),
+    )
+    contact_name = forms.CharField(label=_("Contact"), max_length=CONTACT_NAME_MAX)
+    contact_info = forms.CharField(
+        label=_("Contact info"), max_length=CONTACT_INFO_MAX, help_text=_("A phone number or an e-mail address.")
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+
+
+class MessageForm(forms.Form):
+    """A reply the asker sees, or an internal note (same shape, different action)."""
+
+    body = forms.CharField(label=_("Message"), max_length=MESSAGE_MAX, widget=textarea(3))
+    attachments = MultipleFileField(label=_("Attachments"))
+
+
+class AttachForm(forms.Form):
+    attachments = MultipleFileField(label=_("Files"), required=True)
+
+
+class RequestInfoForm(forms.Form):
+    question = forms.CharField(label=_("What do you need to know?"), max_length=MESSAGE_MAX, widget=textarea(3))
+
+
+class AnswerForm(forms.Form):
+    solution = forms.CharField(label=_("Answer"), max_length=SOLUTION_MAX, widget=textarea(6))
+
+
+class ApproveForm(forms.Form):
+    """Approve as written, or edit the answer and approve the edited text."""
+
+    solution = forms.CharField(label=_("Answer"), max_length=SOLUTION_MAX, widget=textarea(6))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, widget=textarea(3))
+
+
+class ConfirmForm(forms.Form):
+    pass
+
+
+AcceptForm = ConfirmForm
+
+
+class RateForm(forms.Form):
+    rating = forms.ChoiceField(label=_("How satisfied are you?"), choices=Rating.choices, widget=forms.RadioSelect)
+    feedback = forms.CharField(label=_("Comment"), required=False, max_length=FEEDBACK_MAX, widget=textarea(3))
+
+
+class PriorityForm(forms.Form):
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
+
+
+class FollowUpForm(forms.Form):
+    outcome = forms.CharField(label=_("Outcome"), max_length=OUTCOME_MAX, widget=textarea(3))
+
+
+class SupportSettingsForm(forms.Form):
+    unit = forms.TypedChoiceField(label=_("Unit"), coerce=int)
+    review_required = forms.BooleanField(
+        label=_("Answers of this unit are reviewed before the asker sees them"), required=False
+    )
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [(unit.pk, unit.name) for unit in units]
+
+
+class SearchForm(forms.Form):
+    """答案查询: number, words, state, type, priority, unit and period."""
+
+    q = forms.CharField(
+        label=_("Words"), required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"})
+    )
+    number = forms.CharField(
+        label=_("Number"), required=False, max_length=20, widget=forms.TextInput(attrs={"placeholder": "TS20231027001"})
+    )
+    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", _("All states")), *TicketState.choices])
+    type = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All types")), *TicketType.choices])
+    priority = forms.ChoiceField(
+        label=_("Priority"), required=False, choices=[("", _("All priorities")), *Priority.choices]
+    )
+    unit = forms.CharField(
+        label=_("Unit code"), required=False, max_length=32, help_text=_("The unit and every unit below it.")
+    )
+    created_from = forms.DateField(
+        label=_("Asked from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(label=_("Asked until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    scope = forms.ChoiceField(
+        label=_("Search in"),
+        required=False,
+        choices=[("mine", _("My questions")), ("handled", _("Tickets of my units"))],
+    )
+
+    def __init__(self, *args, staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not staff:
+            # Askers search their own questions only.
+            del self.fields["scope"]
+            del self.fields["unit"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The period ends before it starts."))
+        return cleaned
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        """The period as aware datetimes in the platform's time zone; the last day is included."""
+        start, end = self.cleaned_data.get("created_from"), self.cleaned_data.get("created_to")
+        zone = timezone.get_current_timezone()
+        return (
+            datetime.combine(start, time.min, tzinfo=zone) if start else None,
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone) if end else None,
+        )

@@ -1,0 +1,589 @@
+"""Portal pages of technical support (manual 2.4): 问题咨询 ask, the agent's workbench (my queue, my
+pools' unassigned tickets, due soon, overdue), 答案审核 the reviewers' queue, the ticket page with its
+timeline, replies, notes, attachments, SLA and actions, 答案查询 search, follow-ups and the units'
+review switch.
+
+Views are thin: forms collect input, tickets.services does every write and tickets.selectors every
+read, scoped to the user. A ticket the user may not see is a 404, whatever its id. Service errors
+become form errors; nothing a user types leads to a 500. Pages refresh their parts over htmx when
+the websocket says a ticket changed (static/js/tickets.js).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from accounts import selectors as account_selectors
+from accounts.forms import apply_errors
+from orgtree.models import OrgUnit
+
+from . import reports, selectors, services
+from .forms import (
+    AcceptForm,
+    AnswerForm,
+    ApproveForm,
+    AttachForm,
+    ConfirmForm,
+    FollowUpForm,
+    MessageForm,
+    PriorityForm,
+    RateForm,
+    ReasonForm,
+    RequestInfoForm,
+    SearchForm,
+    SupportSettingsForm,
+    TicketCreateForm,
+    attachments_help,
+)
+from .models import FollowUp, Ticket, TicketState
+from .services.attachments import attachment_add
+
+PAGE_SIZE = 30
+# The answer is the asker's to read once approved (or given directly where review is off).
+ANSWER_VISIBLE_STATES = frozenset({TicketState.ANSWERED, TicketState.RESOLVED, TicketState.CLOSED})
+
+
+# --- Lists: the workbench ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ListTab:
+    view: str
+    label: Any
+    who: str  # "everyone", "agent", "reviewer" or "staff"
+    hint: Any
+    empty: Any
+
+
+LIST_TABS = (
+    ListTab(
+        "mine",
+        gettext_lazy("My questions"),
+        "everyone",
+        gettext_lazy("Questions you asked."),
+        gettext_lazy("You have not asked any question yet."),
+    ),
+    ListTab(
+        "assigned",
+        gettext_lazy("My queue"),
+        "agent",
+        gettext_lazy("Open tickets assigned to you."),
+        gettext_lazy("No open ticket is assigned to you."),
+    ),
+    ListTab(
+        "pool",
+        gettext_lazy("Unassigned in my pools"),
+        "agent",
+        gettext_lazy("New tickets in your support pools that nobody has accepted yet."),
+        gettext_lazy("Every new ticket in your pools has been accepted."),
+    ),
+    ListTab(
+        "due_soon",
+        gettext_lazy("Due soon"),
+        "agent",
+        gettext_lazy("Open tickets of yours or your pools whose deadline is within two hours."),
+        gettext_lazy("No deadline is near."),
+    ),
+    ListTab(
+        "breached",
+        gettext_lazy("Overdue"),
+        "agent",
+        gettext_lazy("Open tickets of yours or your pools past their deadline."),
+        gettext_lazy("No ticket is overdue."),
+    ),
+    ListTab(
+        "review",
+        gettext_lazy("Awaiting review"),
+        "reviewer",
+        gettext_lazy("Answers of your units waiting for your review."),
+        gettext_lazy("No answer is waiting for review."),
+    ),
+    ListTab(
+        "handled",
+        gettext_lazy("All tickets of my units"),
+        "staff",
+        gettext_lazy("Every ticket of the units you support, review or supervise."),
+        gettext_lazy("No tickets yet."),
+    ),
+)
+# Lists in deadline order are short by nature (open and due); the others page by id.
+DEADLINE_ORDERED = frozenset({"due_soon", "breached"})
+DUE_COLUMN_VIEWS = frozenset({"assigned", "pool", "due_soon", "breached", "review"})
+
+
+def _roles(user) -> dict[str, bool]:
+    agent = selectors.user_is_agent(user)
+    reviewer = selectors.user_is_reviewer(user)
+    return {
+        "everyone": True,
+        "agent": agent,
+        "reviewer": reviewer,
+        "staff": selectors.user_is_support_staff(user),
+        "supervisor": account_selectors.is_unit_admin(actor=user),
+        "reporter": reports.can_view_reports(user=user),
+    }
+
+
+def _tabs_for(roles: dict[str, bool]) -> list[ListTab]:
+    return [tab for tab in LIST_TABS if roles[tab.who]]
+
+
+def _nav(user) -> dict[str, Any]:
+    """What the workbench navigation (tickets/_nav.html) needs."""
+    roles = _roles(user)
+    return {"roles": roles, "tabs": _tabs_for(roles)}
+
+
+def _default_view(tabs: list[ListTab]) -> str:
+    views = [tab.view for tab in tabs]
+    for preferred in ("assigned", "review"):
+        if preferred in views:
+            return preferred
+    return "mine"
+
+
+def _page(queryset, request: HttpRequest, *, by_id: bool = True) -> tuple[list, str]:
+    """One page of a list, newest first, walking the id index (``?before=<id>``) instead of counting."""
+    before = request.GET.get("before", "")
+    if by_id and before.isdigit():
+        queryset = queryset.filter(pk__lt=int(before))
+    rows = list(queryset[: PAGE_SIZE + 1])
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_query = ""
+    if by_id and more and rows:
+        query = request.GET.copy()
+        query["before"] = str(rows[-1].pk)
+        next_query = query.urlencode()
+    return rows, next_query
+
+
+@login_required
+def ticket_index(request: HttpRequest) -> HttpResponse:
+    """The workbench: one list at a time, chosen by tab; the list refreshes itself on ticket events."""
+    nav = _nav(request.user)
+    tabs = nav["tabs"]
+    views = {tab.view: tab for tab in tabs}
+    view = request.GET.get("view") or _default_view(tabs)
+    if view not in views:
+        raise Http404(_("There is no such list."))
+    rows, next_query = _page(
+        selectors.ticket_list(user=request.user, view=view), request, by_id=view not in DEADLINE_ORDERED
+    )
+    context = {
+        **nav,
+        "tab": views[view],
+        "view": view,
+        "rows": rows,
+        "next_query": next_query,
+        "truncated": view in DEADLINE_ORDERED and len(rows) == PAGE_SIZE,
+        "show_asker": view != "mine",
+        "show_due": view in DUE_COLUMN_VIEWS,
+    }
+    if request.htmx:
+        return render(request, "tickets/_list.html", context)
+    return render(request, "tickets/list.html", context)
+
+
+# --- 问题咨询: ask ----------------------------------------------------------------------------------
+def _attach_all(request: HttpRequest, ticket: Ticket, uploads, *, message=None, internal: bool = False) -> bool:
+    """Attach checked uploads; a file refused now (a limit reached meanwhile) becomes a message."""
+    ok = True
+    for upload in uploads:
+        try:
+            attachment_add(ticket=ticket, user=request.user, upload=upload, message=message, internal=internal)
+        except ValidationError as exc:
+            ok = False
+            for text in exc.messages:
+                messages.error(request, f"{upload.name}: {text}")
+    return ok
+
+
+@login_required
+def ticket_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if request.method == "POST":
+        form = TicketCreateForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                ticket = services.ticket_create(
+                    asker=user,
+                    title=data["title"],
+                    description=data["description"],
+                    type=data["type"],
+                    priority=data["priority"],
+                    contact_name=data["contact_name"],
+                    contact_info=data["contact_info"],
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                _attach_all(request, ticket, data["attachments"])
+                sent = _("Your question %(number)s has been sent to technical support.")
+                messages.success(request, sent % {"number": ticket.number})
+                return redirect("tickets:detail", pk=ticket.pk)
+        status = 400
+    else:
+        form = TicketCreateForm(initial={"contact_name": user.name, "contact_info": user.phone or user.email})
+        status = 200
+    return render(request, "tickets/create.html", {"form": form, "attachments_help": attachments_help()}, status=status)
+
+
+# --- The ticket page ------------------------------------------------------------------------------
+def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
+    try:
+        return selectors.ticket_get(user=request.user, pk=pk)
+    except Ticket.DoesNotExist as exc:
+        raise Http404(_("No such ticket.")) from exc
+
+
+@dataclass(frozen=True)
+class Action:
+    form: type
+    run: Callable[[HttpRequest, Ticket, dict], Any]
+    done: Any
+
+
+def _approve(request: HttpRequest, ticket: Ticket, data: dict) -> Ticket:
+    # Unchanged text is a plain approval; changed text is the reviewer's edit-and-approve.
+    solution = data["solution"].strip()
+    edited = solution if solution != ticket.solution.strip() else None
+    return services.ticket_approve(ticket=ticket, reviewer=request.user, solution=edited)
+
+
+def _reply(request: HttpRequest, ticket: Ticket, data: dict, *, internal: bool) -> None:
+    add = services.ticket_add_note if internal else services.ticket_reply
+    message = add(ticket=ticket, author=request.user, body=data["body"])
+    _attach_all(request, ticket, data["attachments"], message=message, internal=internal)
+
+
+ACTIONS: dict[str, Action] = {
+    "accept": Action(
+        AcceptForm,
+        lambda r, t, d: services.ticket_accept(ticket=t, agent=r.user),
+        gettext_lazy("You have accepted the ticket; it is yours to answer."),
+    ),
+    "request_info": Action(
+        RequestInfoForm,
+        lambda r, t, d: services.ticket_request_info(ticket=t, agent=r.user, question=d["question"]),
+        gettext_lazy("Your question has been sent to the asker; the SLA clock stops until they reply."),
+    ),
+    "answer": Action(
+        AnswerForm,
+        lambda r, t, d: services.ticket_submit_answer(ticket=t, agent=r.user, solution=d["solution"]),
+        gettext_lazy("Your answer has been submitted."),
+    ),
+    "approve": Action(ApproveForm, _approve, gettext_lazy("The answer is approved; the asker has received it.")),
+    "reject": Action(
+        ReasonForm,
+        lambda r, t, d: services.ticket_reject(ticket=t, reviewer=r.user, reason=d["reason"]),
+        gettext_lazy("The answer went back to the agent with your reason."),
+    ),
+    "confirm": Action(
+        ConfirmForm,
+        lambda r, t, d: services.ticket_confirm(ticket=t, asker=r.user),
+        gettext_lazy("Thank you. Please rate the service."),
+    ),
+    "reopen": Action(
+        ReasonForm,
+        lambda r, t, d: services.ticket_reopen(ticket=t, asker=r.user, reason=d["reason"]),
+        gettext_lazy("The question is open again; the agent will follow up."),
+    ),
+    "rate": Action(
+        RateForm,
+        lambda r, t, d: services.ticket_rate(ticket=t, asker=r.user, rating=d["rating"], feedback=d["feedback"]),
+        gettext_lazy("Thank you for your rating. The question is closed."),
+    ),
+    "priority": Action(
+        PriorityForm,
+        lambda r, t, d: services.ticket_change_priority(
+            ticket=t, agent=r.user, priority=d["priority"], reason=d["reason"]
+        ),
+        gettext_lazy("The priority has been changed; the deadlines follow it."),
+    ),
+    "reply": Action(
+        MessageForm, lambda r, t, d: _reply(r, t, d, internal=False), gettext_lazy("Your reply has been sent.")
+    ),
+    "note": Action(
+        MessageForm, lambda r, t, d: _reply(r, t, d, internal=True), gettext_lazy("The internal note has been saved.")
+    ),
+    "attach": Action(
+        AttachForm, lambda r, t, d: _attach_all(r, t, d["attachments"]), gettext_lazy("The files have been attached.")
+    ),
+}
+# Actions in the side panel; reply, note and attach sit under the conversation (tickets/_compose.html).
+PANEL_ACTIONS = ("accept", "request_info", "answer", "approve", "reject", "confirm", "reopen", "rate", "priority")
+
+
+def _action_forms(ticket: Ticket, allowed: list[str], bound: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A form for each action the user may take now; ``bound`` holds the one just posted, with errors."""
+    forms: dict[str, Any] = {}
+    for name in allowed:
+        if name not in ACTIONS:
+            continue
+        if bound and name in bound:
+            forms[name] = bound[name]
+        elif name == "approve":
+            forms[name] = ApproveForm(initial={"solution": ticket.solution}, prefix=name)
+        elif name == "priority":
+            forms[name] = PriorityForm(initial={"priority": ticket.priority}, prefix=name)
+        else:
+            forms[name] = ACTIONS[name].form(prefix=name)
+    return forms
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] | None = None) -> dict[str, Any]:
+    user = request.user
+    capabilities = selectors.ticket_capabilities(user=user, ticket=ticket)
+    staff = bool(capabilities & selectors.STAFF_CAPABILITIES)
+    allowed = selectors.ticket_allowed_actions(user=user, ticket=ticket)
+    forms = _action_forms(ticket, allowed, bound)
+    attachments = list(selectors.ticket_attachments(user=user, ticket=ticket))
+    by_message: dict[int, list] = {}
+    for attachment in attachments:
+        if attachment.message_id:
+            by_message.setdefault(attachment.message_id, []).append(attachment)
+    conversation = list(selectors.ticket_messages(user=user, ticket=ticket))
+    for message in conversation:
+        message.files = by_message.get(message.pk, [])
+    return {
+        "ticket": ticket,
+        "capabilities": capabilities,
+        "is_staff": staff,
+        "is_asker": "asker" in capabilities,
+        "show_solution": bool(ticket.solution) and (staff or ticket.state in ANSWER_VISIBLE_STATES),
+        "allowed": allowed,
+        "actions_key": ",".join(allowed),
+        "panel_forms": [(name, forms[name]) for name in PANEL_ACTIONS if name in forms],
+        "forms": forms,
+        "conversation": conversation,
+        "ticket_files": [attachment for attachment in attachments if not attachment.message_id],
+        "timeline": selectors.ticket_timeline(user=user, ticket=ticket),
+        "sla": services.ticket_sla(ticket=ticket),
+        "attachments_help": attachments_help(),
+    }
+
+
+# The page's parts that refresh on their own when the ticket changes (htmx, ?part=<name>).
+PARTS = {
+    "main": "tickets/_detail_main.html",
+    "side": "tickets/_detail_side.html",
+    "actions": "tickets/_actions.html",
+    "compose": "tickets/_compose.html",
+    "sla": "tickets/_sla.html",
+}
+
+
+@login_required
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _ticket_or_404(request, pk)
+    context = _ticket_context(request, ticket)
+    part = request.GET.get("part", "")
+    if part:
+        if part not in PARTS:
+            raise Http404(_("No such part of the page."))
+        return render(request, PARTS[part], context)
+    return render(request, "tickets/detail.html", context)
+
+
+@require_POST
+@login_required
+def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404(_("No such action."))
+    ticket = _ticket_or_404(request, pk)
+    spec = ACTIONS[action]
+    form = spec.form(request.POST, request.FILES, prefix=action)
+    if action not in selectors.ticket_allowed_actions(user=request.user, ticket=ticket):
+        # Somebody was quicker (another agent accepted, the reviewer already decided) or the page is old.
+        messages.error(
+            request,
+            _("This action is not possible now: the ticket is “%(state)s”.") % {"state": ticket.get_state_display()},
+        )
+        return redirect("tickets:detail", pk=ticket.pk)
+    if form.is_valid():
+        try:
+            result = spec.run(request, ticket, form.cleaned_data)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            # False: files were refused, and each refusal is already a message.
+            if result is not False:
+                messages.success(request, spec.done)
+            return redirect("tickets:detail", pk=ticket.pk)
+    # Show the page again with the posted form and its errors, on a fresh copy of the ticket.
+    ticket = _ticket_or_404(request, pk)
+    context = _ticket_context(request, ticket, bound={action: form})
+    context["failed_action"] = action
+    return render(request, "tickets/detail.html", context, status=400)
+
+
+@login_required
+def ticket_sla_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """Per-ticket SLA view: each target, its deadline, time left or overdue, time paused."""
+    ticket = _ticket_or_404(request, pk)
+    return render(request, "tickets/sla.html", {"ticket": ticket, "sla": services.ticket_sla(ticket=ticket)})
+
+
+# --- 答案查询: search -----------------------------------------------------------------------------
+def _unit_by_code(code: str) -> OrgUnit | None:
+    # Unit codes are public (the directory shows them); what the search finds is scoped by the selector.
+    return OrgUnit.objects.filter(code=code).first() if code else None
+
+
+@login_required
+def ticket_search(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    staff = selectors.user_is_support_staff(user)
+    form = SearchForm(request.GET or None, staff=staff)
+    rows: list[Ticket] = []
+    next_query = ""
+    searched = False
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        unit = None
+        code = (data.get("unit") or "").strip()
+        if code:
+            unit = _unit_by_code(code)
+            if unit is None:
+                form.add_error("unit", _("No unit has this code."))
+        if not form.errors:
+            created_from, created_to = form.period()
+            view = data.get("scope") or ("handled" if staff else "mine")
+            results = selectors.ticket_search(
+                user=user,
+                q=data["q"],
+                number=data["number"],
+                state=data["state"],
+                type=data["type"],
+                priority=data["priority"],
+                unit=unit,
+                created_from=created_from,
+                created_to=created_to,
+                view=view,
+            )
+            rows, next_query = _page(results.order_by("-id"), request)
+            searched = True
+    status = 400 if form.is_bound and form.errors else 200
+    template = "tickets/_search_results.html" if request.htmx else "tickets/search.html"
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "rows": rows,
+            "next_query": next_query,
+            "searched": searched,
+            "show_asker": staff,
+            **_nav(user),
+        },
+        status=status,
+    )
+
+
+# --- Follow-ups and the units' review switch (supervisors) ------------------------------------------
+def _require_supervisor(request: HttpRequest) -> None:
+    if not account_selectors.is_unit_admin(actor=request.user):
+        raise PermissionDenied(_("Only unit administrators see this page."))
+
+
+FOLLOW_UP_PAGE = 100
+
+
+def _follow_ups_page(request: HttpRequest, *, show_done: bool, status: int = 200, **extra) -> HttpResponse:
+    # Open follow-ups first, the most urgent on top; a supervisor's list is short, so one page.
+    follow_ups = selectors.follow_ups_for(user=request.user, open_only=not show_done)[:FOLLOW_UP_PAGE]
+    return render(
+        request,
+        "tickets/follow_ups.html",
+        {
+            "rows": list(follow_ups),
+            "show_done": show_done,
+            "form": FollowUpForm(),
+            "now": timezone.now(),
+            **_nav(request.user),
+            **extra,
+        },
+        status=status,
+    )
+
+
+@login_required
+def follow_up_list(request: HttpRequest) -> HttpResponse:
+    _require_supervisor(request)
+    return _follow_ups_page(request, show_done=request.GET.get("done") == "1")
+
+
+@require_POST
+@login_required
+def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_supervisor(request)
+    try:
+        follow_up = selectors.follow_up_get(user=request.user, pk=pk)
+    except FollowUp.DoesNotExist as exc:
+        raise Http404(_("No such follow-up.")) from exc
+    form = FollowUpForm(request.POST)
+    if form.is_valid():
+        try:
+            services.follow_up_complete(follow_up=follow_up, user=request.user, outcome=form.cleaned_data["outcome"])
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("The follow-up of %(number)s is done.") % {"number": follow_up.ticket.number})
+            return redirect("tickets:follow_ups")
+    return _follow_ups_page(request, show_done=False, status=400, failed=follow_up.pk, failed_form=form)
+
+
+def _settings_units(user) -> list[OrgUnit]:
+    """The units where the user holds the administrator role: theirs to switch review on or off."""
+    paths = account_selectors.admin_unit_paths(actor=user)
+    return list(account_selectors.managed_units(actor=user).filter(path__in=paths).order_by("path"))
+
+
+@login_required
+def support_settings(request: HttpRequest) -> HttpResponse:
+    """A unit administrator's switch: are this unit's answers reviewed before the asker sees them?"""
+    _require_supervisor(request)
+    units = _settings_units(request.user)
+    form = SupportSettingsForm(request.POST or None, units=units)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            unit = next(unit for unit in units if unit.pk == form.cleaned_data["unit"])
+            try:
+                services.support_settings_set(
+                    unit=unit, admin=request.user, review_required=form.cleaned_data["review_required"]
+                )
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                if form.cleaned_data["review_required"]:
+                    text = _("Answers of %(unit)s are now reviewed before the asker sees them.")
+                else:
+                    text = _("Answers of %(unit)s now go to the asker without review.")
+                messages.success(request, text % {"unit": unit.name})
+                return redirect(reverse("tickets:settings"))
+        status = 400
+    rows = [{"unit": unit, "review": selectors.review_required(unit_id=unit.pk)} for unit in units]
+    return render(
+        request,
+        "tickets/settings.html",
+        {
+            "rows": rows,
+            "form": form,
+            **_nav(request.user),
+        },
+        status=status,
+    )
