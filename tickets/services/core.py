@@ -234,7 +234,7 @@ def _plain(value: Any) -> Any:
 def is_agent_for(agent: User, ticket: Ticket) -> bool:
     """A support agent of the ticket's unit or of a unit above it (the pools that may serve it)."""
     return RoleAssignment.objects.filter(
-        user=agent, role=Role.SUPPORT_AGENT, unit__path__in=_ancestor_paths(ticket.unit_path)
+        user=agent, role=Role.SUPPORT_AGENT, unit__path__in=ancestor_paths(ticket.unit_path)
     ).exists()
 
 
@@ -257,7 +257,7 @@ GROUP_FOR_TYPE = {
 }
 
 
-def _ancestor_paths(path: str) -> list[str]:
+def ancestor_paths(path: str) -> list[str]:
     """``path`` and the paths of every unit above it, nearest first."""
     step = OrgUnit.steplen
     return [path[:length] for length in range(len(path), 0, -step)]
@@ -266,7 +266,7 @@ def _ancestor_paths(path: str) -> list[str]:
 def find_pool(*, unit: OrgUnit, ticket_type: str, above: bool = False) -> OrgUnit | None:
     """The nearest unit, from ``unit`` (or from its parent, with ``above``) up to the root, that has
     on-duty agents for the ticket type's handling group. One indexed query over the ancestors."""
-    paths = _ancestor_paths(unit.path)[1 if above else 0 :]
+    paths = ancestor_paths(unit.path)[1 if above else 0 :]
     if not paths:
         return None
     return (

@@ -16,16 +16,17 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import HandlingGroup, Role, RoleAssignment, User
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
 from .. import selectors
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
-from .core import event, find_pool, next_agents_in_pool
+from .core import GROUP_FOR_TYPE, ancestor_paths, event
 from .sla import ESCALATING_STATES, SLA_FIELDS, refresh_sla_schedule, sla_policy_for
 
 BATCH_SIZE = 500
@@ -94,109 +95,106 @@ def _sweep_batch(
         and t.warn_at <= now
         and t.next_due_at is not None
     ]
+    # Set-wise: one query finds the pool above for every escalating ticket, one takes every pool's
+    # turns, one reads the supervisors: the batch costs the same few queries whatever its spread.
+    targets = _pools_above(escalating)
+    demand: Counter[tuple[int, str]] = Counter()
+    for ticket in escalating:
+        target = targets[(_start(ticket).path, ticket.type)]
+        if target is not None:
+            demand[(target.pk, ticket.type)] += 1
+    for ticket in unconfirmed:
+        demand[(ticket.pool_unit_id, ticket.type)] += 1
+    rotations = take_turns(demand, extra=1)
     supervisors = selectors.supervisors_of(
-        unit_ids={t.pool_unit_id for t in tickets if t.pool_unit_id}
-        | {pool.pk for pool in _pools_above(escalating).values() if pool is not None}
+        unit_ids={t.pool_unit_id for t in tickets if t.pool_unit_id} | {pool_id for pool_id, _ in demand}
     )
 
-    # Escalation: one pool lookup and one round-robin step per (pool, type) group.
-    pools_above = _pools_above(escalating)
-    for (start_path, ticket_type), group in _grouped(escalating, key=lambda t: (_start(t).path, t.type)).items():
-        target = pools_above[(start_path, ticket_type)]
+    for ticket in escalating:
+        target = targets[(_start(ticket).path, ticket.type)]
         if target is None:
-            for ticket in group:
-                ticket.escalation_exhausted = True
-                lines.append(
-                    event(
-                        ticket,
-                        actor=None,
-                        kind=TicketEvent.Kind.ESCALATED,
-                        data={"at_top": True, "pool": ticket.pool_unit_id, "level": ticket.escalation_level},
-                    )
-                )
-                notices.append((ticket, "ticket.sla_breached", set(supervisors.get(ticket.pool_unit_id, []))))
-                counts["at_top"] += 1
-            continue
-        agents = next_agents_in_pool(pool=target, ticket_type=ticket_type, count=len(group))
-        for ticket, agent in zip(group, agents, strict=True):
-            previous_assignee, previous_pool = ticket.assignee_id, ticket.pool_unit_id
-            from_state = ticket.state
-            ticket.state = TicketState.NEW
-            ticket.pool_unit, ticket.assignee = target, agent
-            ticket.escalation_level += 1
-            ticket.escalated_at = now
-            ticket.accepted_at = None  # the new pool's agent must confirm receipt again
-            ticket.ack_due_at = (
-                now + timedelta(minutes=policies[ticket.priority].acknowledge_minutes) if agent else None
-            )
+            ticket.escalation_exhausted = True
             lines.append(
                 event(
                     ticket,
                     actor=None,
                     kind=TicketEvent.Kind.ESCALATED,
-                    from_state=from_state,
-                    to_state=ticket.state,
-                    data={
-                        "from_pool": previous_pool,
-                        "pool": target.pk,
-                        "pool_name": target.name,
-                        "level": ticket.escalation_level,
-                    },
+                    data={"at_top": True, "pool": ticket.pool_unit_id, "level": ticket.escalation_level},
                 )
             )
-            if agent is not None:
-                lines.append(
-                    event(
-                        ticket,
-                        actor=None,
-                        kind=TicketEvent.Kind.ASSIGNED,
-                        data={"assignee": agent.pk, "assignee_name": agent.name or agent.username},
-                    )
-                )
-            extra = set(supervisors.get(target.pk, [])) | ({previous_assignee} if previous_assignee else set())
-            notices.append((ticket, "ticket.escalated", extra))
-            counts["escalated"] += 1
-
-    # Not confirmed in time: the next agent of the same pool, round robin, never the same one.
-    for (pool_id, ticket_type), group in _grouped(unconfirmed, key=lambda t: (t.pool_unit_id, t.type)).items():
-        pool = group[0].pool_unit
-        rotation = next_agents_in_pool(pool=pool, ticket_type=ticket_type, count=len(group) + 1)
-        candidates = [agent for agent in rotation if agent is not None]
-        for index, ticket in enumerate(group):
-            agent = next((a for a in candidates[index:] + candidates[:index] if a.pk != ticket.assignee_id), None)
-            ticket.ack_due_at = now + timedelta(minutes=policies[ticket.priority].acknowledge_minutes)
-            if agent is None:
-                # Nobody else is on duty: the assignee keeps it, with a new hour and a warning.
-                notices.append((ticket, "ticket.sla_warning", set(supervisors.get(pool_id, []))))
-                continue
-            previous = ticket.assignee_id
-            ticket.assignee = agent
-            lines.append(
-                event(
-                    ticket,
-                    actor=None,
-                    kind=TicketEvent.Kind.REASSIGNED,
-                    data={
-                        "from": previous,
-                        "assignee": agent.pk,
-                        "assignee_name": agent.name or agent.username,
-                        "reason": "not_confirmed",
-                    },
-                )
-            )
-            notices.append((ticket, "ticket.assigned", {previous} if previous else set()))
-            counts["reassigned"] += 1
-
-    for ticket in warned:
-        ticket.warned_at = now
-        target = "first_response" if ticket.first_response_at is None else "resolution"
+            notices.append((ticket, "ticket.sla_breached", set(supervisors.get(ticket.pool_unit_id, []))))
+            counts["at_top"] += 1
+            continue
+        agent = rotations[(target.pk, ticket.type)].next()
+        previous_assignee, previous_pool = ticket.assignee_id, ticket.pool_unit_id
+        from_state = ticket.state
+        ticket.state = TicketState.NEW
+        ticket.pool_unit, ticket.assignee = target, agent
+        ticket.escalation_level += 1
+        ticket.escalated_at = now
+        ticket.accepted_at = None  # the new pool's agent must confirm receipt again
+        minutes = policies[ticket.priority].acknowledge_minutes
+        ticket.ack_due_at = now + timedelta(minutes=minutes) if agent else None
         lines.append(
             event(
                 ticket,
                 actor=None,
-                kind=TicketEvent.Kind.SLA_WARNING,
-                data={"target": target, "due_at": (ticket.escalation_due_at or ticket.next_due_at).isoformat()},
+                kind=TicketEvent.Kind.ESCALATED,
+                from_state=from_state,
+                to_state=ticket.state,
+                data={
+                    "from_pool": previous_pool,
+                    "pool": target.pk,
+                    "pool_name": target.name,
+                    "level": ticket.escalation_level,
+                },
             )
+        )
+        if agent is not None:
+            lines.append(
+                event(
+                    ticket,
+                    actor=None,
+                    kind=TicketEvent.Kind.ASSIGNED,
+                    data={"assignee": agent.pk, "assignee_name": agent.name or agent.username},
+                )
+            )
+        extra = set(supervisors.get(target.pk, [])) | ({previous_assignee} if previous_assignee else set())
+        notices.append((ticket, "ticket.escalated", extra))
+        counts["escalated"] += 1
+
+    # Not confirmed in time: the next agent of the same pool, round robin, never the same one.
+    for ticket in unconfirmed:
+        agent = rotations[(ticket.pool_unit_id, ticket.type)].next(avoid=ticket.assignee_id)
+        ticket.ack_due_at = now + timedelta(minutes=policies[ticket.priority].acknowledge_minutes)
+        if agent is None:
+            # Nobody else is on duty: the assignee keeps it, with a new hour and a warning.
+            notices.append((ticket, "ticket.sla_warning", set(supervisors.get(ticket.pool_unit_id, []))))
+            continue
+        previous = ticket.assignee_id
+        ticket.assignee = agent
+        lines.append(
+            event(
+                ticket,
+                actor=None,
+                kind=TicketEvent.Kind.REASSIGNED,
+                data={
+                    "from": previous,
+                    "assignee": agent.pk,
+                    "assignee_name": agent.name or agent.username,
+                    "reason": "not_confirmed",
+                },
+            )
+        )
+        notices.append((ticket, "ticket.assigned", {previous} if previous else set()))
+        counts["reassigned"] += 1
+
+    for ticket in warned:
+        ticket.warned_at = now
+        target = "first_response" if ticket.first_response_at is None else "resolution"
+        due_at = (ticket.escalation_due_at or ticket.next_due_at).isoformat()
+        lines.append(
+            event(ticket, actor=None, kind=TicketEvent.Kind.SLA_WARNING, data={"target": target, "due_at": due_at})
         )
         notices.append((ticket, "ticket.sla_warning", set(supervisors.get(ticket.pool_unit_id, []))))
         counts["warned"] += 1
@@ -204,7 +202,8 @@ def _sweep_batch(
     for ticket in tickets:
         refresh_sla_schedule(ticket, policy=policies[ticket.priority], calendar=calendar)
         ticket.updated_at = now
-    Ticket.objects.bulk_update(tickets, SWEEP_FIELDS)
+    _save_turns(rotations.values())
+    _save(tickets)
     TicketEvent.objects.bulk_create(lines)
     for ticket, event_type, extra in notices:
         recipients = {ticket.asker_id} if event_type == "ticket.escalated" else set()
@@ -218,24 +217,125 @@ def _sweep_batch(
     return counts
 
 
+def _save(tickets: list[Ticket]) -> None:
+    """Write the sweep's fields back, one prepared statement for the batch (psycopg pipelines
+    executemany): Django's bulk_update builds a CASE per field and row, which costs seconds here."""
+    fields = [Ticket._meta.get_field(name) for name in SWEEP_FIELDS]
+    columns = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    rows = [
+        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields] + [ticket.pk]
+        for ticket in tickets
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE tickets_ticket SET {columns} WHERE id = %s", rows)  # noqa: S608 - column names
+
+
+class _Rotation:
+    """One pool's round robin for a batch: agents by id, starting after the last one served."""
+
+    def __init__(self, turn_id: int | None, last_agent_id: int | None, agents: list[User]) -> None:
+        self.turn_id, self.agents = turn_id, agents
+        after = [i for i, agent in enumerate(agents) if last_agent_id is not None and agent.pk > last_agent_id]
+        self.position = after[0] if after else 0
+        self.last: User | None = None
+
+    def next(self, avoid: int | None = None) -> User | None:
+        for step in range(len(self.agents)):
+            agent = self.agents[(self.position + step) % len(self.agents)]
+            if agent.pk != avoid:
+                self.position = (self.position + step + 1) % len(self.agents)
+                self.last = agent
+                return agent
+        return None
+
+
+def _save_turns(rotations) -> None:
+    rows = [(r.last.pk, r.turn_id) for r in rotations if r.turn_id is not None and r.last is not None]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany("UPDATE tickets_poolturn SET last_agent_id = %s WHERE id = %s", rows)
+
+
+def take_turns(demand: Counter[tuple[int, str]], extra: int = 0) -> dict[tuple[int, str], _Rotation]:
+    """Lock the turn rows of many (pool, type) pairs in one upsert (in a fixed order, so two sweeps
+    cannot deadlock) and read all their on-duty agents in one query."""
+    if not demand:
+        return {}
+    keys = sorted(demand)
+    codes = {ticket_type: GROUP_FOR_TYPE[ticket_type] for _, ticket_type in keys}
+    groups = dict(HandlingGroup.objects.filter(code__in=set(codes.values())).values_list("code", "id"))
+    pairs = sorted({(pool_id, groups[codes[t]]) for pool_id, t in keys if codes[t] in groups})
+    turns: dict[tuple[int, int], tuple[int, int | None]] = {}
+    if pairs:
+        values = ", ".join(["(%s, %s)"] * len(pairs))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO tickets_poolturn (unit_id, group_id) VALUES {values} "  # noqa: S608 - placeholders
+                "ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
+                "RETURNING id, unit_id, group_id, last_agent_id",
+                [value for pair in pairs for value in pair],
+            )
+            for turn_id, unit_id, group_id, last_agent_id in cursor.fetchall():
+                turns[(unit_id, group_id)] = (turn_id, last_agent_id)
+    agents: dict[tuple[int, str], list[User]] = defaultdict(list)
+    rows = (
+        RoleAssignment.objects.filter(
+            role=Role.SUPPORT_AGENT,
+            on_duty=True,
+            user__is_active=True,
+            unit_id__in={pool_id for pool_id, _ in keys},
+            handling_groups__code__in=set(codes.values()),
+        )
+        .values_list("unit_id", "handling_groups__code", "user_id", "user__name", "user__username")
+        .order_by("user_id")
+    )
+    for unit_id, code, user_id, name, username in rows:
+        agents[(unit_id, code)].append(User(pk=user_id, name=name, username=username))
+    rotations = {}
+    for pool_id, ticket_type in keys:
+        code = codes[ticket_type]
+        turn_id, last_agent_id = turns.get((pool_id, groups.get(code)), (None, None))
+        rotations[(pool_id, ticket_type)] = _Rotation(turn_id, last_agent_id, agents[(pool_id, code)])
+    return rotations
+
+
 def _start(ticket: Ticket) -> OrgUnit:
     return ticket.pool_unit or ticket.unit
 
 
-def _grouped(tickets: list[Ticket], *, key) -> dict:
-    groups: dict = defaultdict(list)
-    for ticket in tickets:
-        groups[key(ticket)].append(ticket)
-    return groups
-
-
 def _pools_above(tickets: list[Ticket]) -> dict[tuple[str, str], OrgUnit | None]:
-    """The pool each (current pool, type) escalates to; a ticket that never found a pool looks
-    again from its own unit, in case agents have come on duty since."""
-    result: dict[tuple[str, str], OrgUnit | None] = {}
+    """The pool each (current pool, type) escalates to, for the whole batch in one query; a ticket
+    that never found a pool looks again from its own unit, in case agents have come on duty since."""
+    wanted: dict[tuple[str, str], list[str]] = {}
     for ticket in tickets:
         start = _start(ticket)
         key = (start.path, ticket.type)
-        if key not in result:
-            result[key] = find_pool(unit=start, ticket_type=ticket.type, above=ticket.pool_unit_id is not None)
-    return result
+        if key not in wanted:
+            wanted[key] = ancestor_paths(start.path)[1 if ticket.pool_unit_id is not None else 0 :]
+    if not wanted:
+        return {}
+    serving: dict[tuple[str, str], OrgUnit] = {}
+    rows = (
+        RoleAssignment.objects.filter(
+            role=Role.SUPPORT_AGENT,
+            on_duty=True,
+            user__is_active=True,
+            unit__path__in={path for paths in wanted.values() for path in paths},
+            handling_groups__code__in={GROUP_FOR_TYPE[t] for _, t in wanted},
+        )
+        .values_list("unit_id", "unit__path", "unit__name", "unit__depth", "handling_groups__code")
+        .distinct()
+    )
+    for unit_id, path, name, depth, code in rows:
+        serving[(path, code)] = OrgUnit(pk=unit_id, path=path, name=name, depth=depth)
+    return {
+        (start_path, ticket_type): next(
+            (
+                serving[(path, GROUP_FOR_TYPE[ticket_type])]
+                for path in paths
+                if (path, GROUP_FOR_TYPE[ticket_type]) in serving
+            ),
+            None,
+        )
+        for (start_path, ticket_type), paths in wanted.items()
+    }
