@@ -69,8 +69,14 @@ class Ticket(models.Model):
     type = models.CharField(_("type"), max_length=16, choices=TicketType.choices)
     priority = models.CharField(_("priority"), max_length=2, choices=Priority.choices, default=Priority.P3)
     state = models.CharField(_("state"), max_length=16, choices=TicketState.choices, default=TicketState.NEW)
+    # No single-column indexes on asker, assignee and pool_unit: the composite list indexes below
+    # lead with them, and every index is paid for again on each update the SLA sweep makes.
     asker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("asker"), on_delete=models.PROTECT, related_name="asked_tickets"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("asker"),
+        on_delete=models.PROTECT,
+        related_name="asked_tickets",
+        db_index=False,
     )
     unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tickets")
     # The asker's unit path, copied so that subtree scoping, search and reports use one index on the
@@ -86,6 +92,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="pool_tickets",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -94,6 +101,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,
     )
     solution = models.TextField(_("solution"), blank=True, max_length=20000)
     # Set by the creating service (not auto_now_add) so deadlines computed before the insert agree.
@@ -130,9 +138,6 @@ class Ticket(models.Model):
     rating = models.CharField(_("satisfaction"), max_length=16, choices=Rating.choices, blank=True)
     feedback = models.TextField(_("feedback"), blank=True, max_length=2000)
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
-    # Words of title, description and answer cut by jieba and joined by spaces: Chinese has no
-    # spaces, so full-text search (a GIN index on PostgreSQL) needs them cut first.
-    search_text = models.TextField(blank=True, editable=False)
 
     class Meta:
         verbose_name = _("ticket")
@@ -160,6 +165,18 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
+
+
+class TicketSearch(models.Model):
+    """The searchable text of a ticket (title, description, answer), cut into the pieces described in
+    tickets/search.py, with a GIN full-text index on PostgreSQL. Kept beside the ticket rather than on
+    it so the frequent updates of a ticket's clocks and state do not recompute the text's index."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search")
+    text = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}"
 
 
 class PoolTurn(models.Model):

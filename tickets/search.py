@@ -7,7 +7,7 @@ same way and must match every pair, so 电源键 finds 请长按电源键 whatev
 made of either (a word segmenter such as jieba cuts 请长按电源键 as 请长/按/电源/键 and then misses
 长按 and 电源键). A single character is a prefix match over the pairs it starts, plus the run ends.
 
-The pieces are stored space-separated in ``Ticket.search_text``. PostgreSQL matches them through a
+The pieces are stored space-separated in ``TicketSearch.text``. PostgreSQL matches them through a
 GIN full-text index (config 'simple': no stemming); SQLite, the embedded default, falls back to a
 substring match on the same text.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from django.db import connection
-from django.db.models import BooleanField, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 _CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -66,13 +66,12 @@ def filter_by_words(queryset: QuerySet, query: str) -> QuerySet:
         # Terms are runs of letters and digits, so they carry no tsquery syntax; quoted anyway.
         tsquery = " & ".join(f"'{term}'{':*' if prefix else ''}" for term, prefix in terms)
         return queryset.filter(
-            RawSQL(
-                "to_tsvector('simple'::regconfig, \"tickets_ticket\".\"search_text\") "
-                "@@ to_tsquery('simple'::regconfig, %s)",
+            pk__in=RawSQL(
+                "SELECT ticket_id FROM tickets_ticketsearch "
+                "WHERE to_tsvector('simple'::regconfig, text) @@ to_tsquery('simple'::regconfig, %s)",
                 [tsquery],
-                output_field=BooleanField(),
             )
         )
     for term, _prefix in terms:
-        queryset = queryset.filter(search_text__contains=term)
+        queryset = queryset.filter(search__text__contains=term)
     return queryset

@@ -67,7 +67,7 @@ def test_reviewer_edits_and_approves_and_the_timeline_says_so(new_ticket, staff)
     assert ticket.solution == "请长按电源键 5 秒重启投影仪"
     reviewed = ticket.events.get(kind=TicketEvent.Kind.REVIEWED)
     assert reviewed.actor == staff.reviewer and reviewed.data["solution"] == ticket.solution
-    assert "电源 源键" in ticket.search_text
+    assert "电源 源键" in ticket.search.text
 
 
 def test_reject_sends_the_answer_back_with_the_reason(new_ticket, staff):

@@ -16,7 +16,7 @@ from accounts.models import Role, RoleAssignment, User
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
-from ..models import PoolTurn, Priority, SLAPolicy, Ticket, TicketEvent, TicketState, TicketType
+from ..models import PoolTurn, Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch, TicketState, TicketType
 from ..search import search_text_for
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
@@ -130,7 +130,6 @@ def ticket_create(
     ticket.full_clean(exclude=["number", "pool_unit", "assignee", "unit_path", "unit", "asker"])
     unit = asker.unit
     ticket.unit_path = unit.path
-    ticket.search_text = search_text_for(ticket.title, ticket.description)
     policy = sla_policy_for(ticket.priority)
     ticket_compute_deadlines(ticket=ticket, policy=policy)
     with transaction.atomic():
@@ -148,6 +147,7 @@ def ticket_create(
         today = timezone.localdate(now)
         ticket.number = ticket_number_for(today, _next_serial(today))
         ticket.save(force_insert=True)
+        TicketSearch.objects.create(ticket=ticket, text=search_text_for(ticket.title, ticket.description))
         TicketEvent.objects.bulk_create(lines)
         send_event(
             user_ids=[asker.pk],
@@ -207,7 +207,8 @@ def ticket_transition(
         for name, value in (changes or {}).items():
             setattr(locked, name, value)
         if "solution" in (changes or {}):
-            locked.search_text = search_text_for(locked.title, locked.description, locked.solution)
+            text = search_text_for(locked.title, locked.description, locked.solution)
+            TicketSearch.objects.update_or_create(ticket=locked, defaults={"text": text})
         apply_clock_effects(locked, action=action, now=timezone.now())
         locked.save()
         _record(
