@@ -104,9 +104,18 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True),
-    }
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A connection pool, not persistent connections: under ASGI (daphne) each request runs its
+        # database work in a thread of its own, so CONN_MAX_AGE kept one connection open per dead
+        # thread until PostgreSQL refused new clients. The pool hands connections back at the end
+        # of every request, and the pool itself checks them before use.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
+            "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),
+        }
 else:
     DATABASES = {
         "default": {

@@ -24,7 +24,8 @@ django.setup()
 from django.conf import settings as s
 db = s.DATABASES["default"]
 print(json.dumps({
-    "db_engine": db["ENGINE"], "db_health_checks": db.get("CONN_HEALTH_CHECKS"), "db_name": str(db["NAME"]),
+    "db_engine": db["ENGINE"], "db_pool": db.get("OPTIONS", {}).get("pool"), "db_max_age": db.get("CONN_MAX_AGE"),
+    "db_name": str(db["NAME"]),
     "cache": s.CACHES["default"]["BACKEND"], "layer": s.CHANNEL_LAYERS["default"]["BACKEND"],
     "broker": s.CELERY_BROKER_URL, "results": s.CELERY_RESULT_BACKEND, "debug": s.DEBUG,
 }))
@@ -81,7 +82,8 @@ def test_database_url_and_redis_url_switch_to_postgres_and_redis(clean_env):
     seen = dump({**clean_env, "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
                  "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL})
     assert seen["db_engine"] == "django.db.backends.postgresql"
-    assert seen["db_health_checks"] is True
+    # A pool, never persistent connections, which leak one connection per request thread under ASGI.
+    assert seen["db_pool"]["max_size"] >= 2 and seen["db_max_age"] == 0
     assert seen["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert seen["layer"] == "channels_redis.core.RedisChannelLayer"
     assert seen["broker"] == seen["results"] == REDIS_URL

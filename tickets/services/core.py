@@ -331,25 +331,68 @@ def next_agent_in_pool(*, pool: OrgUnit, ticket_type: str) -> User | None:
     return next_agents_in_pool(pool=pool, ticket_type=ticket_type)[0]
 
 
+# 分级轮巡 in one statement: find the nearest unit among the candidates with an on-duty agent of the
+# group, and take the next agent's turn there. ON CONFLICT DO UPDATE row-locks the pool's turn and
+# evaluates the next agent against the latest committed turn, so concurrent creates in one pool take
+# agents one after another; a pool's first ticket inserts the turn row with its first agent.
+_ROUTE_SQL = """
+WITH grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %(code)s),
+agent AS (
+    SELECT ra.unit_id, ra.user_id FROM accounts_roleassignment ra
+    JOIN accounts_roleassignment_handling_groups rg ON rg.roleassignment_id = ra.id
+    JOIN accounts_user au ON au.id = ra.user_id
+    WHERE ra.role = 'support_agent' AND ra.on_duty AND au.is_active AND rg.handlinggroup_id = (SELECT id FROM grp)
+),
+pool AS (
+    SELECT u.id FROM orgtree_orgunit u
+    WHERE u.path IN ({paths}) AND EXISTS (SELECT 1 FROM agent WHERE agent.unit_id = u.id)
+    ORDER BY u.depth DESC LIMIT 1
+)
+INSERT INTO tickets_poolturn (unit_id, group_id, last_agent_id)
+SELECT pool.id, grp.id, (SELECT min(user_id) FROM agent WHERE agent.unit_id = pool.id) FROM pool, grp WHERE true
+ON CONFLICT (unit_id, group_id) DO UPDATE SET last_agent_id = COALESCE(
+    (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id
+        AND agent.user_id > COALESCE(tickets_poolturn.last_agent_id, 0)),
+    (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id))
+RETURNING unit_id, (SELECT name FROM orgtree_orgunit WHERE id = unit_id),
+    (SELECT path FROM orgtree_orgunit WHERE id = unit_id), last_agent_id,
+    (SELECT name FROM accounts_user WHERE id = last_agent_id),
+    (SELECT username FROM accounts_user WHERE id = last_agent_id)
+"""
+
+
+def _route_in_one_statement(*, start_path: str, ticket_type: str, above: bool):
+    paths = ancestor_paths(start_path)[1 if above else 0 :]
+    if not paths:
+        return None
+    sql = _ROUTE_SQL.replace("{paths}", ", ".join(["%(p" + str(i) + ")s" for i in range(len(paths))]))
+    params = {"code": GROUP_FOR_TYPE[ticket_type]} | {f"p{i}": path for i, path in enumerate(paths)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 def _assign_to_pool(
     ticket: Ticket, *, start: OrgUnit, above: bool, actor: User | None, policy: SLAPolicy, now: datetime
 ) -> list[TicketEvent]:
     """Set pool and agent on the (unsaved or locked) ticket; return the timeline lines to write."""
-    pool = find_pool(unit=start, ticket_type=ticket.type, above=above)
-    if pool is None:
+    row = _route_in_one_statement(start_path=start.path, ticket_type=ticket.type, above=above)
+    if row is None:
         return [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": None})]
-    agent = next_agent_in_pool(pool=pool, ticket_type=ticket.type)
-    ticket.pool_unit, ticket.assignee = pool, agent
+    pool_id, pool_name, pool_path, agent_id, agent_name, agent_username = row
+    # What the statement returned, enough for the timeline, the events and the create's answer.
+    ticket.pool_unit = OrgUnit(pk=pool_id, name=pool_name, path=pool_path)
+    ticket.assignee = User(pk=agent_id, name=agent_name, username=agent_username) if agent_id else None
     # Seed 004: the handler confirms receipt within the policy's time (1 hour).
-    ticket.ack_due_at = now + timedelta(minutes=policy.acknowledge_minutes) if agent else None
-    lines = [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool.pk, "pool_name": pool.name})]
-    if agent is not None:
+    ticket.ack_due_at = now + timedelta(minutes=policy.acknowledge_minutes) if agent_id else None
+    lines = [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool_id, "pool_name": pool_name})]
+    if agent_id is not None:
         lines.append(
             event(
                 ticket,
                 actor=actor,
                 kind=TicketEvent.Kind.ASSIGNED,
-                data={"assignee": agent.pk, "assignee_name": agent.name or agent.username},
+                data={"assignee": agent_id, "assignee_name": agent_name or agent_username},
             )
         )
     return lines
