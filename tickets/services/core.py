@@ -337,16 +337,17 @@ def next_agent_in_pool(*, pool: OrgUnit, ticket_type: str) -> User | None:
 # agents one after another; a pool's first ticket inserts the turn row with its first agent.
 _ROUTE_SQL = """
 WITH grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %(code)s),
+candidate AS (SELECT id, depth FROM orgtree_orgunit WHERE path IN ({paths})),
 agent AS (
     SELECT ra.unit_id, ra.user_id FROM accounts_roleassignment ra
     JOIN accounts_roleassignment_handling_groups rg ON rg.roleassignment_id = ra.id
     JOIN accounts_user au ON au.id = ra.user_id
-    WHERE ra.role = 'support_agent' AND ra.on_duty AND au.is_active AND rg.handlinggroup_id = (SELECT id FROM grp)
+    WHERE ra.unit_id IN (SELECT id FROM candidate) AND ra.role = 'support_agent' AND ra.on_duty
+        AND au.is_active AND rg.handlinggroup_id = (SELECT id FROM grp)
 ),
 pool AS (
-    SELECT u.id FROM orgtree_orgunit u
-    WHERE u.path IN ({paths}) AND EXISTS (SELECT 1 FROM agent WHERE agent.unit_id = u.id)
-    ORDER BY u.depth DESC LIMIT 1
+    SELECT candidate.id FROM candidate WHERE EXISTS (SELECT 1 FROM agent WHERE agent.unit_id = candidate.id)
+    ORDER BY candidate.depth DESC LIMIT 1
 )
 INSERT INTO tickets_poolturn (unit_id, group_id, last_agent_id)
 SELECT pool.id, grp.id, (SELECT min(user_id) FROM agent WHERE agent.unit_id = pool.id) FROM pool, grp WHERE true
