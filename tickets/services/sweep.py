@@ -56,11 +56,11 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> d
                 Ticket.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(sla_check_at__lte=now)
                 .exclude(pk__in=done)
-                .select_related("pool_unit", "unit")
                 .order_by("sla_check_at", "id")[:batch_size]
             )
             if not due:
                 break
+            _attach_pools(due)
             counts.update(_sweep_batch(due, now=now, policies=policies, calendar=calendar))
             done.update(ticket.pk for ticket in due)
     return dict(counts)
@@ -100,7 +100,7 @@ def _sweep_batch(
     targets = _pools_above(escalating)
     demand: Counter[tuple[int, str]] = Counter()
     for ticket in escalating:
-        target = targets[(_start(ticket).path, ticket.type)]
+        target = targets[(_start_path(ticket), ticket.type)]
         if target is not None:
             demand[(target.pk, ticket.type)] += 1
     for ticket in unconfirmed:
@@ -111,7 +111,7 @@ def _sweep_batch(
     )
 
     for ticket in escalating:
-        target = targets[(_start(ticket).path, ticket.type)]
+        target = targets[(_start_path(ticket), ticket.type)]
         if target is None:
             ticket.escalation_exhausted = True
             lines.append(
@@ -312,8 +312,19 @@ def take_turns(demand: Counter[tuple[int, str]], extra: int = 0) -> dict[tuple[i
     return rotations
 
 
-def _start(ticket: Ticket) -> OrgUnit:
-    return ticket.pool_unit or ticket.unit
+def _attach_pools(tickets: list[Ticket]) -> None:
+    """The batch's pool units (path and name only) in one query, instead of a join per ticket row."""
+    pools = OrgUnit.objects.only("id", "path", "name", "depth").in_bulk(
+        {t.pool_unit_id for t in tickets if t.pool_unit_id}
+    )
+    for ticket in tickets:
+        if ticket.pool_unit_id:
+            ticket.pool_unit = pools[ticket.pool_unit_id]
+
+
+def _start_path(ticket: Ticket) -> str:
+    # A ticket that never found a pool starts again from its own unit (its path is on the ticket).
+    return ticket.pool_unit.path if ticket.pool_unit_id else ticket.unit_path
 
 
 def _pools_above(tickets: list[Ticket]) -> dict[tuple[str, str], OrgUnit | None]:
@@ -321,10 +332,10 @@ def _pools_above(tickets: list[Ticket]) -> dict[tuple[str, str], OrgUnit | None]
     that never found a pool looks again from its own unit, in case agents have come on duty since."""
     wanted: dict[tuple[str, str], list[str]] = {}
     for ticket in tickets:
-        start = _start(ticket)
-        key = (start.path, ticket.type)
+        start = _start_path(ticket)
+        key = (start, ticket.type)
         if key not in wanted:
-            wanted[key] = ancestor_paths(start.path)[1 if ticket.pool_unit_id is not None else 0 :]
+            wanted[key] = ancestor_paths(start)[1 if ticket.pool_unit_id is not None else 0 :]
     if not wanted:
         return {}
     serving: dict[tuple[str, str], OrgUnit] = {}
