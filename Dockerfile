@@ -8,11 +8,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=helpdesk.settings.production \
     HELPDESK_VAR_DIR=/data/var \
     DJANGO_MEDIA_ROOT=/data/media \
+    DJANGO_PRIVATE_MEDIA_ROOT=/data/private \
     DJANGO_STATIC_ROOT=/app/staticfiles
 
 WORKDIR /app
 RUN useradd --create-home --uid 1000 helpdesk \
-    && mkdir -p /data/var /data/media \
+    && mkdir -p /data/var /data/media /data/private \
     && chown -R helpdesk:helpdesk /data
 
 COPY . .

@@ -68,13 +68,16 @@ def test_services_images_and_health_checks(compose):
 
 
 def test_named_volumes_keep_database_redis_and_media(compose):
-    assert {"pgdata", "redisdata", "media"} <= set(compose["volumes"])
+    assert {"pgdata", "redisdata", "media", "private"} <= set(compose["volumes"])
     services = compose["services"]
     assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     assert "redisdata:/data" in services["redis"]["volumes"]
     for name in APP_SERVICES:
         assert "media:/data/media" in services[name]["volumes"]
         assert services[name]["environment"]["DJANGO_MEDIA_ROOT"] == "/data/media"
+        # Ticket attachments persist in their own volume, outside the web root.
+        assert "private:/data/private" in services[name]["volumes"]
+        assert services[name]["environment"]["DJANGO_PRIVATE_MEDIA_ROOT"] == "/data/private"
 
 
 def test_app_services_use_postgres_and_redis_and_start_in_order(compose):
