@@ -57,12 +57,29 @@ def query_terms(query: str) -> list[tuple[str, bool]]:
     return list(terms)[:MAX_QUERY_TERMS]
 
 
-def filter_by_words(queryset: QuerySet, query: str) -> QuerySet:
-    """Tickets whose title, description or answer contain every word of ``query``."""
+def filter_by_words(queryset: QuerySet, query: str, *, narrow: bool = False) -> QuerySet:
+    """Tickets whose title, description or answer contain every word of ``query``.
+
+    ``narrow``: the queryset is already limited to a few thousand tickets at most (an asker's own, a
+    county's), so on PostgreSQL each of those tickets' words is checked directly. The full-text index
+    would first collect every ticket in the country holding a common word (投影仪: 78,000 of a million)
+    and only then apply the scope: 31 ms at the median but 400 ms at p95 for busy counties.
+    """
     terms = query_terms(query)
     if not terms:
         return queryset
     if connection.vendor == "postgresql":
+        if narrow:
+            # Pieces are space-separated and carry no LIKE wildcards (letters and digits only).
+            patterns = [f"% {term}%" if prefix else f"% {term} %" for term, prefix in terms]
+            condition = " AND ".join(["(' ' || s.text || ' ') LIKE %s"] * len(patterns))
+            return queryset.filter(
+                pk__in=RawSQL(  # noqa: S611 - the SQL is fixed text; the patterns are parameters
+                    "SELECT s.ticket_id FROM tickets_ticketsearch s "  # noqa: S608 - placeholders only
+                    f"WHERE s.ticket_id = tickets_ticket.id AND {condition}",
+                    patterns,
+                )
+            )
         # Terms are runs of letters and digits, so they carry no tsquery syntax; quoted anyway.
         tsquery = " & ".join(f"'{term}'{':*' if prefix else ''}" for term, prefix in terms)
         return queryset.filter(

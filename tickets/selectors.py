@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment, User
 from helpdesk.db import prefix_upper_bound
+from orgtree.models import OrgLevel
 
 from .models import (
     ACTIVE_STATES,
@@ -41,10 +42,14 @@ def support_roles(*, user: User) -> list[tuple[str, int, str]]:
     """(role, unit id, unit path) of the user's support roles, read once per user object."""
     cached = getattr(user, "_support_roles", None)
     if cached is None:
-        cached = list(
-            RoleAssignment.objects.filter(user=user, role__in=STAFF_ROLES).values_list("role", "unit_id", "unit__path")
+        rows = list(
+            RoleAssignment.objects.filter(user=user, role__in=STAFF_ROLES).values_list(
+                "role", "unit_id", "unit__path", "unit__level"
+            )
         )
+        cached = [(role, unit_id, path) for role, unit_id, path, _ in rows]
         user._support_roles = cached
+        user._support_levels = [level for *_, level in rows]
     return cached
 
 
@@ -206,8 +211,21 @@ def ticket_search(
     if created_to is not None:
         tickets = tickets.filter(created_at__lt=created_to)
     if q:
-        tickets = filter_by_words(tickets, q)
+        tickets = filter_by_words(tickets, q, narrow=_narrow_scope(user, view=view, unit=unit))
     return tickets
+
+
+def _narrow_scope(user: User, *, view: str, unit=None) -> bool:
+    """Whether the user's search covers at most a county's tickets, where checking each ticket's
+    words beats collecting the whole country's matches from the full-text index."""
+    if user.is_superuser and unit is None:
+        return False
+    if view in ("mine", "assigned", "pool", "review", "due_soon", "breached"):
+        return True
+    if unit is not None:
+        return unit.level >= OrgLevel.COUNTY
+    support_roles(user=user)
+    return all(level >= OrgLevel.COUNTY for level in user._support_levels)
 
 
 def ticket_messages(*, user: User, ticket: Ticket) -> QuerySet[TicketMessage]:

@@ -112,3 +112,18 @@ def test_search_filters_by_number_state_type_priority_unit_and_period(new_ticket
         == 2
     )
     assert not selectors.ticket_search(user=agent, created_to=now - timedelta(hours=1)).exists()
+
+
+def test_wide_and_narrow_scopes_find_the_same_words(new_ticket, staff):
+    """A ministry agent's search goes through the full-text index, a county agent's checks the
+    county's tickets one by one; both must agree."""
+    from tickets.selectors import _narrow_scope
+
+    projector = new_ticket(title="投影仪无法开机", description="请长按电源键")
+    new_ticket(title="校园网断网", description="win10 电脑连不上")
+    assert _narrow_scope(staff.agent, view="handled") and not _narrow_scope(staff.top_agent, view="handled")
+    for query in ("投影仪", "电源键", "键", "win", "WIN10 电脑", "投影 断网", "打印机"):
+        narrow = _numbers(selectors.ticket_search(user=staff.agent, q=query))
+        wide = _numbers(selectors.ticket_search(user=staff.top_agent, q=query))
+        assert narrow == wide, query
+    assert _numbers(selectors.ticket_search(user=staff.top_agent, q="电源键")) == [projector.number]
