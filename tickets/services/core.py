@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +15,7 @@ from accounts.models import Role, RoleAssignment, User
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
-from ..models import PoolTurn, Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch, TicketState, TicketType
+from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch, TicketState, TicketType
 from ..search import search_text_for
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
@@ -262,73 +261,6 @@ def ancestor_paths(path: str) -> list[str]:
     """``path`` and the paths of every unit above it, nearest first."""
     step = OrgUnit.steplen
     return [path[:length] for length in range(len(path), 0, -step)]
-
-
-def find_pool(*, unit: OrgUnit, ticket_type: str, above: bool = False) -> OrgUnit | None:
-    """The nearest unit, from ``unit`` (or from its parent, with ``above``) up to the root, that has
-    on-duty agents for the ticket type's handling group. One indexed query over the ancestors."""
-    paths = ancestor_paths(unit.path)[1 if above else 0 :]
-    if not paths:
-        return None
-    return (
-        OrgUnit.objects.filter(
-            path__in=paths,
-            roles__role=Role.SUPPORT_AGENT,
-            roles__on_duty=True,
-            roles__user__is_active=True,
-            roles__handling_groups__code=GROUP_FOR_TYPE[ticket_type],
-        )
-        .order_by("-depth")
-        .first()
-    )
-
-
-def next_agents_in_pool(
-    *, pool: OrgUnit, ticket_type: str, count: int = 1, exclude: User | int | None = None
-) -> list[User | None]:
-    """The next ``count`` agents in the pool's round robin (by id, skipping the off-duty and
-    ``exclude``), advancing the persisted turn. Three queries however many are taken."""
-    code = GROUP_FOR_TYPE[ticket_type]
-    with connection.cursor() as cursor:
-        # One statement creates the pool's turn row if it is new and row-locks it (the no-op update
-        # of ON CONFLICT takes the lock) until the transaction ends, so concurrent creates in one
-        # pool take turns one after another.
-        cursor.execute(
-            "INSERT INTO tickets_poolturn (unit_id, group_id) SELECT %s, id FROM accounts_handlinggroup "
-            "WHERE code = %s ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
-            "RETURNING id, last_agent_id",
-            [pool.pk, code],
-        )
-        row = cursor.fetchone()
-    if row is None:  # the handling group does not exist
-        return [None] * count
-    turn = PoolTurn(id=row[0], unit=pool, last_agent_id=row[1])
-    on_duty = User.objects.filter(
-        is_active=True,
-        roles__unit=pool,
-        roles__role=Role.SUPPORT_AGENT,
-        roles__on_duty=True,
-        roles__handling_groups__code=code,
-    )
-    exclude_id = getattr(exclude, "pk", exclude)
-    if exclude_id is not None:
-        on_duty = on_duty.exclude(pk=exclude_id)
-    last = turn.last_agent_id or 0
-    # Those after the last agent first, then from the start: the rotation in one ordered query.
-    agents = list(
-        on_duty.annotate(wrapped=Case(When(id__gt=last, then=Value(0)), default=Value(1), output_field=IntegerField()))
-        .order_by("wrapped", "id")
-        .distinct()[:count]
-    )
-    if not agents:
-        return [None] * count
-    chosen = [agents[index % len(agents)] for index in range(count)]
-    PoolTurn.objects.filter(pk=turn.pk).update(last_agent=chosen[-1])
-    return chosen
-
-
-def next_agent_in_pool(*, pool: OrgUnit, ticket_type: str) -> User | None:
-    return next_agents_in_pool(pool=pool, ticket_type=ticket_type)[0]
 
 
 # 分级轮巡 in one statement: find the nearest unit among the candidates with an on-duty agent of the
