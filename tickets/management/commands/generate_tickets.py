@@ -654,7 +654,17 @@ def vacuum_analyze() -> None:
     """Fresh statistics and visibility map after a bulk load (PostgreSQL). VACUUM cannot run inside a
     transaction (a test's): ANALYZE alone there."""
     command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
-    tables = [Ticket, TicketDayCounter, User, UserSearchTerm, RoleAssignment]
+    # The agents' handling groups too: with the bulk-loaded roles unanalysed, the planner guessed 121
+    # rows for 12,000 and the sweep's agent lookup took 30 ms instead of 0.4 ms.
+    tables = [
+        Ticket,
+        TicketSearch,
+        TicketDayCounter,
+        User,
+        UserSearchTerm,
+        RoleAssignment,
+        RoleAssignment.handling_groups.through,
+    ]
     with connection.cursor() as cursor:
         for model in tables:
             cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
