@@ -63,8 +63,14 @@ def subtree_range_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:
     had to fetch and sort it all (100 ms and up at national scale). Paths only hold 0-9 and A-Z,
     so every descendant lies between the path itself and the path padded with Z.
     """
-    padding = OrgUnit._meta.get_field("path").max_length - len(unit.path)
-    return {f"{prefix}path__gte": unit.path, f"{prefix}path__lte": unit.path + "Z" * padding}
+    return path_range_filter(unit.path, prefix)
+
+
+def path_range_filter(path: str, prefix: str = "") -> dict[str, str]:
+    """``subtree_range_filter`` for a path held elsewhere, e.g. a ticket's copy of its unit's path
+    (``prefix="unit_"`` filters ``unit_path``)."""
+    padding = OrgUnit._meta.get_field("path").max_length - len(path)
+    return {f"{prefix}path__gte": path, f"{prefix}path__lte": path + "Z" * padding}
 
 
 def with_parent_pk(queryset: QuerySet[OrgUnit]) -> QuerySet[OrgUnit]:

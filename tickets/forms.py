@@ -11,7 +11,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import FollowUp, Priority, Rating, Ticket, TicketMessage, TicketState, TicketType
+from .fields import (
+    CONTACT_INFO_MAX,
+    CONTACT_NAME_MAX,
+    DESCRIPTION_MAX,
+    FEEDBACK_MAX,
+    MESSAGE_MAX,
+    OUTCOME_MAX,
+    REASON_MAX,
+    SOLUTION_MAX,
+    TITLE_MAX,
+)
+from .models import Priority, Rating, TicketState, TicketType
 from .services.attachments import (
     ALLOWED_EXTENSIONS,
     attachment_max_bytes,
@@ -19,15 +30,6 @@ from .services.attachments import (
     inspect_upload,
 )
 
-TITLE_MAX = Ticket._meta.get_field("title").max_length
-DESCRIPTION_MAX = Ticket._meta.get_field("description").max_length
-CONTACT_NAME_MAX = Ticket._meta.get_field("contact_name").max_length
-CONTACT_INFO_MAX = Ticket._meta.get_field("contact_info").max_length
-SOLUTION_MAX = Ticket._meta.get_field("solution").max_length
-FEEDBACK_MAX = Ticket._meta.get_field("feedback").max_length
-MESSAGE_MAX = TicketMessage._meta.get_field("body").max_length
-OUTCOME_MAX = FollowUp._meta.get_field("outcome").max_length
-REASON_MAX = 2000
 ACCEPT_ATTRIBUTE = ",".join(f".{ext}" for ext in sorted(ALLOWED_EXTENSIONS))
 
 

@@ -26,8 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, RoleAssignment, User
-from helpdesk.db import orders_by_code_point, prefix_upper_bound
 from orgtree.models import OrgLevel, OrgUnit
+from orgtree.selectors import path_range_filter
 
 from .models import OPEN_STATES, Priority, Rating, Ticket, TicketType
 
@@ -208,14 +208,7 @@ def _day_start(day: date) -> datetime:
 
 
 def _subtree_tickets(unit: OrgUnit) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.all()
-    upper = prefix_upper_bound(unit.path)
-    if upper is not None:
-        tickets = tickets.filter(unit_path__gte=unit.path, unit_path__lt=upper)
-    if upper is None or not orders_by_code_point():
-        # Only where the range is not exact (collation other than code point order).
-        tickets = tickets.filter(unit_path__startswith=unit.path)
-    return tickets
+    return Ticket.objects.filter(**path_range_filter(unit.path, "unit_"))
 
 
 def _measures(now: datetime) -> dict[str, Count]:

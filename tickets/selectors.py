@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment, User
 from helpdesk.db import prefix_upper_bound
-from orgtree.models import OrgLevel
+from orgtree.models import OrgLevel, OrgUnit
+from orgtree.selectors import path_range_filter
 
 from .models import (
     ACTIVE_STATES,
@@ -65,10 +66,9 @@ def user_is_support_staff(user: User) -> bool:
     return user.is_superuser or bool(support_roles(user=user))
 
 
-def _subtree(path: str, field: str = "unit_path") -> Q:
-    upper = prefix_upper_bound(path)
-    q = Q(**{f"{field}__gte": path})
-    return q & Q(**{f"{field}__lt": upper}) if upper else q
+def _subtree(path: str, prefix: str = "unit_") -> Q:
+    """Tickets (by their copy of the unit path) or rows of a unit (``prefix="unit__"``) in a subtree."""
+    return Q(**path_range_filter(path, prefix))
 
 
 def _staff_paths(user: User, roles=STAFF_ROLES) -> list[str]:
@@ -111,6 +111,16 @@ def ticket_capabilities(*, user: User, ticket: Ticket) -> set[str]:
     if user.is_superuser:
         caps.add("supervisor")
     return caps
+
+
+# Answers the asker may read: approved, or given directly where review is off.
+ANSWER_VISIBLE_STATES = frozenset({TicketState.ANSWERED, TicketState.RESOLVED, TicketState.CLOSED})
+
+
+def solution_visible(*, capabilities: set[str], ticket: Ticket) -> bool:
+    """Whether a reader with these capabilities may read the answer: staff always, others (the asker)
+    only once it has been approved, never a draft waiting for review or sent back."""
+    return bool(capabilities & STAFF_CAPABILITIES) or ticket.state in ANSWER_VISIBLE_STATES
 
 
 def ticket_allowed_actions(*, user: User, ticket: Ticket) -> list[str]:
@@ -228,6 +238,15 @@ def _narrow_scope(user: User, *, view: str, unit=None) -> bool:
     return all(level >= OrgLevel.COUNTY for level in user._support_levels)
 
 
+def search_unit(*, unit_id: int | None = None, code: str = "") -> OrgUnit | None:
+    """The unit a search narrows to, by id (API) or code (portal). Units are public (the directory
+    shows them); what the search then finds is scoped by ``ticket_search``."""
+    units = OrgUnit.objects.only("id", "path", "level", "name", "code")
+    if unit_id is not None:
+        return units.filter(pk=unit_id).first()
+    return units.filter(code=code).first() if code else None
+
+
 def ticket_messages(*, user: User, ticket: Ticket) -> QuerySet[TicketMessage]:
     """Replies, and internal notes for the ticket's staff only (never the asker)."""
     messages = TicketMessage.objects.filter(ticket=ticket).select_related("author").order_by("id")
@@ -260,7 +279,7 @@ def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]
         paths = _staff_paths(user, roles=(Role.UNIT_ADMIN,))
         q = Q(pk__in=[])
         for path in paths:
-            q |= _subtree(path, "unit__path")
+            q |= _subtree(path, "unit__")
         follow_ups = follow_ups.filter(q)
     if open_only:
         follow_ups = follow_ups.filter(done_at__isnull=True)

@@ -48,12 +48,11 @@ from .forms import (
     TicketCreateForm,
     attachments_help,
 )
-from .models import FollowUp, Ticket, TicketState
+from .models import FollowUp, Ticket
 from .services.attachments import attachment_add
 
 PAGE_SIZE = 30
 # The answer is the asker's to read once approved (or given directly where review is off).
-ANSWER_VISIBLE_STATES = frozenset({TicketState.ANSWERED, TicketState.RESOLVED, TicketState.CLOSED})
 
 
 # --- Lists: the workbench ---------------------------------------------------------------------------
@@ -363,7 +362,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] 
         "capabilities": capabilities,
         "is_staff": staff,
         "is_asker": "asker" in capabilities,
-        "show_solution": bool(ticket.solution) and (staff or ticket.state in ANSWER_VISIBLE_STATES),
+        "show_solution": bool(ticket.solution) and selectors.solution_visible(capabilities=capabilities, ticket=ticket),
         "allowed": allowed,
         "actions_key": ",".join(allowed),
         "panel_forms": [(name, forms[name]) for name in PANEL_ACTIONS if name in forms],
@@ -438,11 +437,6 @@ def ticket_sla_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- 答案查询: search -----------------------------------------------------------------------------
-def _unit_by_code(code: str) -> OrgUnit | None:
-    # Unit codes are public (the directory shows them); what the search finds is scoped by the selector.
-    return OrgUnit.objects.filter(code=code).first() if code else None
-
-
 @login_required
 def ticket_search(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -456,7 +450,7 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
         unit = None
         code = (data.get("unit") or "").strip()
         if code:
-            unit = _unit_by_code(code)
+            unit = selectors.search_unit(code=code)
             if unit is None:
                 form.add_error("unit", _("No unit has this code."))
         if not form.errors:

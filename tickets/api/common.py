@@ -3,20 +3,17 @@ selector's own order, and the object lookups that turn "not yours" into a 404.""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import F, Field, Func, QuerySet, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.expressions import OrderBy
 from django.db.models.lookups import GreaterThan, LessThan
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.exceptions import NotFound
 
 from accounts.serializers import ErrorSerializer
-from helpdesk.api.pagination import CompositeKeysetPagination
+from helpdesk.api.pagination import CompositeKeysetPagination, RowValue
 
 from .. import selectors
 from ..models import Ticket
@@ -43,13 +40,6 @@ def ticket_or_404(*, user, pk: int) -> Ticket:
         raise NotFound() from None
 
 
-class _RowValue(Func):
-    """``(a, b, ...)``, a row value; compared element by element, in index order."""
-
-    template = "(%(expressions)s)"
-    output_field = Field()
-
-
 class SelectorKeysetPagination(CompositeKeysetPagination):
     """Keyset pages in the order the selector gave its queryset.
 
@@ -67,24 +57,6 @@ class SelectorKeysetPagination(CompositeKeysetPagination):
         columns = getattr(view, "keyset_ordering", None) or keyset_columns(queryset)
         self.descending = columns[0].startswith("-")
         return tuple(column.lstrip("-") for column in columns)
-
-    def decode_cursor(self, request):
-        encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is None:
-            return None, False
-        try:
-            data = json.loads(base64.urlsafe_b64decode(encoded.encode("ascii")))
-            position, reverse = data["p"], bool(data.get("r", False))
-        except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError, AttributeError) as exc:
-            raise NotFound(self.invalid_cursor_message) from exc
-        valid = (
-            isinstance(position, list)
-            and len(position) == len(self.ordering)
-            and all(isinstance(v, int | str) and not isinstance(v, bool) and "\x00" not in str(v) for v in position)
-        )
-        if not valid:
-            raise NotFound(self.invalid_cursor_message)
-        return position, reverse
 
     def _position(self, instance) -> list:
         values = []
@@ -109,40 +81,10 @@ class SelectorKeysetPagination(CompositeKeysetPagination):
             return queryset.filter(**{f"{self.ordering[0]}__{'gt' if greater else 'lt'}": values[0]})
         compare = GreaterThan if greater else LessThan
         row = compare(
-            _RowValue(*[F(name) for name in self.ordering]),
-            _RowValue(*[Value(v, output_field=f) for v, f in zip(values, fields, strict=True)]),
+            RowValue(*[F(name) for name in self.ordering]),
+            RowValue(*[Value(v, output_field=f) for v, f in zip(values, fields, strict=True)]),
         )
         return queryset.filter(row)
-
-    def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
-        self.page_size = self.get_page_size(request)
-        if not self.page_size:
-            return None
-        self.base_url = request.build_absolute_uri()
-        self.ordering = self.get_ordering(request, queryset, view)
-        position, reverse = self.decode_cursor(request)
-
-        flip = reverse != self.descending
-        queryset = queryset.order_by(*[f"-{name}" if flip else name for name in self.ordering])
-        if position is not None:
-            try:
-                queryset = self._beyond(queryset, position, reverse)
-            except (ValueError, TypeError, ValidationError, OverflowError) as exc:
-                raise NotFound(self.invalid_cursor_message) from exc
-        rows = list(queryset[: self.page_size + 1])
-        more = len(rows) > self.page_size
-        self.page = rows[: self.page_size]
-        if reverse:
-            self.page.reverse()
-            self.has_previous, self.has_next = more, position is not None
-        else:
-            self.has_previous, self.has_next = position is not None, more
-        self.first_position = self._position(self.page[0]) if self.page else position
-        self.last_position = self._position(self.page[-1]) if self.page else position
-        if (self.has_previous or self.has_next) and self.template is not None:
-            self.display_page_controls = True
-        return self.page
 
 
 def keyset_columns(queryset: QuerySet) -> tuple[str, ...]:

@@ -16,6 +16,21 @@ from accounts.models import User
 from accounts.serializers import UnitRefSerializer
 from helpdesk.api.serializers import StrictSerializer
 
+from .. import selectors
+from ..fields import (
+    CONTACT_INFO_MAX,
+    CONTACT_NAME_MAX,
+    DESCRIPTION_MAX,
+    FEEDBACK_MAX,
+    MESSAGE_MAX,
+    NUMBER_MAX,
+    OUTCOME_MAX,
+    REASON_MAX,
+    SEARCH_MAX,
+    SOLUTION_MAX,
+    TITLE_MAX,
+    mask_contact,
+)
 from ..models import (
     FollowUp,
     Priority,
@@ -28,18 +43,6 @@ from ..models import (
     TicketType,
 )
 
-TITLE_MAX = Ticket._meta.get_field("title").max_length
-DESCRIPTION_MAX = Ticket._meta.get_field("description").max_length
-CONTACT_NAME_MAX = Ticket._meta.get_field("contact_name").max_length
-CONTACT_INFO_MAX = Ticket._meta.get_field("contact_info").max_length
-SOLUTION_MAX = Ticket._meta.get_field("solution").max_length
-FEEDBACK_MAX = Ticket._meta.get_field("feedback").max_length
-MESSAGE_MAX = TicketMessage._meta.get_field("body").max_length
-OUTCOME_MAX = FollowUp._meta.get_field("outcome").max_length
-REASON_MAX = 2000
-SEARCH_MAX = 100
-NUMBER_MAX = Ticket._meta.get_field("number").max_length
-
 # The lists a client can ask for (selectors.ticket_list).
 VIEW_CHOICES = [
     ("mine", _("Questions I asked")),
@@ -50,22 +53,6 @@ VIEW_CHOICES = [
     ("review", _("Answers waiting for my review")),
     ("handled", _("Everything I may see")),
 ]
-# Answers the asker may read: approved, or given directly where review is off.
-ANSWER_VISIBLE_STATES = frozenset({TicketState.ANSWERED, TicketState.RESOLVED, TicketState.CLOSED})
-STAFF_CAPABILITIES = frozenset({"agent", "reviewer", "supervisor"})
-
-
-def mask_contact(value: str) -> str:
-    """138****0000 for a phone number, z***@example.com for an e-mail address."""
-    value = value or ""
-    if "@" in value:
-        local, _at, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if len(value) >= 8:
-        return f"{value[:3]}****{value[-4:]}"
-    if len(value) >= 3:
-        return f"{value[:1]}****{value[-1:]}"
-    return "****" if value else ""
 
 
 # --- Small references -------------------------------------------------------------------------------
@@ -186,13 +173,13 @@ class TicketDetailSerializer(TicketListSerializer):
 
     def _is_staff_or_asker(self, ticket: Ticket) -> bool:
         capabilities = self.context.get("capabilities", set())
-        return bool(capabilities & (STAFF_CAPABILITIES | {"asker"}))
+        return bool(capabilities & (selectors.STAFF_CAPABILITIES | {"asker"}))
 
     def get_contact_info(self, ticket: Ticket) -> str:
         return ticket.contact_info if self._is_staff_or_asker(ticket) else mask_contact(ticket.contact_info)
 
     def get_solution(self, ticket: Ticket) -> str:
-        if self.context.get("capabilities", set()) & STAFF_CAPABILITIES or ticket.state in ANSWER_VISIBLE_STATES:
+        if selectors.solution_visible(capabilities=self.context.get("capabilities", set()), ticket=ticket):
             return ticket.solution
         return ""
 

@@ -21,8 +21,6 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from orgtree.models import OrgUnit
-
 from .. import selectors, services
 from ..models import Ticket
 from ..services.attachments import attachment_add
@@ -37,7 +35,6 @@ from .common import (
     ticket_or_404,
 )
 from .serializers import (
-    STAFF_CAPABILITIES,
     AnswerSerializer,
     ApproveSerializer,
     AttachmentSerializer,
@@ -83,7 +80,7 @@ def _search_filters(params: dict) -> dict:
     days as moments in the platform's time zone (``created_to`` includes its whole day)."""
     filters = dict(params)
     if "unit" in filters:
-        unit = OrgUnit.objects.filter(pk=filters["unit"]).only("id", "path").first()
+        unit = selectors.search_unit(unit_id=filters["unit"])
         if unit is None:
             raise exceptions.ValidationError({"unit": [_("There is no unit with this id.")]})
         filters["unit"] = unit
@@ -234,7 +231,7 @@ class TicketViewSet(GenericViewSet):
             data = _validated(MessageBodySerializer, request.data)
             services.ticket_add_note(ticket=ticket, author=request.user, **data)
             return self._detail(ticket)
-        if not set(selectors.ticket_capabilities(user=request.user, ticket=ticket)) & STAFF_CAPABILITIES:
+        if not set(selectors.ticket_capabilities(user=request.user, ticket=ticket)) & selectors.STAFF_CAPABILITIES:
             raise exceptions.PermissionDenied(_("Internal notes are for the ticket's agents and reviewers."))
         rows = selectors.ticket_messages(user=request.user, ticket=ticket).filter(internal=True)
         return self._thread_page(rows.select_related("author"), TicketMessageSerializer)

@@ -13,7 +13,6 @@ from .attachments import (
 from .core import (
     GROUP_FOR_TYPE,
     TRANSITIONS,
-    is_agent_for,
     notify_ticket,
     ticket_accept,
     ticket_change_priority,
@@ -52,7 +51,6 @@ __all__ = [
     "attachment_max_per_ticket",
     "follow_up_complete",
     "inspect_upload",
-    "is_agent_for",
     "is_inline_type",
     "notify_ticket",
     "refresh_sla_schedule",

@@ -11,10 +11,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, RoleAssignment, User
+from accounts.models import User
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
+from .. import selectors
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch, TicketState, TicketType
 from ..search import search_text_for
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
@@ -231,18 +232,16 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, (int, float, bool)) or value is None else str(value)
 
 
-def is_agent_for(agent: User, ticket: Ticket) -> bool:
+def _is_agent_for(agent: User, ticket: Ticket) -> bool:
     """A support agent of the ticket's unit or of a unit above it (the pools that may serve it)."""
-    return RoleAssignment.objects.filter(
-        user=agent, role=Role.SUPPORT_AGENT, unit__path__in=ancestor_paths(ticket.unit_path)
-    ).exists()
+    return "agent" in selectors.ticket_capabilities(user=agent, ticket=ticket)
 
 
 def ticket_accept(*, ticket: Ticket, agent: User) -> Ticket:
     """The handling agent confirms receipt (seed 004: within 1 hour) and becomes the handler."""
     if ticket.assignee_id not in (None, agent.pk):
         raise ValidationError({"agent": [_("This ticket is assigned to another agent.")]})
-    if not is_agent_for(agent, ticket):
+    if not _is_agent_for(agent, ticket):
         raise ValidationError({"agent": [_("Only a support agent of this unit or a unit above it can accept.")]})
     return ticket_transition(ticket=ticket, actor=agent, action="accept", changes={"assignee": agent})
 
@@ -354,7 +353,7 @@ def ticket_change_priority(*, ticket: Ticket, agent: User, priority: str, reason
         raise ValidationError({"priority": [_("Choose a valid priority.")]})
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why the priority changes.")]})
-    if not is_agent_for(agent, ticket):
+    if not _is_agent_for(agent, ticket):
         raise ValidationError({"agent": [_("Only a support agent of this unit or a unit above it can do this.")]})
     with transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)

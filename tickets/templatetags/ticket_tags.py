@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
-from tickets.api.serializers import mask_contact as _mask_contact
+from tickets.fields import mask_contact as _mask_contact
 from tickets.models import TicketState
 
 register = template.Library()
