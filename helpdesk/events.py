@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,11 +51,44 @@ def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> 
         if layer is None:
             return
         try:
-            async_to_sync(_deliver)(layer, deliveries)
+            if _crosses_loops(layer):
+                asyncio.run_coroutine_threadsafe(_deliver(layer, deliveries), _delivery_loop()).result(
+                    timeout=DELIVERY_TIMEOUT
+                )
+            else:
+                async_to_sync(_deliver)(layer, deliveries)
         except Exception:  # a realtime hiccup must not break the write that already committed
             logger.exception("could not push %d realtime events", len(deliveries))
 
     transaction.on_commit(_push)
+
+
+DELIVERY_TIMEOUT = 10  # seconds; a stalled Redis must not hold a request for longer
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+_loop_thread: threading.Thread | None = None
+_loop_lock = threading.Lock()
+
+
+def _crosses_loops(layer) -> bool:
+    """channels_redis keeps a connection pool per event loop, so it can deliver from a loop of our own.
+    The in-memory layer's queues belong to the server's loop: it goes through ``async_to_sync``."""
+    return type(layer).__module__.startswith("channels_redis.")
+
+
+def _delivery_loop() -> asyncio.AbstractEventLoop:
+    """One event loop per process, in a daemon thread, for handing events to Redis. Outside an ASGI
+    server ``async_to_sync`` would start a thread and a loop, and open a Redis connection, on every
+    call; this loop keeps its connections. A forked process (Celery's prefork pool) starts its own."""
+    global _loop, _loop_pid, _loop_thread
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid() or not _loop_thread.is_alive():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="realtime-delivery", daemon=True)
+            thread.start()
+            _loop, _loop_pid, _loop_thread = loop, os.getpid(), thread
+        return _loop
 
 
 async def _deliver(layer, deliveries: list[tuple[str, dict[str, Any]]]) -> None:
@@ -63,3 +98,18 @@ async def _deliver(layer, deliveries: list[tuple[str, dict[str, Any]]]) -> None:
     for (group, message), result in zip(deliveries, results, strict=True):
         if isinstance(result, Exception):
             logger.error("could not push %s to %s: %r", message["event"]["type"], group, result)
+
+
+def close_delivery_connections(layer) -> None:
+    """Close the connections ``layer`` holds for the delivery loop (a test's layer is thrown away
+    after the test; its pools must be closed from the loop that opened them)."""
+    if _loop is None or _loop_pid != os.getpid() or not _loop_thread.is_alive():
+        return
+
+    async def _close() -> None:
+        # channels_redis keeps one set of pools per event loop, keyed by the loop.
+        own = getattr(layer, "_layers", {}).pop(asyncio.get_running_loop(), None)
+        if own is not None:
+            await own.flush()
+
+    asyncio.run_coroutine_threadsafe(_close(), _loop).result(timeout=DELIVERY_TIMEOUT)

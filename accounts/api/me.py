@@ -6,12 +6,14 @@ from django.contrib.auth import authenticate, update_session_auth_hash
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from helpdesk.api.authentication import UnitTokenAuthentication
 
 from .. import selectors, services
 from ..models import Role
@@ -38,7 +40,7 @@ class TokenView(APIView):
         # asked of a client that has never seen a page.
         if self.request is not None and self.request.method == "POST":
             return []
-        return [TokenAuthentication(), SessionAuthentication()]
+        return [UnitTokenAuthentication(), SessionAuthentication()]
 
     def get_permissions(self):
         if self.request is not None and self.request.method == "POST":

@@ -21,7 +21,7 @@ from django.test import Client
 
 from accounts import services as account_services
 from helpdesk.asgi import application
-from helpdesk.events import send_event, user_group_name
+from helpdesk.events import close_delivery_connections, send_event, user_group_name
 from tests.factories import UserFactory
 
 # Tests run in a transaction that commits for real, so that on_commit hooks fire as in production;
@@ -69,6 +69,8 @@ async def channel_layer(request, settings):
     assert type(layer).__name__ == expected
     yield layer
     if request.param == "redis":
+        # Events sent outside an event loop went through the delivery loop's own connections.
+        await database_sync_to_async(close_delivery_connections)(layer)
         await layer.flush()
         await layer.close_pools()
 

@@ -88,9 +88,13 @@ def test_the_manual_flow_end_to_end(as_user, teacher, staff):
     assert created["unit"]["id"] == teacher.unit_id
     assert created["pool_unit"]["name"] == "海淀区"
     assert created["contact_info"] == "13812340000"  # the asker sees it whole
-    assert created["capabilities"] == ["asker"]
-    assert created["allowed_actions"] == ["reply", "attach"]
     assert created["assignee"]["id"] == staff.agent.pk
+    assert created["ack_due_at"] and created["response_due_at"] and created["resolution_due_at"]
+    # The create answers briefly; the ticket's own page has what the asker may do with it.
+    mine = ok(asker.get(f"{URL}{pk}/"))
+    assert mine["number"] == created["number"]
+    assert mine["capabilities"] == ["asker"]
+    assert mine["allowed_actions"] == ["reply", "attach"]
     agent = as_user(staff.agent)
 
     # 问题回答: the assigned agent sees the contact whole, confirms receipt and asks for more.

@@ -217,6 +217,37 @@ class TicketCreateSerializer(StrictSerializer):
     )
 
 
+class _RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class _PersonSerializer(_RefSerializer):
+    account = serializers.CharField(source="username", read_only=True)
+
+
+class TicketCreatedSerializer(serializers.Serializer):
+    """The answer to a create: what the asker needs to show the new ticket and where it went, built from
+    the ticket in hand (no re-read). The full detail, with actions and SLA, is GET /api/v1/tickets/{id}/."""
+
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    type = serializers.ChoiceField(choices=TicketType.choices, read_only=True)
+    priority = serializers.ChoiceField(choices=Priority.choices, read_only=True)
+    state = serializers.ChoiceField(choices=TicketState.choices, read_only=True)
+    unit = _RefSerializer(read_only=True)
+    pool_unit = _RefSerializer(read_only=True, allow_null=True)
+    assignee = _PersonSerializer(read_only=True, allow_null=True)
+    contact_name = serializers.CharField(read_only=True)
+    contact_info = serializers.CharField(read_only=True, help_text=_("Whole: the reader is the asker."))
+    created_at = serializers.DateTimeField(read_only=True)
+    ack_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    response_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    resolution_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    next_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
 class TicketQuerySerializer(serializers.Serializer):
     view = serializers.ChoiceField(
         choices=VIEW_CHOICES,

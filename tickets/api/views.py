@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time, timedelta
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -46,6 +47,7 @@ from .serializers import (
     ReasonSerializer,
     RequestInfoSerializer,
     SlaTargetSerializer,
+    TicketCreatedSerializer,
     TicketCreateSerializer,
     TicketDetailSerializer,
     TicketEventSerializer,
@@ -157,13 +159,20 @@ class TicketViewSet(GenericViewSet):
 
     @extend_schema(
         request=TicketCreateSerializer,
-        responses={201: TicketDetailSerializer, 400: ERROR_400, 401: ERROR_401},
-        description="File a question for your unit (问题咨询). It is routed to the nearest support pool at once.",
+        responses={201: TicketCreatedSerializer, 400: ERROR_400, 401: ERROR_401},
+        description=(
+            "File a question for your unit (问题咨询). It is routed to the nearest support pool at once; the "
+            "answer says where it went and its deadlines. GET the ticket for the full detail."
+        ),
     )
     def create(self, request):
         data = _validated(TicketCreateSerializer, request.data)
         ticket = services.ticket_create(asker=request.user, **data)
-        return self._detail(ticket, status_code=status.HTTP_201_CREATED, refetch=False)
+        return Response(
+            TicketCreatedSerializer(ticket).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Location": reverse("api-tickets-detail", args=[ticket.pk])},
+        )
 
     @extend_schema(responses={200: TicketDetailSerializer, 401: ERROR_401, 404: ERROR_404})
     def retrieve(self, request, pk=None):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.events import send_event
+from helpdesk.events import send_event, send_events
 from orgtree.models import OrgUnit
 
 from .. import selectors
@@ -115,9 +115,10 @@ def ticket_create(
     if asker.unit_id is None:
         raise ValidationError({"unit": [_("Your account belongs to no unit; ask your administrator.")]})
     now = timezone.now()
+    unit = asker.unit
     ticket = Ticket(
         asker=asker,
-        unit_id=asker.unit_id,
+        unit=unit,
         title=(title or "").strip(),
         description=(description or "").strip(),
         type=type,
@@ -128,7 +129,6 @@ def ticket_create(
         created_at=now,
     )
     ticket.full_clean(exclude=["number", "pool_unit", "assignee", "unit_path", "unit", "asker"])
-    unit = asker.unit
     ticket.unit_path = unit.path
     policy = sla_policy_for(ticket.priority)
     ticket_compute_deadlines(ticket=ticket, policy=policy)
@@ -149,17 +149,11 @@ def ticket_create(
         ticket.save(force_insert=True)
         TicketSearch.objects.create(ticket=ticket, text=search_text_for(ticket.title, ticket.description))
         TicketEvent.objects.bulk_create(lines)
-        send_event(
-            user_ids=[asker.pk],
-            event_type="ticket.created",
-            payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
-        )
+        payload = {"id": ticket.pk, "number": ticket.number, "state": ticket.state}
+        outgoing = [([asker.pk], "ticket.created", payload)]
         if ticket.assignee_id:
-            send_event(
-                user_ids=[ticket.assignee_id],
-                event_type="ticket.assigned",
-                payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
-            )
+            outgoing.append(([ticket.assignee_id], "ticket.assigned", payload))
+        send_events(outgoing)
     return ticket
 
 
