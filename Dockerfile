@@ -1,4 +1,4 @@
-# The platform's image: web (daphne), Celery worker and beat all run from it (see docker-compose.yml).
+# The platform's image: web (gunicorn), ws (daphne), Celery worker and beat all run from it (see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -31,4 +31,4 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-placeholder-never-used-at-run-time-0123
 
 USER helpdesk
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "helpdesk.asgi:application"]
+CMD ["gunicorn", "helpdesk.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -4,9 +4,9 @@
 Loads the divisions, schools, users and 1,000,000 tickets (or tops up what a previous run left),
 then measures what the support centre feels:
 
-1. filing tickets through the API: a real ASGI server (daphne, as in production, one process per
-   core) under concurrent clients with token auth; creates per second, latency, queries per create,
-   numbers gap-free afterwards;
+1. filing tickets through the API: the HTTP server docker-compose runs (gunicorn, sync workers) under
+   concurrent connections from wrk with token auth; creates per second, latency, CPU and queries per
+   create, numbers gap-free afterwards;
 2. the agents' queues (assigned, pool, due soon, review) as selector queries and through the API,
    including the 10th page by cursor;
 3. search by Chinese words (agents in their scope, askers in their own tickets) and by number prefix;
@@ -28,6 +28,8 @@ import logging
 import math
 import os
 import random
+import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -41,7 +43,7 @@ from pathlib import Path
 from urllib.parse import quote, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "bench" / "out"
+OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")  # a helper run can write elsewhere
 PAGE = 21  # a page of 20 plus the row that tells the paginator there is more
 TARGET_P95_MS = 50.0
 TARGET_CREATES_PER_S = 300.0
@@ -66,24 +68,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200_000, help="users wanted in the database")
     parser.add_argument("--tickets", type=int, default=1_000_000, help="tickets wanted in the database")
     parser.add_argument("--queries", type=int, default=200, help="timed queries per line")
-    parser.add_argument("--creates", type=int, default=3000, help="tickets filed through the API")
-    parser.add_argument("--workers", type=int, default=2, help="server processes (daphne) for the create test")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads for the create test")
+    parser.add_argument("--creates", type=int, default=3000, help="tickets filed through the API (thread client)")
+    parser.add_argument("--create-seconds", type=int, default=20, help="how long wrk files tickets")
+    parser.add_argument("--workers", type=int, default=3, help="server processes for the create test")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections (or client threads)")
+    parser.add_argument(
+        "--load-generator",
+        choices=("wrk", "threads"),
+        default="wrk" if shutil.which("wrk") else "threads",
+        help="wrk (C, Debian's package: costs the two cores almost nothing) or Python client threads (httpx)",
+    )
     parser.add_argument(
         "--server-db",
         choices=("project", "close", "pool"),
-        default="pool",
-        help="database connections of the server processes: the project's settings as they are (CONN_MAX_AGE=60), "
-        "a new connection per request (CONN_MAX_AGE=0), or Django's psycopg pool (needs psycopg_pool importable, "
-        "e.g. via --server-pythonpath)",
+        default="project",
+        help="database connections of the server processes: the project's settings (psycopg pool), "
+        "a new connection per request, or a small pool of 2–4",
     )
     parser.add_argument("--server-pythonpath", default="", help="extra PYTHONPATH for the server processes")
     parser.add_argument(
         "--server",
-        choices=("daphne", "gunicorn"),
-        default="daphne",
-        help="daphne (ASGI, as the Dockerfile runs; one process per --workers) or gunicorn (WSGI sync workers, "
-        "needs gunicorn importable, e.g. via --server-pythonpath)",
+        choices=("gunicorn", "daphne"),
+        default="gunicorn",
+        help="gunicorn (WSGI sync workers, as docker-compose serves HTTP) or daphne (ASGI, one process per --workers)",
     )
     parser.add_argument("--sweep-runs", type=int, default=5)
     parser.add_argument("--due-share", type=float, default=0.01, help="share of open tickets due for the sweep")
@@ -531,7 +538,8 @@ SERVER_SETTINGS = {
 
 
 def start_servers(args: argparse.Namespace) -> tuple[list[subprocess.Popen], list[int]]:
-    """daphne processes, as the Dockerfile runs; their database settings per ``--server-db``."""
+    """gunicorn (one master, ``--workers`` sync workers) or daphne processes; database settings per
+    ``--server-db``."""
     ports = [free_port() for _ in range(args.workers if args.server == "daphne" else 1)]
     env = os.environ | {"DJANGO_DEBUG": "false"}
     if args.server_db != "project":
@@ -549,7 +557,6 @@ def start_servers(args: argparse.Namespace) -> tuple[list[subprocess.Popen], lis
             for port in ports
         ]
     else:
-        # The project has no wsgi.py: Django's WSGI handler through gunicorn's application factory.
         commands = [
             [
                 sys.executable,
@@ -559,7 +566,7 @@ def start_servers(args: argparse.Namespace) -> tuple[list[subprocess.Popen], lis
                 str(args.workers),
                 "--bind",
                 f"127.0.0.1:{ports[0]}",
-                "django.core.wsgi:get_wsgi_application()",
+                "helpdesk.wsgi:application",
             ]
         ]
     procs = [
@@ -568,7 +575,7 @@ def start_servers(args: argparse.Namespace) -> tuple[list[subprocess.Popen], lis
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open(OUT / f"daphne-{port}.log", "w"),  # noqa: SIM115 (closed with the process)
+            stderr=open(OUT / f"server-{port}.log", "w"),  # noqa: SIM115 (closed with the process)
             start_new_session=True,
         )
         for command, port in zip(commands, ports, strict=True)
@@ -584,7 +591,7 @@ def start_servers(args: argparse.Namespace) -> tuple[list[subprocess.Popen], lis
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
                     stop_servers(procs)
-                    raise SystemExit(f"daphne on port {port} did not start: see {OUT}/daphne-{port}.log") from None
+                    raise SystemExit(f"the server on port {port} did not start: see {OUT}/server-{port}.log") from None
                 time.sleep(0.3)
     return procs, ports
 
@@ -600,6 +607,95 @@ def process_cpu(pid: int) -> float:
         if stat.parent.name == str(pid) or fields[1] == str(pid):
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def database_cpu() -> float:
+    """CPU seconds used so far by the PostgreSQL backends serving this benchmark's database."""
+    name = urlparse(os.environ["DATABASE_URL"]).path.lstrip("/")
+    total = 0.0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            if len(words) < 4 or words[0] != "postgres:" or words[3] != name:
+                continue
+            fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+WRK_SCRIPT = """
+local tokens = {%(tokens)s}
+local bodies = {%(bodies)s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/api/v1/tickets/", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Token " .. tokens[(i %% #tokens) + 1]}, bodies[(i %% #bodies) + 1])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%d %%.3f %%.3f %%.3f %%.3f\\n", summary.requests,
+    (summary.errors.status or 0) + (summary.errors.connect or 0) + (summary.errors.read or 0)
+    + (summary.errors.write or 0) + (summary.errors.timeout or 0),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000))
+end
+"""
+
+
+def run_wrk(args: argparse.Namespace, ports: list[int], tokens: list[str], bodies: list[dict]) -> dict:
+    """File tickets for ``--create-seconds`` with wrk (one per server port), each request as the next
+    teacher with the next of 500 question bodies. wrk is C: it leaves the two cores to the server."""
+    script = OUT / "create.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "tokens": ", ".join(json.dumps(t) for t in tokens),
+            "bodies": ", ".join("[==[" + json.dumps(b, ensure_ascii=False) + "]==]" for b in bodies),
+        },
+        encoding="utf-8",
+    )
+    connections = max(1, args.clients // len(ports))
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    runs = [
+        subprocess.Popen(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{args.create_seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for port in ports
+    ]
+    results = []
+    for run in runs:
+        output = run.communicate()[0]
+        line = next((ln for ln in output.splitlines() if ln.startswith("RESULT ")), None)
+        if line is None:
+            raise SystemExit(f"wrk printed no result:\n{output}")
+        results.append([float(x) for x in line.split()[1:]])
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the finished wrk runs (servers still run)
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    # Percentiles of several wrk runs: the worst run's (they share the servers evenly).
+    return {
+        "requests": int(sum(r[0] for r in results)),
+        "non_2xx": int(sum(r[1] for r in results)),
+        "p50_ms": round(max(r[2] for r in results), 1),
+        "p95_ms": round(max(r[3] for r in results), 1),
+        "p99_ms": round(max(r[4] for r in results), 1),
+        "max_ms": round(max(r[5] for r in results), 1),
+        "cpu_s": cpu,
+    }
 
 
 def stop_servers(procs: list[subprocess.Popen]) -> None:
@@ -688,28 +784,43 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         # Warm-up: each server process loads Django's URLconf and connects to the database.
         with httpx.Client(timeout=30) as http:
             for port in ports:
-                for i in range(3):
+                for i in range(3 * args.workers):
                     http.post(
                         f"http://127.0.0.1:{port}/api/v1/tickets/",
                         json=body(i),
                         headers={"Authorization": f"Token {tokens[teachers[i].pk]}"},
                     )
-        started = time.perf_counter()
+        today_before = Ticket.objects.filter(created_at__date=timezone.localdate()).count()
+        database_cpu_before = database_cpu()
         cpu_before = [process_cpu(proc.pid) for proc in procs], time.process_time()
-        threads = [threading.Thread(target=client_thread, args=(n,)) for n in range(args.clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        started = time.perf_counter()
+        if args.load_generator == "wrk":
+            wrk_result = run_wrk(args, ports, [tokens[t.pk] for t in teachers], [body(i) for i in range(500)])
+            latencies = []
+        else:
+            threads = [threading.Thread(target=client_thread, args=(n,)) for n in range(args.clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         seconds = time.perf_counter() - started
         server_cpu = sum(process_cpu(proc.pid) for proc in procs) - sum(cpu_before[0])
         client_cpu = time.process_time() - cpu_before[1]
+        postgres_cpu = database_cpu() - database_cpu_before
     finally:
         stop_servers(procs)
 
-    rate = len(latencies) / seconds
-    result = summary(latencies) | {
-        "creates": len(latencies),
+    if args.load_generator == "wrk":
+        created = Ticket.objects.filter(created_at__date=timezone.localdate()).count() - today_before
+        client_cpu = wrk_result["cpu_s"]
+        errors = [f"{wrk_result['non_2xx']} answers other than 201"] if wrk_result["non_2xx"] else []
+        result = {key: wrk_result[key] for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
+    else:
+        created = len(latencies)
+        result = summary(latencies)
+    rate = created / seconds
+    result |= {
+        "creates": created,
         "errors": len(errors),
         "seconds": round(seconds, 1),
         "creates_per_s": round(rate, 1),
@@ -718,9 +829,12 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         "clients": args.clients,
         "server": args.server,
         "server_db": args.server_db,
-        # CPU per create: the daphne processes (Django + DRF) and this load generator; PostgreSQL's is the rest.
-        "server_cpu_ms_per_create": round(server_cpu * 1000 / max(1, len(latencies)), 2),
-        "client_cpu_ms_per_create": round(client_cpu * 1000 / max(1, len(latencies)), 2),
+        "load_generator": args.load_generator,
+        # CPU per create on the two cores: the server processes (Django + DRF), PostgreSQL's backends
+        # for this database, and the load generator.
+        "server_cpu_ms_per_create": round(server_cpu * 1000 / max(1, created), 2),
+        "postgres_cpu_ms_per_create": round(postgres_cpu * 1000 / max(1, created), 2),
+        "client_cpu_ms_per_create": round(client_cpu * 1000 / max(1, created), 2),
         "load_average": os.getloadavg(),
     }
     if errors:
@@ -743,9 +857,10 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
     result["numbers"] = gaps
     record(report, "create", f"POST /api/v1/tickets/ through {args.server} ({args.server_db})", result, None)
     flag = "" if rate >= TARGET_CREATES_PER_S else f"   <-- under the {TARGET_CREATES_PER_S:.0f}/s target"
-    print(f"creates/s: {rate:.1f} ({len(latencies)} in {seconds:.1f} s, {len(errors)} errors){flag}")
+    print(f"creates/s: {rate:.1f} ({created} in {seconds:.1f} s, {len(errors)} errors){flag}")
     print(
-        f"CPU per create: server {result['server_cpu_ms_per_create']} ms, "
+        f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms; CPU per create: server "
+        f"{result['server_cpu_ms_per_create']} ms, PostgreSQL {result['postgres_cpu_ms_per_create']} ms, "
         f"load generator {result['client_cpu_ms_per_create']} ms; load average {os.getloadavg()}"
     )
     print(f"numbers: {gaps}", flush=True)

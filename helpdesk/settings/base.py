@@ -82,7 +82,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "helpdesk.wsgi.application"
 ASGI_APPLICATION = "helpdesk.asgi.application"
 
 TEMPLATES = [

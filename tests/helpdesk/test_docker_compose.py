@@ -19,7 +19,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yml"
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "ws", "worker", "beat")
 
 
 @pytest.fixture(scope="module")
@@ -56,13 +56,16 @@ def test_compose_cli_accepts_the_file():
 
 def test_services_images_and_health_checks(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", *APP_SERVICES}
+    assert set(services) == {"postgres", "redis", "proxy", *APP_SERVICES}
+    assert services["proxy"]["image"].startswith("nginx:")
     assert services["postgres"]["image"] == "postgres:16"
     assert services["redis"]["image"] == "redis:7"
     checks = {name: " ".join(map(str, svc["healthcheck"]["test"])) for name, svc in services.items()}
     assert "pg_isready" in checks["postgres"]
     assert "redis-cli ping" in checks["redis"]
     assert "urllib.request" in checks["web"] and "/healthz" in checks["web"]
+    assert "8001/healthz" in checks["ws"]
+    assert "/healthz" in checks["proxy"]
     assert "inspect ping" in checks["worker"]
     assert "HEARTBEAT_KEY" in checks["beat"]
 
@@ -91,13 +94,14 @@ def test_app_services_use_postgres_and_redis_and_start_in_order(compose):
     assert services["web"]["depends_on"] == {
         "postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
     }
-    # The worker and beat start once web has migrated and answers its health check.
-    for name in ("worker", "beat"):
+    # The websocket server, the worker and beat start once web has migrated and answers its health check.
+    for name in ("ws", "worker", "beat"):
         assert services[name]["depends_on"] == {"web": {"condition": "service_healthy"}}
     web = " ".join(services["web"]["command"])
-    steps = ["migrate", "load_divisions", "seed_demo", "daphne"]
+    steps = ["migrate", "load_divisions", "seed_demo", "gunicorn"]
     assert [web.index(step) for step in steps] == sorted(web.index(step) for step in steps)
-    assert "helpdesk.asgi:application" in web
+    assert "helpdesk.wsgi:application" in web
+    assert services["ws"]["command"][0] == "daphne" and "helpdesk.asgi:application" in services["ws"]["command"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "helpdesk", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "helpdesk", "beat"]
     # Exactly one beat.
@@ -124,3 +128,21 @@ def test_dockerfile_builds_the_app_image():
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M), "the app should not run as root"
     ignored = (REPO / ".dockerignore").read_text().split()
     assert {".git", ".venv", "var"} <= set(ignored)
+
+
+def test_nginx_sends_http_to_gunicorn_and_the_websocket_to_daphne(compose):
+    """The front door: every path but /ws/ to web (gunicorn), /ws/ upgraded to ws (daphne)."""
+    proxy = compose["services"]["proxy"]
+    assert proxy["ports"] == ["${HELPDESK_PORT:-8000}:80"]
+    mount = next(v for v in proxy["volumes"] if v.endswith(":/etc/nginx/conf.d/default.conf:ro"))
+    conf = (REPO / mount.split(":")[0]).read_text()
+    assert "server web:8000;" in conf and "server ws:8001;" in conf
+    websocket = conf[conf.index("location /ws/") : conf.index("location / ")]
+    assert "proxy_pass http://ws;" in websocket
+    assert "proxy_set_header Upgrade $http_upgrade;" in websocket
+    assert "proxy_pass http://web;" in conf[conf.index("location / ") :]
+    # Attachments of up to 10 MB get through.
+    assert re.search(r"client_max_body_size 1[0-9]m;", conf)
+    # Both servers listen where nginx looks for them.
+    assert "0.0.0.0:8000" in " ".join(compose["services"]["web"]["command"])
+    assert compose["services"]["ws"]["command"][compose["services"]["ws"]["command"].index("-p") + 1] == "8001"
