@@ -814,7 +814,7 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         created = Ticket.objects.filter(created_at__date=timezone.localdate()).count() - today_before
         client_cpu = wrk_result["cpu_s"]
         errors = [f"{wrk_result['non_2xx']} answers other than 201"] if wrk_result["non_2xx"] else []
-        result = {key: wrk_result[key] for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
+        result = {"n": created} | {key: wrk_result[key] for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
     else:
         created = len(latencies)
         result = summary(latencies)

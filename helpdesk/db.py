@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db import connection
 
 
@@ -44,11 +46,16 @@ def fetch_prepared(sql: str, params: dict | list, *, many: bool = False):
             cursor.execute(sql, params)
             return cursor.fetchall() if many else cursor.fetchone()
     connection.ensure_connection()
-    raw = _preparing_cursor_class()(connection.connection)
-    wrapped = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-    with wrapped as cursor:
+    started = time.monotonic()
+    with connection.make_cursor(_preparing_cursor_class()(connection.connection)) as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall() if many else cursor.fetchone()
+        result = cursor.fetchall() if many else cursor.fetchone()
+    if connection.queries_logged:
+        # Django's debug cursor reads the statement back from the cursor, which a prepared one lacks.
+        connection.queries_log.append(
+            {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return result
 
 
 _preparing_cursor: type | None = None

@@ -111,7 +111,14 @@ if DATABASE_URL:
         # thread until PostgreSQL refused new clients. The pool hands connections back at the end
         # of every request, and the pool itself checks them before use.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        # Only the few hot statements helpdesk.db.fetch_prepared runs are prepared (the ORM binds on the
+        # client); their plans do not depend on the values, so one generic plan serves every call
+        # instead of PostgreSQL planning each call afresh (0.3–0.7 ms each).
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c plan_cache_mode=force_generic_plan"
+        # psycopg prepares nothing on its own (a threshold no statement reaches) but honours the
+        # explicit requests; Django's default (None) would turn those off too.
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**62
+        DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
             "max_size": int(os.environ.get("DATABASE_POOL_MAX", "10")),
             "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "10")),

@@ -3,6 +3,7 @@ paths, refusals with field messages, scoping (another unit's ticket is a 404 eve
 search, keyset paging with a constant number of queries, files, follow-ups and unit settings."""
 
 import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -615,3 +616,21 @@ def test_a_create_costs_a_handful_of_queries_whatever_the_pool(as_user, teacher,
         # the reader's roles for the reply.
         assert len(writes) <= 11, writes
         assert created["assignee"]["id"] in (staff.agent.pk, staff.agent2.pk)
+
+
+def test_the_create_answer_is_what_the_schema_says(client, as_user, teacher, staff):
+    """The 201 body is built by hand for speed: it must keep the documented shape and values."""
+    from tickets.api.serializers import TicketCreatedSerializer
+    from tickets.models import Ticket
+
+    created = _file(as_user(teacher))
+    schema = client.get("/api/schema/?format=json").json()
+    post = schema["paths"]["/api/v1/tickets/"]["post"]["responses"]["201"]["content"]["application/json"]
+    assert post["schema"]["$ref"].endswith("/TicketCreated")
+    documented = schema["components"]["schemas"]["TicketCreated"]["properties"]
+    assert set(created) == set(documented)
+    assert set(created["assignee"]) == {"id", "name", "account"} and set(created["pool_unit"]) == {"id", "name"}
+    # The same values DRF's generic path gives for the stored ticket.
+    stored = Ticket.objects.select_related("unit", "pool_unit", "assignee").get(pk=created["id"])
+    generic = super(TicketCreatedSerializer, TicketCreatedSerializer()).to_representation(stored)
+    assert created == json.loads(json.dumps(generic))

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -228,3 +228,69 @@ def test_ticket_admin_lists_searches_and_shows_the_timeline(client, tree, teache
     assert ticket.number in client.get(changelist, {"q": ticket.number}).content.decode()
     page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
     assert ticket.number in page and "已创建" in page
+
+
+# --- Writing a new ticket: one prepared statement on PostgreSQL, the ORM step by step elsewhere ----------
+def _stored(ticket: Ticket) -> dict:
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    return {
+        "fields": {
+            f.attname: getattr(ticket, f.attname)
+            for f in Ticket._meta.concrete_fields
+            if f.attname not in {"id", "number", "title"}
+        },
+        "search": ticket.search.text,
+        "timeline": [
+            (e.actor_id, e.kind, e.from_state, e.to_state, e.comment, e.data) for e in ticket.events.order_by("id")
+        ],
+    }
+
+
+@pytest.mark.parametrize("way", ["step_by_step", "in_one_statement"])
+def test_both_ways_of_writing_a_new_ticket_store_the_same_rows(way, teacher, agent, monkeypatch):
+    from tickets.services import core
+
+    if way == "in_one_statement":
+        require_postgres()
+    written = []
+    chosen = getattr(core, f"_insert_numbered_{way}")
+
+    def write(ticket, **kwargs):
+        written.append(way)
+        chosen(ticket, **kwargs)
+
+    # Both created at the same moment, so that their clocks compare equal.
+    moment = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    reference = _create(teacher, title="投影仪无法开机 A")  # the database's own way
+    monkeypatch.setattr(core, "_insert_numbered", write)
+    ticket = _create(teacher, title="投影仪无法开机 B")
+    assert written == [way]
+    prefix = f"TS{timezone.localdate():%Y%m%d}"
+    assert (reference.number, ticket.number) == (f"{prefix}001", f"{prefix}002")
+    assert Ticket.objects.get(number=ticket.number).pk == ticket.pk and not ticket._state.adding
+    stored, expected = _stored(ticket), _stored(reference)
+    assert stored["fields"] == expected["fields"] | {"assignee_id": stored["fields"]["assignee_id"]}
+    assert stored["search"].replace(" b", " a") == expected["search"]
+    assert [line[:5] for line in stored["timeline"]] == [line[:5] for line in expected["timeline"]]
+    assert [line[1] for line in stored["timeline"]] == ["created", "routed", "assigned"]
+    assert stored["timeline"][0][5] == {"priority": "P3", "type": "hardware"}
+    assert {e.created_at for e in Ticket.objects.get(pk=ticket.pk).events.all()} == {moment}
+    assert isinstance(stored["fields"]["sla_check_at"], datetime)
+
+
+@pytest.mark.postgres
+def test_the_hot_statements_are_prepared_once_per_connection(teacher, agent):
+    from django.db import connection
+
+    require_postgres()
+    for _ in range(3):
+        _create(teacher)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    routing = [row for row in prepared if "tickets_poolturn" in row[0]]
+    insert = [row for row in prepared if "tickets_ticketdaycounter" in row[0]]
+    # Prepared once and planned once: every later create reuses the generic plan.
+    assert len(routing) == 1 and routing[0][1] >= 3 and routing[0][2] == 0
+    assert len(insert) == 1 and insert[0][1] >= 3 and insert[0][2] == 0

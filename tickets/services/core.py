@@ -166,27 +166,35 @@ def _insert_numbered(ticket: Ticket, *, day: date, search_text: str, lines: list
     every create waits for the one before it there: on PostgreSQL the four writes are one prepared
     statement sent last, which keeps that wait to one round trip. Elsewhere, the ORM in four steps.
     """
-    if connection.vendor != "postgresql":
-        ticket.number = ticket_number_for(day, _next_serial(day))
-        ticket.save(force_insert=True)
-        TicketSearch.objects.create(ticket=ticket, text=search_text)
-        TicketEvent.objects.bulk_create(lines)
-        return
+    if connection.vendor == "postgresql":
+        _insert_numbered_in_one_statement(ticket, day=day, search_text=search_text, lines=lines)
+    else:
+        _insert_numbered_step_by_step(ticket, day=day, search_text=search_text, lines=lines)
+
+
+def _insert_numbered_step_by_step(ticket: Ticket, *, day: date, search_text: str, lines: list[TicketEvent]) -> None:
+    ticket.number = ticket_number_for(day, _next_serial(day))
+    ticket.save(force_insert=True)
+    TicketSearch.objects.create(ticket=ticket, text=search_text)
+    TicketEvent.objects.bulk_create(lines)
+
+
+def _insert_numbered_in_one_statement(ticket: Ticket, *, day: date, search_text: str, lines: list[TicketEvent]) -> None:
     fields = _ticket_insert_fields()
     params = [day, *(field.get_db_prep_save(field.pre_save(ticket, True), connection) for field in fields)]
     params += [f"TS{day:%Y%m%d}", search_text]
     data_field = TicketEvent._meta.get_field("data")
-    for line in lines:
-        params += [
-            line.actor_id,
-            line.kind,
-            line.from_state,
-            line.to_state,
-            line.comment,
-            data_field.get_db_prep_save(line.data, connection),
-            ticket.created_at,
-        ]
-    ticket.pk, ticket.number = fetch_prepared(_numbered_insert_sql(len(lines)), params)
+    # The timeline lines as one array per column: the statement's text and parameter count stay the
+    # same whatever the number of lines (psycopg caches the conversion of statements up to 50 parameters).
+    params += [
+        [line.actor_id for line in lines],
+        [line.kind for line in lines],
+        [line.from_state for line in lines],
+        [line.to_state for line in lines],
+        [line.comment for line in lines],
+        [data_field.get_db_prep_save(line.data, connection) for line in lines],
+    ]
+    ticket.pk, ticket.number = fetch_prepared(_numbered_insert_sql(), params)
     ticket._state.adding = False
     ticket._state.db = connection.alias
 
@@ -195,19 +203,18 @@ def _ticket_insert_fields() -> list:
     return [f for f in Ticket._meta.concrete_fields if not f.primary_key and f.attname != "number"]
 
 
-_NUMBERED_INSERT_SQL: dict[int, str] = {}
+_NUMBERED_INSERT_SQL: list[str] = []
 
 
-def _numbered_insert_sql(line_count: int) -> str:
+def _numbered_insert_sql() -> str:
     """The create's one statement: take the day's serial, insert the ticket numbered ``TS`` + day +
     serial (at least three digits, as ``ticket_number_for``), its search text and its timeline lines."""
-    if line_count not in _NUMBERED_INSERT_SQL:
+    if not _NUMBERED_INSERT_SQL:
         columns = ", ".join(f.column for f in _ticket_insert_fields())
         # Typed placeholders: a prepared statement's parameter types are fixed by the first call.
         values = ", ".join(f"%s::{f.db_type(connection)}" for f in _ticket_insert_fields())
-        line = "(%s::bigint, %s::text, %s::text, %s::text, %s::text, %s::jsonb, %s::timestamptz)"
         # Column names come from the model and every value is a bound parameter.
-        _NUMBERED_INSERT_SQL[line_count] = f"""
+        _NUMBERED_INSERT_SQL.append(f"""
 WITH serial AS (
     INSERT INTO tickets_ticketdaycounter (day, last_serial) VALUES (%s::date, 1) ON CONFLICT (day)
     DO UPDATE SET last_serial = tickets_ticketdaycounter.last_serial + 1 RETURNING last_serial
@@ -215,15 +222,16 @@ WITH serial AS (
     INSERT INTO tickets_ticket ({columns}, number) VALUES ({values}, (
         SELECT %s::text || CASE WHEN last_serial < 1000 THEN lpad(last_serial::text, 3, '0') ELSE last_serial::text END
         FROM serial))
-    RETURNING id, number
+    RETURNING id, number, created_at
 ), search AS (
     INSERT INTO tickets_ticketsearch (ticket_id, text) SELECT id, %s::text FROM new_ticket
 ), timeline AS (
     INSERT INTO tickets_ticketevent (ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at)
-    SELECT new_ticket.id, line.* FROM new_ticket, (VALUES {", ".join([line] * line_count)}) AS line
+    SELECT new_ticket.id, line.*, new_ticket.created_at FROM new_ticket,
+        unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[]) AS line
 )
-SELECT id, number FROM new_ticket"""  # noqa: S608
-    return _NUMBERED_INSERT_SQL[line_count]
+SELECT id, number FROM new_ticket""")  # noqa: S608
+    return _NUMBERED_INSERT_SQL[0]
 
 
 def notify_ticket(ticket: Ticket, *, event_type: str = "ticket.updated", extra: set[int] | None = None) -> None:
