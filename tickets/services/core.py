@@ -3,6 +3,7 @@ rating (workflow.py) and the SLA sweep (sweep.py) build on ``ticket_transition``
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -183,17 +184,21 @@ def _insert_numbered_in_one_statement(ticket: Ticket, *, day: date, search_text:
     fields = _ticket_insert_fields()
     params = [day, *(field.get_db_prep_save(field.pre_save(ticket, True), connection) for field in fields)]
     params += [f"TS{day:%Y%m%d}", search_text]
-    data_field = TicketEvent._meta.get_field("data")
-    # The timeline lines as one array per column: the statement's text and parameter count stay the
-    # same whatever the number of lines (psycopg caches the conversion of statements up to 50 parameters).
-    params += [
-        [line.actor_id for line in lines],
-        [line.kind for line in lines],
-        [line.from_state for line in lines],
-        [line.to_state for line in lines],
-        [line.comment for line in lines],
-        [data_field.get_db_prep_save(line.data, connection) for line in lines],
+    # The timeline lines as one JSON document: the statement's text and parameter count stay the same
+    # whatever the number of lines (psycopg caches the conversion of statements up to 50 parameters),
+    # and one json.dumps is cheaper than adapting an array per column.
+    lines_json = [
+        {
+            "actor_id": line.actor_id,
+            "kind": line.kind,
+            "from_state": line.from_state,
+            "to_state": line.to_state,
+            "comment": line.comment,
+            "data": line.data,
+        }
+        for line in lines
     ]
+    params.append(json.dumps(lines_json))
     ticket.pk, ticket.number = fetch_prepared(_numbered_insert_sql(), params)
     ticket._state.adding = False
     ticket._state.db = connection.alias
@@ -228,7 +233,8 @@ WITH serial AS (
 ), timeline AS (
     INSERT INTO tickets_ticketevent (ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at)
     SELECT new_ticket.id, line.*, new_ticket.created_at FROM new_ticket,
-        unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::jsonb[]) AS line
+        jsonb_to_recordset(%s::jsonb)
+            AS line(actor_id bigint, kind text, from_state text, to_state text, comment text, data jsonb)
 )
 SELECT id, number FROM new_ticket""")  # noqa: S608
     return _NUMBERED_INSERT_SQL[0]
