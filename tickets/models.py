@@ -5,6 +5,8 @@ Workflows live in tickets/services.py; this module holds data and its invariants
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -147,6 +149,9 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "state", "-id"], name="ticket_assignee_queue"),
             models.Index(fields=["pool_unit", "state", "-id"], name="ticket_pool_queue"),
             models.Index(fields=["unit_path", "-id"], name="ticket_unit_subtree"),
+            # A prefecture's and a county's tickets newest first, one key each (selectors._handled).
+            models.Index(Left("unit_path", 12), F("id").desc(), name="ticket_subtree12_recent"),
+            models.Index(Left("unit_path", 16), F("id").desc(), name="ticket_subtree16_recent"),
             models.Index(fields=["created_at"], name="ticket_created"),
             models.Index(
                 fields=["sla_check_at"], name="ticket_sla_check", condition=models.Q(sla_check_at__isnull=False)

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import Role, User
 from tests.factories import UserFactory, grant
 from tickets import selectors, services
+from tickets.api.serializers import TicketListSerializer
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,77 @@ def test_workbench_lists(new_ticket, staff, teacher):
     assert _numbers(selectors.ticket_list(user=staff.reviewer, view="review")) == [first.number]
     assert not selectors.ticket_list(user=staff.agent, view="review").exists()
     assert not selectors.ticket_list(user=teacher, view="assigned").exists()
+
+
+def _handled(user) -> list[int]:
+    # A fresh user object, as each request has: the user's roles are read once per object.
+    user = User.objects.get(pk=user.pk)
+    return list(selectors.ticket_list(user=user, view="handled").values_list("pk", flat=True))
+
+
+def _visible(user) -> list[int]:
+    return list(selectors.visible_tickets(user=user).order_by("-id").values_list("pk", flat=True))
+
+
+def _where(queryset) -> str:
+    return str(queryset.query).split(" WHERE ", 1)[1]
+
+
+def test_handled_is_everything_visible_newest_first_at_every_level(new_ticket, staff, tree, tianjin_teacher):
+    """The handled list reads a subtree through its own index (12 and 16 long paths) or the path
+    range (others), and leaves out the asker half of the OR when it adds nothing: same tickets as
+    visible_tickets either way."""
+    school_agent = UserFactory(username="sa_agent", unit=tree.school_a, user_type="staff")
+    grant(school_agent, tree.school_a, Role.SUPPORT_AGENT)
+    superuser = UserFactory(username="root_su", unit=tree.root, is_superuser=True)
+    made = [new_ticket(), new_ticket(asker=tianjin_teacher), new_ticket(asker=staff.agent), new_ticket()]
+    made.append(new_ticket(asker=UserFactory(username="b_teacher", unit=tree.school_b)))
+    for user in (
+        staff.agent,  # 海淀区: a 12-long path
+        school_agent,  # a school: 16 long
+        staff.city_agent,  # 北京市: 8 long, a range
+        staff.top_agent,  # the root
+        staff.tianjin_agent,
+        staff.supervisor,
+        staff.reviewer,
+        superuser,
+    ):
+        assert _handled(user) == _visible(user), user.username
+    assert _handled(staff.agent) == [made[4].pk, made[3].pk, made[2].pk, made[0].pk]
+    assert _handled(school_agent) == [made[3].pk, made[0].pk]
+    # The agent's own question is inside the subtree: no OR on the asker.
+    agent = User.objects.get(pk=staff.agent.pk)
+    where = _where(selectors.ticket_list(user=agent, view="handled"))
+    assert "asker_id" not in where and " OR " not in where
+
+
+def test_handled_keeps_what_a_moved_agent_asked_elsewhere(new_ticket, staff, tree, tianjin_teacher):
+    mover = UserFactory(username="mover", unit=tree.school_tj, user_type="staff")
+    asked_in_tianjin = new_ticket(asker=mover)
+    mover.unit = tree.haidian
+    mover.save(update_fields=["unit"])
+    grant(mover, tree.haidian, Role.SUPPORT_AGENT)
+    haidian = new_ticket()
+    assert _handled(mover) == [haidian.pk, asked_in_tianjin.pk] == _visible(mover)
+    assert "asker_id" in _where(selectors.ticket_list(user=User.objects.get(pk=mover.pk), view="handled"))
+
+
+def test_list_rows_give_the_same_json_as_the_related_rows(new_ticket, staff, tree):
+    """ticket_list_rows carries the references' names for the list's fast serialization; the
+    generic one, from the related rows, must give the same row."""
+    unassigned = new_ticket()
+    Ticket.objects.filter(pk=unassigned.pk).update(assignee=None, pool_unit=None)
+    accepted = services.ticket_accept(ticket=new_ticket(title="校园网断网"), agent=staff.agent2)
+    tickets = selectors.ticket_list(user=User.objects.get(pk=staff.supervisor.pk), view="handled")
+    rows = list(selectors.ticket_list_rows(tickets))
+    assert [row.pk for row in rows] == [accepted.pk, unassigned.pk]
+    assert all("unit_name" in row.__dict__ for row in rows)  # what the serializer's fast path reads
+    related = list(tickets)
+    fast = TicketListSerializer(rows, many=True).data
+    assert fast == TicketListSerializer(related, many=True).data
+    assert fast[1]["assignee"] is None and fast[1]["pool_unit"] is None
+    assert fast[0]["assignee"] == {"id": staff.agent2.pk, "account": "st_agent2", "name": "陈静"}
+    assert fast[0]["unit"] == {"id": tree.school_a.pk, "name": "海淀实验小学"}
 
 
 def test_due_soon_and_breached_lists(new_ticket, staff):
