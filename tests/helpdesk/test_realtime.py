@@ -233,6 +233,31 @@ async def test_event_reaches_every_connection_of_the_user_after_commit(channel_l
         await communicator.disconnect()
 
 
+async def test_events_for_users_without_a_connection_are_dropped_without_harm(channel_layer, monkeypatch):
+    """Most users an event names are offline (a sweep warns thousands). On Redis only the groups with a
+    connection are sent to; everyone still gets what is theirs, and nothing fails."""
+    online = await make_user()
+    offline = [await make_user() for _ in range(3)]
+    communicator = socket(token_header=await token_for(online))
+    await connect_ok(communicator, online)
+    sent_to: list[str] = []
+    group_send = type(channel_layer).group_send
+
+    async def counting_group_send(self, group, message):
+        sent_to.append(group)
+        return await group_send(self, group, message)
+
+    monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
+    await send_in_transaction([u.pk for u in (*offline, online)], payload={"n": 1})
+    event = await communicator.receive_json_from(timeout=3)
+    assert (event["type"], event["payload"]) == ("ticket.updated", {"n": 1})
+    if type(channel_layer).__name__ == "RedisChannelLayer":
+        assert sent_to == [user_group_name(online.pk)]
+    else:  # the in-process layer has no round trips to save
+        assert len(sent_to) == 4
+    await communicator.disconnect()
+
+
 async def test_event_waits_for_commit(channel_layer):
     user = await make_user()
     communicator = socket(token_header=await token_for(user))

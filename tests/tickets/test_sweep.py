@@ -136,3 +136,30 @@ def test_the_sweep_costs_the_same_queries_for_3_or_12_due_tickets(new_ticket, st
         return len(captured)
 
     assert queries_for(3) == queries_for(12)
+
+
+def test_an_escalation_records_its_timeline_and_asks_the_new_agent_to_confirm(new_ticket, staff, tree):
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    assert ticket.accepted_at is not None
+    breach = ticket.response_due_at + timedelta(minutes=1)
+    services.sla_sweep(now=breach)
+    ticket.refresh_from_db()
+    # Receipt is confirmed again by the new pool's agent, within the priority's hour.
+    assert ticket.accepted_at is None and ticket.ack_due_at == breach + timedelta(hours=1)
+    assert ticket.updated_at == breach and ticket.escalated_at == breach
+    (escalated,) = _events(ticket, TicketEvent.Kind.ESCALATED)
+    assert (escalated.actor, escalated.comment) == (None, "")
+    assert (escalated.from_state, escalated.to_state) == (TicketState.IN_PROGRESS, TicketState.NEW)
+    assert escalated.data == {"from_pool": tree.haidian.pk, "pool": tree.beijing.pk, "pool_name": "北京市", "level": 1}
+    (assigned,) = _events(ticket, TicketEvent.Kind.ASSIGNED)[-1:]
+    assert assigned.data == {"assignee": staff.city_agent.pk, "assignee_name": staff.city_agent.name}
+    assert assigned.created_at is not None and assigned.id > escalated.id
+
+
+def test_batches_take_each_due_ticket_once(new_ticket, staff):
+    tickets = [_accepted(new_ticket(priority="P1")) for _ in range(3)] + [new_ticket(priority="P4") for _ in range(2)]
+    moment = max(t.created_at for t in tickets) + timedelta(hours=2, minutes=30)
+    counts = services.sla_sweep(now=moment, batch_size=2)
+    assert counts == {"checked": 5, "escalated": 3, "reassigned": 2}
+    assert services.sla_sweep(now=moment, batch_size=2) == {}
+    assert TicketEvent.objects.filter(kind=TicketEvent.Kind.REASSIGNED).count() == 2

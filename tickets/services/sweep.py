@@ -5,41 +5,115 @@
 - a deadline passed → the ticket escalates to the pool one level up, to the top of the tree.
 
 It reads due tickets through a partial index on ``sla_check_at``, so its cost follows the tickets
-that are due, not all open ones, and works in set-wise batches: a handful of queries per pool and
-batch, not per ticket. Every change it makes moves the ticket's ``sla_check_at`` past now in the
-same transaction as its timeline lines, so a second run, or a rerun after a kill half way, finds
+that are due, not all open ones, and works in set-wise batches: a fixed handful of queries per
+batch, not per ticket or pool. Every change it makes moves the ticket's ``sla_check_at`` past now in
+the same transaction as its timeline lines, so a second run, or a rerun after a kill half way, finds
 nothing left to do for what was done and does the rest once.
+
+With a thousand tickets due (1% of the open ones, bench/bench_tickets.py) a run should take well
+under a second, so a batch is handled as plain rows: only the columns the sweep reads, no model
+instances (building a thousand 40-field tickets and their timeline lines cost more than the SQL),
+and on PostgreSQL each write is one statement with the batch in one JSON or array parameter (a
+placeholder per value made psycopg parse a statement of thousands client-side).
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import HandlingGroup, Role, RoleAssignment, User
+from accounts.models import HandlingGroup, Role, RoleAssignment
 from helpdesk.events import send_events
 from orgtree.models import OrgUnit
 
 from .. import selectors
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
-from .core import GROUP_FOR_TYPE, ancestor_paths, event
-from .sla import ESCALATING_STATES, SLA_FIELDS, refresh_sla_schedule, sla_policy_for
+from .core import GROUP_FOR_TYPE, ancestor_paths
+from .sla import ESCALATING_STATES, refresh_sla_schedule, sla_policy_for
 
-BATCH_SIZE = 500
-SWEEP_FIELDS = [
-    *SLA_FIELDS,
+BATCH_SIZE = 1000
+
+# What the sweep and refresh_sla_schedule read of a due ticket.
+READ_FIELDS = (
+    "id",
+    "number",
+    "type",
+    "priority",
     "state",
-    "pool_unit",
-    "assignee",
+    "asker_id",
+    "unit_path",
+    "pool_unit_id",
+    "assignee_id",
+    "accepted_at",
+    "ack_due_at",
+    "response_due_at",
+    "resolution_due_at",
+    "first_response_at",
+    "resolved_at",
+    "paused_at",
+    "next_due_at",
     "escalation_level",
+    "escalation_due_at",
     "escalated_at",
     "escalation_exhausted",
+    "warn_at",
+    "warned_at",
+    "sla_check_at",
+)
+# What it may change, and so writes back (every column of a batch in one statement).
+WRITE_FIELDS = (
+    "state",
+    "pool_unit_id",
+    "assignee_id",
+    "accepted_at",
+    "ack_due_at",
+    "next_due_at",
+    "escalation_level",
+    "escalation_due_at",
+    "escalated_at",
+    "escalation_exhausted",
+    "warn_at",
+    "warned_at",
+    "sla_check_at",
     "updated_at",
-]
+)
+
+
+class DueTicket:
+    """A due ticket's SLA columns, read and written by attribute like a ``Ticket`` (so
+    ``refresh_sla_schedule`` serves both) but without a model instance's cost."""
+
+    __slots__ = (*READ_FIELDS, "pool_path", "updated_at")
+
+    def __init__(self, row: tuple) -> None:
+        *values, self.pool_path = row
+        for name, value in zip(READ_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+
+class Agent(NamedTuple):
+    pk: int
+    label: str  # as the timeline shows them: the name, else the account
+
+
+class Pool(NamedTuple):
+    pk: int
+    name: str
+
+
+# (ticket id, kind, from state, to state, data): a timeline line of the sweep (no actor, no comment).
+Line = tuple[int, str, str, str, dict[str, Any]]
 
 
 def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> dict[str, int]:
@@ -48,39 +122,62 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> d
     counts: Counter[str] = Counter()
     policies = {priority: sla_policy_for(priority) for priority in Priority.values}
     calendar = DeadlineCalendar()
+    groups: dict[str, int] = {}
     done: set[int] = set()
+    after: tuple[datetime, int] | None = None
     while True:
         with transaction.atomic():
-            # SKIP LOCKED: a ticket an agent is changing right now is left for the next run.
-            due = list(
-                Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(sla_check_at__lte=now)
-                .exclude(pk__in=done)
-                .order_by("sla_check_at", "id")[:batch_size]
-            )
+            due = _lock_due(now=now, after=after, batch_size=batch_size)
             if not due:
                 break
-            _attach_pools(due)
-            counts.update(_sweep_batch(due, now=now, policies=policies, calendar=calendar))
-            done.update(ticket.pk for ticket in due)
+            # Batches follow (sla_check_at, id), so each starts after the last one: a ticket whose row
+            # lock was skipped is left for the next run, one already handled is not taken again.
+            after = (due[-1].sla_check_at, due[-1].id)
+            due = [ticket for ticket in due if ticket.id not in done]
+            if due:
+                groups = groups or dict(HandlingGroup.objects.values_list("code", "id"))
+                counts.update(_sweep_batch(due, now=now, policies=policies, calendar=calendar, groups=groups))
+                done.update(ticket.id for ticket in due)
     return dict(counts)
 
 
+def _lock_due(*, now: datetime, after: tuple[datetime, int] | None, batch_size: int) -> list[DueTicket]:
+    """The next batch of due tickets, row-locked, with their pool's path."""
+    due = Ticket.objects.filter(sla_check_at__lte=now)
+    if after is not None:
+        moment, ticket_id = after
+        due = due.filter(
+            Q(sla_check_at__gt=moment) | Q(sla_check_at=moment, id__gt=ticket_id), sla_check_at__gte=moment
+        )
+    # SKIP LOCKED: a ticket an agent is changing right now is left for the next run.
+    rows = (
+        due.select_for_update(skip_locked=True, of=("self",))
+        .order_by("sla_check_at", "id")
+        .values_list(*READ_FIELDS, "pool_unit__path")[:batch_size]
+    )
+    return [DueTicket(row) for row in rows]
+
+
 def _sweep_batch(
-    tickets: list[Ticket], *, now: datetime, policies: dict[str, SLAPolicy], calendar: DeadlineCalendar
+    tickets: list[DueTicket],
+    *,
+    now: datetime,
+    policies: dict[str, SLAPolicy],
+    calendar: DeadlineCalendar,
+    groups: dict[str, int],
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    lines: list[TicketEvent] = []
-    notices: list[tuple[Ticket, str, set[int]]] = []
+    lines: list[Line] = []
+    notices: list[tuple[DueTicket, str, set[int]]] = []
 
     escalating = [
         t for t in tickets if t.escalation_due_at and t.escalation_due_at <= now and t.state in ESCALATING_STATES
     ]
-    escalating_ids = {t.pk for t in escalating}
+    escalating_ids = {t.id for t in escalating}
     unconfirmed = [
         t
         for t in tickets
-        if t.pk not in escalating_ids
+        if t.id not in escalating_ids
         and t.state == TicketState.NEW
         and t.assignee_id
         and t.ack_due_at
@@ -89,23 +186,24 @@ def _sweep_batch(
     warned = [
         t
         for t in tickets
-        if t.pk not in escalating_ids
+        if t.id not in escalating_ids
         and t.warn_at
         and t.warned_at is None
         and t.warn_at <= now
         and t.next_due_at is not None
     ]
-    # Set-wise: one query finds the pool above for every escalating ticket, one takes every pool's
-    # turns, one reads the supervisors: the batch costs the same few queries whatever its spread.
-    targets = _pools_above(escalating)
-    demand: Counter[tuple[int, str]] = Counter()
+    # Set-wise: one query reads the units above the escalating tickets, one the on-duty agents of
+    # those and of the unconfirmed tickets' pools, one takes every pool's turn, one reads the
+    # supervisors: the same few queries whatever the batch's spread.
+    targets, agents = _pools_and_agents(escalating, unconfirmed)
+    demand: set[tuple[int, str]] = set()
     for ticket in escalating:
         target = targets[(_start_path(ticket), ticket.type)]
         if target is not None:
-            demand[(target.pk, ticket.type)] += 1
+            demand.add((target.pk, ticket.type))
     for ticket in unconfirmed:
-        demand[(ticket.pool_unit_id, ticket.type)] += 1
-    rotations = take_turns(demand, extra=1)
+        demand.add((ticket.pool_unit_id, ticket.type))
+    rotations = take_turns(demand, groups=groups, agents=agents)
     supervisors = selectors.supervisors_of(
         unit_ids={t.pool_unit_id for t in tickets if t.pool_unit_id} | {pool_id for pool_id, _ in demand}
     )
@@ -114,14 +212,8 @@ def _sweep_batch(
         target = targets[(_start_path(ticket), ticket.type)]
         if target is None:
             ticket.escalation_exhausted = True
-            lines.append(
-                event(
-                    ticket,
-                    actor=None,
-                    kind=TicketEvent.Kind.ESCALATED,
-                    data={"at_top": True, "pool": ticket.pool_unit_id, "level": ticket.escalation_level},
-                )
-            )
+            data = {"at_top": True, "pool": ticket.pool_unit_id, "level": ticket.escalation_level}
+            lines.append((ticket.id, TicketEvent.Kind.ESCALATED, "", "", data))
             notices.append((ticket, "ticket.sla_breached", set(supervisors.get(ticket.pool_unit_id, []))))
             counts["at_top"] += 1
             continue
@@ -129,36 +221,23 @@ def _sweep_batch(
         previous_assignee, previous_pool = ticket.assignee_id, ticket.pool_unit_id
         from_state = ticket.state
         ticket.state = TicketState.NEW
-        ticket.pool_unit, ticket.assignee = target, agent
+        ticket.pool_unit_id = target.pk
+        ticket.assignee_id = agent.pk if agent else None
         ticket.escalation_level += 1
         ticket.escalated_at = now
         ticket.accepted_at = None  # the new pool's agent must confirm receipt again
         minutes = policies[ticket.priority].acknowledge_minutes
         ticket.ack_due_at = now + timedelta(minutes=minutes) if agent else None
-        lines.append(
-            event(
-                ticket,
-                actor=None,
-                kind=TicketEvent.Kind.ESCALATED,
-                from_state=from_state,
-                to_state=ticket.state,
-                data={
-                    "from_pool": previous_pool,
-                    "pool": target.pk,
-                    "pool_name": target.name,
-                    "level": ticket.escalation_level,
-                },
-            )
-        )
+        data = {
+            "from_pool": previous_pool,
+            "pool": target.pk,
+            "pool_name": target.name,
+            "level": ticket.escalation_level,
+        }
+        lines.append((ticket.id, TicketEvent.Kind.ESCALATED, from_state, ticket.state, data))
         if agent is not None:
-            lines.append(
-                event(
-                    ticket,
-                    actor=None,
-                    kind=TicketEvent.Kind.ASSIGNED,
-                    data={"assignee": agent.pk, "assignee_name": agent.name or agent.username},
-                )
-            )
+            data = {"assignee": agent.pk, "assignee_name": agent.label}
+            lines.append((ticket.id, TicketEvent.Kind.ASSIGNED, "", "", data))
         extra = set(supervisors.get(target.pk, [])) | ({previous_assignee} if previous_assignee else set())
         notices.append((ticket, "ticket.escalated", extra))
         counts["escalated"] += 1
@@ -172,20 +251,9 @@ def _sweep_batch(
             notices.append((ticket, "ticket.sla_warning", set(supervisors.get(ticket.pool_unit_id, []))))
             continue
         previous = ticket.assignee_id
-        ticket.assignee = agent
-        lines.append(
-            event(
-                ticket,
-                actor=None,
-                kind=TicketEvent.Kind.REASSIGNED,
-                data={
-                    "from": previous,
-                    "assignee": agent.pk,
-                    "assignee_name": agent.name or agent.username,
-                    "reason": "not_confirmed",
-                },
-            )
-        )
+        ticket.assignee_id = agent.pk
+        data = {"from": previous, "assignee": agent.pk, "assignee_name": agent.label, "reason": "not_confirmed"}
+        lines.append((ticket.id, TicketEvent.Kind.REASSIGNED, "", "", data))
         notices.append((ticket, "ticket.assigned", {previous} if previous else set()))
         counts["reassigned"] += 1
 
@@ -193,9 +261,7 @@ def _sweep_batch(
         ticket.warned_at = now
         target = "first_response" if ticket.first_response_at is None else "resolution"
         due_at = (ticket.escalation_due_at or ticket.next_due_at).isoformat()
-        lines.append(
-            event(ticket, actor=None, kind=TicketEvent.Kind.SLA_WARNING, data={"target": target, "due_at": due_at})
-        )
+        lines.append((ticket.id, TicketEvent.Kind.SLA_WARNING, "", "", {"target": target, "due_at": due_at}))
         notices.append((ticket, "ticket.sla_warning", set(supervisors.get(ticket.pool_unit_id, []))))
         counts["warned"] += 1
 
@@ -204,55 +270,94 @@ def _sweep_batch(
         ticket.updated_at = now
     _save_turns(rotations.values())
     _save(tickets)
-    TicketEvent.objects.bulk_create(lines)
+    _insert_lines(lines)
     outgoing = []
     for ticket, event_type, extra in notices:
         recipients = {ticket.asker_id} if event_type == "ticket.escalated" else set()
         recipients |= extra | ({ticket.assignee_id} if ticket.assignee_id else set())
-        outgoing.append((recipients, event_type, {"id": ticket.pk, "number": ticket.number, "state": ticket.state}))
+        outgoing.append((recipients, event_type, {"id": ticket.id, "number": ticket.number, "state": ticket.state}))
     send_events(outgoing)
     counts["checked"] += len(tickets)
     return counts
 
 
-def _save(tickets: list[Ticket]) -> None:
-    """Write the sweep's fields back in one statement per batch (UPDATE … FROM VALUES on PostgreSQL);
-    Django's bulk_update builds a CASE per field and row, which cost seconds at a thousand tickets."""
-    fields = [Ticket._meta.get_field(name) for name in SWEEP_FIELDS]
+def _columns(names) -> list:
+    return [Ticket._meta.get_field(name.removesuffix("_id")) for name in names]
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=datetime.isoformat)
+
+
+def _save(tickets: list[DueTicket]) -> None:
+    """Write the sweep's columns back in one statement per batch. Django's bulk_update builds a CASE
+    per field and row, which cost seconds at a thousand tickets."""
+    fields = _columns(WRITE_FIELDS)
     quote = connection.ops.quote_name
     if connection.vendor == "postgresql":
-        # psycopg adapts these Python values (datetimes, ints, bools, strings) itself.
-        casts = ["bigint"] + [field.db_type(connection) for field in fields]
-        row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-        columns = ", ".join(quote(field.column) for field in fields)
+        # The batch as one JSON parameter: psycopg adapts a list per value in Python, and a
+        # placeholder per value costs its client-side parse of the statement.
+        columns = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
         assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
-        params = [value for ticket in tickets for value in [ticket.pk, *(getattr(ticket, f.attname) for f in fields)]]
+        rows = [{"id": t.id} | {f.column: getattr(t, f.attname) for f in fields} for t in tickets]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE tickets_ticket AS t SET {assignments} "  # noqa: S608 - model column names only
-                f"FROM (VALUES {', '.join([row] * len(tickets))}) AS v(id, {columns}) WHERE t.id = v.id",
-                params,
+                f"FROM json_to_recordset(%s::json) AS v(id bigint, {columns}) WHERE t.id = v.id",
+                [_json_rows(rows)],
             )
         return
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     rows = [
-        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields] + [ticket.pk]
+        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields] + [ticket.id]
         for ticket in tickets
     ]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE tickets_ticket SET {assignments} WHERE id = %s", rows)  # noqa: S608
 
 
+def _insert_lines(lines: list[Line]) -> None:
+    """The batch's timeline lines in one INSERT (no actor, no comment; created now, as auto_now_add
+    would), without building a TicketEvent per line."""
+    if not lines:
+        return
+    created_at = timezone.now()
+    if connection.vendor == "postgresql":
+        rows = [{"t": t, "k": k, "f": f, "s": s, "d": d} for t, k, f, s, d in lines]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO tickets_ticketevent "
+                "(ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at) "
+                "SELECT v.t, NULL, v.k, v.f, v.s, '', v.d, %s "
+                "FROM json_to_recordset(%s::json) AS v(t bigint, k text, f text, s text, d jsonb)",
+                [created_at, _json_rows(rows)],
+            )
+        return
+    data_field = TicketEvent._meta.get_field("data")
+    created = TicketEvent._meta.get_field("created_at").get_db_prep_save(created_at, connection)
+    rows = [
+        (ticket_id, kind, from_state, to_state, data_field.get_db_prep_save(data, connection), created)
+        for ticket_id, kind, from_state, to_state, data in lines
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO tickets_ticketevent "
+            "(ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at) "
+            "VALUES (%s, NULL, %s, %s, %s, '', %s, %s)",
+            rows,
+        )
+
+
 class _Rotation:
     """One pool's round robin for a batch: agents by id, starting after the last one served."""
 
-    def __init__(self, turn_id: int | None, last_agent_id: int | None, agents: list[User]) -> None:
+    def __init__(self, turn_id: int | None, last_agent_id: int | None, agents: list[Agent]) -> None:
         self.turn_id, self.agents = turn_id, agents
         after = [i for i, agent in enumerate(agents) if last_agent_id is not None and agent.pk > last_agent_id]
         self.position = after[0] if after else 0
-        self.last: User | None = None
+        self.last: Agent | None = None
 
-    def next(self, avoid: int | None = None) -> User | None:
+    def next(self, avoid: int | None = None) -> Agent | None:
         for step in range(len(self.agents)):
             agent = self.agents[(self.position + step) % len(self.agents)]
             if agent.pk != avoid:
@@ -264,102 +369,106 @@ class _Rotation:
 
 def _save_turns(rotations) -> None:
     rows = [(r.last.pk, r.turn_id) for r in rotations if r.turn_id is not None and r.last is not None]
-    if rows:
-        with connection.cursor() as cursor:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "UPDATE tickets_poolturn AS p SET last_agent_id = v.agent_id "
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(agent_id, id) WHERE p.id = v.id",
+                [[agent_id for agent_id, _ in rows], [turn_id for _, turn_id in rows]],
+            )
+        else:
             cursor.executemany("UPDATE tickets_poolturn SET last_agent_id = %s WHERE id = %s", rows)
 
 
-def take_turns(demand: Counter[tuple[int, str]], extra: int = 0) -> dict[tuple[int, str], _Rotation]:
+def take_turns(
+    demand: set[tuple[int, str]], *, groups: dict[str, int], agents: dict[tuple[int, str], list[Agent]]
+) -> dict[tuple[int, str], _Rotation]:
     """Lock the turn rows of many (pool, type) pairs in one upsert (in a fixed order, so two sweeps
-    cannot deadlock) and read all their on-duty agents in one query."""
+    cannot deadlock). ``groups``: handling group ids by code; ``agents``: the on-duty agents by
+    (unit, group code), by id."""
     if not demand:
         return {}
     keys = sorted(demand)
-    codes = {ticket_type: GROUP_FOR_TYPE[ticket_type] for _, ticket_type in keys}
-    groups = dict(HandlingGroup.objects.filter(code__in=set(codes.values())).values_list("code", "id"))
-    pairs = sorted({(pool_id, groups[codes[t]]) for pool_id, t in keys if codes[t] in groups})
+    pairs = sorted({(pool_id, groups[GROUP_FOR_TYPE[t]]) for pool_id, t in keys if GROUP_FOR_TYPE[t] in groups})
     turns: dict[tuple[int, int], tuple[int, int | None]] = {}
     if pairs:
-        values = ", ".join(["(%s, %s)"] * len(pairs))
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO tickets_poolturn (unit_id, group_id) VALUES {values} "  # noqa: S608 - placeholders
-                "ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
-                "RETURNING id, unit_id, group_id, last_agent_id",
-                [value for pair in pairs for value in pair],
-            )
+            if connection.vendor == "postgresql":
+                # ORDER BY: the rows are locked in this order.
+                cursor.execute(
+                    "INSERT INTO tickets_poolturn (unit_id, group_id) "
+                    "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS v(unit_id, group_id) "
+                    "ORDER BY unit_id, group_id "
+                    "ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
+                    "RETURNING id, unit_id, group_id, last_agent_id",
+                    [[unit_id for unit_id, _ in pairs], [group_id for _, group_id in pairs]],
+                )
+            else:
+                values = ", ".join(["(%s, %s)"] * len(pairs))
+                cursor.execute(
+                    f"INSERT INTO tickets_poolturn (unit_id, group_id) VALUES {values} "  # noqa: S608 - placeholders
+                    "ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
+                    "RETURNING id, unit_id, group_id, last_agent_id",
+                    [value for pair in pairs for value in pair],
+                )
             for turn_id, unit_id, group_id, last_agent_id in cursor.fetchall():
                 turns[(unit_id, group_id)] = (turn_id, last_agent_id)
-    agents: dict[tuple[int, str], list[User]] = defaultdict(list)
-    rows = (
-        RoleAssignment.objects.filter(
-            role=Role.SUPPORT_AGENT,
-            on_duty=True,
-            user__is_active=True,
-            unit_id__in={pool_id for pool_id, _ in keys},
-            handling_groups__code__in=set(codes.values()),
-        )
-        .values_list("unit_id", "handling_groups__code", "user_id", "user__name", "user__username")
-        .order_by("user_id")
-    )
-    for unit_id, code, user_id, name, username in rows:
-        agents[(unit_id, code)].append(User(pk=user_id, name=name, username=username))
     rotations = {}
     for pool_id, ticket_type in keys:
-        code = codes[ticket_type]
+        code = GROUP_FOR_TYPE[ticket_type]
         turn_id, last_agent_id = turns.get((pool_id, groups.get(code)), (None, None))
-        rotations[(pool_id, ticket_type)] = _Rotation(turn_id, last_agent_id, agents[(pool_id, code)])
+        rotations[(pool_id, ticket_type)] = _Rotation(turn_id, last_agent_id, agents.get((pool_id, code), []))
     return rotations
 
 
-def _attach_pools(tickets: list[Ticket]) -> None:
-    """The batch's pool units (path and name only) in one query, instead of a join per ticket row."""
-    pools = OrgUnit.objects.only("id", "path", "name", "depth").in_bulk(
-        {t.pool_unit_id for t in tickets if t.pool_unit_id}
-    )
-    for ticket in tickets:
-        if ticket.pool_unit_id:
-            ticket.pool_unit = pools[ticket.pool_unit_id]
-
-
-def _start_path(ticket: Ticket) -> str:
+def _start_path(ticket: DueTicket) -> str:
     # A ticket that never found a pool starts again from its own unit (its path is on the ticket).
-    return ticket.pool_unit.path if ticket.pool_unit_id else ticket.unit_path
+    return ticket.pool_path if ticket.pool_unit_id else ticket.unit_path
 
 
-def _pools_above(tickets: list[Ticket]) -> dict[tuple[str, str], OrgUnit | None]:
-    """The pool each (current pool, type) escalates to, for the whole batch in one query; a ticket
-    that never found a pool looks again from its own unit, in case agents have come on duty since."""
+def _pools_and_agents(
+    escalating: list[DueTicket], unconfirmed: list[DueTicket]
+) -> tuple[dict[tuple[str, str], Pool | None], dict[tuple[int, str], list[Agent]]]:
+    """The pool each escalating (current pool, type) moves to, the nearest unit above with an on-duty
+    agent of the type's group (a ticket that never found a pool looks again from its own unit, in
+    case agents have come on duty since); and the on-duty agents, by (unit, group code) and id, of
+    those units and of the unconfirmed tickets' pools."""
     wanted: dict[tuple[str, str], list[str]] = {}
-    for ticket in tickets:
+    for ticket in escalating:
         start = _start_path(ticket)
         key = (start, ticket.type)
         if key not in wanted:
             wanted[key] = ancestor_paths(start)[1 if ticket.pool_unit_id is not None else 0 :]
-    if not wanted:
-        return {}
-    serving: dict[tuple[str, str], OrgUnit] = {}
-    rows = (
-        RoleAssignment.objects.filter(
-            role=Role.SUPPORT_AGENT,
-            on_duty=True,
-            user__is_active=True,
-            unit__path__in={path for paths in wanted.values() for path in paths},
-            handling_groups__code__in={GROUP_FOR_TYPE[t] for _, t in wanted},
+    units: dict[str, Pool] = {}
+    if wanted:
+        # By path first: joined to the role assignments, the planner scanned every unit's row.
+        paths = {path for paths in wanted.values() for path in paths}
+        units = {
+            path: Pool(pk, name)
+            for pk, path, name in OrgUnit.objects.filter(path__in=paths).values_list("id", "path", "name")
+        }
+    unit_ids = {unit.pk for unit in units.values()} | {t.pool_unit_id for t in unconfirmed if t.pool_unit_id}
+    agents: dict[tuple[int, str], list[Agent]] = defaultdict(list)
+    if unit_ids:
+        rows = (
+            RoleAssignment.objects.filter(
+                role=Role.SUPPORT_AGENT,
+                on_duty=True,
+                user__is_active=True,
+                unit_id__in=unit_ids,
+                handling_groups__code__in={GROUP_FOR_TYPE[t.type] for t in [*escalating, *unconfirmed]},
+            )
+            .values_list("unit_id", "handling_groups__code", "user_id", "user__name", "user__username")
+            .order_by("user_id")
         )
-        .values_list("unit_id", "unit__path", "unit__name", "unit__depth", "handling_groups__code")
-        .distinct()
-    )
-    for unit_id, path, name, depth, code in rows:
-        serving[(path, code)] = OrgUnit(pk=unit_id, path=path, name=name, depth=depth)
-    return {
-        (start_path, ticket_type): next(
-            (
-                serving[(path, GROUP_FOR_TYPE[ticket_type])]
-                for path in paths
-                if (path, GROUP_FOR_TYPE[ticket_type]) in serving
-            ),
-            None,
+        for unit_id, code, user_id, name, username in rows:
+            agents[(unit_id, code)].append(Agent(user_id, name or username))
+    targets: dict[tuple[str, str], Pool | None] = {}
+    for (start_path, ticket_type), paths in wanted.items():
+        code = GROUP_FOR_TYPE[ticket_type]
+        targets[(start_path, ticket_type)] = next(
+            (units[path] for path in paths if path in units and agents.get((units[path].pk, code))), None
         )
-        for (start_path, ticket_type), paths in wanted.items()
-    }
+    return targets, agents
