@@ -431,6 +431,17 @@ def run_sweep(args: argparse.Namespace, report: dict) -> None:
     from tickets.models import OPEN_STATES, Ticket, TicketEvent
 
     print(f"\n[4] SLA sweep with {args.due_share:.0%} of the open tickets due, {args.sweep_runs} runs\n")
+    columns = [f.column for f in Ticket._meta.concrete_fields if f.column != "id"]
+    assignments = ", ".join(f'"{c}" = s."{c}"' for c in columns)
+    # The open tickets as they were before this run made some due: put back at the end, so that every
+    # run starts from the same data (otherwise each run's breaches stay escalated to the top, and later
+    # runs find fewer tickets that can still breach).
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_open")
+        cursor.execute(
+            "CREATE TEMP TABLE bench_open AS SELECT * FROM tickets_ticket WHERE state = ANY(%s)", [list(OPEN_STATES)]
+        )
+    first_event = TicketEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     now = timezone.now()
     made = make_due(now=now, share=args.due_share, seed=args.seed)
     due = Ticket.objects.filter(sla_check_at__lte=now)
@@ -447,8 +458,6 @@ def run_sweep(args: argparse.Namespace, report: dict) -> None:
         cursor.execute("DROP TABLE IF EXISTS bench_due, bench_turn")
         cursor.execute("CREATE TEMP TABLE bench_due AS SELECT * FROM tickets_ticket WHERE sla_check_at <= %s", [now])
         cursor.execute("CREATE TEMP TABLE bench_turn AS SELECT * FROM tickets_poolturn")
-    columns = [f.column for f in Ticket._meta.concrete_fields if f.column != "id"]
-    assignments = ", ".join(f'"{c}" = s."{c}"' for c in columns)
     last_event = TicketEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
     def restore() -> None:
@@ -474,6 +483,13 @@ def run_sweep(args: argparse.Namespace, report: dict) -> None:
     again = services.sla_sweep(now=now)
     idle_ms = (time.perf_counter() - started) * 1000
     restore()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE tickets_ticket t SET {assignments} FROM bench_open s "
+            "WHERE t.id = s.id AND (t.*) IS DISTINCT FROM (s.*)"
+        )
+        cursor.execute("DELETE FROM tickets_ticketevent WHERE id > %s", [first_event])
+        cursor.execute("DROP TABLE bench_open")
     result = summary(samples) | {
         "due": due_count,
         "open": open_count,
