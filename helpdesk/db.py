@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -41,20 +41,19 @@ def fetch_prepared(sql: str, params: dict | list, *, many: bool = False):
     pooled connection, and wrapped like any Django cursor (query logging and counting see it).
     Elsewhere (SQLite) it is an ordinary query. Returns the first row, or all rows with ``many``.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy that looks it up each time
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if many else cursor.fetchone()
-    connection.ensure_connection()
+    db.ensure_connection()
     started = time.monotonic()
-    with connection.make_cursor(_preparing_cursor_class()(connection.connection)) as cursor:
+    with db.make_cursor(_preparing_cursor_class()(db.connection)) as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall() if many else cursor.fetchone()
-    if connection.queries_logged:
+    if db.queries_logged:
         # Django's debug cursor reads the statement back from the cursor, which a prepared one lacks.
-        connection.queries_log.append(
-            {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
-        )
+        db.queries_log.append({"sql": db.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"})
     return result
 
 

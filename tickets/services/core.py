@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,8 +181,11 @@ def _insert_numbered_step_by_step(ticket: Ticket, *, day: date, search_text: str
 
 
 def _insert_numbered_in_one_statement(ticket: Ticket, *, day: date, search_text: str, lines: list[TicketEvent]) -> None:
-    fields = _ticket_insert_fields()
-    params = [day, *(field.get_db_prep_save(field.pre_save(ticket, True), connection) for field in fields)]
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each attribute read through the proxy costs
+    params = [day]
+    for field, prepare in _ticket_insert_plan():
+        value = field.pre_save(ticket, True)
+        params.append(field.get_db_prep_save(value, db) if prepare else value)
     params += [f"TS{day:%Y%m%d}", search_text]
     # The timeline lines as one JSON document: the statement's text and parameter count stay the same
     # whatever the number of lines (psycopg caches the conversion of statements up to 50 parameters),
@@ -206,6 +209,25 @@ def _insert_numbered_in_one_statement(ticket: Ticket, *, day: date, search_text:
 
 def _ticket_insert_fields() -> list:
     return [f for f in Ticket._meta.concrete_fields if not f.primary_key and f.attname != "number"]
+
+
+# Fields whose Python value psycopg sends as it is: Django's preparation of them only checks and
+# converts what is already right, at 36 calls a create. Any other kind (JSON, decimals, …) is prepared.
+_SENT_AS_IS = (
+    models.CharField,
+    models.TextField,
+    models.DateTimeField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+_INSERT_PLAN: list = []
+
+
+def _ticket_insert_plan() -> list:
+    if not _INSERT_PLAN:
+        _INSERT_PLAN.extend((field, not isinstance(field, _SENT_AS_IS)) for field in _ticket_insert_fields())
+    return _INSERT_PLAN
 
 
 _NUMBERED_INSERT_SQL: list[str] = []
@@ -344,7 +366,7 @@ def ancestor_paths(path: str) -> list[str]:
 # evaluates the next agent against the latest committed turn, so concurrent creates in one pool take
 # agents one after another; a pool's first ticket inserts the turn row with its first agent.
 _ROUTE_SQL = """
-WITH grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %(code)s),
+WITH grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %s),
 candidate AS (SELECT id, depth FROM orgtree_orgunit WHERE path IN ({paths})),
 agent AS (
     SELECT ra.unit_id, ra.user_id FROM accounts_roleassignment ra
@@ -374,9 +396,13 @@ def _route_in_one_statement(*, start_path: str, ticket_type: str, above: bool):
     paths = ancestor_paths(start_path)[1 if above else 0 :]
     if not paths:
         return None
-    sql = _ROUTE_SQL.replace("{paths}", ", ".join(["%(p" + str(i) + ")s" for i in range(len(paths))]))
-    params = {"code": GROUP_FOR_TYPE[ticket_type]} | {f"p{i}": path for i, path in enumerate(paths)}
-    return fetch_prepared(sql, params)
+    sql = _ROUTE_SQL_BY_DEPTH.get(len(paths))
+    if sql is None:
+        sql = _ROUTE_SQL_BY_DEPTH[len(paths)] = _ROUTE_SQL.replace("{paths}", ", ".join(["%s"] * len(paths)))
+    return fetch_prepared(sql, [GROUP_FOR_TYPE[ticket_type], *paths])
+
+
+_ROUTE_SQL_BY_DEPTH: dict[int, str] = {}
 
 
 def _assign_to_pool(
