@@ -901,6 +901,10 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         for day, serial in counters_before.items():
             TicketDayCounter.objects.filter(day=day).update(last_serial=serial)
         TicketDayCounter.objects.exclude(day__in=list(counters_before)).delete()
+        # And the space they took back now, not by autovacuum in the middle of the next measurement.
+        with connection.cursor() as cursor:
+            for table in ("tickets_ticket", "tickets_ticketevent", "tickets_ticketsearch", "tickets_ticketdaycounter"):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
 # --- 6. Plans -------------------------------------------------------------------------------------

@@ -80,7 +80,11 @@ class Ticket(models.Model):
         related_name="asked_tickets",
         db_index=False,
     )
-    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tickets")
+    # No index of its own: every read by unit goes through unit_path's indexes, and each index is one
+    # more write per create and per SLA change. (Deleting a unit that has tickets is refused anyway.)
+    unit = models.ForeignKey(
+        OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     # The asker's unit path, copied so that subtree scoping, search and reports use one index on the
     # ticket table instead of joining 500,000 units. Units are not moved by any service.
     unit_path = models.CharField(max_length=255, editable=False)
@@ -225,7 +229,8 @@ class TicketEvent(models.Model):
         FOLLOW_UP = "follow_up", _("Follow-up opened")
         FOLLOW_UP_DONE = "follow_up_done", _("Follow-up done")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # Indexed by ticket_event_timeline (ticket, id), which serves every lookup by ticket.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     from_state = models.CharField(max_length=16, choices=TicketState.choices, blank=True)
