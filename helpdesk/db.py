@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
@@ -48,7 +49,7 @@ def fetch_prepared(sql: str, params: dict | list, *, many: bool = False):
             return cursor.fetchall() if many else cursor.fetchone()
     db.ensure_connection()
     started = time.monotonic()
-    with db.make_cursor(_preparing_cursor_class()(db.connection)) as cursor:
+    with db.make_cursor(_PreparingCursor(db.connection)) as cursor:
         cursor.execute(sql, params)
         result = cursor.fetchall() if many else cursor.fetchone()
     if db.queries_logged:
@@ -57,17 +58,8 @@ def fetch_prepared(sql: str, params: dict | list, *, many: bool = False):
     return result
 
 
-_preparing_cursor: type | None = None
+class _PreparingCursor(psycopg.Cursor):
+    """Binds on the server and prepares every statement it runs (see fetch_prepared)."""
 
-
-def _preparing_cursor_class() -> type:
-    global _preparing_cursor
-    if _preparing_cursor is None:
-        import psycopg
-
-        class PreparingCursor(psycopg.Cursor):
-            def execute(self, query, params=None, *, prepare=None, binary=None):
-                return super().execute(query, params, prepare=True, binary=binary)
-
-        _preparing_cursor = PreparingCursor
-    return _preparing_cursor
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)

@@ -7,6 +7,8 @@ costs more to plan (0.3 ms) than to run.
 
 from __future__ import annotations
 
+import functools
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -16,20 +18,16 @@ from accounts.models import User
 from helpdesk.db import fetch_prepared
 from orgtree.models import OrgUnit
 
-_SQL: str | None = None
 
-
+@functools.cache
 def _token_sql() -> str:
-    global _SQL
-    if _SQL is None:
-        user_columns = ", ".join(f"u.{f.column}" for f in User._meta.concrete_fields)
-        unit_columns = ", ".join(f"o.{f.column}" for f in OrgUnit._meta.concrete_fields)
-        _SQL = (
-            f"SELECT t.created, {user_columns}, {unit_columns} FROM {Token._meta.db_table} t "  # noqa: S608
-            f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
-            f"LEFT JOIN {OrgUnit._meta.db_table} o ON o.id = u.unit_id WHERE t.key = %s"
-        )
-    return _SQL
+    user_columns = ", ".join(f"u.{f.column}" for f in User._meta.concrete_fields)
+    unit_columns = ", ".join(f"o.{f.column}" for f in OrgUnit._meta.concrete_fields)
+    return (
+        f"SELECT t.created, {user_columns}, {unit_columns} FROM {Token._meta.db_table} t "  # noqa: S608
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"LEFT JOIN {OrgUnit._meta.db_table} o ON o.id = u.unit_id WHERE t.key = %s"
+    )
 
 
 class UnitTokenAuthentication(TokenAuthentication):

@@ -3,6 +3,7 @@ rating (workflow.py) and the SLA sweep (sweep.py) build on ``ticket_transition``
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -221,27 +222,22 @@ _SENT_AS_IS = (
     models.BooleanField,
     models.ForeignKey,
 )
-_INSERT_PLAN: list = []
 
 
+@functools.cache
 def _ticket_insert_plan() -> list:
-    if not _INSERT_PLAN:
-        _INSERT_PLAN.extend((field, not isinstance(field, _SENT_AS_IS)) for field in _ticket_insert_fields())
-    return _INSERT_PLAN
+    return [(field, not isinstance(field, _SENT_AS_IS)) for field in _ticket_insert_fields()]
 
 
-_NUMBERED_INSERT_SQL: list[str] = []
-
-
+@functools.cache
 def _numbered_insert_sql() -> str:
     """The create's one statement: take the day's serial, insert the ticket numbered ``TS`` + day +
     serial (at least three digits, as ``ticket_number_for``), its search text and its timeline lines."""
-    if not _NUMBERED_INSERT_SQL:
-        columns = ", ".join(f.column for f in _ticket_insert_fields())
-        # Typed placeholders: a prepared statement's parameter types are fixed by the first call.
-        values = ", ".join(f"%s::{f.db_type(connection)}" for f in _ticket_insert_fields())
-        # Column names come from the model and every value is a bound parameter.
-        _NUMBERED_INSERT_SQL.append(f"""
+    columns = ", ".join(f.column for f in _ticket_insert_fields())
+    # Typed placeholders: a prepared statement's parameter types are fixed by the first call.
+    values = ", ".join(f"%s::{f.db_type(connection)}" for f in _ticket_insert_fields())
+    # Column names come from the model and every value is a bound parameter.
+    return f"""
 WITH serial AS (
     INSERT INTO tickets_ticketdaycounter (day, last_serial) VALUES (%s::date, 1) ON CONFLICT (day)
     DO UPDATE SET last_serial = tickets_ticketdaycounter.last_serial + 1 RETURNING last_serial
@@ -258,8 +254,7 @@ WITH serial AS (
         jsonb_to_recordset(%s::jsonb)
             AS line(actor_id bigint, kind text, from_state text, to_state text, comment text, data jsonb)
 )
-SELECT id, number FROM new_ticket""")  # noqa: S608
-    return _NUMBERED_INSERT_SQL[0]
+SELECT id, number FROM new_ticket"""  # noqa: S608
 
 
 def notify_ticket(ticket: Ticket, *, event_type: str = "ticket.updated", extra: set[int] | None = None) -> None:
@@ -396,13 +391,12 @@ def _route_in_one_statement(*, start_path: str, ticket_type: str, above: bool):
     paths = ancestor_paths(start_path)[1 if above else 0 :]
     if not paths:
         return None
-    sql = _ROUTE_SQL_BY_DEPTH.get(len(paths))
-    if sql is None:
-        sql = _ROUTE_SQL_BY_DEPTH[len(paths)] = _ROUTE_SQL.replace("{paths}", ", ".join(["%s"] * len(paths)))
-    return fetch_prepared(sql, [GROUP_FOR_TYPE[ticket_type], *paths])
+    return fetch_prepared(_route_sql(len(paths)), [GROUP_FOR_TYPE[ticket_type], *paths])
 
 
-_ROUTE_SQL_BY_DEPTH: dict[int, str] = {}
+@functools.cache
+def _route_sql(depth: int) -> str:
+    return _ROUTE_SQL.replace("{paths}", ", ".join(["%s"] * depth))
 
 
 def _assign_to_pool(
