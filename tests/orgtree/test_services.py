@@ -86,7 +86,7 @@ def _assert_consistent(parent: OrgUnit, expected_codes: set[str]) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_eight_admins_adding_schools_under_one_county_at_once(tree):
     require_postgres()
     county = tree.haidian
@@ -106,7 +106,7 @@ def test_eight_admins_adding_schools_under_one_county_at_once(tree):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_bulk_loads_interleaved_with_single_adds_keep_the_tree_consistent(tree):
     require_postgres()
     county = tree.heping
@@ -146,7 +146,7 @@ def test_bulk_loads_interleaved_with_single_adds_keep_the_tree_consistent(tree):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_admins_racing_for_one_code_get_one_unit_and_one_field_error(tree):
     require_postgres()
     results: list[object] = []

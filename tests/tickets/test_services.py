@@ -126,7 +126,7 @@ def test_only_an_agent_of_the_unit_or_above_accepts(tree, teacher, tianjin_teach
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_creates_get_unique_gap_free_numbers(tree, teacher):
     require_postgres()
     results = []
@@ -137,7 +137,7 @@ def test_concurrent_creates_get_unique_gap_free_numbers(tree, teacher):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_agents_accepting_at_once_leave_exactly_one_winner(tree, teacher, agent):
     require_postgres()
     second = UserFactory(username="hd_agent2", unit=tree.haidian)

@@ -19,7 +19,7 @@ from tests.concurrency import require_postgres
 from tickets.models import Ticket
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def _free_port() -> int:
