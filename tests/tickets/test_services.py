@@ -1,11 +1,11 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import HandlingGroup, Role
+from accounts.models import HandlingGroup, Role, RoleAssignment
 from tests.concurrency import require_postgres, run_at_once
 from tests.factories import UserFactory, grant
 from tickets import services
@@ -247,13 +247,14 @@ def _stored(ticket: Ticket) -> dict:
 
 
 @pytest.mark.parametrize("way", ["step_by_step", "in_one_statement"])
-def test_both_ways_of_writing_a_new_ticket_store_the_same_rows(way, teacher, agent, monkeypatch):
-    from tickets.services import core
+@pytest.mark.parametrize("routed", [True, False], ids=["routed", "no pool"])
+def test_both_ways_of_writing_a_new_ticket_store_the_same_rows(way, routed, tree, teacher, agent, monkeypatch):
+    from tickets.services import intake
 
     if way == "in_one_statement":
         require_postgres()
     written = []
-    chosen = getattr(core, f"_insert_numbered_{way}")
+    chosen = getattr(intake, f"_write_{way}")
 
     def write(ticket, **kwargs):
         written.append(way)
@@ -262,20 +263,40 @@ def test_both_ways_of_writing_a_new_ticket_store_the_same_rows(way, teacher, age
     # Both created at the same moment, so that their clocks compare equal.
     moment = timezone.now()
     monkeypatch.setattr(timezone, "now", lambda: moment)
-    reference = _create(teacher, title="投影仪无法开机 A")  # the database's own way
-    monkeypatch.setattr(core, "_insert_numbered", write)
-    ticket = _create(teacher, title="投影仪无法开机 B")
+    kind = "hardware" if routed else "complaint"
+    if not routed:  # nobody serves complaints
+        RoleAssignment.objects.get(user=agent).handling_groups.remove(HandlingGroup.objects.get(code="complaints"))
+    reference = _create(teacher, title="投影仪无法开机 A", type=kind)  # the database's own way
+    monkeypatch.setattr(intake, "_write_routed_and_numbered", write)
+    ticket = _create(teacher, title="投影仪无法开机 B", type=kind)
     assert written == [way]
     prefix = f"TS{timezone.localdate():%Y%m%d}"
     assert (reference.number, ticket.number) == (f"{prefix}001", f"{prefix}002")
     assert Ticket.objects.get(number=ticket.number).pk == ticket.pk and not ticket._state.adding
     stored, expected = _stored(ticket), _stored(reference)
-    assert stored["fields"] == expected["fields"] | {"assignee_id": stored["fields"]["assignee_id"]}
+    assert stored["fields"] == expected["fields"]
     assert stored["search"].replace(" b", " a") == expected["search"]
-    assert [line[:5] for line in stored["timeline"]] == [line[:5] for line in expected["timeline"]]
-    assert [line[1] for line in stored["timeline"]] == ["created", "routed", "assigned"]
-    assert stored["timeline"][0][5] == {"priority": "P3", "type": "hardware"}
+    assert stored["timeline"] == expected["timeline"]
     assert {e.created_at for e in Ticket.objects.get(pk=ticket.pk).events.all()} == {moment}
+    # What the service hands back (the API's answer, the events) is what was stored.
+    for made in (ticket, reference):
+        kept = Ticket.objects.get(pk=made.pk)
+        assert (made.pool_unit_id, made.assignee_id) == (kept.pool_unit_id, kept.assignee_id)
+        assert (made.ack_due_at, made.sla_check_at) == (kept.ack_due_at, kept.sla_check_at)
+    timeline = stored["timeline"]
+    assert timeline[0][1:] == ("created", "", "new", "", {"priority": "P3", "type": kind})
+    if routed:
+        # The same agent twice: the pool has one agent, whose turn comes round again.
+        assert stored["fields"]["assignee_id"] == agent.pk and stored["fields"]["pool_unit_id"] == tree.haidian.pk
+        assert [line[1] for line in timeline] == ["created", "routed", "assigned"]
+        assert timeline[2][5] == {"assignee": agent.pk, "assignee_name": "刘洋"}
+        assert ticket.pool_unit.name == tree.haidian.name and ticket.assignee.name == "刘洋"
+        assert stored["fields"]["ack_due_at"] == moment + timedelta(hours=1)
+        assert stored["fields"]["sla_check_at"] <= stored["fields"]["ack_due_at"]
+    else:
+        assert stored["fields"]["assignee_id"] is None and stored["fields"]["pool_unit_id"] is None
+        assert timeline[1][1:] == ("routed", "", "", "", {"pool": None})
+        assert len(timeline) == 2 and stored["fields"]["ack_due_at"] is None
     assert isinstance(stored["fields"]["sla_check_at"], datetime)
 
 
@@ -289,8 +310,6 @@ def test_the_hot_statements_are_prepared_once_per_connection(teacher, agent):
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
         prepared = cursor.fetchall()
-    routing = [row for row in prepared if "tickets_poolturn" in row[0]]
-    insert = [row for row in prepared if "tickets_ticketdaycounter" in row[0]]
+    create = [row for row in prepared if "tickets_poolturn" in row[0] and "tickets_ticketdaycounter" in row[0]]
     # Prepared once and planned once: every later create reuses the generic plan.
-    assert len(routing) == 1 and routing[0][1] >= 3 and routing[0][2] == 0
-    assert len(insert) == 1 and insert[0][1] >= 3 and insert[0][2] == 0
+    assert len(create) == 1 and create[0][1] >= 3 and create[0][2] == 0

@@ -11,16 +11,15 @@ from .attachments import (
     sanitize_filename,
 )
 from .core import (
-    GROUP_FOR_TYPE,
     TRANSITIONS,
     notify_ticket,
     ticket_accept,
     ticket_change_priority,
-    ticket_create,
     ticket_number_for,
-    ticket_route,
     ticket_transition,
 )
+from .intake import ticket_create
+from .routing import GROUP_FOR_TYPE, ticket_route
 from .sla import DEFAULT_SLA, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines, ticket_sla
 from .sweep import sla_sweep
 from .workflow import (

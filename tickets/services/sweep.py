@@ -35,7 +35,7 @@ from orgtree.models import OrgUnit
 from .. import selectors
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
-from .core import GROUP_FOR_TYPE, ancestor_paths
+from .routing import GROUP_FOR_TYPE, ancestor_paths
 from .sla import ESCALATING_STATES, refresh_sla_schedule, sla_policy_for
 
 BATCH_SIZE = 1000

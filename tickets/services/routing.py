@@ -1,0 +1,145 @@
+"""分级轮巡 routing: a ticket goes to the nearest pool that serves its type, and inside the pool to the
+agent whose turn it is. ``ticket_create`` runs the same routing inside its one statement (intake.py)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from helpdesk.db import fetch_prepared
+from orgtree.models import OrgUnit
+
+from ..models import SLAPolicy, Ticket, TicketEvent, TicketType
+from .core import event, notify_ticket
+from .sla import refresh_sla_schedule, sla_policy_for
+
+# Which handling group serves each type of question (seed 004, step 3).
+GROUP_FOR_TYPE = {
+    TicketType.HARDWARE: "hardware",
+    TicketType.SOFTWARE: "software",
+    TicketType.CONSULTATION: "training",
+    TicketType.COMPLAINT: "complaints",
+}
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """``path`` and the paths of every unit above it, nearest first."""
+    step = OrgUnit.steplen
+    return [path[:length] for length in range(len(path), 0, -step)]
+
+
+# 分级轮巡 as common table expressions ending in ``route``: find the nearest unit among the candidates
+# with an on-duty agent of the group, and take the next agent's turn there. ON CONFLICT DO UPDATE
+# row-locks the pool's turn and evaluates the next agent against the latest committed turn, so
+# concurrent creates in one pool take agents one after another; a pool's first ticket inserts the turn
+# row with its first agent. ``route`` has one row, or none when no pool serves the type.
+_ROUTE_CTES = """
+grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %s),
+candidate AS (SELECT id, depth FROM orgtree_orgunit WHERE path IN ({paths})),
+agent AS (
+    SELECT ra.unit_id, ra.user_id FROM accounts_roleassignment ra
+    JOIN accounts_roleassignment_handling_groups rg ON rg.roleassignment_id = ra.id
+    JOIN accounts_user au ON au.id = ra.user_id
+    WHERE ra.unit_id IN (SELECT id FROM candidate) AND ra.role = 'support_agent' AND ra.on_duty
+        AND au.is_active AND rg.handlinggroup_id = (SELECT id FROM grp)
+),
+pool AS (
+    SELECT candidate.id FROM candidate WHERE EXISTS (SELECT 1 FROM agent WHERE agent.unit_id = candidate.id)
+    ORDER BY candidate.depth DESC LIMIT 1
+),
+route AS (
+    INSERT INTO tickets_poolturn (unit_id, group_id, last_agent_id)
+    SELECT pool.id, grp.id, (SELECT min(user_id) FROM agent WHERE agent.unit_id = pool.id) FROM pool, grp WHERE true
+    ON CONFLICT (unit_id, group_id) DO UPDATE SET last_agent_id = COALESCE(
+        (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id
+            AND agent.user_id > COALESCE(tickets_poolturn.last_agent_id, 0)),
+        (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id))
+    RETURNING unit_id AS pool_id, (SELECT name FROM orgtree_orgunit WHERE id = unit_id) AS pool_name,
+        (SELECT path FROM orgtree_orgunit WHERE id = unit_id) AS pool_path, last_agent_id AS agent_id,
+        (SELECT name FROM accounts_user WHERE id = last_agent_id) AS agent_name,
+        (SELECT username FROM accounts_user WHERE id = last_agent_id) AS agent_username
+)"""
+ROUTE_COLUMNS = "pool_id, pool_name, pool_path, agent_id, agent_name, agent_username"
+
+
+@functools.cache
+def route_ctes(depth: int) -> str:
+    """The routing CTEs for a start unit ``depth`` levels deep; parameters: group code, then the paths."""
+    return _ROUTE_CTES.replace("{paths}", ", ".join(["%s"] * depth))
+
+
+def route_params(*, start_path: str, ticket_type: str, above: bool) -> list[str] | None:
+    """The routing CTEs' parameters, or None when there is no unit to look in (above the top)."""
+    paths = ancestor_paths(start_path)[1 if above else 0 :]
+    return [GROUP_FOR_TYPE[ticket_type], *paths] if paths else None
+
+
+@functools.cache
+def _route_sql(depth: int) -> str:
+    return f"WITH {route_ctes(depth)}\nSELECT {ROUTE_COLUMNS} FROM route"
+
+
+def routed_to(ticket: Ticket, row: tuple | None) -> None:
+    """Set pool and agent on the ticket from a ``route`` row (enough for the timeline, the events and
+    an API answer), or clear them when no pool was found."""
+    if row is None:
+        ticket.pool_unit, ticket.assignee = None, None
+        return
+    pool_id, pool_name, pool_path, agent_id, agent_name, agent_username = row
+    ticket.pool_unit = OrgUnit(pk=pool_id, name=pool_name, path=pool_path)
+    ticket.assignee = User(pk=agent_id, name=agent_name, username=agent_username) if agent_id else None
+
+
+def routing_lines(ticket: Ticket, *, actor: User | None) -> list[TicketEvent]:
+    """The timeline lines of a routing whose outcome is set on the ticket."""
+    if ticket.pool_unit is None:
+        return [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": None})]
+    pool = ticket.pool_unit
+    lines = [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": pool.pk, "pool_name": pool.name})]
+    if ticket.assignee is not None:
+        agent = ticket.assignee
+        lines.append(
+            event(
+                ticket,
+                actor=actor,
+                kind=TicketEvent.Kind.ASSIGNED,
+                data={"assignee": agent.pk, "assignee_name": agent.name or agent.username},
+            )
+        )
+    return lines
+
+
+def assign_to_pool(
+    ticket: Ticket, *, start: OrgUnit, above: bool, actor: User | None, policy: SLAPolicy, now: datetime
+) -> list[TicketEvent]:
+    """Set pool and agent on the (unsaved or locked) ticket; return the timeline lines to write.
+    With no pool, the ticket keeps the pool and agent it had."""
+    params = route_params(start_path=start.path, ticket_type=ticket.type, above=above)
+    row = fetch_prepared(_route_sql(len(params) - 1), params) if params else None
+    if row is None:
+        return [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": None})]
+    routed_to(ticket, row)
+    # Seed 004: the handler confirms receipt within the policy's time (1 hour).
+    ticket.ack_due_at = now + timedelta(minutes=policy.acknowledge_minutes) if ticket.assignee_id else None
+    return routing_lines(ticket, actor=actor)
+
+
+def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = None) -> Ticket:
+    """Put a saved ticket in the nearest pool that serves its type (or the pool above its current
+    one) and assign the agent whose turn it is. With no pool, it stays where it is, and the timeline
+    says so."""
+    now = timezone.now()
+    start = ticket.pool_unit if above and ticket.pool_unit_id else ticket.unit
+    with transaction.atomic():
+        policy = sla_policy_for(ticket.priority)
+        lines = assign_to_pool(ticket, start=start, above=above, actor=actor, policy=policy, now=now)
+        refresh_sla_schedule(ticket, policy=policy)
+        ticket.save()
+        TicketEvent.objects.bulk_create(lines)
+        if ticket.assignee_id:
+            notify_ticket(ticket, event_type="ticket.assigned")
+    return ticket
