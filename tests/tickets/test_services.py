@@ -313,3 +313,16 @@ def test_the_hot_statements_are_prepared_once_per_connection(teacher, agent):
     create = [row for row in prepared if "tickets_poolturn" in row[0] and "tickets_ticketdaycounter" in row[0]]
     # Prepared once and planned once: every later create reuses the generic plan.
     assert len(create) == 1 and create[0][1] >= 3 and create[0][2] == 0
+
+
+@pytest.mark.parametrize("depth", range(1, 9))
+def test_the_create_statement_stays_within_what_psycopg_caches(depth):
+    """Over psycopg's limits, every create would parse the 4 kB statement again in Python (8% of a
+    create's CPU, measured)."""
+    from psycopg import _queries
+
+    from tickets.services import intake
+
+    sql = intake._create_sql(depth)
+    assert len(sql) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert sql.count("%s") <= _queries.MAX_CACHED_STATEMENT_PARAMS

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -131,20 +133,19 @@ def _write_in_one_statement(
     check_assigned = refresh_sla_schedule(ticket, policy=policy).sla_check_at
     ticket.assignee_id, ticket.ack_due_at = None, None
 
-    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each attribute read through the proxy costs
     params: list = list(route)
     params.append(day)
-    for field, how in _ticket_insert_plan():
-        if how == "value":
-            params.append(field.pre_save(ticket, True))
-        elif how == "prepared":
-            params.append(field.get_db_prep_save(field.pre_save(ticket, True), db))
-        elif how == "ack_due_at":
+    record = {}
+    for field, source in _ticket_insert_plan():
+        if source == "record":
+            record[field.column] = field.pre_save(ticket, True)
+        elif source == "ack_due_at":
             params.append(ack_due_at)
-        elif how == "sla_check_at":
+        elif source == "sla_check_at":
             params += [check_unassigned, check_assigned]
     params += [
         f"TS{day:%Y%m%d}",
+        json.dumps(record, default=_json_value),
         search_text,
         created.actor_id,
         created.kind,
@@ -164,16 +165,6 @@ def _write_in_one_statement(
 # Stands for whichever agent the statement assigns: the schedule only asks whether there is one.
 _ANY_AGENT = 0
 
-# Fields whose Python value psycopg sends as it is: Django's preparation of them only checks and
-# converts what is already right, at 36 calls a create. Any other kind (JSON, decimals, …) is prepared.
-_SENT_AS_IS = (
-    models.CharField,
-    models.TextField,
-    models.DateTimeField,
-    models.IntegerField,
-    models.BooleanField,
-    models.ForeignKey,
-)
 # Columns the statement fills from its routing, with the SQL that does it.
 _FROM_ROUTING = {
     "pool_unit_id": "routed.pool_id",
@@ -183,46 +174,51 @@ _FROM_ROUTING = {
 }
 
 
+def _json_value(value: Any) -> str:
+    """Dates and times as ISO 8601 to the microsecond (PostgreSQL reads them back exactly); decimals,
+    UUIDs and the like as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def _ticket_insert_fields() -> list:
     return [f for f in Ticket._meta.concrete_fields if not f.primary_key and f.attname != "number"]
 
 
 @functools.cache
 def _ticket_insert_plan() -> list[tuple[models.Field, str]]:
-    """Each inserted field and where its parameter comes from: the ticket's value as it is, the value
-    prepared by Django, the routing (no parameter), or the clocks computed for both routings."""
+    """Each inserted field and where its value comes from: the ticket, sent in one JSON record (one
+    parameter, where one per column would make the statement too long and too many-parametered for
+    psycopg to cache its conversion), the routing, or the clocks computed for both routings."""
 
-    def how(field: models.Field) -> str:
+    def source(field: models.Field) -> str:
         if field.attname in ("ack_due_at", "sla_check_at"):
             return field.attname
-        if field.attname in _FROM_ROUTING:
-            return "routing"
-        return "value" if isinstance(field, _SENT_AS_IS) else "prepared"
+        return "routing" if field.attname in _FROM_ROUTING else "record"
 
-    return [(field, how(field)) for field in _ticket_insert_fields()]
+    return [(field, source(field)) for field in _ticket_insert_fields()]
 
 
 @functools.cache
 def _create_sql(depth: int) -> str:
     """The create's one statement: route (routing.py), take the day's serial, insert the ticket numbered
     ``TS`` + day + serial (at least three digits, as ``ticket_number_for``), its search text and its
-    timeline: the asker's line, then the routing's lines as ``routing_lines`` writes them."""
+    timeline: the asker's line, then the routing's lines as ``routing_lines`` writes them. ``serial``
+    selects from ``routed``, so the pool's turn is always locked before the day's counter."""
     fields = _ticket_insert_fields()
     columns = ", ".join(f.column for f in fields)
-    # Typed placeholders: a prepared statement's parameter types are fixed by the first call.
-    values = ", ".join(_FROM_ROUTING.get(f.attname, f"%s::{f.db_type(connection)}") for f in fields)
-    # Column names come from the model and every value is a bound parameter.
-    return f"""
+    values = ", ".join(_FROM_ROUTING.get(f.attname, f.column) for f in fields)
+    # Column names come from the model and every value is a bound parameter, typed: a prepared
+    # statement's parameter types are fixed by its first call.
+    return _compact(f"""
 WITH {route_ctes(depth)},
 routed AS (SELECT route.* FROM (VALUES (1)) AS one (row) LEFT JOIN route ON true),
 serial AS (
-    -- Selecting from routed takes the pool's turn before the day's counter, always in that order.
     INSERT INTO tickets_ticketdaycounter (day, last_serial) SELECT %s::date, 1 FROM routed ON CONFLICT (day)
     DO UPDATE SET last_serial = tickets_ticketdaycounter.last_serial + 1 RETURNING last_serial
 ), new_ticket AS (
     INSERT INTO tickets_ticket ({columns}, number) SELECT {values},
         %s::text || CASE WHEN last_serial < 1000 THEN lpad(last_serial::text, 3, '0') ELSE last_serial::text END
-    FROM routed, serial
+    FROM routed, serial, jsonb_populate_record(NULL::tickets_ticket, %s::jsonb) AS given
     RETURNING id, number, created_at
 ), search AS (
     INSERT INTO tickets_ticketsearch (ticket_id, text) SELECT id, %s::text FROM new_ticket
@@ -240,4 +236,10 @@ serial AS (
     SELECT new_ticket.id, lines.actor_id, lines.kind, '', lines.to_state, '', lines.data, new_ticket.created_at
     FROM new_ticket, lines ORDER BY lines.position
 )
-SELECT new_ticket.id, new_ticket.number, {ROUTE_COLUMNS} FROM new_ticket, routed"""  # noqa: S608
+SELECT new_ticket.id, new_ticket.number, {ROUTE_COLUMNS} FROM new_ticket, routed""")  # noqa: S608
+
+
+def _compact(sql: str) -> str:
+    """The statement on one line, without spaces around parentheses and commas: psycopg caches the
+    conversion of statements up to 4 kB (MAX_CACHED_STATEMENT_LENGTH). No literal here holds a space."""
+    return re.sub(r" ?([(),]) ?", r"\1", " ".join(sql.split()))
