@@ -634,10 +634,10 @@ def process_cpu(pid: int) -> float:
     return total
 
 
-def database_cpu() -> float:
-    """CPU seconds used so far by the PostgreSQL backends serving this benchmark's database."""
+def database_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend serving this benchmark's database."""
     name = urlparse(os.environ["DATABASE_URL"]).path.lstrip("/")
-    total = 0.0
+    used = {}
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             words = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
@@ -646,8 +646,15 @@ def database_cpu() -> float:
             fields = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+        used[int(cmdline.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def database_cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the backends alive now used since ``before`` (one that started since counts whole).
+    Comparing totals instead would subtract the whole life of a backend that exited meanwhile, such as
+    one of the previous run's server connections."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in database_cpu().items())
 
 
 WRK_SCRIPT = """
@@ -747,9 +754,14 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
     # httpx logs every request at INFO: that costs the load generator's CPU and floods the output.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     rng = random.Random(args.seed + 5)
+    load = (
+        f"wrk with {args.clients} connections for {args.create_seconds} s"
+        if args.load_generator == "wrk"
+        else f"{args.creates} tickets from {args.clients} client threads"
+    )
     print(
-        f"\n[1] Filing {args.creates} tickets through {args.server} ({args.workers} processes), "
-        f"{args.clients} client threads, token auth, server connections: {args.server_db}\n",
+        f"\n[1] Filing through {args.server} ({args.workers} processes): {load}, token auth, "
+        f"server connections: {args.server_db}\n",
         flush=True,
     )
 
@@ -835,7 +847,7 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         seconds = time.perf_counter() - started
         server_cpu = sum(process_cpu(proc.pid) for proc in procs) - sum(cpu_before[0])
         client_cpu = time.process_time() - cpu_before[1]
-        postgres_cpu = database_cpu() - database_cpu_before
+        postgres_cpu = database_cpu_since(database_cpu_before)
     finally:
         stop_servers(procs)
 
