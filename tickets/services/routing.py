@@ -32,11 +32,11 @@ def ancestor_paths(path: str) -> list[str]:
     return [path[:length] for length in range(len(path), 0, -step)]
 
 
-# 分级轮巡 as common table expressions ending in ``route``: find the nearest unit among the candidates
-# with an on-duty agent of the group, and take the next agent's turn there. ON CONFLICT DO UPDATE
-# row-locks the pool's turn and evaluates the next agent against the latest committed turn, so
-# concurrent creates in one pool take agents one after another; a pool's first ticket inserts the turn
-# row with its first agent. ``route`` has one row, or none when no pool serves the type.
+# 分级轮巡: the CTEs find the nearest unit among the candidates with an on-duty agent of the group,
+# and the insert takes the next agent's turn there. ON CONFLICT DO UPDATE row-locks the pool's turn
+# and evaluates the next agent against the latest committed turn, so concurrent creates in one pool
+# take agents one after another; a pool's first ticket inserts the turn row with its first agent. It
+# returns one row, or none when no pool serves the type.
 _ROUTE_CTES = """
 grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %s),
 candidate AS (SELECT id, depth FROM orgtree_orgunit WHERE path IN ({paths})),
@@ -50,37 +50,37 @@ agent AS (
 pool AS (
     SELECT candidate.id FROM candidate WHERE EXISTS (SELECT 1 FROM agent WHERE agent.unit_id = candidate.id)
     ORDER BY candidate.depth DESC LIMIT 1
-),
-route AS (
-    INSERT INTO tickets_poolturn (unit_id, group_id, last_agent_id)
-    SELECT pool.id, grp.id, (SELECT min(user_id) FROM agent WHERE agent.unit_id = pool.id) FROM pool, grp WHERE true
-    ON CONFLICT (unit_id, group_id) DO UPDATE SET last_agent_id = COALESCE(
-        (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id
-            AND agent.user_id > COALESCE(tickets_poolturn.last_agent_id, 0)),
-        (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id))
-    RETURNING unit_id AS pool_id, (SELECT name FROM orgtree_orgunit WHERE id = unit_id) AS pool_name,
-        (SELECT path FROM orgtree_orgunit WHERE id = unit_id) AS pool_path, last_agent_id AS agent_id,
-        (SELECT name FROM accounts_user WHERE id = last_agent_id) AS agent_name,
-        (SELECT username FROM accounts_user WHERE id = last_agent_id) AS agent_username
 )"""
+_ROUTE_INSERT = """
+INSERT INTO tickets_poolturn (unit_id, group_id, last_agent_id)
+SELECT pool.id, grp.id, (SELECT min(user_id) FROM agent WHERE agent.unit_id = pool.id) FROM pool, grp WHERE true
+ON CONFLICT (unit_id, group_id) DO UPDATE SET last_agent_id = COALESCE(
+    (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id
+        AND agent.user_id > COALESCE(tickets_poolturn.last_agent_id, 0)),
+    (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id))
+RETURNING unit_id AS pool_id, (SELECT name FROM orgtree_orgunit WHERE id = unit_id) AS pool_name,
+    (SELECT path FROM orgtree_orgunit WHERE id = unit_id) AS pool_path, last_agent_id AS agent_id,
+    (SELECT name FROM accounts_user WHERE id = last_agent_id) AS agent_name,
+    (SELECT username FROM accounts_user WHERE id = last_agent_id) AS agent_username"""
 ROUTE_COLUMNS = "pool_id, pool_name, pool_path, agent_id, agent_name, agent_username"
 
 
 @functools.cache
 def route_ctes(depth: int) -> str:
-    """The routing CTEs for a start unit ``depth`` levels deep; parameters: group code, then the paths."""
-    return _ROUTE_CTES.replace("{paths}", ", ".join(["%s"] * depth))
+    """Routing as common table expressions ending in ``route`` (PostgreSQL: SQLite has no INSERT in a
+    CTE), for a start unit ``depth`` levels deep; parameters: group code, then the paths."""
+    return f"{_ROUTE_CTES.replace('{paths}', ', '.join(['%s'] * depth))},\nroute AS ({_ROUTE_INSERT})"
 
 
 def route_params(*, start_path: str, ticket_type: str, above: bool) -> list[str] | None:
-    """The routing CTEs' parameters, or None when there is no unit to look in (above the top)."""
+    """The routing's parameters, or None when there is no unit to look in (above the top)."""
     paths = ancestor_paths(start_path)[1 if above else 0 :]
     return [GROUP_FOR_TYPE[ticket_type], *paths] if paths else None
 
 
 @functools.cache
 def _route_sql(depth: int) -> str:
-    return f"WITH {route_ctes(depth)}\nSELECT {ROUTE_COLUMNS} FROM route"
+    return f"WITH {_ROUTE_CTES.replace('{paths}', ', '.join(['%s'] * depth))}{_ROUTE_INSERT}"
 
 
 def routed_to(ticket: Ticket, row: tuple | None) -> None:
