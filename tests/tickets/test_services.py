@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import HandlingGroup, Role, RoleAssignment
+from orgtree.models import OrgUnit
 from tests.concurrency import require_postgres, run_at_once
 from tests.factories import UserFactory, grant
 from tickets import services
@@ -208,6 +209,30 @@ def test_escalation_helper_finds_the_pool_one_level_up(tree, teacher):
     assert (escalated.pool_unit, escalated.assignee) == (tree.beijing, province)
     top = services.ticket_route(ticket=escalated, above=True)
     assert top.pool_unit == tree.beijing  # nobody above serves it: it stays where it is
+
+
+def test_moving_a_school_in_the_tree_moves_its_tickets_scope(tree, teacher):
+    """The admin's drag and drop rewrites the subtree's paths; the tickets' copies follow, so the old
+    county's agents lose the ticket and the new county's agents find it."""
+    from tickets import selectors
+
+    haidian_agent = _agent(tree, tree.haidian, "hd_a")
+    heping_agent = _agent(tree, tree.heping, "hp_a")
+    ticket = _create(teacher)
+    other = _create(UserFactory(username="teacher_b", unit=tree.school_b))
+    assert selectors.ticket_get(user=haidian_agent, pk=ticket.pk) == ticket
+
+    OrgUnit.objects.move(tree.school_a, tree.heping, pos="last-child")
+    school = OrgUnit.objects.get(pk=tree.school_a.pk)
+    assert school.path.startswith(tree.heping.path)
+    assert Ticket.objects.get(pk=ticket.pk).unit_path == school.path
+    assert Ticket.objects.get(pk=other.pk).unit_path == tree.school_b.path  # the sibling stays
+    with pytest.raises(Ticket.DoesNotExist):
+        selectors.ticket_get(user=haidian_agent, pk=ticket.pk)
+    assert selectors.ticket_get(user=heping_agent, pk=ticket.pk) == ticket
+    assert ticket.pk in set(selectors.ticket_list(user=heping_agent, view="handled").values_list("pk", flat=True))
+    # New questions from the moved school go to its new county's pool.
+    assert _create(UserFactory(username="moved_teacher", unit=school)).pool_unit_id == tree.heping.pk
 
 
 def test_an_agent_cannot_accept_a_ticket_assigned_to_a_colleague(tree, teacher):

@@ -19,7 +19,7 @@ from .core import (
     ticket_transition,
 )
 from .intake import ticket_create
-from .routing import GROUP_FOR_TYPE, ticket_route
+from .routing import GROUP_FOR_TYPE, ticket_route, tickets_follow_unit_move
 from .sla import DEFAULT_SLA, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines, ticket_sla
 from .sweep import sla_sweep
 from .workflow import (
@@ -75,4 +75,5 @@ __all__ = [
     "ticket_submit_answer",
     "ticket_transition",
     "tickets_archive_resolved",
+    "tickets_follow_unit_move",
 ]

@@ -7,6 +7,8 @@ import functools
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from accounts.models import User
@@ -126,6 +128,17 @@ def assign_to_pool(
     # Seed 004: the handler confirms receipt within the policy's time (1 hour).
     ticket.ack_due_at = now + timedelta(minutes=policy.acknowledge_minutes) if ticket.assignee_id else None
     return routing_lines(ticket, actor=actor)
+
+
+def tickets_follow_unit_move(*, old_path: str, new_path: str, using: str = "default") -> int:
+    """A unit moved in the tree (the admin's drag and drop): its subtree's paths were rewritten from
+    ``old_path`` to ``new_path``, and so must be the copies on its tickets, which every scoped read
+    and the routing use. Same transaction as the move. Returns the tickets rewritten."""
+    return (
+        Ticket.objects.using(using)
+        .filter(unit_path__startswith=old_path)
+        .update(unit_path=Concat(Value(new_path), Substr("unit_path", len(old_path) + 1)))
+    )
 
 
 def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = None) -> Ticket:
