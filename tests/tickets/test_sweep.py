@@ -163,3 +163,15 @@ def test_batches_take_each_due_ticket_once(new_ticket, staff):
     assert counts == {"checked": 5, "escalated": 3, "reassigned": 2}
     assert services.sla_sweep(now=moment, batch_size=2) == {}
     assert TicketEvent.objects.filter(kind=TicketEvent.Kind.REASSIGNED).count() == 2
+
+
+def test_the_due_read_gives_the_same_aware_clock_values_as_the_orm(new_ticket, staff):
+    # On PostgreSQL the sweep reads due rows with psycopg's compiled timestamp loader, not Django's.
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    (due,) = sweep._lock_due(now=ticket.sla_check_at, after=None, batch_size=10)
+    stored = Ticket.objects.values(*sweep.READ_FIELDS).get(pk=ticket.pk)
+    for name in sweep.READ_FIELDS:
+        assert getattr(due, name) == stored[name], name
+    for name in ("accepted_at", "ack_due_at", "response_due_at", "resolution_due_at", "warn_at", "sla_check_at"):
+        value = getattr(due, name)
+        assert value is not None and value.utcoffset() == timedelta(0), name
