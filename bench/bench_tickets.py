@@ -753,6 +753,18 @@ def stop_servers(procs: list[subprocess.Popen]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def host_speed_ms() -> float:
+    """CPU time of a fixed pure-Python loop (best of three): the machine's own speed, which on this shared
+    host changes by half or more from one minute to the next, whatever the project does. Printed beside
+    the create figures, which are CPU-bound, so that runs on a slow spell can be told from slower code."""
+    best = math.inf
+    for _ in range(3):
+        started = time.process_time()
+        sum(i * i for i in range(2_000_000))
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)
+
+
 def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: dict[int, str]) -> None:
     import httpx
     from django.db import connection
@@ -844,6 +856,7 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
                         headers={"Authorization": f"Token {tokens[teachers[i].pk]}"},
                     )
         today_before = Ticket.objects.filter(created_at__date=timezone.localdate()).count()
+        speed_before = host_speed_ms()
         database_cpu_before = database_cpu()
         cpu_before = [process_cpu(proc.pid) for proc in procs], time.process_time()
         started = time.perf_counter()
@@ -860,6 +873,7 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         server_cpu = sum(process_cpu(proc.pid) for proc in procs) - sum(cpu_before[0])
         client_cpu = time.process_time() - cpu_before[1]
         postgres_cpu = database_cpu_since(database_cpu_before)
+        speed_after = host_speed_ms()
     finally:
         stop_servers(procs)
 
@@ -889,6 +903,7 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         "postgres_cpu_ms_per_create": round(postgres_cpu * 1000 / max(1, created), 2),
         "client_cpu_ms_per_create": round(client_cpu * 1000 / max(1, created), 2),
         "load_average": os.getloadavg(),
+        "host_loop_ms_before_after": [speed_before, speed_after],
     }
     if errors:
         result["first_errors"] = errors[:5]
@@ -916,6 +931,7 @@ def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: d
         f"{result['server_cpu_ms_per_create']} ms, PostgreSQL {result['postgres_cpu_ms_per_create']} ms, "
         f"load generator {result['client_cpu_ms_per_create']} ms; load average {os.getloadavg()}"
     )
+    print(f"host speed: a fixed Python loop took {speed_before} ms before the run, {speed_after} ms after")
     print(f"numbers: {gaps}", flush=True)
     if not args.keep_created:
         # The database as it was: the run's tickets go with their timeline and search text, and the day
