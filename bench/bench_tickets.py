@@ -484,7 +484,7 @@ def run_sweep(args: argparse.Namespace, report: dict) -> None:
     print(f"  warm-up sweep with nothing due: {(time.perf_counter() - started) * 1000:.1f} ms", flush=True)
     if not args.no_freeze:
         # As a worker process does once started (helpdesk/celery.py).
-        from helpdesk.celery import freeze_startup_objects
+        from helpdesk.runtime import freeze_startup_objects
 
         freeze_startup_objects()
     print(f"  objects frozen out of the garbage collector's reach: {gc.get_freeze_count()}", flush=True)

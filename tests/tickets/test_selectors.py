@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Role, User
+from tests.concurrency import require_postgres
 from tests.factories import UserFactory, grant
 from tickets import selectors, services
 from tickets.api.serializers import TicketListSerializer
@@ -162,6 +164,15 @@ def test_search_by_chinese_words_in_title_description_and_answer(new_ticket, sta
         found = selectors.ticket_search(user=staff.agent, q=query)
         assert _numbers(found) == _numbers(Ticket.objects.filter(pk__in=[t.pk for t in expected])), query
     assert _numbers(selectors.ticket_search(user=teacher, q="指示灯")) == [projector.number]
+
+
+def test_the_full_text_index_merges_new_words_in_small_steps():
+    # A create that merges the pending list holds the day's counter meanwhile (migration 0010).
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'ticket_search_fts'")
+        (options,) = cursor.fetchone()
+    assert options == ["gin_pending_list_limit=256"]
 
 
 def test_search_filters_by_number_state_type_priority_unit_and_period(new_ticket, staff, tree, tianjin_teacher):
