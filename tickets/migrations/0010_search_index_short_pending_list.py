@@ -3,7 +3,7 @@ from django.db import migrations
 # New tickets' words go to the full-text index's pending list (GIN fastupdate), which the insert that
 # fills it merges into the index. That insert is a ticket create, inside the statement that holds the
 # day's counter locked, so every create behind it waits: ~135 ms once every ~6,600 creates with the
-# default 4 MB list. With 256 kB the merges come 16 times as often and take a few ms each.
+# default 4 MB list. With 256 kB they come every ~420 creates and take ~10 ms (bench/README.md).
 PENDING_LIST_KB = 256
 
 
