@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--no-freeze",
         action="store_true",
-        help="time the sweep without the worker's gc.freeze() of its startup objects (helpdesk/celery.py)",
+        help="time the sweep without the worker's gc.freeze() of its startup objects (helpdesk/runtime.py)",
     )
     parser.add_argument("--create-seconds", type=int, default=20, help="how long wrk files tickets")
     parser.add_argument("--workers", type=int, default=3, help="server processes for the create test")
@@ -483,7 +483,7 @@ def run_sweep(args: argparse.Namespace, report: dict) -> None:
     services.sla_sweep(now=now - timedelta(days=3650))
     print(f"  warm-up sweep with nothing due: {(time.perf_counter() - started) * 1000:.1f} ms", flush=True)
     if not args.no_freeze:
-        # As a worker process does once started (helpdesk/celery.py).
+        # As a worker process does once started (helpdesk/runtime.py, helpdesk/celery.py).
         from helpdesk.runtime import freeze_startup_objects
 
         freeze_startup_objects()

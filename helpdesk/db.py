@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import QuerySet
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -56,6 +58,26 @@ def fetch_prepared(sql: str, params: dict | list, *, many: bool = False):
         # Django's debug cursor reads the statement back from the cursor, which a prepared one lacks.
         db.queries_log.append({"sql": db.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"})
     return result
+
+
+def rows_with_native_timestamps(rows: QuerySet) -> list[tuple]:
+    """All rows of a ``values_list`` queryset, with timestamptz read by psycopg's compiled loader on
+    PostgreSQL. Django registers a loader written in Python for every timestamptz (it replaces the
+    tzinfo with its own UTC), ~7 µs a value: for the SLA sweep's thousand due tickets and their dozen
+    clock columns, ~60 ms against ~15 ms. The values are the same instants, aware, in the session's
+    time zone (UTC, as Django sets it). Elsewhere (SQLite) the queryset as it is."""
+    if connection.vendor != "postgresql":
+        return list(rows)
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", _compiled_timestamptz_loader())
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@functools.cache
+def _compiled_timestamptz_loader() -> type:
+    return psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
 
 
 class _PreparingCursor(psycopg.Cursor):

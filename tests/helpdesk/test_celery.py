@@ -170,4 +170,3 @@ def test_worker_runs_beat_schedule_and_tasks_sent_from_here(platform_env, proces
     assert datetime.fromisoformat(returned) >= started
     assert result.state == "SUCCESS"
     processes.assert_alive()
-
