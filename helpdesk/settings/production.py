@@ -47,7 +47,20 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
-# docker-compose puts nginx in front of gunicorn and daphne: the client's address is the last one
-# nginx adds to X-Forwarded-For, and axes locks out by account and that address, not nginx's.
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "1"))
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# The client's address for django-axes (lockout per account and client, README "Login lockout"), read by
+# django-ipware. docker-compose puts nginx in front of gunicorn: REMOTE_ADDR is nginx, and each of the
+# DJANGO_PROXY_COUNT proxies appends the address it received from to X-Forwarded-For, so the client is
+# the DJANGO_PROXY_COUNT-th entry from the right. Entries further left are the client's own to write
+# and are never believed: forging them neither moves an attacker to a fresh counter nor locks anyone
+# else out. ipware counts only the proxies listed in the header (the last one is REMOTE_ADDR), hence
+# count - 1, and non-strict, so that a header the client started (its own proxy's) still yields the
+# right entry instead of falling back to nginx's address for everyone. A chain shorter than expected
+# (a request that did not come through the proxies) falls back to REMOTE_ADDR.
+PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "1"))
+if PROXY_COUNT > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1
+    AXES_IPWARE_PROXY_ORDER = "left-most"
+    IPWARE_STRICT = False
+else:  # nothing in front: the header is whatever the client sent
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
