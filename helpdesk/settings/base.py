@@ -137,6 +137,14 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery --------------------------------------------------------
+# Every task is killed after this (a task may set a lower limit of its own, never a higher one); the
+# soft limit raises inside the task first, so its transaction rolls back cleanly and a rerun picks up
+# (every task is idempotent). The longest, the SLA sweep, takes ~0.3 s with a thousand tickets due
+# (bench/README.md); the hourly archive and session clean-up are single statements. Five minutes
+# leaves room for a slow database without letting a stuck task hold its message for an hour. The
+# broker's visibility timeout follows from this.
+CELERY_TASK_TIME_LIMIT = 300  # seconds
+CELERY_TASK_SOFT_TIME_LIMIT = 240
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_TIMEOUT = float(os.environ.get("HELPDESK_REDIS_TIMEOUT", "2"))  # seconds
 if REDIS_URL:
@@ -160,7 +168,11 @@ if REDIS_URL:
     }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # How long Redis waits for the ack of a delivered task before handing it to another worker. With
+    # late acks, a task in flight when the whole worker is killed comes back only after this, so it is
+    # as short as it safely can be: the longest hard time limit (below) plus a minute for delivery. Any
+    # shorter and a task still running would be handed out a second time.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 else:
     # A file cache, unlike the local-memory one, is shared by the web process and the worker.
     CACHES = {
