@@ -27,8 +27,12 @@ def signed_in(client, teacher):
 
 
 def test_every_directory_page_needs_login(client, tree):
-    for url in (DIRECTORY, reverse("orgtree:unit_children", args=[tree.root.pk]),
-                reverse("orgtree:unit_members", args=[tree.haidian.pk]), reverse("orgtree:search") + "?q=zw"):
+    for url in (
+        DIRECTORY,
+        reverse("orgtree:unit_children", args=[tree.root.pk]),
+        reverse("orgtree:unit_members", args=[tree.haidian.pk]),
+        reverse("orgtree:search") + "?q=zw",
+    ):
         response = client.get(url, **HTMX)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("accounts:login"))
@@ -164,3 +168,34 @@ def test_search_without_javascript_renders_the_directory_page(signed_in, teacher
     assert response.status_code == 302
     page = main(signed_in.get(response["Location"]))
     assert "teacher_zw" in page and 'value="zw"' in page
+
+
+# --- A NUL character in the address (issue 10) ------------------------------------------------------
+# PostgreSQL refuses NUL in text: these answered 500. A 400 page saying what is wrong, before the
+# view runs (helpdesk/api/middleware.py), whatever view the parameter was meant for.
+@pytest.mark.parametrize(
+    ("name", "params", "htmx"),
+    [
+        ("orgtree:directory", "?q=%00", False),
+        ("orgtree:directory", "?tab=tree&q=zw%00x", False),
+        ("orgtree:search", "?q=%00", True),
+        ("orgtree:unit_children", "?after=%00", True),
+        ("orgtree:unit_members", "?after=1%00", True),
+    ],
+)
+def test_a_nul_in_the_address_is_a_400_page_not_a_500(signed_in, tree, name, params, htmx):
+    args = [tree.haidian.pk] if name.startswith("orgtree:unit_") else []
+    signed_in.raise_request_exception = False
+    response = signed_in.get(reverse(name, args=args) + params, HTTP_ACCEPT_LANGUAGE="en", **(HTMX if htmx else {}))
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    page = html(response)
+    assert "Null characters are not allowed." in page
+    assert "In: " + ("after" if "after" in params else "q") in page
+
+
+def test_the_text_percent_zero_zero_is_still_searched(signed_in, teacher):
+    # "%2500" is the text "%00", not a NUL: searched like any other word.
+    response = signed_in.get(DIRECTORY + "?q=%2500")
+    assert response.status_code == 200
+    assert response.context["query"] == "%00"

@@ -1,0 +1,60 @@
+"""Refuses NUL characters in query strings, for the portal and the API alike.
+
+PostgreSQL cannot store or compare text that holds a NUL character (``\\x00``): a query that
+filters on such a value fails inside the database driver, and the client got a 500 from every
+view that passes a query parameter on to a filter (``/org/?q=%00``, ``/org/search/?q=%00``,
+``/org/units/1/children/?after=%00``). Forms and serializers refuse NUL field by field, but many
+views read a parameter or two (a search word, the ``after`` key of the next page) without one.
+
+One check here, before any view runs, covers every present and future view: no query parameter
+of the platform has any use for a NUL, so nothing valid is refused. Request bodies are left to
+forms and serializers, which already refuse NUL with a message on the field and keep the rest of
+what the user typed.
+"""
+
+from __future__ import annotations
+
+from django.core.validators import ProhibitNullCharactersValidator
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from .errors import _JSON, _is_api
+
+NUL = "\x00"
+
+
+class RefuseNulInQueryMiddleware:
+    """400 for a NUL in a query parameter's name or value: the API's JSON error naming the
+    parameter under ``/api/``, the portal's 400 page elsewhere."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # The cheap test first: nearly every query string has neither form of NUL.
+        raw = request.META.get("QUERY_STRING", "")
+        if "%00" in raw or NUL in raw:
+            names = sorted(
+                {name for name, values in request.GET.lists() if NUL in name or any(NUL in v for v in values)}
+            )
+            if names:
+                return self._refuse(request, names)
+        return self.get_response(request)
+
+    @staticmethod
+    def _refuse(request, names: list[str]):
+        message = str(ProhibitNullCharactersValidator.message)
+        # A NUL in a name would come back in the answer; shown without it.
+        shown = [name.replace(NUL, "\ufffd") for name in names]
+        if _is_api(request):
+            return JsonResponse(
+                {
+                    "detail": _("The request is invalid; see the fields."),
+                    "code": "invalid",
+                    "fields": {name: [message] for name in shown},
+                },
+                status=400,
+                json_dumps_params=_JSON,
+            )
+        return render(request, "400.html", {"message": message, "parameters": shown}, status=400)
