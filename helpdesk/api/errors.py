@@ -8,7 +8,11 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
@@ -42,8 +46,28 @@ def _as_field_messages(detail) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
+class RequestTooBig(exceptions.APIException):
+    # 400 as Django answers it (and as every body-taking operation documents), in the API's format.
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "too_large"
+
+
+def _too_big(exc) -> RequestTooBig:
+    """Django refuses a body over its limits while DRF reads ``request.data``; left alone, the
+    exception escaped the view and Django answered its bare HTML 400 page."""
+    # Logged as Django logs every SuspiciousOperation it answers (django.security.<name>).
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        megabytes = f"{limit / (1024 * 1024):g}"
+        return RequestTooBig(_("The request body is larger than the limit of %(size)s MB.") % {"size": megabytes})
+    return RequestTooBig(_("The request has too many fields or files."))
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
+        exc = _too_big(exc)
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
     elif isinstance(exc, Http404):

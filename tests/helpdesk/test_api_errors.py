@@ -271,3 +271,26 @@ def test_the_schema_shows_the_account_pattern_the_server_enforces(api_schema, au
             "/api/v1/accounts/", {"account": account, "name": "张伟", "unit": tree.school_a.pk}, format="json"
         )
         assert response.status_code == (201 if accepted else 400), response.content
+
+
+# --- Bodies over Django's limits (issue 10) ---------------------------------------------------------
+def test_a_json_body_over_the_upload_limit_answers_the_api_error_in_json(auth_client, teacher, settings):
+    # Django's RequestDataTooBig escaped the view and became its bare HTML 400 page.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    body = '{"nickname": "' + "x" * limit + '"}'
+    response = auth_client(teacher).generic(
+        "PATCH", "/api/v1/me/", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response["Content-Type"] == "application/json"
+    error = assert_error(response, 400, "too_large")
+    assert error["detail"] == f"The request body is larger than the limit of {limit / (1024 * 1024):g} MB."
+    teacher.refresh_from_db()
+    assert teacher.nickname == ""
+
+
+def test_a_multipart_body_with_too_many_fields_answers_json(auth_client, teacher, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 5
+    fields = {f"f{i}": "x" for i in range(10)}
+    response = auth_client(teacher).patch("/api/v1/me/", fields, format="multipart")
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 400, "too_large")

@@ -1,0 +1,31 @@
+"""Request bodies the JSON parser refuses with a 400 in the API's format (issue 10)."""
+
+import pytest
+from rest_framework.settings import api_settings
+
+from helpdesk.api.parsers import JSONParser
+from tests.helpdesk.test_api_errors import assert_error
+from tickets.models import Ticket
+
+
+@pytest.mark.parametrize("body", ["[" * 10_000, '{"a":' * 10_000, "[" * 5_000 + "]" * 5_000])
+def test_deeply_nested_json_is_a_400_not_a_500(auth_client, teacher, body):
+    # Python's decoder recurses once per level and gave up with a RecursionError: a 500.
+    client = auth_client(teacher)
+    client.raise_request_exception = False
+    response = client.generic("POST", "/api/v1/tickets/", body, content_type="application/json")
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 400, "parse_error")
+    assert not Ticket.objects.exists()
+
+
+def test_the_same_on_endpoints_that_take_the_default_parsers(api_client, db):
+    # The token login takes the API's default parsers; the body never reaches the login check.
+    api_client.raise_request_exception = False
+    response = api_client.generic("POST", "/api/v1/auth/token/", "[" * 10_000, content_type="application/json")
+    assert_error(response, 400, "parse_error")
+
+
+def test_the_api_parses_json_with_this_parser():
+    # Every view that does not name its parsers; the schema lists it as application/json.
+    assert api_settings.DEFAULT_PARSER_CLASSES[0] is JSONParser
