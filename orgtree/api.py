@@ -22,7 +22,7 @@ from .serializers import MembersQuerySerializer, UnitDetailSerializer, UnitQuery
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")
-ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such unit.")
+ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such unit, or a `cursor` this list did not hand out.")
 
 
 class UnitPagination(CompositeKeysetPagination):
@@ -48,7 +48,8 @@ class UnitViewSet(GenericViewSet):
         responses={200: UnitSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
         description=(
             "Without parameters: the roots of the tree. With `parent`: that unit's children. "
-            "With `search`: units whose name (or, for digits, code) starts with it."
+            "With `search`: units anywhere in the tree whose name (or, for digits, code) starts with it. "
+            "`parent` and `search` exclude each other: both together are a 400 naming `search`."
         ),
     )
     def list(self, request):
@@ -72,7 +73,7 @@ class UnitViewSet(GenericViewSet):
         unit.parent_pk = ancestors[-1].pk if ancestors else None
         return Response(UnitDetailSerializer(unit, context={"ancestors": ancestors}).data)
 
-    @extend_schema(responses={200: UnitSerializer(many=True), 401: ERROR_401, 404: ERROR_404})
+    @extend_schema(responses={200: UnitSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404})
     @action(detail=True, methods=["get"])
     def children(self, request, pk=None):
         return self._unit_page(selectors.unit_children(unit=selectors.unit_get(unit_id=pk)))

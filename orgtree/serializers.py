@@ -63,18 +63,28 @@ class UnitDetailSerializer(UnitSerializer):
 
 class UnitQuerySerializer(serializers.Serializer):
     parent = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("Children of this unit (lazy expansion of the tree).")
+        required=False,
+        min_value=1,
+        help_text=_("Children of this unit (lazy expansion of the tree). Not together with `search` (a 400)."),
     )
     search = serializers.CharField(
         required=False,
         max_length=SEARCH_MAX,
-        help_text=_("Start of a unit's name, or of its code when digits only."),
+        help_text=_(
+            "Start of a unit's name, or of its code when digits only; searches the whole tree. "
+            "Not together with `parent` (a 400): a search is not limited to one unit's children."
+        ),
         error_messages={"blank": _("Enter a search term.")},
     )
 
     def validate(self, attrs):
+        # A search walks its own index over the whole tree, in its own order; within one parent
+        # it would be a different query (and page order) that no screen needs, so it is refused
+        # rather than silently ignoring one of the two.
         if "parent" in attrs and "search" in attrs:
-            raise serializers.ValidationError({"search": [_("Use either parent or search, not both.")]})
+            raise serializers.ValidationError(
+                {"search": [_("A search covers the whole tree; send either parent or search, not both.")]}
+            )
         return attrs
 
 

@@ -7,26 +7,73 @@ with the page number, one index range per page whatever the table size.
 import base64
 import binascii
 import json
+import re
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Field, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThan
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.utils.urls import replace_query_param
 
+_DIGITS = re.compile(r"[0-9]{1,4}")
 
-class DefaultPagination(PageNumberPagination):
-    page_size = 20
+
+class StrictPageSize:
+    """``page_size`` must be a whole number from 1 to ``max_page_size``, or the answer is a 400
+    naming it. DRF falls back to the default size for anything else (``page_size=true``, ``0``,
+    ``-5``) and cuts ``10000`` down to the maximum without a word: the client then pages with a
+    size it did not ask for and cannot tell. The schema states the same range, so a generated
+    client (or schemathesis) sends only sizes the server takes."""
+
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        size = int(raw) if _DIGITS.fullmatch(raw) else 0
+        if not 1 <= size <= self.max_page_size:
+            raise exceptions.ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("Enter a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return size
 
-class KeysetPagination(CursorPagination):
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+                parameter["description"] = (
+                    f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}); anything else is a 400."
+                )
+        return parameters
+
+
+class DefaultPagination(StrictPageSize, PageNumberPagination):
     page_size = 20
-    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class KeysetPagination(StrictPageSize, CursorPagination):
+    page_size = 20
     max_page_size = 100
     ordering = "id"
+    # A cursor the list did not hand out stays a 404, as DRF answers it and as every list
+    # documents: clients already treat it as "start again from the first page".
+    cursor_query_description = "The `next` or `previous` link's cursor; one this list did not hand out is a 404."
 
 
 class RowValue(Func):

@@ -14,7 +14,6 @@ def client(auth_client, teacher):
     return auth_client(teacher)
 
 
-
 def test_roots(client, tree):
     response = client.get(UNITS_URL)
     assert response.status_code == 200
@@ -58,6 +57,10 @@ def test_children_are_paginated(client, tree):
         ({"search": ""}, 400, "search"),
         ({"search": "x" * 101}, 400, "search"),
         ({"search": "海淀", "parent": "1"}, 400, "search"),
+        ({"search": "海淀\x00"}, 400, "search"),
+        ({"page_size": "true"}, 400, "page_size"),
+        ({"page_size": "0"}, 400, "page_size"),
+        ({"page_size": "101"}, 400, "page_size"),
     ],
 )
 def test_bad_parameters(client, tree, params, status, field):
@@ -148,3 +151,21 @@ def test_every_signed_in_user_sees_the_directory_of_other_units(auth_client, tia
     response = auth_client(tianjin_teacher).get(f"{UNITS_URL}{tree.school_a.pk}/members/")
     assert [u["id"] for u in response.json()["results"]] == [teacher.pk]
     assert User.objects.filter(pk=teacher.pk, is_active=True).exists()
+
+
+def test_parent_with_search_is_refused_with_a_message_that_says_why(client, tree):
+    response = client.get(UNITS_URL, {"search": "海淀", "parent": tree.beijing.pk}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "search": ["A search covers the whole tree; send either parent or search, not both."]
+    }
+
+
+def test_the_schema_documents_that_parent_and_search_exclude_each_other(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/org/units/"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert "Not together with `search` (a 400)" in parameters["parent"]["description"]
+    assert "Not together with `parent` (a 400)" in parameters["search"]["description"]
+    assert "exclude each other" in operation["description"]
+    assert "400" in operation["responses"]

@@ -211,7 +211,7 @@ class TicketViewSet(GenericViewSet):
         return self._detail(ticket)
 
     @extend_schema(
-        responses={200: TicketMessageSerializer(many=True), 401: ERROR_401, 404: ERROR_404_LIST},
+        responses={200: TicketMessageSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_LIST},
         description="The conversation, oldest first. Internal notes appear only for the ticket's staff.",
     )
     @action(detail=True, methods=["get"], pagination_class=ThreadPagination)
@@ -222,7 +222,13 @@ class TicketViewSet(GenericViewSet):
     @extend_schema(
         methods=["GET"],
         request=None,
-        responses={200: TicketMessageSerializer(many=True), 401: ERROR_401, 403: ERROR_403, 404: ERROR_404_LIST},
+        responses={
+            200: TicketMessageSerializer(many=True),
+            400: ERROR_400,
+            401: ERROR_401,
+            403: ERROR_403,
+            404: ERROR_404_LIST,
+        },
         description="Internal notes, oldest first: agents, reviewers and supervisors only.",
     )
     @extend_schema(
@@ -311,7 +317,7 @@ class TicketViewSet(GenericViewSet):
 
     # --- Timeline and SLA -----------------------------------------------------------------------------
     @extend_schema(
-        responses={200: TicketEventSerializer(many=True), 401: ERROR_401, 404: ERROR_404_LIST},
+        responses={200: TicketEventSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_LIST},
         description="Every event of the ticket, oldest first: who, when, from which state to which, and why.",
     )
     @action(detail=True, methods=["get"], pagination_class=ThreadPagination)
@@ -331,7 +337,7 @@ class TicketViewSet(GenericViewSet):
     @extend_schema(
         methods=["GET"],
         request=None,
-        responses={200: AttachmentSerializer(many=True), 401: ERROR_401, 404: ERROR_404_LIST},
+        responses={200: AttachmentSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_LIST},
         description="The ticket's files you may see (internal files for staff only), oldest first.",
     )
     @extend_schema(
