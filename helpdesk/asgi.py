@@ -1,6 +1,18 @@
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
+
+if "daphne.http_protocol" in sys.modules:  # served by daphne (its CLI or runserver)
+    from daphne.http_protocol import WebRequest
+
+    # Twisted parses every POST form body itself, for a ``request.args`` daphne never reads, before
+    # the application sees it, and answers a multipart body it cannot parse (an empty one:
+    # ``--boundary--``) with a bare "400 Bad Request", no content type, no body: API clients got no
+    # JSON error. Django parses the body (and answers bad input in the API's format), so Twisted's
+    # parse is switched off through the flag Twisted has for it (an argument daphne never passes,
+    # hence a read-only attribute on daphne's request class); uploads are no longer parsed twice.
+    WebRequest._parsePOSTFormSubmission = property(lambda _request: False, lambda _request, _value: None)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 django_asgi_app = get_asgi_application()

@@ -1,0 +1,108 @@
+"""Multipart bodies under daphne, the ASGI server the platform runs: every bad body is the API's JSON
+error, as under gunicorn and the test client.
+
+Twisted (under daphne) used to parse POSTed multipart bodies itself and answer one it could not parse,
+such as a multipart body with no parts, with a bare 400: no content type, no body.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+
+from tests.concurrency import require_postgres
+from tests.factories import UserFactory
+from tests.helpdesk.production_server import REPO, _free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+BOUNDARY = "----helpdesk-test-boundary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+@pytest.fixture
+def daphne(tmp_path):
+    require_postgres()
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
+        "DJANGO_DEBUG": "false",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "HELPDESK_VAR_DIR": str(tmp_path / "var"),
+    }
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "helpdesk.asgi:application"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None:
+                    pytest.fail("daphne did not start: " + process.stderr.read().decode()[-3000:])
+                time.sleep(0.1)
+        else:
+            pytest.fail("daphne did not answer within 30 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def assert_api_error(response: httpx.Response) -> dict:
+    assert response.status_code == 400, (response.status_code, response.headers, response.content)
+    assert response.headers["Content-Type"] == "application/json", response.headers
+    body = response.json()
+    assert body["code"] in {"invalid", "parse_error"} and body["detail"], body
+    return body
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        f"--{BOUNDARY}--\r\n".encode(),  # a multipart body without a single part
+        f"--{BOUNDARY}--".encode(),
+        b"",
+        f"--{BOUNDARY}\r\nnot a part at all".encode(),
+    ],
+    ids=["no-parts", "no-parts-no-newline", "empty", "broken-part"],
+)
+def test_bad_multipart_bodies_get_the_api_json_error(daphne, content):
+    anonymous = httpx.post(
+        f"{daphne}/api/v1/auth/token/", content=content, headers={"Content-Type": MULTIPART}, timeout=10
+    )
+    body = assert_api_error(anonymous)
+    if body["code"] == "invalid":
+        assert set(body["fields"]) == {"username", "password"}
+
+    token = Token.objects.create(user=UserFactory()).key
+    signed_in = httpx.post(
+        f"{daphne}/api/v1/tickets/",
+        content=content,
+        headers={"Content-Type": MULTIPART, "Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert_api_error(signed_in)
+
+
+def test_a_good_multipart_form_still_reaches_the_view(daphne, password):
+    user = UserFactory()
+    form = httpx.post(
+        f"{daphne}/api/v1/auth/token/", files={"username": (None, user.username), "password": (None, password)}
+    )
+    assert form.status_code == 200, form.text
+    assert form.json()["user"]["account"] == user.username
