@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from orgtree.models import OrgUnit
@@ -39,6 +41,10 @@ class User(AbstractUser):
     name_pinyin = models.CharField(_("name in pinyin"), max_length=200, blank=True, editable=False)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, blank=True, editable=False)
 
+    # Raised when the account is deactivated: every session signed in before then stops working
+    # and stays dead after reactivation (part of the session auth hash, like the password).
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
     # AbstractUser's first/last name are not used: Chinese names are one field.
     first_name = None
     last_name = None
@@ -50,9 +56,26 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         indexes = [models.Index(fields=["unit", "id"], name="user_unit_id")]
+        constraints = [
+            # "ZhangWei" and "zhangwei" are one account to the people who read them out.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_ci_unique",
+                violation_error_message=_("An account with this name already exists."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.username})" if self.name else self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's session hash covers the password; a generation > 0 also covers the deactivations
+        # so far. Generation 0 keeps Django's own value, so existing sessions survive this change.
+        if not self.session_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        key_salt = "accounts.User.session_auth_hash"
+        value = f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     @property
     def display_name(self) -> str:

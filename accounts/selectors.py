@@ -3,12 +3,13 @@
 The directory (search, unit members, public profiles) is open to every signed-in user, as in the
 manual's contact search (2.3.1) and unit directory (2.3.3, 2.3.4); it exposes public fields only.
 Managed accounts (full records) are visible to the administrators of the account's unit or of a
-unit above it, and to platform operators (superusers).
+unit above it whose role is above every role the account holds (see ``managed_users``), and to
+platform operators (superusers).
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from helpdesk.db import orders_by_code_point as _orders_by_code_point
@@ -55,11 +56,41 @@ def managed_units(*, actor: User) -> QuerySet[OrgUnit]:
     return OrgUnit.objects.filter(_subtrees_q(admin_unit_paths(actor=actor), "path"))
 
 
+def _strict_subtrees_q(paths: list[str], field: str) -> Q:
+    """Units strictly below one of ``paths`` (the unit itself excluded)."""
+    q = Q(pk__in=[])
+    for path in paths:
+        q |= Q(**{f"{field}__startswith": path}) & ~Q(**{field: path})
+    return q
+
+
 def managed_users(*, actor: User) -> QuerySet[User]:
+    """Accounts ``actor`` may manage (edit, reset, deactivate, give roles).
+
+    An administrator manages an account only when the account's home unit lies in its subtree and
+    every role the account holds is below the administrator's: an administrator role strictly below
+    one of the actor's administered units, any other role inside one of its subtrees. Without the
+    role check a county administrator could reset the password of a provincial administrator whose
+    home unit happens to be the county, and act as it. Superusers and back-office staff are managed
+    by superusers only.
+    """
     users = User.objects.select_related("unit")
     if actor.is_superuser:
         return users
-    return users.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path"))
+    paths = admin_unit_paths(actor=actor)
+    if not paths:
+        return users.none()
+    role_below = (Q(role=Role.UNIT_ADMIN) & _strict_subtrees_q(paths, "unit__path")) | (
+        ~Q(role=Role.UNIT_ADMIN) & _subtrees_q(paths, "unit__path")
+    )
+    role_above = RoleAssignment.objects.filter(user=OuterRef("pk")).exclude(role_below)
+    return users.filter(_subtrees_q(paths, "unit__path"), is_superuser=False, is_staff=False).exclude(
+        Exists(role_above)
+    )
+
+
+def can_manage_user(*, actor: User, user: User) -> bool:
+    return managed_users(actor=actor).filter(pk=user.pk).exists()
 
 
 def managed_users_filtered(
@@ -159,7 +190,10 @@ def user_roles(*, user: User) -> QuerySet[RoleAssignment]:
 
 
 def managed_role_assignments(*, actor: User) -> QuerySet[RoleAssignment]:
+    """Role assignments ``actor`` may see and take away: in its subtrees, held by accounts it manages."""
     qs = RoleAssignment.objects.select_related("user", "unit").prefetch_related("handling_groups")
     if actor.is_superuser:
         return qs
-    return qs.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path"))
+    return qs.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path")).filter(
+        user__in=managed_users(actor=actor).values("pk")
+    )

@@ -263,7 +263,9 @@ class ImportErrorSerializer(serializers.Serializer):
 
 class ImportResultSerializer(serializers.Serializer):
     created = ImportCreatedSerializer(many=True)
-    errors = ImportErrorSerializer(many=True)
+    errors = ImportErrorSerializer(
+        many=True, help_text=_("Always empty: a file with a bad row answers 400 and creates nothing.")
+    )
 
 
 class RoleGrantSerializer(StrictSerializer):

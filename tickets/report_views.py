@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.forms import apply_errors
+from helpdesk.core.spreadsheet import csv_safe_row, xlsx_append
 
 from . import reports
 from .models import Priority, TicketType
@@ -31,8 +32,6 @@ BAR_HEIGHT, BAR_GAP, CHART_TOP = 18, 8, 34
 # The backlog is drawn as a narrower bar inside the total's, so both stay visible when equal.
 BACKLOG_INSET = 5
 EXPORT_FORMATS = [("csv", "CSV"), ("xlsx", "Excel (XLSX)")]
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ReportForm(forms.Form):
@@ -235,10 +234,8 @@ def _export_rows(report: reports.TicketReport) -> tuple[list[str], list[list[Any
     header = [report.group_label] + [str(label) for _key, label, _kind in reports.REPORT_COLUMNS]
     body = []
     for row in [*report.rows, {**report.totals, "label": _("Total")}]:
-        label = row["label"]
-        if label.startswith(FORMULA_PREFIXES):
-            label = "'" + label
-        body.append([label] + [row[key] for key, _label, _kind in reports.REPORT_COLUMNS])
+        # Unit names are typed by administrators; the writers below keep formula-like text as text.
+        body.append([row["label"]] + [row[key] for key, _label, _kind in reports.REPORT_COLUMNS])
     return header, body
 
 
@@ -256,13 +253,13 @@ def _csv_response(report: reports.TicketReport) -> HttpResponse:
     rates = {index + 1 for index, (_k, _l, kind) in enumerate(reports.REPORT_COLUMNS) if kind == "rate"}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(header)
+    writer.writerow(csv_safe_row(header))
     for values in body:
         writer.writerow(
-            [
+            csv_safe_row(
                 ("" if value is None else f"{value * 100:.1f}%") if index in rates else value
                 for index, value in enumerate(values)
-            ]
+            )
         )
     # The BOM makes spreadsheet programs open the Chinese text as UTF-8.
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -279,11 +276,11 @@ def _xlsx_response(report: reports.TicketReport) -> HttpResponse:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("Ticket report")[:31]
-    sheet.append(header)
+    xlsx_append(sheet, header)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for values in body:
-        sheet.append(values)
+        xlsx_append(sheet, values)
         for index in rates:
             # Rates are stored as fractions and shown as percentages, so they stay numbers to sum or chart.
             sheet.cell(row=sheet.max_row, column=index + 1).number_format = "0.0%"

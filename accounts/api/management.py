@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
@@ -151,9 +152,10 @@ class AccountViewSet(GenericViewSet):
         request={"multipart/form-data": AccountImportSerializer},
         responses={200: ImportResultSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403},
         description=(
-            "Issue accounts from a CSV or XLSX file. Every good row is created; every bad row is reported "
-            "with its line number. The answer is 200 even when some rows fail; 400 means the file itself "
-            "could not be read."
+            "Issue accounts from a CSV or XLSX file: all of them or none. The whole file is checked "
+            "first; if any row is bad the answer is 400, nothing is created, and `fields` holds "
+            "`file` (a summary) and one `line.<n>` entry per bad line with its reasons. On 200 every "
+            "row was created and its initial password is in this answer only."
         ),
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
@@ -166,6 +168,13 @@ class AccountViewSet(GenericViewSet):
         result = service_call(
             services.users_import, actor=request.user, filename=upload.name or "", content=upload.read()
         )
+        if result.errors:
+            count = len(result.errors)
+            summary = ngettext(
+                "%d row has errors; nothing was imported.", "%d rows have errors; nothing was imported.", count
+            ) % count
+            detail = {"file": [summary], "line": {str(error.line): error.messages for error in result.errors}}
+            raise exceptions.ValidationError(detail)
         return Response(
             {
                 "created": [
@@ -177,7 +186,7 @@ class AccountViewSet(GenericViewSet):
                     }
                     for line, issued in result.created
                 ],
-                "errors": [{"line": error.line, "messages": error.messages} for error in result.errors],
+                "errors": [],
             }
         )
 

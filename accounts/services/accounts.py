@@ -1,12 +1,10 @@
-"""Writes to accounts: issuing, editing, deactivating, passwords, tokens, roles, bulk import."""
+"""Writes to accounts: issuing, editing, deactivating, passwords, tokens, roles."""
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +12,8 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 from rest_framework.authtoken.models import Token
@@ -21,8 +21,8 @@ from rest_framework.authtoken.models import Token
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
-from .models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
-from .selectors import admin_unit_paths, can_manage_unit
+from ..models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
+from ..selectors import admin_unit_paths, can_manage_unit, can_manage_user
 
 ADMIN_EDITABLE_FIELDS = ("name", "nickname", "phone", "email", "user_type", "unit")
 PROFILE_EDITABLE_FIELDS = ("nickname", "phone", "email", "avatar")
@@ -70,6 +70,18 @@ def _ensure_can_manage(actor: User, unit: OrgUnit | None, field_name: str = "uni
         raise ValidationError({field_name: [message]})
 
 
+def _lock_managed(actor: User, user: User) -> None:
+    """Inside a transaction: lock the account's row and check ``actor`` still manages it.
+
+    The lock serialises this write with a concurrent role grant to the same account (``role_grant``
+    locks the row too), so a reset cannot slip in while the account is being made an administrator
+    above the actor. An account the actor does not manage does not exist for it: 404, nothing written.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    if not can_manage_user(actor=actor, user=user):
+        raise Http404
+
+
 def _full_clean(user: User, *, exclude: list[str] | None = None) -> None:
     # Django's model validation gives per-field messages for lengths, formats and uniqueness.
     user.full_clean(exclude=["password", *(exclude or [])])
@@ -90,6 +102,46 @@ class IssuedAccount:
     password: str
 
 
+def account_prepare(
+    *,
+    actor: User,
+    username: str,
+    name: str,
+    unit: OrgUnit | None,
+    user_type: str = UserType.STAFF,
+    nickname: str = "",
+    phone: str = "",
+    email: str = "",
+    password: str | None = None,
+    check_unique: bool = True,
+) -> IssuedAccount:
+    """Validate one account to issue and hash its initial password; nothing is written.
+
+    ``check_unique=False`` is for callers that check account names for many rows in one query.
+    """
+    _ensure_can_manage(actor, unit)
+    user = User(
+        username=(username or "").strip(),
+        name=(name or "").strip(),
+        unit=unit,
+        user_type=user_type,
+        nickname=(nickname or "").strip(),
+        phone=(phone or "").strip(),
+        email=(email or "").strip(),
+    )
+    user.name_pinyin, user.name_initials = name_pinyin(user.name)
+    if check_unique and user.username and User.objects.filter(username__iexact=user.username).exists():
+        raise ValidationError({"username": [_("An account with this name already exists.")]})
+    user.full_clean(exclude=["password"], validate_unique=check_unique, validate_constraints=check_unique)
+    initial_password = password or generate_password()
+    try:
+        password_validation.validate_password(initial_password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(initial_password)
+    return IssuedAccount(user=user, password=initial_password)
+
+
 def user_create(
     *,
     actor: User,
@@ -103,31 +155,24 @@ def user_create(
     password: str | None = None,
 ) -> IssuedAccount:
     """Issue one account in a unit the actor administers; returns the initial password once."""
-    _ensure_can_manage(actor, unit)
-    user = User(
-        username=(username or "").strip(),
-        name=(name or "").strip(),
+    issued = account_prepare(
+        actor=actor,
+        username=username,
+        name=name,
         unit=unit,
         user_type=user_type,
-        nickname=(nickname or "").strip(),
-        phone=(phone or "").strip(),
-        email=(email or "").strip(),
+        nickname=nickname,
+        phone=phone,
+        email=email,
+        password=password,
     )
-    user.name_pinyin, user.name_initials = name_pinyin(user.name)
-    _full_clean(user)
-    initial_password = password or generate_password()
-    try:
-        password_validation.validate_password(initial_password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
-    user.set_password(initial_password)
     try:
         with transaction.atomic():
-            user.save()
-            user_refresh_search_terms(user=user)
+            issued.user.save()
+            user_refresh_search_terms(user=issued.user)
     except IntegrityError as exc:
         raise ValidationError({"username": [_("An account with this name already exists.")]}) from exc
-    return IssuedAccount(user=user, password=initial_password)
+    return issued
 
 
 def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
@@ -135,45 +180,50 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
     unknown = set(data) - set(ADMIN_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({name: [_("This field cannot be changed here.")] for name in sorted(unknown)})
-    _ensure_can_manage(actor, user.unit)
     if "unit" in data:
         _ensure_can_manage(actor, data["unit"])
-    for name, value in data.items():
-        setattr(user, name, value.strip() if isinstance(value, str) else value)
-    _full_clean(user)
     with transaction.atomic():
+        _lock_managed(actor, user)
+        for name, value in data.items():
+            setattr(user, name, value.strip() if isinstance(value, str) else value)
+        _full_clean(user)
         user.save()
         user_refresh_search_terms(user=user)
     return user
 
 
 def user_deactivate(*, actor: User, user: User) -> User:
-    _ensure_can_manage(actor, user.unit)
+    """The account can no longer sign in: its tokens are revoked and every browser session ends
+    for good (bumping ``session_generation`` invalidates them, so reactivation does not revive them)."""
     if user.pk == actor.pk:
         raise ValidationError({"is_active": [_("You cannot deactivate your own account.")]})
     with transaction.atomic():
+        _lock_managed(actor, user)
         user.is_active = False
-        user.save(update_fields=["is_active"])
+        user.session_generation = F("session_generation") + 1
+        user.save(update_fields=["is_active", "session_generation"])
+        user.refresh_from_db(fields=["session_generation"])
         token_revoke(user=user)
         send_event(user_ids=[user.pk], event_type="session.ended", payload={"reason": "deactivated"})
     return user
 
 
 def user_activate(*, actor: User, user: User) -> User:
-    _ensure_can_manage(actor, user.unit)
-    user.is_active = True
-    user.save(update_fields=["is_active"])
+    with transaction.atomic():
+        _lock_managed(actor, user)
+        user.is_active = True
+        user.save(update_fields=["is_active"])
     return user
 
 
 def user_reset_password(*, actor: User, user: User) -> str:
     """Give the account a new random password (returned once) and sign it out of mobile clients."""
-    _ensure_can_manage(actor, user.unit)
     if user.pk == actor.pk:
         # One's own password changes with the old one (2.2.2), not by an administrator's reset.
         raise ValidationError({"password": [_("Change your own password on the password page.")]})
     new_password = generate_password()
     with transaction.atomic():
+        _lock_managed(actor, user)
         user.set_password(new_password)
         user.save(update_fields=["password"])
         token_revoke(user=user)
@@ -258,9 +308,9 @@ def role_grant(
     if role not in Role.values:
         raise ValidationError({"role": [_("Choose a valid role.")]})
     _ensure_can_manage(actor, unit)
-    _ensure_can_manage(actor, user.unit, "user")
     _ensure_appointed_from_above(actor, unit, role)
     with transaction.atomic():
+        _lock_managed(actor, user)
         assignment, _created = RoleAssignment.objects.get_or_create(
             user=user, unit=unit, role=role, defaults={"on_duty": on_duty}
         )
@@ -275,7 +325,9 @@ def role_grant(
 def role_revoke(*, actor: User, assignment: RoleAssignment) -> None:
     _ensure_can_manage(actor, assignment.unit)
     _ensure_appointed_from_above(actor, assignment.unit, assignment.role)
-    assignment.delete()
+    with transaction.atomic():
+        _lock_managed(actor, assignment.user)
+        assignment.delete()
 
 
 def agent_set_duty(*, assignment: RoleAssignment, on_duty: bool) -> RoleAssignment:
@@ -285,123 +337,3 @@ def agent_set_duty(*, assignment: RoleAssignment, on_duty: bool) -> RoleAssignme
     assignment.on_duty = on_duty
     assignment.save(update_fields=["on_duty"])
     return assignment
-
-
-# --- Bulk import --------------------------------------------------------------------------------
-IMPORT_COLUMNS = ("account", "name", "unit_code", "user_type", "nickname", "phone", "email", "password")
-IMPORT_HEADER_ALIASES = {
-    "账号": "account", "姓名": "name", "单位代码": "unit_code", "用户类型": "user_type",
-    "昵称": "nickname", "电话": "phone", "手机": "phone", "邮箱": "email", "密码": "password",
-}
-USER_TYPE_ALIASES = {"职员": "staff", "工作人员": "staff", "教师": "teacher", "学生": "student", "家长": "parent"}
-
-
-@dataclass
-class ImportRowError:
-    line: int
-    messages: list[str]
-
-
-@dataclass
-class ImportResult:
-    created: list[tuple[int, IssuedAccount]] = field(default_factory=list)
-    errors: list[ImportRowError] = field(default_factory=list)
-
-
-def _read_rows(*, filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV or XLSX file as (line number, {column: text}); line 1 is the header."""
-    lower = filename.lower()
-    if lower.endswith(".csv"):
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = content.decode("gb18030")
-            except UnicodeDecodeError as exc:
-                raise ValidationError({"file": [_("The CSV file is not UTF-8 or GB18030 text.")]}) from exc
-        try:
-            raw_rows = list(csv.reader(io.StringIO(text)))
-        except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit (128 KiB)
-            message = _("The CSV file could not be read: a cell is too long or malformed.")
-            raise ValidationError({"file": [message]}) from exc
-    elif lower.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-            # Read-only mode parses the sheet lazily: a damaged sheet fails here, not on load.
-            sheet = workbook.worksheets[0]
-            raw_rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-            workbook.close()
-        except Exception as exc:  # openpyxl raises many types for a damaged file
-            raise ValidationError({"file": [_("The file is not a readable XLSX workbook.")]}) from exc
-    else:
-        raise ValidationError({"file": [_("Upload a .csv or .xlsx file.")]})
-    if not raw_rows:
-        raise ValidationError({"file": [_("The file is empty.")]})
-    header = [IMPORT_HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in raw_rows[0]]
-    missing = [c for c in ("account", "name", "unit_code") if c not in header]
-    if missing:
-        raise ValidationError({"file": [_("The header row lacks these columns: %s") % ", ".join(missing)]})
-    rows = []
-    for index, raw in enumerate(raw_rows[1:], start=2):
-        if not any((cell or "").strip() for cell in raw):
-            continue
-        rows.append((index, {header[i]: (raw[i] or "").strip() for i in range(min(len(header), len(raw)))}))
-    if len(rows) > settings.ACCOUNT_IMPORT_MAX_ROWS:
-        raise ValidationError({"file": [_("A file holds at most %d rows.") % settings.ACCOUNT_IMPORT_MAX_ROWS]})
-    return rows
-
-
-def users_import(*, actor: User, filename: str, content: bytes) -> ImportResult:
-    """Issue accounts from a CSV/XLSX file. Every bad row is reported with its line number and
-    reason; every good row is created (each row in its own savepoint)."""
-    if len(content) > settings.ACCOUNT_IMPORT_MAX_BYTES:
-        raise ValidationError({"file": [_("The file is larger than 5 MB.")]})
-    rows = _read_rows(filename=filename, content=content)
-    codes = {row.get("unit_code", "") for _line, row in rows}
-    units = {u.code: u for u in OrgUnit.objects.filter(code__in=codes)}
-    result = ImportResult()
-    seen_accounts: dict[str, int] = {}
-    for line, row in rows:
-        account = row.get("account", "")
-        if account in seen_accounts:
-            result.errors.append(
-                ImportRowError(line, [_("The account %(account)s is repeated from line %(line)d.")
-                                      % {"account": account, "line": seen_accounts[account]}])
-            )
-            continue
-        seen_accounts[account] = line
-        unit = units.get(row.get("unit_code", ""))
-        if unit is None:
-            message = _("unit_code: no unit has the code %s.") % row.get("unit_code", "")
-            result.errors.append(ImportRowError(line, [message]))
-            continue
-        user_type = row.get("user_type") or UserType.STAFF
-        user_type = USER_TYPE_ALIASES.get(user_type, user_type.lower())
-        try:
-            with transaction.atomic():
-                issued = user_create(
-                    actor=actor,
-                    username=account,
-                    name=row.get("name", ""),
-                    unit=unit,
-                    user_type=user_type,
-                    nickname=row.get("nickname", ""),
-                    phone=row.get("phone", ""),
-                    email=row.get("email", ""),
-                    password=row.get("password") or None,
-                )
-        except ValidationError as exc:
-            result.errors.append(ImportRowError(line, _flatten_errors(exc)))
-            continue
-        result.created.append((line, issued))
-    return result
-
-
-def _flatten_errors(exc: ValidationError) -> list[str]:
-    # Name the file's columns, not the model's fields.
-    column = {"username": "account", "unit": "unit_code"}
-    if hasattr(exc, "error_dict"):
-        return [f"{column.get(name, name)}: {msg}" for name, msgs in exc.message_dict.items() for msg in msgs]
-    return list(exc.messages)

@@ -34,6 +34,9 @@
     var lines = Array.prototype.map.call(table.querySelectorAll("tr"), function (row) {
       return Array.prototype.map.call(row.querySelectorAll("th, td"), function (cell) {
         var text = cell.textContent.trim().replace(/\s+/g, " ");
+        // A cell starting with = + - @ is run as a formula by spreadsheet programs (=HYPERLINK(…),
+        // =cmd|…): a leading apostrophe makes it text, as helpdesk.core.spreadsheet does server side.
+        if (/^[=+\-@\t\r]/.test(text)) text = "'" + text;
         return /[",\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
       }).join(",");
     });

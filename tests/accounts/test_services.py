@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import Http404
 from openpyxl import Workbook
 from PIL import Image
 from rest_framework.authtoken.models import Token
@@ -91,7 +92,7 @@ def test_deactivate_revokes_tokens_and_hides_from_directory(tree, haidian_admin,
 
 
 def test_deactivate_outside_subtree_refused(tree, haidian_admin, tianjin_teacher):
-    with pytest.raises(ValidationError):
+    with pytest.raises(Http404):
         services.user_deactivate(actor=haidian_admin, user=tianjin_teacher)
     tianjin_teacher.refresh_from_db()
     assert tianjin_teacher.is_active
@@ -156,12 +157,12 @@ def test_avatar_that_is_not_an_image_is_refused(teacher):
     assert not teacher.avatar
 
 
-def test_import_csv_reports_bad_rows_and_keeps_good_ones(tree, haidian_admin, teacher):
+def test_import_csv_with_bad_rows_reports_every_one_and_creates_nothing(tree, haidian_admin, teacher):
     csv_text = (
         "账号,姓名,单位代码,用户类型,手机,邮箱\n"
         "imp_one,赵敏,S110108001,教师,13800000000,zm@example.com\n"
         "imp_two,钱多,S999999999,teacher,,\n"  # unknown unit
-        f"{teacher.username},重复,S110108001,teacher,,\n"  # existing account
+        f"{teacher.username.upper()},重复,S110108001,teacher,,\n"  # existing account, other letter case
         "imp_three,孙悟空,S120101001,student,,\n"  # outside the admin's subtree
         "imp_four,周芷若,S110108002,student,,bad-email\n"  # bad email
         "imp_one,赵敏二,S110108001,teacher,,\n"  # repeated in the file
@@ -169,18 +170,31 @@ def test_import_csv_reports_bad_rows_and_keeps_good_ones(tree, haidian_admin, te
         "imp_five,吴用,S110108002,parent,,\n"
     )
     result = services.users_import(actor=haidian_admin, filename="accounts.csv", content=csv_text.encode("utf-8-sig"))
-    assert [line for line, _ in result.created] == [2, 9]
+    assert result.created == []
     assert {e.line for e in result.errors} == {3, 4, 5, 6, 7}
     messages = {e.line: " ".join(e.messages) for e in result.errors}
     assert "S999999999" in messages[3]
     assert "account" in messages[4]
     assert "email" in messages[6]
-    assert "line 2" in messages[7] or "2" in messages[7]
-    assert set(User.objects.filter(username__startswith="imp_").values_list("username", flat=True)) == {
-        "imp_one", "imp_five"
-    }
+    assert "2" in messages[7]
+    assert not User.objects.filter(username__startswith="imp_").exists()
+
+
+def test_import_csv_of_good_rows_creates_every_account(tree, haidian_admin):
+    csv_text = (
+        "账号,姓名,单位代码,用户类型,手机,邮箱\n"
+        "imp_one,赵敏,S110108001,教师,13800000000,zm@example.com\n"
+        "\n"
+        "imp_five,吴用,S110108002,parent,,\n"
+    )
+    result = services.users_import(actor=haidian_admin, filename="accounts.csv", content=csv_text.encode("utf-8-sig"))
+    assert result.errors == []
+    assert [line for line, _ in result.created] == [2, 4]
     created = dict(result.created)
-    assert User.objects.get(username="imp_one").check_password(created[2].password)
+    imported = User.objects.get(username="imp_one")
+    assert imported.check_password(created[2].password)
+    assert (imported.user_type, imported.phone, imported.name_pinyin) == ("teacher", "13800000000", "zhaomin")
+    assert {t.user_id for t in selectors.directory_search(query="wuyong")} == {created[4].user.pk}
 
 
 def test_import_xlsx(tree, haidian_admin):
@@ -192,8 +206,9 @@ def test_import_xlsx(tree, haidian_admin):
     buffer = io.BytesIO()
     workbook.save(buffer)
     result = services.users_import(actor=haidian_admin, filename="a.xlsx", content=buffer.getvalue())
-    assert [line for line, _ in result.created] == [2]
+    assert result.created == []
     assert [e.line for e in result.errors] == [3]
+    assert not User.objects.filter(username="x_one").exists()
 
 
 @pytest.mark.parametrize(
@@ -221,12 +236,12 @@ def test_role_grant_rules(tree, haidian_admin, teacher, tianjin_teacher):
 
 
 def test_scoping_selectors(tree, haidian_admin, teacher, tianjin_teacher):
-    assert set(selectors.managed_users(actor=haidian_admin)) == {haidian_admin, teacher}
+    assert set(selectors.managed_users(actor=haidian_admin)) == {teacher}
     assert selectors.can_manage_unit(actor=haidian_admin, unit=tree.school_b)
     assert not selectors.can_manage_unit(actor=haidian_admin, unit=tree.beijing)
     province_admin = UserFactory(unit=tree.beijing)
     grant(province_admin, tree.beijing)
-    assert set(selectors.managed_users(actor=province_admin)) == {haidian_admin, teacher, province_admin}
+    assert set(selectors.managed_users(actor=province_admin)) == {haidian_admin, teacher}
     assert list(selectors.managed_users(actor=teacher)) == []
 
 

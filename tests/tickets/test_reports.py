@@ -497,3 +497,21 @@ def test_queries_do_not_grow_with_the_rows(
         assert client.get(reverse("tickets:reports"), params).status_code == 200
     with django_assert_max_num_queries(page_small):
         assert client.get(reverse("tickets:reports-export"), {**params, "format": "xlsx"}).status_code == 200
+
+
+def test_the_report_exports_write_a_formula_unit_name_as_text(tree, askers, haidian_admin, client):
+    tree.school_a.name = '=HYPERLINK("http://x.example","点我")'
+    tree.school_a.save(update_fields=["name"])
+    client.force_login(haidian_admin)
+    url = reverse("tickets:reports-export")
+    csv_response = client.get(url, {"format": "csv", "group_by": "unit"})
+    assert csv_response.status_code == 200, csv_response.content[:500]
+    rows = list(csv.reader(io.StringIO(csv_response.content.decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert '\'=HYPERLINK("http://x.example","点我")' in cells
+    assert not any(cell.startswith("=") for cell in cells)
+    xlsx_response = client.get(url, {"format": "xlsx", "group_by": "unit"})
+    sheet = load_workbook(io.BytesIO(xlsx_response.content)).active
+    values = [cell for row in sheet.iter_rows() for cell in row]
+    named = [cell for cell in values if cell.value == '=HYPERLINK("http://x.example","点我")']
+    assert named and all(cell.data_type == "s" for cell in named)

@@ -1,0 +1,1 @@
+"""The shared layer every app builds on. It imports no app."""
