@@ -7,6 +7,7 @@ Thin: the query serializer parses, tickets.reports scopes, validates and aggrega
 
 from __future__ import annotations
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -35,8 +36,16 @@ class ReportQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(
         choices=reports.PERIOD_CHOICES, default="month", help_text=_("Bucket size when grouping by period.")
     )
-    date_from = serializers.DateField(required=False, help_text=_("First day (inclusive); default 30 days ago."))
-    date_to = serializers.DateField(required=False, help_text=_("Last day (inclusive); default today."))
+    # The range is said where clients read it: tickets exist only within it, and a day outside it
+    # is a 400 on the field that names the range (reports.report_validate).
+    date_from = serializers.DateField(
+        required=False,
+        help_text=format_lazy("{} {}", _("First day (inclusive); default 30 days ago."), reports.DAY_RANGE_TEXT),
+    )
+    date_to = serializers.DateField(
+        required=False,
+        help_text=format_lazy("{} {}", _("Last day (inclusive); default today."), reports.DAY_RANGE_TEXT),
+    )
     type = serializers.ChoiceField(choices=TicketType.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
 
@@ -102,7 +111,8 @@ class TicketReportView(APIView):
             "Volume, backlog, first-response and resolution SLA compliance and satisfaction of the tickets "
             "asked in a unit's subtree, one row per child unit (with its subtree), handling level, type, "
             "priority or period. For supervisors, support agents and reviewers, over their units' subtrees. "
-            "A report spans at most 400 days (daily buckets 92)."
+            "A report spans at most 400 days (daily buckets 92), each day between "
+            f"{reports.EARLIEST_DAY.isoformat()} and {reports.LATEST_DAY.isoformat()}."
         ),
     )
     def get(self, request):

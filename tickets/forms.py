@@ -23,6 +23,7 @@ from .fields import (
     TITLE_MAX,
 )
 from .models import Priority, Rating, TicketState, TicketType
+from .search import NO_SEARCH_WORDS, has_words
 from .services.attachments import (
     ALLOWED_EXTENSIONS,
     attachment_max_bytes,
@@ -187,6 +188,12 @@ class SearchForm(forms.Form):
             # Askers search their own questions only.
             del self.fields["scope"]
             del self.fields["unit"]
+
+    def clean_q(self) -> str:
+        words = self.cleaned_data["q"]
+        if words and not has_words(words):
+            raise ValidationError(NO_SEARCH_WORDS)
+        return words
 
     def clean(self):
         cleaned = super().clean()

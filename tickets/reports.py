@@ -22,6 +22,7 @@ from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Substr, TruncDay, TruncMonth, TruncWeek
 from django.http import Http404
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -53,6 +54,10 @@ MAX_DAILY_SPAN_DAYS = 92
 DEFAULT_SPAN_DAYS = 30
 # Days outside these hold no tickets, and year 1 or 9999 would overflow the day arithmetic.
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+# What the API's schema and the portal's form say of the range (the same words as the error).
+DAY_RANGE_TEXT = format_lazy(
+    gettext_lazy("Between {first} and {last}."), first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()
+)
 # The largest id a database integer holds; a bigger one is bad input, not a lookup.
 MAX_ID = 2**63 - 1
 

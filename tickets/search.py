@@ -19,12 +19,15 @@ import re
 from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext_lazy as _
 
 _CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of Chinese characters, or a run of other letters and digits.
 _PIECE = re.compile(rf"[{_CJK_CHARS}]+|[^\W{_CJK_CHARS}_]+")
 _CJK_RUN = re.compile(rf"[{_CJK_CHARS}]+")
 MAX_QUERY_TERMS = 16
+# What a form or the API says on ``q`` when it holds no word (has_words).
+NO_SEARCH_WORDS = _("Search for words: letters, digits or Chinese characters, not only symbols or emoji.")
 
 
 def _pieces(text: str) -> list[str]:
@@ -57,6 +60,12 @@ def query_terms(query: str) -> list[tuple[str, bool]]:
     return list(terms)[:MAX_QUERY_TERMS]
 
 
+def has_words(query: str) -> bool:
+    """Whether ``query`` holds anything searchable (letters, digits, Chinese characters). A query of
+    only emoji, punctuation or symbols has no word to match: forms and the API refuse it on ``q``."""
+    return bool(query_terms(query))
+
+
 def filter_by_words(queryset: QuerySet, query: str, *, narrow: bool = False) -> QuerySet:
     """Tickets whose title, description or answer contain every word of ``query``.
 
@@ -67,7 +76,9 @@ def filter_by_words(queryset: QuerySet, query: str, *, narrow: bool = False) -> 
     """
     terms = query_terms(query)
     if not terms:
-        return queryset
+        # Words were asked for but none can match (emoji, punctuation): nothing matches them. Ignoring
+        # the filter would answer every ticket in the scope, the opposite of what was asked.
+        return queryset if not (query or "").strip() else queryset.none()
     if connection.vendor == "postgresql":
         if narrow:
             # Pieces are space-separated and carry no LIKE wildcards (letters and digits only).

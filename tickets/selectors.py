@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 from django.db.models.lookups import Exact
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment, User
@@ -86,15 +87,30 @@ def _staff_paths(user: User, roles=STAFF_ROLES) -> list[str]:
     return [path for path in paths if not any(path != other and path.startswith(other) for other in paths)]
 
 
+def _visible(user: User) -> Q:
+    """The condition of visible_tickets for a signed-in user who is not a superuser."""
+    q = Q(asker=user)
+    for path in _staff_paths(user):
+        q |= _subtree(path)
+    return q
+
+
 def visible_tickets(*, user: User) -> QuerySet[Ticket]:
     if not user.is_authenticated:
         return Ticket.objects.none()
     if user.is_superuser:
         return Ticket.objects.all()
-    q = Q(asker=user)
-    for path in _staff_paths(user):
-        q |= _subtree(path)
-    return Ticket.objects.filter(q)
+    return Ticket.objects.filter(_visible(user))
+
+
+def _in_scope(user: User, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """``tickets`` narrowed to what the user may open. A list found by assignment is only as current
+    as the assignment: an agent whose role was removed keeps the tickets' assignee column until
+    someone reassigns them, but not the right to see them, and a list must never offer a row whose
+    page is a 404."""
+    if user.is_superuser:
+        return tickets
+    return tickets.filter(_visible(user))
 
 
 def ticket_get(*, user: User, pk: int) -> Ticket:
@@ -247,7 +263,7 @@ def ticket_list(*, user: User, view: str = "mine", now: datetime | None = None) 
     if view == "mine":
         return _ordered(Ticket.objects.filter(asker=user))
     if view == "assigned":
-        return _ordered(Ticket.objects.filter(assignee=user, state__in=OPEN_STATES))
+        return _ordered(_in_scope(user, Ticket.objects.filter(assignee=user, state__in=OPEN_STATES)))
     if view == "pool":
         pools = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.SUPPORT_AGENT]
         return _ordered(Ticket.objects.filter(pool_unit_id__in=pools, state=TicketState.NEW))
@@ -258,7 +274,7 @@ def ticket_list(*, user: User, view: str = "mine", now: datetime | None = None) 
         )
         mine = Q(assignee=user) | Q(pool_unit_id__in=pools)
         return (
-            Ticket.objects.filter(mine, window, state__in=ACTIVE_STATES)
+            _in_scope(user, Ticket.objects.filter(mine, window, state__in=ACTIVE_STATES))
             .select_related(*LIST_RELATED)
             .order_by("next_due_at", "id")
         )
@@ -347,13 +363,41 @@ def ticket_attachments(*, user: User, ticket: Ticket) -> QuerySet[TicketAttachme
     return attachments
 
 
+# Timeline lines only the ticket's staff read. A rejection is the reviewer's word to the agent about
+# an answer the asker never saw (its comment is the reason); warnings and follow-ups are the support
+# centre's own business.
+STAFF_ONLY_EVENT_KINDS = (
+    TicketEvent.Kind.REJECTED,
+    TicketEvent.Kind.SLA_WARNING,
+    TicketEvent.Kind.FOLLOW_UP,
+    TicketEvent.Kind.FOLLOW_UP_DONE,
+)
+# Keys of a line's data that hold answer text: the draft an agent submitted ("answered") and the
+# reviewer's edit ("reviewed"). The asker reads the answer on the ticket once it is published, never
+# a version of it from the timeline, and whether the reviewer edited it is the review's business.
+ANSWER_DATA_KEYS = frozenset({"solution"})
+
+
+class _AskerTimelineIterable(ModelIterable):
+    """Timeline lines without the answer texts their data holds. The selector's queryset yields these
+    whoever reads it (the API's keyset pages, the portal's template), so no reader can forget to
+    strip them; the lines are for reading, never saved back."""
+
+    def __iter__(self):
+        for line in super().__iter__():
+            if isinstance(line.data, dict) and ANSWER_DATA_KEYS & line.data.keys():
+                line.data = {key: value for key, value in line.data.items() if key not in ANSWER_DATA_KEYS}
+            yield line
+
+
 def ticket_timeline(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
+    """The ticket's lines, oldest first. The asker (and anyone who is not the ticket's staff) reads
+    neither a rejection nor any answer text in them: nothing of an unapproved answer or of its review."""
     events = TicketEvent.objects.filter(ticket=ticket).select_related("actor").order_by("id")
     if not ticket_capabilities(user=user, ticket=ticket) & STAFF_CAPABILITIES:
-        # Warnings and follow-ups are the support centre's business.
-        events = events.exclude(
-            kind__in=[TicketEvent.Kind.SLA_WARNING, TicketEvent.Kind.FOLLOW_UP, TicketEvent.Kind.FOLLOW_UP_DONE]
-        )
+        events = events.exclude(kind__in=STAFF_ONLY_EVENT_KINDS)
+        # QuerySet clones keep the iterable class, so filters and pages added later strip as well.
+        events._iterable_class = _AskerTimelineIterable
     return events
 
 

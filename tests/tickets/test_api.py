@@ -634,3 +634,184 @@ def test_the_create_answer_is_what_the_schema_says(client, as_user, teacher, sta
     stored = Ticket.objects.select_related("unit", "pool_unit", "assignee").get(pk=created["id"])
     generic = super(TicketCreatedSerializer, TicketCreatedSerializer()).to_representation(stored)
     assert created == json.loads(json.dumps(generic))
+
+
+# --- Nothing of a draft answer or its review reaches the asker (issue 10, item 2) -------------------------
+DRAFT = "请重启交换机后再试"
+SECOND_DRAFT = "请检查路由器的电源"
+REJECTION = "步骤不完整，请补充型号核对方法"
+APPROVED_ANSWER = "请更换三层教室的网线接头后再试"
+
+
+def _everything_the_asker_reads(asker, pk: int) -> str:
+    """The detail, timeline and messages as the asker's app reads them, in one text."""
+    pages = [asker.get(f"{URL}{pk}/"), asker.get(f"{URL}{pk}/timeline/"), asker.get(f"{URL}{pk}/messages/")]
+    return json.dumps([ok(page) for page in pages], ensure_ascii=False)
+
+
+def test_the_asker_reads_nothing_of_a_draft_or_its_review(as_user, teacher, staff):
+    ticket = _accepted(as_user, teacher, staff)
+    pk, asker = ticket["id"], as_user(teacher)
+    agent, reviewer = as_user(ticket["_agent"]), as_user(staff.reviewer)
+    ok(agent.post(f"{URL}{pk}/answer/", {"solution": DRAFT}, format="json"))
+    ok(reviewer.post(f"{URL}{pk}/reject/", {"reason": REJECTION}, format="json"))
+    ok(agent.post(f"{URL}{pk}/answer/", {"solution": SECOND_DRAFT}, format="json"))
+
+    # Waiting for review after a rejection: no draft, no reason, not even that there was a rejection.
+    read = _everything_the_asker_reads(asker, pk)
+    for secret in (DRAFT, SECOND_DRAFT, REJECTION, "交换机", "路由器"):
+        assert secret not in read, secret
+    kinds = [line["kind"] for line in ok(asker.get(f"{URL}{pk}/timeline/"))["results"]]
+    assert "rejected" not in kinds and kinds.count("answered") == 2
+    assert ok(asker.get(f"{URL}{pk}/"))["solution"] == ""
+    # Search does not find the ticket by a draft's words, in the asker's list or anywhere else.
+    for words in ("交换机", "路由器"):
+        assert ids(asker.get(URL, {"view": "mine", "q": words})) == []
+        assert ids(asker.get(URL, {"q": words})) == []
+        assert ids(as_user(staff.supervisor).get(URL, {"q": words})) == []
+    assert ids(asker.get(URL, {"view": "mine", "q": "投影仪"})) == [pk]
+
+    # The staff still read all of it: both drafts, the rejection and its reason.
+    staff_timeline = json.dumps(ok(reviewer.get(f"{URL}{pk}/timeline/")), ensure_ascii=False)
+    for text in (DRAFT, SECOND_DRAFT, REJECTION):
+        assert text in staff_timeline
+    assert ok(agent.get(f"{URL}{pk}/"))["solution"] == SECOND_DRAFT
+
+    # The reviewer edits and approves: the asker reads the approved text, finds the ticket by it, and
+    # still reads neither draft nor that the reviewer changed anything.
+    ok(reviewer.post(f"{URL}{pk}/approve/", {"solution": APPROVED_ANSWER}, format="json"))
+    assert ok(asker.get(f"{URL}{pk}/"))["solution"] == APPROVED_ANSWER
+    read = _everything_the_asker_reads(asker, pk)
+    for secret in (DRAFT, SECOND_DRAFT, REJECTION):
+        assert secret not in read, secret
+    assert all("solution" not in line["data"] for line in ok(asker.get(f"{URL}{pk}/timeline/"))["results"])
+    assert ids(asker.get(URL, {"view": "mine", "q": "网线接头"})) == [pk]
+    assert ids(asker.get(URL, {"view": "mine", "q": "路由器"})) == []
+    reviewed = [line for line in ok(reviewer.get(f"{URL}{pk}/timeline/"))["results"] if line["kind"] == "reviewed"]
+    assert reviewed[-1]["data"]["solution"] == APPROVED_ANSWER
+
+
+def test_a_reopened_ticket_hides_its_answer_again_until_the_next_one_is_approved(as_user, teacher, staff):
+    ticket = _accepted(as_user, teacher, staff)
+    pk, asker = ticket["id"], as_user(teacher)
+    agent, reviewer = as_user(ticket["_agent"]), as_user(staff.reviewer)
+    ok(agent.post(f"{URL}{pk}/answer/", {"solution": APPROVED_ANSWER}, format="json"))
+    ok(reviewer.post(f"{URL}{pk}/approve/", format="json"))
+    assert ids(asker.get(URL, {"view": "mine", "q": "网线接头"})) == [pk]
+    ok(asker.post(f"{URL}{pk}/reopen/", {"reason": "还是连不上"}, format="json"))
+    ok(agent.post(f"{URL}{pk}/answer/", {"solution": DRAFT}, format="json"))
+    assert ok(asker.get(f"{URL}{pk}/"))["solution"] == ""
+    assert ids(asker.get(URL, {"view": "mine", "q": "交换机"})) == []
+    assert ids(asker.get(URL, {"view": "mine", "q": "网线接头"})) == []
+
+
+# --- Lists follow the scope of the detail (issue 10, item 6) ----------------------------------------------
+def test_an_agent_whose_role_was_removed_no_longer_lists_its_assigned_tickets(as_user, teacher, staff, tree):
+    from accounts import services as account_services
+    from accounts.models import Role, RoleAssignment, User
+    from tests.factories import UserFactory, grant
+
+    ticket = _accepted(as_user, teacher, staff)
+    pk, agent = ticket["id"], ticket["_agent"]
+    # Still an agent elsewhere (和平区), so the lists themselves stay open to them.
+    grant(agent, tree.heping, Role.SUPPORT_AGENT)
+    assert ids(as_user(agent).get(URL, {"view": "assigned"})) == [pk]
+    operator = UserFactory(username="ops_root", unit=tree.root, is_staff=True, is_superuser=True)
+    account_services.role_revoke(
+        actor=operator, assignment=RoleAssignment.objects.get(user=agent, unit=tree.haidian, role=Role.SUPPORT_AGENT)
+    )
+
+    client = APIClient()
+    client.force_authenticate(user=User.objects.get(pk=agent.pk))  # a fresh request's view of the user
+    assert client.get(f"{URL}{pk}/").status_code == 404
+    for params in (
+        {"view": "assigned"},
+        {"view": "assigned", "q": "投影仪"},
+        {"view": "assigned", "number": ticket["number"]},
+        {"view": "breached"},
+        {"view": "handled", "q": "投影仪"},
+    ):
+        assert ids(client.get(URL, params)) == [], params
+    # Overdue and past its deadline, it is still not theirs to list.
+    Ticket.objects.filter(pk=pk).update(next_due_at=timezone.now() - timedelta(hours=1))
+    assert ids(client.get(URL, {"view": "breached"})) == []
+    assert ids(as_user(staff.agent2).get(URL, {"view": "breached"})) == [pk]
+
+
+# --- Two asker replies at once (issue 10, item 6) ---------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_simultaneous_asker_replies_to_a_waiting_ticket_are_both_kept(teacher, staff):
+    from tests.concurrency import require_postgres, run_at_once
+    from tickets.models import TicketEvent, TicketMessage
+
+    require_postgres()
+    ticket = services.ticket_create(asker=teacher, **QUESTION)
+    services.ticket_accept(ticket=ticket, agent=ticket.assignee)
+    services.ticket_request_info(ticket=ticket, agent=ticket.assignee, question="请提供投影仪型号")
+    bodies = ["型号是 EB-X41", "另外，指示灯是橙色的"]
+    statuses = []
+
+    def reply(body):
+        client = APIClient()
+        client.force_authenticate(user=teacher)
+        response = client.post(f"{URL}{ticket.pk}/reply/", {"body": body}, format="json")
+        statuses.append((response.status_code, response.json().get("state")))
+
+    # Repeated: whichever order the two land in, both are kept and exactly one resumes the ticket.
+    for round_ in range(3):
+        if round_:
+            services.ticket_request_info(ticket=ticket, agent=ticket.assignee, question=f"第{round_}次追问")
+        statuses.clear()
+        errors = run_at_once([lambda b=f"{body}（{round_}）": reply(b) for body in bodies])
+        assert errors == []
+        assert statuses == [(200, "in_progress")] * 2, statuses
+        kept = set(TicketMessage.objects.filter(ticket=ticket).values_list("body", flat=True))
+        assert {f"{body}（{round_}）" for body in bodies} <= kept
+    assert Ticket.objects.get(pk=ticket.pk).state == TicketState.IN_PROGRESS
+    assert TicketEvent.objects.filter(ticket=ticket, kind="info_provided").count() == 3
+    client = APIClient()
+    client.force_authenticate(user=teacher)
+    thread = [m["body"] for m in ok(client.get(f"{URL}{ticket.pk}/messages/"))["results"]]
+    assert len(thread) == 3 + 6
+
+
+# --- Response and schema agree (issue 10, item 6) ---------------------------------------------------------
+def test_an_unrated_ticket_has_a_null_rating_as_the_schema_says(client, as_user, teacher, staff):
+    ticket = _file(as_user(teacher))
+    detail = ok(as_user(teacher).get(f"{URL}{ticket['id']}/"))
+    assert detail["rating"] is None
+    row = ok(as_user(teacher).get(URL, {"view": "mine"}))["results"][0]
+    assert row["rating"] is None
+    schema = client.get("/api/schema/?format=json").json()
+    for name in ("TicketList", "TicketDetail"):
+        rating = schema["components"]["schemas"][name]["properties"]["rating"]
+        assert rating.get("nullable") is True, rating
+        refs = [item["$ref"].rsplit("/", 1)[-1] for item in rating.get("oneOf", rating.get("allOf", []))]
+        enums = [schema["components"]["schemas"][ref].get("enum", []) for ref in refs]
+        values = {value for enum in enums for value in enum}
+        assert {"very_satisfied", "dissatisfied"} <= values and "" not in values, rating
+
+
+def test_downloads_are_documented_with_the_types_they_are_served_with(client, as_user, teacher):
+    ticket = _file(as_user(teacher))
+    uploaded = ok(as_user(teacher).post(f"{URL}{ticket['id']}/attachments/", {"file": png_upload()}), 201)
+    response = as_user(teacher).get(uploaded["download_url"])
+    assert response.status_code == 200
+    served = response["Content-Type"]
+    schema = client.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/tickets/{id}/attachments/{attachment_id}/download/"]["get"]
+    documented = set(operation["responses"]["200"]["content"])
+    assert served == "image/png" and served in documented
+    assert "application/octet-stream" not in documented
+    assert {"application/pdf", "text/plain", "application/zip"} <= documented
+
+
+# --- Searches of only symbols (issue 10, item 6) -------------------------------------------------------
+@pytest.mark.parametrize("words", ["😀😀", "！？……", "🔥 ★ ~~"])
+def test_a_search_of_only_emoji_or_punctuation_is_a_400_on_q_never_everything(as_user, teacher, new_ticket, words):
+    new_ticket()
+    response = as_user(teacher).get(URL, {"view": "mine", "q": words})
+    assert "q" in field_errors(response)
+    # Mixed with a real word, the symbols are ignored and the word decides.
+    assert len(ids(as_user(teacher).get(URL, {"view": "mine", "q": f"投影仪{words}"}))) == 1

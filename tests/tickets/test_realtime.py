@@ -75,3 +75,30 @@ def test_nothing_is_pushed_when_the_write_rolls_back(
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
         services.ticket_confirm(ticket=ticket, asker=teacher)  # not answered yet: refused
     assert asker_inbox() == []
+
+
+def test_what_the_asker_hears_carries_nothing_of_a_draft_or_its_review(
+    new_ticket, staff, teacher, inbox, django_capture_on_commit_callbacks
+):
+    import json
+
+    asker_inbox, reviewer_inbox = inbox(teacher), inbox(staff.reviewer)
+    ticket = new_ticket()
+    agent = staff.agent if ticket.assignee_id == staff.agent.pk else staff.agent2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_accept(ticket=ticket, agent=agent)
+        services.ticket_submit_answer(ticket=ticket, agent=agent, solution="请重启交换机后再试")
+        services.ticket_add_note(ticket=ticket, author=agent, body="内部：疑似交换机故障")
+        services.ticket_reject(ticket=ticket, reviewer=staff.reviewer, reason="步骤不完整")
+        services.ticket_submit_answer(ticket=ticket, agent=agent, solution="请检查路由器的电源")
+        services.ticket_approve(ticket=ticket, reviewer=staff.reviewer, solution="请更换网线接头")
+    heard = asker_inbox()
+    # Every event the asker gets says which ticket changed and its state, nothing more: the page
+    # fetches what the asker may read.
+    assert heard and all(set(event["payload"]) == {"id", "number", "state"} for event in heard)
+    text = json.dumps(heard, ensure_ascii=False)
+    for secret in ("交换机", "路由器", "步骤不完整", "网线"):
+        assert secret not in text, secret
+    # The note went to the staff only, and the reviewer heard of the answers to review.
+    assert [event["type"] for event in heard].count("ticket.message") == 0
+    assert reviewer_inbox()

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
 from tickets.models import FollowUp, SupportSettings, Ticket, TicketAttachment, TicketEvent, TicketState
@@ -523,3 +524,81 @@ def test_attaching_nothing_is_a_form_error(client, teacher, new_ticket):
     response = act(signed_in(client, teacher), ticket, "attach")
     assert response.status_code == 400
     assert 'id="id_attach-attachments_errors"' in text_of(response)
+
+
+# --- Nothing of a draft answer or its review reaches the asker (issue 10, item 2) -------------------------
+def test_the_askers_page_and_search_show_nothing_of_a_draft_or_its_review(client, teacher, staff, new_ticket):
+    ticket = new_ticket()
+    agent = staff.agent if ticket.assignee_id == staff.agent.pk else staff.agent2
+    signed_in(client, agent)
+    act(client, ticket, "accept")
+    act(client, ticket, "answer", solution="请重启交换机后再试")
+    client.force_login(staff.reviewer)
+    act(client, ticket, "reject", reason="步骤不完整，请补充型号核对方法")
+    client.force_login(agent)
+    act(client, ticket, "answer", solution="请检查路由器的电源")
+    assert refresh(ticket).state == TicketState.PENDING_REVIEW
+
+    client.force_login(teacher)
+    pages = [client.get(detail_url(ticket))] + [client.get(detail_url(ticket, part)) for part in ("main", "side")]
+    for page in pages:
+        assert page.status_code == 200
+        html = text_of(page)
+        for secret in ("交换机", "路由器", "步骤不完整", 'data-kind="rejected"'):
+            assert secret not in html, secret
+    assert 'id="ticket-solution"' not in text_of(pages[0])
+    search = reverse("tickets:search")
+    assert listed(client.get(search, {"q": "交换机"})) == set()
+    assert listed(client.get(search, {"q": "路由器"})) == set()
+    assert listed(client.get(search, {"q": "投影仪"})) == {ticket.pk}
+
+    # The reviewer sees the rejection and its reason, and the draft to approve.
+    client.force_login(staff.reviewer)
+    html = text_of(client.get(detail_url(ticket)))
+    assert "步骤不完整，请补充型号核对方法" in html and "请检查路由器的电源" in html
+
+    # Approved with an edit: the asker reads the approved text, not that it was edited.
+    act(client, ticket, "approve", solution="请更换三层教室的网线接头后再试")
+    client.force_login(teacher)
+    html = text_of(client.get(detail_url(ticket)))
+    assert "请更换三层教室的网线接头后再试" in html
+    for secret in ("交换机", "路由器", "步骤不完整"):
+        assert secret not in html, secret
+    with translation.override("en"):
+        assert "Answer edited by the reviewer." not in text_of(client.get(detail_url(ticket, "side")))
+    assert listed(client.get(search, {"q": "网线接头"})) == {ticket.pk}
+
+
+# --- Lists follow the scope of the detail (issue 10, item 6) ----------------------------------------------
+def test_an_agent_whose_role_was_removed_no_longer_lists_its_tickets_on_the_workbench(
+    client, teacher, staff, new_ticket, tree
+):
+    from accounts import services as account_services
+    from accounts.models import Role, RoleAssignment
+    from tests.factories import UserFactory, grant
+    from tickets import services
+
+    ticket = new_ticket()
+    agent = staff.agent if ticket.assignee_id == staff.agent.pk else staff.agent2
+    services.ticket_accept(ticket=ticket, agent=agent)
+    grant(agent, tree.heping, Role.SUPPORT_AGENT)  # still an agent elsewhere: the workbench stays
+    signed_in(client, agent)
+    assert listed(client.get(reverse("tickets:index"), {"view": "assigned"})) == {ticket.pk}
+    operator = UserFactory(username="ops_root", unit=tree.root, is_staff=True, is_superuser=True)
+    account_services.role_revoke(
+        actor=operator, assignment=RoleAssignment.objects.get(user=agent, unit=tree.haidian, role=Role.SUPPORT_AGENT)
+    )
+    assert client.get(detail_url(ticket)).status_code == 404
+    assert listed(client.get(reverse("tickets:index"), {"view": "assigned"})) == set()
+    assert listed(client.get(reverse("tickets:search"), {"q": "投影仪"})) == set()
+    assert listed(client.get(reverse("tickets:search"), {"number": ticket.number})) == set()
+
+
+# --- Searches of only symbols (issue 10, item 6) -------------------------------------------------------
+@pytest.mark.parametrize("words", ["😀😀", "！？……"])
+def test_a_search_of_only_emoji_or_punctuation_says_so_and_lists_nothing(client, teacher, new_ticket, words):
+    new_ticket()
+    response = signed_in(client, teacher).get(reverse("tickets:search"), {"q": words})
+    assert response.status_code == 400
+    assert 'id="id_q_errors"' in text_of(response)
+    assert listed(response) == set()

@@ -42,6 +42,7 @@ from ..models import (
     TicketState,
     TicketType,
 )
+from ..search import NO_SEARCH_WORDS, has_words
 
 # The lists a client can ask for (selectors.ticket_list).
 VIEW_CHOICES = [
@@ -56,6 +57,19 @@ VIEW_CHOICES = [
 
 
 # --- Small references -------------------------------------------------------------------------------
+class RatingField(serializers.ChoiceField):
+    """The asker's satisfaction, or null while there is none. Stored as "" (a blank CharField), which
+    is no value of the enum the schema documents, so "" never goes out: null does, and the schema
+    says the field is nullable."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", _("Null until the asker rates the service."))
+        super().__init__(choices=Rating.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None
+
+
 class TicketUserSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="username", read_only=True)
 
@@ -66,6 +80,8 @@ class TicketUserSerializer(serializers.ModelSerializer):
 
 
 class TicketRefSerializer(serializers.ModelSerializer):
+    rating = RatingField()
+
     class Meta:
         model = Ticket
         fields = ("id", "number", "title", "state", "rating", "feedback")
@@ -84,6 +100,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     assignee = TicketUserSerializer(read_only=True, allow_null=True)
     pool_unit = UnitRefSerializer(read_only=True, allow_null=True)
     contact_info = serializers.SerializerMethodField(help_text=_("Masked, e.g. 138****0000."))
+    rating = RatingField()
 
     class Meta:
         model = Ticket
@@ -144,7 +161,7 @@ class TicketListSerializer(serializers.ModelSerializer):
             else {"id": ticket.pool_unit_id, "name": ticket.pool_unit_name},
             "contact_name": ticket.contact_name,
             "contact_info": mask_contact(ticket.contact_info),
-            "rating": ticket.rating,
+            "rating": ticket.rating or None,
             "created_at": _DATETIME.to_representation(ticket.created_at),
             "updated_at": _DATETIME.to_representation(ticket.updated_at),
             "next_due_at": _DATETIME.to_representation(ticket.next_due_at),
@@ -342,6 +359,11 @@ class TicketQuerySerializer(serializers.Serializer):
     created_to = serializers.DateField(required=False, help_text=_("Created on or before this day."))
 
     SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to")
+
+    def validate_q(self, value: str) -> str:
+        if not has_words(value):
+            raise serializers.ValidationError(NO_SEARCH_WORDS)
+        return value
 
     def validate(self, attrs):
         start, end = attrs.get("created_from"), attrs.get("created_to")

@@ -57,6 +57,12 @@ from .serializers import (
 )
 
 DUE_VIEWS = ("due_soon", "breached")
+# A download answers with the type its content was checked against on upload: one documented media
+# type per kind of file an upload may be (services.attachments.ALLOWED_EXTENSIONS).
+DOWNLOAD_RESPONSES = {
+    (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+    for content_type in sorted({kind.content_type for kind in services.ALLOWED_EXTENSIONS.values()})
+}
 ACTION_RESPONSES = {200: TicketDetailSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
 
 
@@ -362,11 +368,16 @@ class TicketViewSet(GenericViewSet):
 
     @extend_schema(
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            **DOWNLOAD_RESPONSES,
             401: ERROR_401,
             404: ERROR_404,
         },
-        description="Download a file of a ticket you may see; 404 for a file you may not see.",
+        description=(
+            "Download a file of a ticket you may see; 404 for a file you may not see. The file comes with "
+            "the content type it was checked against on upload (the attachment's `content_type`), not "
+            "`application/octet-stream`: images inline, everything else as a download "
+            "(`Content-Disposition: attachment`), always with `X-Content-Type-Options: nosniff`."
+        ),
     )
     @action(
         detail=True,

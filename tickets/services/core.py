@@ -131,9 +131,7 @@ def ticket_transition(
         locked.state = to_state
         for name, value in (changes or {}).items():
             setattr(locked, name, value)
-        if "solution" in (changes or {}):
-            text = search_text_for(locked.title, locked.description, locked.solution)
-            TicketSearch.objects.update_or_create(ticket=locked, defaults={"text": text})
+        _index_published_answer(locked, from_state=from_state, solution_changed="solution" in (changes or {}))
         apply_clock_effects(locked, action=action, now=timezone.now())
         locked.save()
         _record(
@@ -147,6 +145,22 @@ def ticket_transition(
         )
         notify_ticket(locked, extra=({actor.pk} if actor else set()) | (extra_recipients or set()))
     return locked
+
+
+def _index_published_answer(ticket: Ticket, *, from_state: str, solution_changed: bool) -> None:
+    """Keep the answer in the search index exactly while the asker may read it on the ticket.
+
+    One index serves every reader's search, the asker's ``?view=mine&q=`` included, so it holds only
+    what all of them may read: a draft waiting for review, or one sent back, is never indexed (the
+    asker would find the ticket by the draft's words), and the answer comes in when it is published
+    (approved, approved with the reviewer's edit, or given where review is off) and goes out again
+    when the asker reopens the ticket. Staff lose nothing they need: 答案查询 looks up answers
+    that were given, and a draft is on its ticket's page."""
+    visible = ticket.state in selectors.ANSWER_VISIBLE_STATES
+    if visible == (from_state in selectors.ANSWER_VISIBLE_STATES) and not (visible and solution_changed):
+        return
+    text = search_text_for(ticket.title, ticket.description, ticket.solution if visible else "")
+    TicketSearch.objects.update_or_create(ticket=ticket, defaults={"text": text})
 
 
 def _plain(value: Any) -> Any:

@@ -59,20 +59,28 @@ def ticket_request_info(*, ticket: Ticket, agent: User, question: str) -> Ticket
 
 
 def ticket_reply(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
-    """A reply the asker sees. The asker's reply to a request for information resumes the clock."""
+    """A reply the asker sees. The asker's reply to a request for information resumes the clock.
+
+    Every reply is kept, whatever the ticket's state while it is open. The asker often answers a
+    question in two messages sent at once (the text, then "and the model is ..."): the first resumes
+    the ticket, the second finds it in progress again and is simply one more message for the handler,
+    as on any support desk. The ticket's row is locked first, so of two replies to a waiting ticket
+    exactly one resumes it and the other waits for that, then reads the new state; neither is refused.
+    """
     body = _text(body, "body", _("Write a message."))
     caps = _caps(author, ticket)
     _require(bool(caps & ({"asker"} | selectors.STAFF_CAPABILITIES)), "author", _("You cannot reply to this ticket."))
-    _require(ticket.state != TicketState.CLOSED, "state", _("This ticket is closed."))
     with transaction.atomic():
-        message = TicketMessage.objects.create(ticket=ticket, author=author, body=body)
+        # The state as of now, not as of the caller's copy (which may predate a request for
+        # information or a close), held until the message and any resumption are written.
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        _require(locked.state != TicketState.CLOSED, "state", _("This ticket is closed."))
+        message = TicketMessage.objects.create(ticket=locked, author=author, body=body)
         if "asker" not in caps:
-            _record_first_response(ticket)
-        # Read the state afresh: the caller's copy may predate the request for information.
-        waiting = Ticket.objects.filter(pk=ticket.pk, state=TicketState.WAITING_ASKER).exists()
-        if "asker" in caps and waiting:
-            ticket = ticket_transition(ticket=ticket, actor=author, action="provide_info")
-        notify_ticket(ticket, event_type="ticket.message", extra={author.pk})
+            _record_first_response(locked)
+        if "asker" in caps and locked.state == TicketState.WAITING_ASKER:
+            locked = ticket_transition(ticket=locked, actor=author, action="provide_info")
+        notify_ticket(locked, event_type="ticket.message", extra={author.pk})
     return message
 
 
