@@ -8,6 +8,7 @@ catches up over REST.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -22,8 +23,35 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 
+# The close code of a socket whose session, token or account has ended. The client must not reconnect
+# with the same credentials (static/js/realtime.js stops); it is the websocket analogue of HTTP 401.
+SESSION_ENDED_CLOSE_CODE = 4401
+
+
 def user_group_name(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def _digest(secret: str) -> str:
+    # Group names are stored in Redis in clear; a session key or token must not be readable there.
+    return hashlib.sha256(secret.encode()).hexdigest()[:40]
+
+
+def session_group_name(session_key: str) -> str:
+    """Every socket a browser opened with this session cookie."""
+    return f"session.{_digest(session_key)}"
+
+
+def token_group_name(token_key: str) -> str:
+    """Every socket a mobile client opened with this API token."""
+    return f"token.{_digest(token_key)}"
+
+
+def close_sockets(*, groups: Iterable[str], reason: str) -> None:
+    """After commit, end every socket in ``groups``: each is told ``session.ended`` with ``reason`` and
+    closed with SESSION_ENDED_CLOSE_CODE. Used when a session signs out, a token is revoked or an
+    account is deactivated; a socket is not a credential that outlives the one it was opened with."""
+    _deliver_on_commit([(group, {"type": "session.close", "reason": reason}) for group in sorted(set(groups))])
 
 
 def send_event(*, user_ids: Iterable[int], event_type: str, payload: dict[str, Any]) -> None:
@@ -43,6 +71,10 @@ def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> 
         for user_ids, event_type, payload in events
         for user_id in sorted(set(user_ids))
     ]
+    _deliver_on_commit(deliveries)
+
+
+def _deliver_on_commit(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
     if not deliveries:
         return
 
@@ -121,7 +153,7 @@ async def _deliver(layer, deliveries: list[tuple[str, dict[str, Any]]]) -> None:
     )
     for (group, message), result in zip(deliveries, results, strict=True):
         if isinstance(result, Exception):
-            logger.error("could not push %s to %s: %r", message["event"]["type"], group, result)
+            logger.error("could not push %s to %s: %r", message.get("event", message)["type"], group, result)
 
 
 def close_delivery_connections(layer) -> None:

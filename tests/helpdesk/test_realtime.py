@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 
 import pytest
-import redis
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connections, transaction
 from django.test import Client
 
 from accounts import services as account_services
 from helpdesk.asgi import application
-from helpdesk.events import close_delivery_connections, send_event, user_group_name
+from helpdesk.events import send_event, user_group_name
 from tests.factories import UserFactory
 
 # Tests run in a transaction that commits for real, so that on_commit hooks fire as in production;
@@ -29,50 +26,12 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ALLOWED_ORIGIN = b"http://localhost:8000"
-REDIS_DEFAULT_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_url_or_skip() -> str:
-    """Redis is required in CI and whenever REDIS_URL is set; elsewhere it is used if it answers."""
-    url = os.environ.get("REDIS_URL") or REDIS_DEFAULT_URL
-    required = bool(os.environ.get("REDIS_URL") or os.environ.get("CI"))
-    if not required:
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-        except redis.exceptions.ConnectionError:
-            pytest.skip(f"Redis does not answer at {url}; set REDIS_URL to run the Redis channel layer tests")
-    return url
-
-
 @pytest.fixture(autouse=True)
 async def _close_thread_connections():
     # database_sync_to_async runs queries in a worker thread whose connection would otherwise stay
     # open and keep PostgreSQL from dropping the test database at the end of the session.
     yield
     await database_sync_to_async(connections.close_all)()
-
-
-@pytest.fixture(params=["in-memory", "redis"])
-async def channel_layer(request, settings):
-    if request.param == "in-memory":
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    else:
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                # A fresh prefix keeps runs (and parallel test sessions) from hearing each other.
-                "CONFIG": {"hosts": [_redis_url_or_skip()], "prefix": f"test-{uuid.uuid4().hex[:12]}"},
-            }
-        }
-    layer = get_channel_layer()
-    expected = "InMemoryChannelLayer" if request.param == "in-memory" else "RedisChannelLayer"
-    assert type(layer).__name__ == expected
-    yield layer
-    if request.param == "redis":
-        # Events sent outside an event loop went through the delivery loop's own connections.
-        await database_sync_to_async(close_delivery_connections)(layer)
-        await layer.flush()
-        await layer.close_pools()
 
 
 @database_sync_to_async
