@@ -246,3 +246,29 @@ def test_sessions_of_accounts_never_deactivated_keep_working(client, teacher):
 )
 def test_csv_cells_that_would_run_as_formulas_become_text(value, expected):
     assert csv_safe(value) == expected
+
+
+def test_row_and_cell_tags_are_counted_across_chunk_boundaries(monkeypatch):
+    from accounts.services import imports
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", "<row>" * 1000 + '<c r="A1">' * 7 + "<x:row r='2'>")
+        archive.writestr("xl/sharedStrings.xml", "<row>" * 50)  # not a sheet
+    for chunk in (8, 13, 64, 1 << 20):  # the seam holds tags up to 8 bytes long
+        monkeypatch.setattr(imports, "_XLSX_SCAN_CHUNK", chunk)
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as archive:
+            assert imports._xlsx_tag_counts(archive) == (1001, 7)
+
+
+def test_a_sheet_over_the_bound_is_refused_before_openpyxl_opens_it(haidian_admin, monkeypatch):
+    """openpyxl scans a whole sheet to size it when it opens it; the tag count must refuse first."""
+    import openpyxl
+
+    def never(*args, **kwargs):
+        raise AssertionError("openpyxl opened a sheet over the bound")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    response = api_import(haidian_admin, "many.xlsx", raw_xlsx(20_000))
+    assert response.status_code == 400
+    assert response.json()["fields"]["file"] == ["一个文件最多 5000 行。"]
