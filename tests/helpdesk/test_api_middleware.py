@@ -43,6 +43,6 @@ def test_a_query_without_nul_is_untouched(auth_client, haidian_admin, tree):
 def test_the_check_runs_after_the_locale_and_the_user_are_known():
     # The portal's 400 page is in the user's language and shows the signed-in frame.
     middleware = settings.MIDDLEWARE
-    position = middleware.index("helpdesk.api.middleware.RefuseNulInQueryMiddleware")
+    position = middleware.index("helpdesk.api.middleware.QueryStringMiddleware")
     assert position > middleware.index("django.middleware.locale.LocaleMiddleware")
     assert position > middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")

@@ -116,7 +116,7 @@ def test_members_of_a_unit_show_public_fields_of_active_users(client, tree, teac
 def test_members_of_a_subtree_page_in_tree_order(client, tree, teacher, haidian_admin, tianjin_teacher):
     school_b = [UserFactory(unit=tree.school_b).pk for _ in range(6)]
     school_a = [teacher.pk] + [UserFactory(unit=tree.school_a).pk for _ in range(5)]
-    pages = walk(client, f"{UNITS_URL}{tree.haidian.pk}/members/?subtree=1&page_size=4")
+    pages = walk(client, f"{UNITS_URL}{tree.haidian.pk}/members/?subtree=true&page_size=4")
     assert [len(p) for p in pages] == [4, 4, 4, 1]
     ids = [u["id"] for p in pages for u in p]
     # 海淀区 itself, then its schools in path order, each by id; nothing from 天津市
