@@ -18,50 +18,29 @@ from orgtree.models import OrgUnit
 from orgtree.selectors import subtree_range_filter
 
 from .models import Role, RoleAssignment, User, UserSearchTerm
+from .scope import scope_of, strictly_below_q, subtrees_q
 
 SEARCH_TERM_MAX = 64
 
 
 def admin_unit_paths(*, actor: User) -> list[str]:
-    """Paths of the units whose subtrees ``actor`` administers (cached on the instance)."""
-    cached = getattr(actor, "_admin_unit_paths", None)
-    if cached is None:
-        cached = list(
-            RoleAssignment.objects.filter(user=actor, role=Role.UNIT_ADMIN).values_list("unit__path", flat=True)
-        )
-        actor._admin_unit_paths = cached
-    return cached
+    """Paths of the units whose subtrees ``actor`` administers."""
+    return list(scope_of(actor).admin_paths)
 
 
 def is_unit_admin(*, actor: User) -> bool:
-    return actor.is_superuser or bool(admin_unit_paths(actor=actor))
+    return scope_of(actor).is_unit_admin
 
 
 def can_manage_unit(*, actor: User, unit: OrgUnit) -> bool:
-    if actor.is_superuser:
-        return True
-    return any(unit.path.startswith(path) for path in admin_unit_paths(actor=actor))
-
-
-def _subtrees_q(paths: list[str], field: str) -> Q:
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field}__startswith": path})
-    return q
+    return scope_of(actor).manages_unit(unit)
 
 
 def managed_units(*, actor: User) -> QuerySet[OrgUnit]:
-    if actor.is_superuser:
+    scope = scope_of(actor)
+    if scope.is_superuser:
         return OrgUnit.objects.all()
-    return OrgUnit.objects.filter(_subtrees_q(admin_unit_paths(actor=actor), "path"))
-
-
-def _strict_subtrees_q(paths: list[str], field: str) -> Q:
-    """Units strictly below one of ``paths`` (the unit itself excluded)."""
-    q = Q(pk__in=[])
-    for path in paths:
-        q |= Q(**{f"{field}__startswith": path}) & ~Q(**{field: path})
-    return q
+    return OrgUnit.objects.filter(scope.subtree_q("path", Role.UNIT_ADMIN))
 
 
 def managed_users(*, actor: User) -> QuerySet[User]:
@@ -75,18 +54,17 @@ def managed_users(*, actor: User) -> QuerySet[User]:
     by superusers only.
     """
     users = User.objects.select_related("unit")
-    if actor.is_superuser:
+    scope = scope_of(actor)
+    if scope.is_superuser:
         return users
-    paths = admin_unit_paths(actor=actor)
+    paths = scope.admin_paths
     if not paths:
         return users.none()
-    role_below = (Q(role=Role.UNIT_ADMIN) & _strict_subtrees_q(paths, "unit__path")) | (
-        ~Q(role=Role.UNIT_ADMIN) & _subtrees_q(paths, "unit__path")
+    role_below = (Q(role=Role.UNIT_ADMIN) & strictly_below_q(paths, "unit__path")) | (
+        ~Q(role=Role.UNIT_ADMIN) & subtrees_q(paths, "unit__path")
     )
     role_above = RoleAssignment.objects.filter(user=OuterRef("pk")).exclude(role_below)
-    return users.filter(_subtrees_q(paths, "unit__path"), is_superuser=False, is_staff=False).exclude(
-        Exists(role_above)
-    )
+    return users.filter(subtrees_q(paths, "unit__path"), is_superuser=False, is_staff=False).exclude(Exists(role_above))
 
 
 def can_manage_user(*, actor: User, user: User) -> bool:
@@ -107,7 +85,7 @@ def managed_users_filtered(
     account prefix, or an account or name prefix with ``search_names``."""
     users = managed_users(actor=actor)
     if unit is not None:
-        users = users.filter(unit__path__startswith=unit.path) if subtree else users.filter(unit=unit)
+        users = users.filter(**subtree_range_filter(unit, "unit__")) if subtree else users.filter(unit=unit)
     if user_type:
         users = users.filter(user_type=user_type)
     if is_active is not None:
@@ -192,8 +170,9 @@ def user_roles(*, user: User) -> QuerySet[RoleAssignment]:
 def managed_role_assignments(*, actor: User) -> QuerySet[RoleAssignment]:
     """Role assignments ``actor`` may see and take away: in its subtrees, held by accounts it manages."""
     qs = RoleAssignment.objects.select_related("user", "unit").prefetch_related("handling_groups")
-    if actor.is_superuser:
+    scope = scope_of(actor)
+    if scope.is_superuser:
         return qs
-    return qs.filter(_subtrees_q(admin_unit_paths(actor=actor), "unit__path")).filter(
+    return qs.filter(scope.subtree_q("unit__path", Role.UNIT_ADMIN)).filter(
         user__in=managed_users(actor=actor).values("pk")
     )

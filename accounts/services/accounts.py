@@ -22,7 +22,8 @@ from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
 from ..models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
-from ..selectors import admin_unit_paths, can_manage_unit, can_manage_user
+from ..scope import scope_of
+from ..selectors import can_manage_unit, can_manage_user
 
 ADMIN_EDITABLE_FIELDS = ("name", "nickname", "phone", "email", "user_type", "unit")
 PROFILE_EDITABLE_FIELDS = ("nickname", "phone", "email", "avatar")
@@ -89,9 +90,9 @@ def _full_clean(user: User, *, exclude: list[str] | None = None) -> None:
 
 def _ensure_appointed_from_above(actor: User, unit: OrgUnit, role: str) -> None:
     """A unit's administrators are appointed (and removed) from above, never by their peers."""
-    if role != Role.UNIT_ADMIN or actor.is_superuser:
+    if role != Role.UNIT_ADMIN:
         return
-    if not any(unit.path.startswith(p) and unit.path != p for p in admin_unit_paths(actor=actor)):
+    if not scope_of(actor).administers_strictly_above(unit):
         raise ValidationError({"role": [_("Administrators of a unit are appointed by the unit above it.")]})
 
 
