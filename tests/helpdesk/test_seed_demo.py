@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts import selectors
-from accounts.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from accounts.models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm
+from helpdesk.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from orgtree.models import OrgLevel, OrgUnit
 from tickets.models import Ticket
 

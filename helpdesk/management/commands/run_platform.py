@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from helpdesk.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 # A Celery worker's warm shutdown takes several seconds on a busy machine.
 STOP_TIMEOUT = 20.0

@@ -1,4 +1,4 @@
-"""``manage.py seed_demo``: demo units and accounts under the real division tree, idempotently.
+"""``manage.py seed_demo``: demo units, accounts and tickets under the real division tree, idempotently.
 
 Every demo account has the same published password, so the command refuses to run with DEBUG off
 unless told ``--force`` (docker-compose's demo stack does that on purpose).
