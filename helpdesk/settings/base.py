@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -67,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files need no policy; every page and API answer gets one.
+    "helpdesk.csp.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -311,6 +314,26 @@ ACCOUNT_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 ACCOUNT_IMPORT_MAX_ROWS = 5000
 
 # --- Security defaults that hold everywhere -----------------------------------------------------
+# Content-Security-Policy (django-csp; helpdesk.csp adds the page's own ws:// or wss:// origin to
+# connect-src). Everything the portal loads is its own: no CDN, no inline script or style, no eval
+# (htmx is configured without it in base.html). Script tags carry the request's nonce
+# (request.csp_nonce), so that an inline script added later works only with it. data: images are
+# for the API docs' icons. The same policy in development, so that a page that breaks under it
+# breaks there first (django-csp leaves Django's debug error pages alone).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True

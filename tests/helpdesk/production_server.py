@@ -7,6 +7,7 @@ a test using it must commit its rows (``django_db(transaction=True)``).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -127,3 +128,18 @@ def through_proxy(client_address: str, forged: str | None = None) -> dict[str, s
     whatever X-Forwarded-For the client sent itself, then the client's address."""
     chain = f"{forged}, {client_address}" if forged else client_address
     return {"Host": HOST, "X-Forwarded-For": chain, "X-Forwarded-Proto": "https"}
+
+
+def portal_login(base: str, headers: dict[str, str], username: str, password: str) -> httpx.Response:
+    """The login form as a browser submits it: the page first (CSRF cookie and token), then the POST."""
+    with httpx.Client(base_url=base, timeout=20) as http:
+        page = http.get("/accounts/login/", headers=headers)
+        assert page.status_code == 200, page.text[:500]
+        cookie = page.cookies["csrftoken"]
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        # The cookie is Secure (the request came over HTTPS to the proxy), so it is sent by hand here.
+        return http.post(
+            "/accounts/login/",
+            headers=headers | {"Cookie": f"csrftoken={cookie}", "Origin": f"https://{HOST}"},
+            data={"csrfmiddlewaretoken": token, "username": username, "password": password},
+        )

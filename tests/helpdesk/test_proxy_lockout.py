@@ -6,16 +6,14 @@ client (another address in X-Forwarded-For, the same proxy address in REMOTE_ADD
 
 from __future__ import annotations
 
-import re
-
 import httpx
 import pytest
 from axes.models import AccessAttempt
 
 from tests.factories import UserFactory
 from tests.helpdesk.production_server import (  # noqa: F401 (fixture)
-    HOST,
     collected_static,
+    portal_login,
     production_env,
     start_gunicorn,
     through_proxy,
@@ -35,21 +33,6 @@ def server(collected_static, tmp_path):  # noqa: F811
 @pytest.fixture
 def account(db):
     return UserFactory(username="proxy_teacher")
-
-
-def portal_login(base: str, headers: dict[str, str], username: str, password: str) -> httpx.Response:
-    """The login form as a browser submits it: the page first (CSRF cookie and token), then the POST."""
-    with httpx.Client(base_url=base, timeout=20) as http:
-        page = http.get("/accounts/login/", headers=headers)
-        assert page.status_code == 200, page.text[:500]
-        cookie = page.cookies["csrftoken"]
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        # The cookie is Secure (the request came over HTTPS to the proxy), so it is sent by hand here.
-        return http.post(
-            "/accounts/login/",
-            headers=headers | {"Cookie": f"csrftoken={cookie}", "Origin": f"https://{HOST}"},
-            data={"csrfmiddlewaretoken": token, "username": username, "password": password},
-        )
 
 
 def token_login(base: str, headers: dict[str, str], username: str, password: str) -> httpx.Response:
