@@ -34,6 +34,16 @@ BACKLOG_INSET = 5
 EXPORT_FORMATS = [("csv", "CSV"), ("xlsx", "Excel (XLSX)")]
 
 
+# The days a report may cover, said where they are picked: the date picker offers no other, its
+# tooltip says so, and a day typed outside them gets the error that names them (report_validate).
+DAY_ATTRS = {
+    "type": "date",
+    "min": reports.EARLIEST_DAY.isoformat(),
+    "max": reports.LATEST_DAY.isoformat(),
+    "title": reports.DAY_RANGE_TEXT,
+}
+
+
 class ReportForm(forms.Form):
     """The report's parameters; empty fields take the defaults (this unit, by unit, the last 30 days)."""
 
@@ -43,10 +53,10 @@ class ReportForm(forms.Form):
     group_by = forms.ChoiceField(label=gettext_lazy("Group by"), choices=reports.GROUP_BY_CHOICES, required=False)
     period = forms.ChoiceField(label=gettext_lazy("Time unit"), choices=reports.PERIOD_CHOICES, required=False)
     date_from = forms.DateField(
-        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs=DAY_ATTRS, format="%Y-%m-%d")
     )
     date_to = forms.DateField(
-        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs=DAY_ATTRS, format="%Y-%m-%d")
     )
     type = forms.ChoiceField(
         label=gettext_lazy("Type"),

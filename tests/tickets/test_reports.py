@@ -515,3 +515,25 @@ def test_the_report_exports_write_a_formula_unit_name_as_text(tree, askers, haid
     values = [cell for row in sheet.iter_rows() for cell in row]
     named = [cell for cell in values if cell.value == '=HYPERLINK("http://x.example","点我")']
     assert named and all(cell.data_type == "s" for cell in named)
+
+
+# --- The range of days is said, not only enforced (issue 10, item 6) -------------------------------------
+def test_the_day_range_is_documented_and_named_when_refused(tree, haidian_admin, auth_client, client):
+    first, last = reports.EARLIEST_DAY.isoformat(), reports.LATEST_DAY.isoformat()
+    assert (first, last) == ("2000-01-01", "2099-12-31")
+    schema = client.get("/api/schema/?format=json").json()
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/tickets/reports/"]["get"]["parameters"]}
+    for name in ("date_from", "date_to"):
+        assert first in parameters[name]["description"] and last in parameters[name]["description"]
+    refused = auth_client(haidian_admin).get("/api/v1/tickets/reports/", {"date_from": "1999-12-31"})
+    assert refused.status_code == 400
+    assert first in refused.json()["fields"]["date_from"][0] and last in refused.json()["fields"]["date_from"][0]
+
+    client.force_login(haidian_admin)
+    page = client.get(reverse("tickets:reports"))
+    html = page.content.decode()
+    assert f'min="{first}"' in html and f'max="{last}"' in html
+    refused = client.get(reverse("tickets:reports"), {"date_to": "2100-01-01"})
+    assert refused.status_code == 400
+    errors = refused.content.decode().split('id="id_date_to_errors"', 1)[1].split("</ul>", 1)[0]
+    assert first in errors and last in errors
