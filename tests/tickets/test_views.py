@@ -602,3 +602,41 @@ def test_a_search_of_only_emoji_or_punctuation_says_so_and_lists_nothing(client,
     assert response.status_code == 400
     assert 'id="id_q_errors"' in text_of(response)
     assert listed(response) == set()
+
+
+# --- Two asker replies at once (issue 10, item 6) ---------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_replies_sent_at_once_from_the_askers_pages_are_both_kept(teacher, staff):
+    from django.test import Client
+
+    from tests.concurrency import require_postgres, run_at_once
+    from tickets import services
+    from tickets.models import TicketMessage
+
+    require_postgres()
+    ticket = services.ticket_create(
+        asker=teacher, title="投影仪无法开机", description="指示灯常亮", type="hardware", contact_info="13800000000"
+    )
+    agent = staff.agent if ticket.assignee_id == staff.agent.pk else staff.agent2
+    services.ticket_accept(ticket=ticket, agent=agent)
+    services.ticket_request_info(ticket=ticket, agent=agent, question="请提供投影仪型号")
+    answers = []
+
+    def reply(body):
+        # Two tabs of the asker's, each with the page loaded while the ticket waited on the asker.
+        client = Client()
+        client.force_login(teacher)
+        response = act(client, ticket, "reply", body=body)
+        answers.append(response.status_code)
+
+    errors = run_at_once([lambda body=body: reply(body) for body in ("型号是 EB-X41", "指示灯是橙色的")])
+    assert errors == [] and answers == [302, 302]
+    bodies = set(TicketMessage.objects.filter(ticket=ticket).values_list("body", flat=True))
+    assert {"型号是 EB-X41", "指示灯是橙色的"} <= bodies
+    assert refresh(ticket).state == TicketState.IN_PROGRESS
+    assert TicketEvent.objects.filter(ticket=ticket, kind="info_provided").count() == 1
+    client = Client()
+    client.force_login(agent)
+    page = text_of(client.get(detail_url(ticket)))
+    assert "型号是 EB-X41" in page and "指示灯是橙色的" in page
