@@ -10,6 +10,15 @@
   var indicator = document.getElementById("ws-status");
   var delay = 1000;
   var pingTimer = null;
+  // Set when this page navigates away (e.g. its own sign-out form): the server's "session.ended"
+  // then must not start a second navigation that would cut the first one short.
+  var leaving = false;
+  window.addEventListener("pagehide", function () { leaving = true; });
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+    // A download also fires beforeunload and leaves the page where it is.
+    setTimeout(function () { leaving = false; }, 5000);
+  });
 
   function setState(state) {
     if (!indicator) return;
@@ -44,7 +53,8 @@
       var event;
       try { event = JSON.parse(message.data); } catch (err) { return; }
       document.dispatchEvent(new CustomEvent("platform:event", { detail: event }));
-      if (event.type === "session.ended" && body.dataset.loginUrl) {
+      // The server closes the socket right after (code 4401): the session, token or account ended.
+      if (event.type === "session.ended" && body.dataset.loginUrl && !leaving) {
         window.location.assign(body.dataset.loginUrl);
       }
     });

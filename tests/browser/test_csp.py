@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_portal import sign_in
+from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -63,10 +64,24 @@ def test_portal_pages_run_under_the_policy(page, tree, teacher, password, live_s
     assert any("script-src" in text for text in refused), refused
 
 
-def test_back_office_and_api_docs_run_under_the_policy(page, db, live_server, django_user_model):
+def test_back_office_and_api_docs_run_under_the_policy(page, tree, teacher, password, live_server):
+    UserFactory(username="operator", is_staff=True, is_superuser=True)
     refused = record_policy_violations(page)
     page.goto("/admin/login/")
-    expect(page.locator("#login-form")).to_be_visible()
+    page.locator("#id_username").fill("operator")
+    page.locator("#id_password").fill(password)
+    page.locator("#id_password").press("Enter")
+    expect(page.locator("#site-name")).to_be_visible()
+    # The change form with the unit autocomplete (select2) and the inline roles' two-list selector.
+    page.goto(f"/admin/accounts/user/{teacher.pk}/change/")
+    page.locator(".field-unit .select2-selection").click()
+    page.locator(".select2-search__field").fill("海淀")
+    expect(page.locator(".select2-results")).to_contain_text("海淀")
+    page.keyboard.press("Escape")
+    page.goto("/admin/accounts/roleassignment/add/")
+    expect(page.locator("#id_handling_groups_from")).to_be_visible()
+    page.goto("/admin/accounts/user/?is_active__exact=1")
+    expect(page.locator("#result_list")).to_be_visible()
     page.goto("/api/docs/")
     expect(page.locator(".swagger-ui .info")).to_be_visible(timeout=15_000)
     assert refused == [], refused
