@@ -1,6 +1,7 @@
 """Request bodies the JSON parser refuses with a 400 in the API's format (issue 10)."""
 
 import pytest
+from django.utils import translation
 from rest_framework.settings import api_settings
 
 from helpdesk.api.parsers import JSONParser
@@ -29,3 +30,23 @@ def test_the_same_on_endpoints_that_take_the_default_parsers(api_client, db):
 def test_the_api_parses_json_with_this_parser():
     # Every view that does not name its parsers; the schema lists it as application/json.
     assert api_settings.DEFAULT_PARSER_CLASSES[0] is JSONParser
+
+
+def test_a_multipart_body_without_any_part_is_a_parse_error(rf):
+    from rest_framework.exceptions import ParseError
+
+    from helpdesk.api.parsers import MultiPartParser
+
+    body = b"-15781236240--7361b8832705ef9796dcc9e524b49c2d--\r\n"
+    content_type = "multipart/form-data; boundary=7361b8832705ef9796dcc9e524b49c2d"
+    request = rf.patch("/api/v1/me/", body, content_type=content_type)
+    with translation.override("en"), pytest.raises(ParseError, match="holds no field"):
+        MultiPartParser().parse(request, content_type, {"request": request})
+
+
+def test_a_multipart_body_with_fields_is_parsed(rf):
+    from helpdesk.api.parsers import MultiPartParser
+
+    request = rf.post("/api/v1/me/", {"nickname": "小张"})
+    parsed = MultiPartParser().parse(request, request.META["CONTENT_TYPE"], {"request": request})
+    assert parsed.data["nickname"] == "小张"
