@@ -40,7 +40,7 @@ class StrictPageSize:
             raise exceptions.ValidationError(
                 {
                     self.page_size_query_param: [
-                        _("Enter a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+                        _("Enter a whole number from %(min)d to %(max)d.") % {"min": 1, "max": self.max_page_size}
                     ]
                 }
             )

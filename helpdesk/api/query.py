@@ -78,18 +78,23 @@ def documented_parameters() -> dict[tuple, dict[str, Parameter]]:
 
 
 def query_errors(key: tuple, query) -> dict[str, list[str]]:
-    """Messages per query parameter that the operation does not document, or whose value is not
-    of the documented type: booleans are ``true`` or ``false`` (DRF also took ``1``, ``yes``,
-    ``on``), integers are whole numbers within the documented range. Other checks (choices,
-    lengths, dates) are the query serializers' own."""
+    """Messages per query parameter that the operation does not document, that comes more than
+    once, or whose value is not of the documented type: booleans are ``true`` or ``false`` (DRF
+    also took ``1``, ``yes``, ``on``), integers are whole numbers within the documented range.
+    Other checks (choices, lengths, dates) are the query serializers' own."""
     parameters = documented_parameters().get(key)
     if parameters is None:  # not an operation of the schema (the schema and docs views)
         return {}
     errors: dict[str, list[str]] = {}
-    for name, value in query.items():
+    for name, values in query.lists():
         parameter = parameters.get(name)
+        value = values[-1]
         if parameter is None:
             errors[name] = [_("Unknown field.")]
+        elif len(values) > 1:
+            # No parameter of the API is a list: the views would read one of the values and
+            # silently drop the others.
+            errors[name] = [_("Give this parameter once.")]
         elif parameter.type == "boolean" and value not in _BOOLEANS:
             errors[name] = [_("Must be true or false.")]
         elif parameter.type == "integer":

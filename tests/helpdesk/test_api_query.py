@@ -42,6 +42,8 @@ def test_an_undocumented_query_parameter_on_a_write_is_refused_and_nothing_chang
         ("subtree=", "subtree", "Must be true or false."),
         ("page_size=true", "page_size", "Enter a whole number from 1 to 100."),
         ("page_size=1.0", "page_size", "Enter a whole number from 1 to 100."),
+        ("page_size=5&page_size=10", "page_size", "Give this parameter once."),
+        ("subtree=true&subtree=false", "subtree", "Give this parameter once."),
     ],
 )
 def test_booleans_and_integers_must_be_of_the_documented_type(auth_client, teacher, tree, query, name, message):
