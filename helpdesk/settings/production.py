@@ -56,7 +56,10 @@ REST_FRAMEWORK = {
 # count - 1, and non-strict, so that a header the client started (its own proxy's) still yields the
 # right entry instead of falling back to nginx's address for everyone. A chain shorter than expected
 # (a request that did not come through the proxies) falls back to REMOTE_ADDR.
-PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "1"))
+PROXY_COUNT = os.environ.get("DJANGO_PROXY_COUNT", "1").strip()
+if not PROXY_COUNT.isdigit():
+    _refuse("DJANGO_PROXY_COUNT must be the number of proxies in front (0 or more).")
+PROXY_COUNT = int(PROXY_COUNT)
 if PROXY_COUNT > 0:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
     AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1

@@ -71,3 +71,22 @@ def test_failures_for_one_account_do_not_lock_another_on_the_same_client(server,
         token_login(server, through_proxy(CLIENT_A), account.username, "wrong")
     assert token_login(server, through_proxy(CLIENT_A), account.username, password).status_code == 429
     assert token_login(server, through_proxy(CLIENT_A), other.username, password).status_code == 200
+
+
+@pytest.fixture
+def server_behind_two_proxies(collected_static, tmp_path):  # noqa: F811
+    yield from start_gunicorn(production_env(collected_static, tmp_path / "var", DJANGO_PROXY_COUNT="2"))
+
+
+def test_the_number_of_proxies_is_a_setting(server_behind_two_proxies, account, password):
+    """A CDN in front of nginx: the header ends "client, cdn" and the client is second from the right."""
+    cdn = "36.110.0.7"
+
+    def via_cdn(client: str) -> dict[str, str]:
+        return through_proxy(cdn, forged=client)
+
+    for _ in range(5):
+        token_login(server_behind_two_proxies, via_cdn(CLIENT_A), account.username, "wrong")
+    assert token_login(server_behind_two_proxies, via_cdn(CLIENT_A), account.username, password).status_code == 429
+    assert token_login(server_behind_two_proxies, via_cdn(CLIENT_B), account.username, password).status_code == 200
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {CLIENT_A}

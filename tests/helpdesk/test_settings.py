@@ -36,7 +36,8 @@ print(json.dumps({
 def clean_env(tmp_path) -> dict[str, str]:
     """This process's environment without any of the platform's own variables."""
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "HELPDESK_")) and k not in {"DATABASE_URL", "REDIS_URL"}
     }
     env["HELPDESK_VAR_DIR"] = str(tmp_path / "var")
@@ -79,8 +80,14 @@ def test_embedded_defaults_need_no_server(clean_env, tmp_path):
 
 
 def test_database_url_and_redis_url_switch_to_postgres_and_redis(clean_env):
-    seen = dump({**clean_env, "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
-                 "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL})
+    seen = dump(
+        {
+            **clean_env,
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
+            "DATABASE_URL": PG_URL,
+            "REDIS_URL": REDIS_URL,
+        }
+    )
     assert seen["db_engine"] == "django.db.backends.postgresql"
     # A pool, never persistent connections, which leak one connection per request thread under ASGI.
     assert seen["db_pool"]["max_size"] >= 2 and seen["db_max_age"] == 0
@@ -130,3 +137,11 @@ def test_deploy_check_catches_an_insecure_override(production_env):
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode != 0
     assert "security.W012" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "1.5"])
+def test_production_refuses_a_proxy_count_that_is_not_a_number(production_env, value):
+    result = run(["manage.py", "check"], {**production_env, "DJANGO_PROXY_COUNT": value})
+    assert result.returncode != 0
+    assert "DJANGO_PROXY_COUNT must be the number of proxies" in result.stderr
+    assert "Traceback" not in result.stderr
