@@ -26,6 +26,8 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 ALLOWED_ORIGIN = b"http://localhost:8000"
+
+
 @pytest.fixture(autouse=True)
 async def _close_thread_connections():
     # database_sync_to_async runs queries in a worker thread whose connection would otherwise stay
