@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from rest_framework.fields import ChoiceField
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 _BOOLEANS = ("true", "false")
@@ -24,6 +25,7 @@ class Parameter:
     type: str | None
     minimum: int | None = None
     maximum: int | None = None
+    choices: tuple[str, ...] | None = None
 
 
 def operation_key(view_func, method: str) -> tuple | None:
@@ -69,8 +71,9 @@ def documented_parameters() -> dict[tuple, dict[str, Parameter]]:
             schema = parameter.get("schema", {})
             if "$ref" in schema:
                 schema = components.get(schema["$ref"].rsplit("/", 1)[-1], {})
+            choices = tuple(str(choice) for choice in schema["enum"]) if "enum" in schema else None
             parameters[parameter["name"]] = Parameter(
-                parameter["name"], schema.get("type"), schema.get("minimum"), schema.get("maximum")
+                parameter["name"], schema.get("type"), schema.get("minimum"), schema.get("maximum"), choices
             )
         key = (view.__class__, method.upper(), getattr(view, "action", None))
         documented[key] = parameters
@@ -81,7 +84,8 @@ def query_errors(key: tuple, query) -> dict[str, list[str]]:
     """Messages per query parameter that the operation does not document, that comes more than
     once, or whose value is not of the documented type: booleans are ``true`` or ``false`` (DRF
     also took ``1``, ``yes``, ``on``), integers are whole numbers within the documented range.
-    Other checks (choices, lengths, dates) are the query serializers' own."""
+    A value must be one of the documented choices. Other checks (lengths, dates, which unit) are
+    the query serializers' own."""
     parameters = documented_parameters().get(key)
     if parameters is None:  # not an operation of the schema (the schema and docs views)
         return {}
@@ -95,6 +99,10 @@ def query_errors(key: tuple, query) -> dict[str, list[str]]:
             # No parameter of the API is a list: the views would read one of the values and
             # silently drop the others.
             errors[name] = [_("Give this parameter once.")]
+        elif parameter.choices is not None and value not in parameter.choices:
+            # DRF's own message (and translation), as the query serializers' choice fields give it;
+            # DRF's ``format`` override ignored an empty or unknown value instead.
+            errors[name] = [ChoiceField.default_error_messages["invalid_choice"].format(input=value)]
         elif parameter.type == "boolean" and value not in _BOOLEANS:
             errors[name] = [_("Must be true or false.")]
         elif parameter.type == "integer":

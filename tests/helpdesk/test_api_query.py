@@ -87,3 +87,12 @@ def test_every_operation_documents_the_400(client, db):
         if "400" not in operation["responses"]
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("view=everything", '"everything" is not a valid choice.'), ("view=", '"" is not a valid choice.')],
+)
+def test_a_value_outside_the_documented_choices_is_refused(auth_client, teacher, query, message):
+    body = assert_error(auth_client(teacher).get(f"/api/v1/tickets/?{query}", HTTP_ACCEPT_LANGUAGE="en"), 400)
+    assert body["fields"] == {"view": [message]}
