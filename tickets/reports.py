@@ -26,7 +26,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import Role, RoleAssignment, User
+from accounts.models import Role, User
+from accounts.scope import path_in_subtree, scope_of
 from orgtree.models import OrgLevel, OrgUnit
 from orgtree.selectors import path_range_filter
 
@@ -114,29 +115,26 @@ class TicketReport:
 
 # --- Scope ---------------------------------------------------------------------------------------
 def report_scope_units(*, user: User) -> list[OrgUnit]:
-    """The top units of ``user``'s report scope in tree order (a unit inside another is dropped):
-    one query, cached on the user instance for the request."""
-    cached = getattr(user, "_report_scope_units", None)
-    if cached is not None:
-        return cached
+    """The top units of ``user``'s report scope in tree order (a unit inside another is dropped): the
+    tree's roots for a superuser, else the units of its report roles' subtrees (``scope_of``)."""
     if user.is_superuser:
-        units = list(OrgUnit.objects.filter(depth=1).order_by("path"))
-    else:
-        unit_ids = RoleAssignment.objects.filter(user=user, role__in=REPORT_ROLES).values("unit_id")
-        units = []
-        for unit in OrgUnit.objects.filter(pk__in=unit_ids).order_by("path"):
-            if not any(unit.path.startswith(top.path) for top in units):
-                units.append(unit)
-    user._report_scope_units = units
-    return units
+        return list(OrgUnit.objects.filter(depth=1).order_by("path"))
+    paths = scope_of(user).paths(*REPORT_ROLES)
+    return list(OrgUnit.objects.filter(path__in=paths).order_by("path")) if paths else []
 
 
 def can_view_reports(*, user: User) -> bool:
-    return user.is_authenticated and bool(report_scope_units(user=user))
+    if not user.is_authenticated:
+        return False
+    # A superuser's scope is the tree's roots: there is something to report on once a root exists.
+    if user.is_superuser:
+        return OrgUnit.objects.filter(depth=1).exists()
+    return scope_of(user).holds(*REPORT_ROLES)
 
 
 def report_unit_in_scope(*, user: User, unit: OrgUnit) -> bool:
-    return any(unit.path.startswith(top.path) for top in report_scope_units(user=user))
+    # Every unit lies below one of the roots a superuser reports on.
+    return user.is_superuser or scope_of(user).covers(unit.path, *REPORT_ROLES)
 
 
 def report_unit_get(*, user: User, unit_id: int | None = None) -> OrgUnit:
@@ -155,9 +153,13 @@ def report_unit_get(*, user: User, unit_id: int | None = None) -> OrgUnit:
 
 def report_unit_chain(*, user: User, unit: OrgUnit) -> list[OrgUnit]:
     """The units from the top of the user's scope down to ``unit`` (for a breadcrumb): one query."""
-    top = next((top for top in report_scope_units(user=user) if unit.path.startswith(top.path)), unit)
     step = OrgUnit.steplen
-    paths = [unit.path[:length] for length in range(len(top.path), len(unit.path) + 1, step)]
+    if user.is_superuser:
+        top = unit.path[:step]  # the root above the unit
+    else:
+        tops = scope_of(user).paths(*REPORT_ROLES)
+        top = next((top for top in tops if path_in_subtree(unit.path, top)), unit.path)
+    paths = [unit.path[:length] for length in range(len(top), len(unit.path) + 1, step)]
     return list(OrgUnit.objects.filter(path__in=paths).order_by("depth"))
 
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Left
 from django.db.models.lookups import Exact
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment, User
+from accounts.scope import HeldRole, path_in_subtree, scope_of, subtrees_q
 from helpdesk.db import prefix_upper_bound
 from orgtree.models import OrgLevel, OrgUnit
-from orgtree.selectors import path_range_filter
 
 from .models import (
     ACTIVE_STATES,
@@ -42,57 +42,31 @@ CAPABILITY_FOR_ROLE = {Role.SUPPORT_AGENT: "agent", Role.ANSWER_REVIEWER: "revie
 LIST_RELATED = ("asker", "unit", "pool_unit", "assignee")
 
 
-def support_roles(*, user: User) -> list[tuple[str, int, str]]:
-    """(role, unit id, unit path) of the user's support roles, read once per user object."""
-    cached = getattr(user, "_support_roles", None)
-    if cached is None:
-        # Whether the user asked anything outside each role's subtree, in the same statement: the
-        # "handled" list can then leave out the asker half of its OR, which keeps the page an ordered
-        # index range (see _handled).
-        asked_outside = Ticket.objects.filter(asker_id=OuterRef("user_id")).exclude(
-            unit_path__startswith=OuterRef("unit__path")
-        )
-        rows = list(
-            RoleAssignment.objects.filter(user=user, role__in=STAFF_ROLES)
-            .annotate(asked_outside=Exists(asked_outside))
-            .values_list("role", "unit_id", "unit__path", "unit__level", "asked_outside")
-        )
-        cached = [(role, unit_id, path) for role, unit_id, path, _, _ in rows]
-        user._support_roles = cached
-        user._support_levels = [level for _, _, _, level, _ in rows]
-        user._asked_within_roles = any(not outside for *_, outside in rows)
-    return cached
+def _staff_roles(user: User) -> tuple[HeldRole, ...]:
+    """The user's support roles (agent, reviewer, administrator), from the one scope read."""
+    return scope_of(user).held(*STAFF_ROLES)
 
 
 def user_is_agent(user: User) -> bool:
-    return any(role == Role.SUPPORT_AGENT for role, _, _ in support_roles(user=user))
+    return scope_of(user).holds(Role.SUPPORT_AGENT)
 
 
 def user_is_reviewer(user: User) -> bool:
-    return any(role == Role.ANSWER_REVIEWER for role, _, _ in support_roles(user=user))
+    return scope_of(user).holds(Role.ANSWER_REVIEWER)
 
 
 def user_is_support_staff(user: User) -> bool:
-    return user.is_superuser or bool(support_roles(user=user))
+    return user.is_superuser or scope_of(user).holds(*STAFF_ROLES)
 
 
-def _subtree(path: str, prefix: str = "unit_") -> Q:
-    """Tickets (by their copy of the unit path) or rows of a unit (``prefix="unit__"``) in a subtree."""
-    return Q(**path_range_filter(path, prefix))
-
-
-def _staff_paths(user: User, roles=STAFF_ROLES) -> list[str]:
-    paths = sorted({path for role, _, path in support_roles(user=user) if role in roles})
-    # A unit inside another listed subtree adds nothing.
-    return [path for path in paths if not any(path != other and path.startswith(other) for other in paths)]
+def _staff_paths(user: User, roles: tuple[str, ...] = STAFF_ROLES) -> tuple[str, ...]:
+    """Top paths of the subtrees where the user holds one of ``roles`` (a unit inside another adds nothing)."""
+    return scope_of(user).paths(*roles)
 
 
 def _visible(user: User) -> Q:
     """The condition of visible_tickets for a signed-in user who is not a superuser."""
-    q = Q(asker=user)
-    for path in _staff_paths(user):
-        q |= _subtree(path)
-    return q
+    return Q(asker=user) | subtrees_q(_staff_paths(user), "unit_path")
 
 
 def visible_tickets(*, user: User) -> QuerySet[Ticket]:
@@ -125,14 +99,14 @@ def ticket_capabilities(*, user: User, ticket: Ticket) -> set[str]:
     if ticket.asker_id == user.pk:
         caps.add("asker")
     pool_id = ticket.pool_unit_id
-    for role, unit_id, path in support_roles(user=user):
-        if not ticket.unit_path.startswith(path):
+    for held in _staff_roles(user):
+        if not path_in_subtree(ticket.unit_path, held.unit_path):
             continue
-        if role == Role.ANSWER_REVIEWER:
-            if unit_id == pool_id:
+        if held.role == Role.ANSWER_REVIEWER:
+            if held.unit_id == pool_id:
                 caps.add("reviewer")
         else:
-            caps.add(CAPABILITY_FOR_ROLE[role])
+            caps.add(CAPABILITY_FOR_ROLE[held.role])
     if user.is_superuser:
         caps.add("supervisor")
     return caps
@@ -181,6 +155,7 @@ def _ordered(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return queryset.select_related(*LIST_RELATED).order_by("-id")
 
 
+# The one place "in the subtree" is not scope's path range: the handled list's first page.
 # Lengths of unit paths (a prefecture's, most counties') whose subtrees have an index of their own,
 # ``(left(unit_path, n), id DESC)`` (migration 0008): the subtree is one key there, its tickets
 # newest first, so a page reads its 21 rows and stops. A range of unit_path cannot give that order;
@@ -190,21 +165,28 @@ INDEXED_SUBTREE_LENGTHS = frozenset({12, 16})
 
 
 def _subtree_newest_first(path: str) -> Q:
-    """The same tickets as ``_subtree(path)``, written so the subtree's own index serves them in id order."""
+    """The same tickets as ``subtrees_q([path], "unit_path")``, written so the subtree's own index
+    serves them in id order."""
     if len(path) in INDEXED_SUBTREE_LENGTHS:
         # Every path in the subtree starts with ``path`` and is at least as long: equality on the prefix.
         return Q(Exact(Left("unit_path", len(path)), path))
-    return _subtree(path)
+    return subtrees_q([path], "unit_path")
+
+
+def _asked_only_within(user: User, paths: tuple[str, ...]) -> bool:
+    """Whether every ticket the user asked lies in one of ``paths``' subtrees (the asker's own tickets
+    then add nothing to the staff subtrees). One indexed read of the user's own tickets."""
+    return not Ticket.objects.filter(asker=user).exclude(subtrees_q(paths, "unit_path")).exists()
 
 
 def _handled(user: User) -> QuerySet[Ticket]:
     """Everything the user may see (``visible_tickets``), in a shape whose first page is an ordered
-    index range. The asker half of the OR is left out when the user asked nothing outside one of their
-    staff subtrees: an OR becomes a bitmap of both halves, sorted whole before the page is cut."""
+    index range. The asker half of the OR is left out when the user asked nothing outside their staff
+    subtrees: an OR becomes a bitmap of both halves, sorted whole before the page is cut."""
     if not user.is_authenticated or user.is_superuser:
         return visible_tickets(user=user)
     paths = _staff_paths(user)
-    q = Q(asker=user) if not paths or not getattr(user, "_asked_within_roles", False) else Q()
+    q = Q(asker=user) if not paths or not _asked_only_within(user, paths) else Q()
     for path in paths:
         q |= _subtree_newest_first(path)
     return Ticket.objects.filter(q)
@@ -265,10 +247,10 @@ def ticket_list(*, user: User, view: str = "mine", now: datetime | None = None) 
     if view == "assigned":
         return _ordered(_in_scope(user, Ticket.objects.filter(assignee=user, state__in=OPEN_STATES)))
     if view == "pool":
-        pools = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.SUPPORT_AGENT]
+        pools = [held.unit_id for held in scope_of(user).held(Role.SUPPORT_AGENT)]
         return _ordered(Ticket.objects.filter(pool_unit_id__in=pools, state=TicketState.NEW))
     if view in ("due_soon", "breached"):
-        pools = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.SUPPORT_AGENT]
+        pools = [held.unit_id for held in scope_of(user).held(Role.SUPPORT_AGENT)]
         window = (
             Q(next_due_at__gte=now, next_due_at__lt=now + DUE_SOON) if view == "due_soon" else Q(next_due_at__lt=now)
         )
@@ -279,7 +261,7 @@ def ticket_list(*, user: User, view: str = "mine", now: datetime | None = None) 
             .order_by("next_due_at", "id")
         )
     if view == "review":
-        units = [unit_id for role, unit_id, _ in support_roles(user=user) if role == Role.ANSWER_REVIEWER]
+        units = [held.unit_id for held in scope_of(user).held(Role.ANSWER_REVIEWER)]
         return _ordered(Ticket.objects.filter(pool_unit_id__in=units, state=TicketState.PENDING_REVIEW))
     if view == "handled":
         return _ordered(_handled(user))
@@ -316,7 +298,7 @@ def ticket_search(
     if priority:
         tickets = tickets.filter(priority=priority)
     if unit is not None:
-        tickets = tickets.filter(_subtree(unit.path))
+        tickets = tickets.filter(subtrees_q([unit.path], "unit_path"))
     if created_from is not None:
         tickets = tickets.filter(created_at__gte=created_from)
     if created_to is not None:
@@ -335,8 +317,7 @@ def _narrow_scope(user: User, *, view: str, unit=None) -> bool:
         return True
     if unit is not None:
         return unit.level >= OrgLevel.COUNTY
-    support_roles(user=user)
-    return all(level >= OrgLevel.COUNTY for level in user._support_levels)
+    return all(held.unit_level >= OrgLevel.COUNTY for held in _staff_roles(user))
 
 
 def search_unit(*, unit_id: int | None = None, code: str = "") -> OrgUnit | None:
@@ -405,11 +386,7 @@ def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]
     """Follow-ups of the units the user supervises (unit administrators, their subtrees)."""
     follow_ups = FollowUp.objects.select_related("ticket", "unit", "done_by")
     if not user.is_superuser:
-        paths = _staff_paths(user, roles=(Role.UNIT_ADMIN,))
-        q = Q(pk__in=[])
-        for path in paths:
-            q |= _subtree(path, "unit__")
-        follow_ups = follow_ups.filter(q)
+        follow_ups = follow_ups.filter(scope_of(user).subtree_q("unit__path", Role.UNIT_ADMIN))
     if open_only:
         follow_ups = follow_ups.filter(done_at__isnull=True)
     # Open ones first (NULL done_at), soonest due first; PostgreSQL would put NULLs last by default.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from django.contrib import messages
@@ -26,8 +27,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts import selectors as account_selectors
 from accounts.forms import apply_errors
+from accounts.scope import scope_of
 from orgtree.models import OrgUnit
 
 from . import reports, selectors, services
@@ -129,7 +130,7 @@ def _roles(user) -> dict[str, bool]:
         "agent": agent,
         "reviewer": reviewer,
         "staff": selectors.user_is_support_staff(user),
-        "supervisor": account_selectors.is_unit_admin(actor=user),
+        "supervisor": scope_of(user).is_unit_admin,
         "reporter": reports.can_view_reports(user=user),
     }
 
@@ -488,9 +489,18 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
 
 
 # --- Follow-ups and the units' review switch (supervisors) ------------------------------------------
-def _require_supervisor(request: HttpRequest) -> None:
-    if not account_selectors.is_unit_admin(actor=request.user):
-        raise PermissionDenied(_("Only unit administrators see this page."))
+def supervisor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else the login page) and a unit administrator somewhere (else 403): the pages of
+    follow-ups and review switches. Which units' rows they show is the selectors' business."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not scope_of(request.user).is_unit_admin:
+            raise PermissionDenied(_("Only unit administrators see this page."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 FOLLOW_UP_PAGE = 100
@@ -514,16 +524,14 @@ def _follow_ups_page(request: HttpRequest, *, show_done: bool, status: int = 200
     )
 
 
-@login_required
+@supervisor_required
 def follow_up_list(request: HttpRequest) -> HttpResponse:
-    _require_supervisor(request)
     return _follow_ups_page(request, show_done=request.GET.get("done") == "1")
 
 
 @require_POST
-@login_required
+@supervisor_required
 def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_supervisor(request)
     try:
         follow_up = selectors.follow_up_get(user=request.user, pk=pk)
     except FollowUp.DoesNotExist as exc:
@@ -542,14 +550,12 @@ def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _settings_units(user) -> list[OrgUnit]:
     """The units where the user holds the administrator role: theirs to switch review on or off."""
-    paths = account_selectors.admin_unit_paths(actor=user)
-    return list(account_selectors.managed_units(actor=user).filter(path__in=paths).order_by("path"))
+    return list(OrgUnit.objects.filter(path__in=scope_of(user).admin_paths).order_by("path"))
 
 
-@login_required
+@supervisor_required
 def support_settings(request: HttpRequest) -> HttpResponse:
     """A unit administrator's switch: are this unit's answers reviewed before the asker sees them?"""
-    _require_supervisor(request)
     units = _settings_units(request.user)
     form = SupportSettingsForm(request.POST or None, units=units)
     status = 200

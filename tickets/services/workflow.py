@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, RoleAssignment, User
+from accounts.models import User
+from accounts.scope import scope_of
 from helpdesk.events import send_event
 from orgtree.models import OrgUnit
 
@@ -213,7 +214,7 @@ def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str) -> Foll
     outcome = _text(outcome, "outcome", _("Say what the follow-up found and did."), max_length=5000)
     with transaction.atomic():
         locked = FollowUp.objects.select_for_update().select_related("unit", "ticket").get(pk=follow_up.pk)
-        _require(_supervises(user, locked.unit), "user", _("Only a supervisor of this unit can complete it."))
+        _require(scope_of(user).manages_unit(locked.unit), "user", _("Only a supervisor of this unit can complete it."))
         _require(locked.done_at is None, "follow_up", _("This follow-up is already done."))
         locked.done_at, locked.done_by, locked.outcome = timezone.now(), user, outcome
         locked.save(update_fields=["done_at", "done_by", "outcome"])
@@ -221,16 +222,11 @@ def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str) -> Foll
     return locked
 
 
-def _supervises(user: User, unit: OrgUnit) -> bool:
-    if user.is_superuser:
-        return True
-    paths = RoleAssignment.objects.filter(user=user, role=Role.UNIT_ADMIN).values_list("unit__path", flat=True)
-    return any(unit.path.startswith(path) for path in paths)
-
-
 def support_settings_set(*, unit: OrgUnit, admin: User, review_required: bool) -> SupportSettings:
     """A unit's administrators (or those above) turn review of the unit's answers on or off."""
-    _require(_supervises(admin, unit), "unit", _("Only an administrator of this unit can change its settings."))
+    _require(
+        scope_of(admin).manages_unit(unit), "unit", _("Only an administrator of this unit can change its settings.")
+    )
     row, _created = SupportSettings.objects.update_or_create(unit=unit, defaults={"review_required": review_required})
     return row
 
