@@ -52,6 +52,35 @@ POOR_RATINGS = frozenset({Rating.NEUTRAL, Rating.DISSATISFIED})
 ACTIVE_STATES = frozenset({TicketState.NEW, TicketState.IN_PROGRESS, TicketState.PENDING_REVIEW})
 OPEN_STATES = ACTIVE_STATES | {TicketState.WAITING_ASKER}
 
+_S = TicketState
+# The one transition table: action → (states it may start from, state it leads to). Every state
+# change goes through ``services.ticket_transition``, which refuses what this table does not allow;
+# the actions a page offers (``selectors.ticket_allowed_actions``) are read off the same table.
+# It lives here, with the states, so that the services and the selectors both import it from below.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "accept": (frozenset({_S.NEW}), _S.IN_PROGRESS),
+    "request_info": (frozenset({_S.IN_PROGRESS}), _S.WAITING_ASKER),
+    "provide_info": (frozenset({_S.WAITING_ASKER}), _S.IN_PROGRESS),
+    "submit_answer": (frozenset({_S.IN_PROGRESS}), _S.PENDING_REVIEW),
+    # The answering unit has turned review off: the answer goes straight to the asker.
+    "answer_direct": (frozenset({_S.IN_PROGRESS}), _S.ANSWERED),
+    "approve": (frozenset({_S.PENDING_REVIEW}), _S.ANSWERED),
+    "reject": (frozenset({_S.PENDING_REVIEW}), _S.IN_PROGRESS),
+    "confirm": (frozenset({_S.ANSWERED}), _S.RESOLVED),
+    "reopen": (frozenset({_S.ANSWERED, _S.RESOLVED}), _S.IN_PROGRESS),
+    "rate": (frozenset({_S.RESOLVED}), _S.CLOSED),
+    "close": (frozenset({_S.RESOLVED}), _S.CLOSED),
+    # A breach moves the ticket to the pool above, where the next agent must accept it again.
+    "escalate": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
+}
+# States no action leaves (closed): the ticket is archived, nothing more is written to it.
+FINAL_STATES = frozenset(TicketState.values) - frozenset().union(*(starts for starts, _to in TRANSITIONS.values()))
+
+
+def transition_allowed(action: str, state: str) -> bool:
+    """Whether the table lets ``action`` start from ``state``."""
+    return state in TRANSITIONS[action][0]
+
 
 class TicketDayCounter(models.Model):
     """The last serial issued on one day. Row-locked while a ticket is numbered, in the same

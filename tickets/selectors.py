@@ -23,6 +23,7 @@ from orgtree.models import OrgLevel, OrgUnit
 
 from .models import (
     ACTIVE_STATES,
+    FINAL_STATES,
     OPEN_STATES,
     FollowUp,
     SupportSettings,
@@ -31,6 +32,7 @@ from .models import (
     TicketEvent,
     TicketMessage,
     TicketState,
+    transition_allowed,
 )
 from .search import filter_by_words
 
@@ -122,31 +124,49 @@ def solution_visible(*, capabilities: set[str], ticket: Ticket) -> bool:
     return bool(capabilities & STAFF_CAPABILITIES) or ticket.state in ANSWER_VISIBLE_STATES
 
 
+# The actions a page offers that are transitions, by the table's name: "answer" is submit_answer or
+# answer_direct (both start from the same state; the unit's review switch picks one).
+PAGE_TRANSITIONS = {
+    "accept": "accept",
+    "request_info": "request_info",
+    "answer": "submit_answer",
+    "approve": "approve",
+    "reject": "reject",
+    "confirm": "confirm",
+    "reopen": "reopen",
+    "rate": "rate",
+}
+
+
+def _offered(state: str, *page_actions: str) -> list[str]:
+    """Those of ``page_actions`` the transition table lets start from ``state``, in the order given."""
+    return [action for action in page_actions if transition_allowed(PAGE_TRANSITIONS[action], state)]
+
+
 def ticket_allowed_actions(*, user: User, ticket: Ticket) -> list[str]:
-    """The actions the user may take now, in the order a page shows them."""
+    """The actions the user may take now, in the order a page shows them. Which state allows which
+    transition is the table's word (``TRANSITIONS``); the rest (priority, reply, attach, note) is
+    possible in every state some action still leaves, that is until the ticket is closed."""
     caps = ticket_capabilities(user=user, ticket=ticket)
     state = ticket.state
-    mine = ticket.assignee_id == user.pk
+    changeable = state not in FINAL_STATES
     actions: list[str] = []
     if "agent" in caps:
-        if state == TicketState.NEW and ticket.assignee_id in (None, user.pk):
-            actions.append("accept")
-        if state == TicketState.IN_PROGRESS and mine:
-            actions += ["request_info", "answer"]
-        if state != TicketState.CLOSED:
+        if ticket.assignee_id in (None, user.pk):
+            actions += _offered(state, "accept")
+        if ticket.assignee_id == user.pk:
+            actions += _offered(state, "request_info", "answer")
+        if changeable:
             actions.append("priority")
-    if "reviewer" in caps and state == TicketState.PENDING_REVIEW:
-        actions += ["approve", "reject"]
+    if "reviewer" in caps:
+        actions += _offered(state, "approve", "reject")
     if "asker" in caps:
-        if state == TicketState.ANSWERED:
-            actions.append("confirm")
-        if state in (TicketState.ANSWERED, TicketState.RESOLVED):
-            actions.append("reopen")
-        if state == TicketState.RESOLVED and not ticket.rating:
-            actions.append("rate")
-    if state != TicketState.CLOSED and (caps & ({"asker"} | STAFF_CAPABILITIES)):
+        actions += _offered(state, "confirm", "reopen")
+        if not ticket.rating:
+            actions += _offered(state, "rate")
+    if changeable and (caps & ({"asker"} | STAFF_CAPABILITIES)):
         actions += ["reply", "attach"]
-    if state != TicketState.CLOSED and caps & STAFF_CAPABILITIES:
+    if changeable and caps & STAFF_CAPABILITIES:
         actions.append("note")
     return actions
 

@@ -205,6 +205,39 @@ def test_allowed_actions_follow_role_and_state(new_ticket, staff, teacher, tianj
     assert selectors.ticket_allowed_actions(user=tianjin_teacher, ticket=ticket) == []
 
 
+# What a page offers in each state to someone who is asker, handling agent, reviewer and supervisor
+# at once, of a ticket not yet rated: the behaviour before the actions were read off the table.
+OFFERED_TO_EVERYONE = {
+    TicketState.NEW: ["accept", "priority", "reply", "attach", "note"],
+    TicketState.IN_PROGRESS: ["request_info", "answer", "priority", "reply", "attach", "note"],
+    TicketState.WAITING_ASKER: ["priority", "reply", "attach", "note"],
+    TicketState.PENDING_REVIEW: ["priority", "approve", "reject", "reply", "attach", "note"],
+    TicketState.ANSWERED: ["priority", "confirm", "reopen", "reply", "attach", "note"],
+    TicketState.RESOLVED: ["priority", "reopen", "rate", "reply", "attach", "note"],
+    TicketState.CLOSED: [],
+}
+
+
+def test_allowed_actions_are_read_off_the_transition_table(monkeypatch):
+    from accounts.models import User
+
+    assert set(selectors.PAGE_TRANSITIONS.values()) <= set(services.TRANSITIONS)
+    assert set(selectors.FINAL_STATES) == {TicketState.CLOSED.value}
+    user = User(pk=1, username="everyone")
+    monkeypatch.setattr(selectors, "ticket_capabilities", lambda **kwargs: {"asker", "agent", "reviewer", "supervisor"})
+    for state in TicketState.values:
+        ticket = Ticket(state=state, assignee_id=user.pk, rating="")
+        offered = selectors.ticket_allowed_actions(user=user, ticket=ticket)
+        assert offered == OFFERED_TO_EVERYONE[state], state
+        # Walk the table: a transition the page offers is one the table lets start here, and the
+        # other way round (for the actions a page offers at all).
+        for page_action, action in selectors.PAGE_TRANSITIONS.items():
+            starts, _to = services.TRANSITIONS[action]
+            assert (page_action in offered) == (state in starts), (state, page_action)
+    rated = Ticket(state=TicketState.RESOLVED, assignee_id=user.pk, rating="satisfied")
+    assert "rate" not in selectors.ticket_allowed_actions(user=user, ticket=rated)
+
+
 def test_admin_shows_follow_ups_support_settings_and_pools(client, new_ticket, staff, teacher, tree):
     from django.urls import reverse
 

@@ -1,4 +1,5 @@
-"""The one transition table, ticket numbers, timeline lines and events. Creation (intake.py),
+"""Applying the one transition table (``tickets.models.TRANSITIONS``), ticket numbers, timeline
+lines and events. Creation (intake.py),
 routing (routing.py), review, replies and rating (workflow.py) and the SLA sweep (sweep.py) build on
 these."""
 
@@ -16,29 +17,12 @@ from accounts.models import User
 from helpdesk.events import send_event
 
 from .. import selectors
-from ..models import Priority, Ticket, TicketEvent, TicketSearch, TicketState
+from ..models import TRANSITIONS, Priority, Ticket, TicketEvent, TicketSearch, TicketState
 from ..search import search_text_for
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
 S = TicketState
 
-# action → (states it may start from, state it leads to). Every state change goes through here.
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "accept": (frozenset({S.NEW}), S.IN_PROGRESS),
-    "request_info": (frozenset({S.IN_PROGRESS}), S.WAITING_ASKER),
-    "provide_info": (frozenset({S.WAITING_ASKER}), S.IN_PROGRESS),
-    "submit_answer": (frozenset({S.IN_PROGRESS}), S.PENDING_REVIEW),
-    # The answering unit has turned review off: the answer goes straight to the asker.
-    "answer_direct": (frozenset({S.IN_PROGRESS}), S.ANSWERED),
-    "approve": (frozenset({S.PENDING_REVIEW}), S.ANSWERED),
-    "reject": (frozenset({S.PENDING_REVIEW}), S.IN_PROGRESS),
-    "confirm": (frozenset({S.ANSWERED}), S.RESOLVED),
-    "reopen": (frozenset({S.ANSWERED, S.RESOLVED}), S.IN_PROGRESS),
-    "rate": (frozenset({S.RESOLVED}), S.CLOSED),
-    "close": (frozenset({S.RESOLVED}), S.CLOSED),
-    # A breach moves the ticket to the pool above, where the next agent must accept it again.
-    "escalate": (frozenset({S.NEW, S.IN_PROGRESS}), S.NEW),
-}
 EVENT_FOR_ACTION = {
     "accept": TicketEvent.Kind.ACCEPTED,
     "request_info": TicketEvent.Kind.INFO_REQUESTED,
