@@ -162,7 +162,7 @@ def test_parent_with_search_is_refused_with_a_message_that_says_why(client, tree
 
 
 def test_the_schema_documents_that_parent_and_search_exclude_each_other(client, db):
-    schema = client.get("/api/schema/?format=json").json()
+    schema = client.get("/api/schema/?format=json", HTTP_ACCEPT_LANGUAGE="en").json()
     operation = schema["paths"]["/api/v1/org/units/"]["get"]
     parameters = {p["name"]: p for p in operation["parameters"]}
     assert "Not together with `search` (a 400)" in parameters["parent"]["description"]
