@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # NUL bytes and undocumented or ill-typed query parameters are a 400 before any view runs.
+    "helpdesk.api.middleware.QueryStringMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the outcome of authentication.
@@ -261,6 +263,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.DefaultPagination",
+    # JSON nested beyond the decoder's depth and bodies over the upload limits answer the API's 400.
+    "DEFAULT_PARSER_CLASSES": [
+        "helpdesk.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "helpdesk.api.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "helpdesk.api.errors.exception_handler",
@@ -284,7 +292,12 @@ SPECTACULAR_SETTINGS = {
     # Document JSON bodies only: with the same body listed under three content types, generated
     # clients (openapi-python-client) cannot tell them apart and send multipart. Upload endpoints
     # declare multipart/form-data explicitly with extend_schema(request={...}).
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["helpdesk.api.parsers.JSONParser"],
+    # Every operation documents the 400 an undocumented or ill-typed query parameter gets.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "helpdesk.api.schema.document_bad_query",
+    ],
 }
 
 # --- I18N ---------------------------------------------------------------------------------------
