@@ -12,8 +12,8 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from helpdesk.db import orders_by_code_point as _orders_by_code_point
-from helpdesk.db import prefix_upper_bound as _prefix_upper_bound
+from helpdesk.core.db import orders_by_code_point as _orders_by_code_point
+from helpdesk.core.db import prefix_upper_bound as _prefix_upper_bound
 from orgtree.models import OrgUnit
 from orgtree.selectors import subtree_range_filter
 

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

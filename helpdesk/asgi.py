@@ -20,8 +20,8 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from .consumers import RealtimeConsumer  # noqa: E402
-from .ws_auth import WebsocketAuthStack  # noqa: E402
+from .core.consumers import RealtimeConsumer  # noqa: E402
+from .core.ws_auth import WebsocketAuthStack  # noqa: E402
 
 websocket_urlpatterns = [path("ws/", RealtimeConsumer.as_asgi())]
 

@@ -1,4 +1,4 @@
-"""Sockets end with the credential that opened them (helpdesk.consumers).
+"""Sockets end with the credential that opened them (helpdesk.core.consumers).
 
 Receivers rather than calls in each write path, so that every way a credential ends is covered: the
 portal's and the back office's sign-out, the token's revocation by the API, a password change or
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_out
 
-from .events import close_sockets, session_group_name, token_group_name, user_group_name
+from .core.events import close_sockets, session_group_name, token_group_name, user_group_name
 
 
 def _close_session_sockets(sender, request, user, **kwargs) -> None:

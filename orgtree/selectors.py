@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from helpdesk.db import orders_by_code_point, prefix_upper_bound
+from helpdesk.core.db import orders_by_code_point, prefix_upper_bound
 
 from .models import OrgUnit
 

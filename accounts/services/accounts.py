@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 from rest_framework.authtoken.models import Token
 
-from helpdesk.events import send_event
+from helpdesk.core.events import send_event
 from orgtree.models import OrgUnit
 
 from ..models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType

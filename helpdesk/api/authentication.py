@@ -15,7 +15,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from helpdesk.db import fetch_prepared
+from helpdesk.core.db import fetch_prepared
 from orgtree.models import OrgUnit
 
 

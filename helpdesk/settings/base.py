@@ -114,7 +114,7 @@ if DATABASE_URL:
         # thread until PostgreSQL refused new clients. The pool hands connections back at the end
         # of every request, and the pool itself checks them before use.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
-        # Only the few hot statements helpdesk.db.fetch_prepared runs are prepared (the ORM binds on the
+        # Only the few hot statements helpdesk.core.db.fetch_prepared runs are prepared (the ORM binds on the
         # client); their plans do not depend on the values, so one generic plan serves every call
         # instead of PostgreSQL planning each call afresh (0.3–0.7 ms each).
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c plan_cache_mode=force_generic_plan"

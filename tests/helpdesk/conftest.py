@@ -10,7 +10,7 @@ import redis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from helpdesk.events import close_delivery_connections
+from helpdesk.core.events import close_delivery_connections
 
 REDIS_DEFAULT_URL = "redis://127.0.0.1:6379/0"
 

@@ -18,7 +18,7 @@ from django.test import Client
 
 from accounts import services as account_services
 from helpdesk.asgi import application
-from helpdesk.events import send_event, user_group_name
+from helpdesk.core.events import send_event, user_group_name
 from tests.factories import UserFactory
 
 # Tests run in a transaction that commits for real, so that on_commit hooks fire as in production;

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from helpdesk.asgi import application
-from helpdesk.events import SESSION_ENDED_CLOSE_CODE
+from helpdesk.core.events import SESSION_ENDED_CLOSE_CODE
 from tests.helpdesk.test_realtime import connect_ok, make_user, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from helpdesk.events import user_group_name
+from helpdesk.core.events import user_group_name
 from tickets import services
 
 pytestmark = pytest.mark.django_db

@@ -166,7 +166,7 @@ def test_batches_take_each_due_ticket_once(new_ticket, staff):
 
 
 def test_the_due_read_gives_the_same_aware_clock_values_as_the_orm(new_ticket, staff):
-    # On PostgreSQL the sweep reads due rows with psycopg's compiled timestamp loader (helpdesk.db), not Django's.
+    # On PostgreSQL the sweep reads due rows with psycopg's compiled timestamp loader (helpdesk.core.db), not Django's.
     ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
     (due,) = sweep._lock_due(now=ticket.sla_check_at, after=None, batch_size=10)
     stored = Ticket.objects.values(*sweep.READ_FIELDS).get(pk=ticket.pk)

@@ -34,7 +34,7 @@ def move_search_text_back(apps, schema_editor):
 def tune_indexes(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    # Numbers are searched by range (helpdesk.db.prefix_upper_bound), which the unique index serves;
+    # Numbers are searched by range (helpdesk.core.db.prefix_upper_bound), which the unique index serves;
     # the varchar_pattern_ops twin Django adds for LIKE is one more index for every write to pay.
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(

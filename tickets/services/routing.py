@@ -12,7 +12,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from accounts.models import User
-from helpdesk.db import fetch_prepared
+from helpdesk.core.db import fetch_prepared
 from orgtree.models import OrgUnit
 
 from ..models import SLAPolicy, Ticket, TicketEvent, TicketType

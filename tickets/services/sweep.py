@@ -29,8 +29,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import HandlingGroup, Role, RoleAssignment
-from helpdesk.db import rows_with_native_timestamps
-from helpdesk.events import send_events
+from helpdesk.core.db import rows_with_native_timestamps
+from helpdesk.core.events import send_events
 from orgtree.models import OrgUnit
 
 from .. import selectors

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.scope import scope_of
-from helpdesk.events import send_event
+from helpdesk.core.events import send_event
 from orgtree.models import OrgUnit
 
 from .. import selectors

@@ -2,7 +2,7 @@
 
 A socket lives no longer than what opened it. It joins the user's group (events, and the end of the
 account: deactivation) and the group of its credential: the browser session or the API token. When
-that ends, ``helpdesk.events.close_sockets`` (or a ``session.ended`` event to the user) reaches the
+that ends, ``helpdesk.core.events.close_sockets`` (or a ``session.ended`` event to the user) reaches the
 socket, which tells the client ``session.ended`` and closes with SESSION_ENDED_CLOSE_CODE (4401).
 """
 
@@ -80,7 +80,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self._end()
 
     async def session_close(self, message: dict) -> None:
-        """From helpdesk.events.close_sockets: this socket's session, token or account has ended."""
+        """From helpdesk.core.events.close_sockets: this socket's session, token or account has ended."""
         if self.ended:
             return
         await self.send_json(

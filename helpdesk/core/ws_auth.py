@@ -10,7 +10,7 @@ are ignored, so a missing Origin never lends a cookie session to anybody.
 
 The scope records which credential opened the socket (``scope["session"]`` for a cookie,
 ``scope["auth_token"]`` for a token), so that signing out or revoking the token closes exactly the
-sockets opened with it (helpdesk.consumers, helpdesk.signals).
+sockets opened with it (helpdesk.core.consumers, helpdesk.signals).
 """
 
 from __future__ import annotations
