@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 from rest_framework.authtoken.models import Token
 
-from helpdesk.core.events import send_event
 from orgtree.models import OrgUnit
 
 from ..models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
@@ -204,8 +203,8 @@ def user_deactivate(*, actor: User, user: User) -> User:
         user.session_generation = F("session_generation") + 1
         user.save(update_fields=["is_active", "session_generation"])
         user.refresh_from_db(fields=["session_generation"])
+        # Its sockets get session.ended and close (helpdesk.signals, on the save above, after commit).
         token_revoke(user=user)
-        send_event(user_ids=[user.pk], event_type="session.ended", payload={"reason": "deactivated"})
     return user
 
 
