@@ -1,4 +1,5 @@
-"""Refuses NUL characters in query strings, for the portal and the API alike.
+"""Checks query strings before any view runs: NUL characters for the portal and the API alike,
+and under ``/api/`` the parameters each operation documents.
 
 PostgreSQL cannot store or compare text that holds a NUL character (``\\x00``): a query that
 filters on such a value fails inside the database driver, and the client got a 500 from every
