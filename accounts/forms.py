@@ -1,5 +1,5 @@
 """Portal forms. They only collect input: rules live in accounts.services, whose errors the views
-copy onto the form (``apply_errors``) so the user sees them next to the field they concern."""
+copy onto the form (``helpdesk.core.forms.apply_errors``) so the user sees them next to the field they concern."""
 
 from __future__ import annotations
 
@@ -8,30 +8,22 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+# Re-exported: accounts.views imports it from here; it lives in the shared layer (every app's views use it).
+from helpdesk.core.forms import apply_errors  # noqa: F401
 from orgtree.models import OrgUnit
 
 from .models import UserType
 
 
-def apply_errors(form: forms.Form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's ValidationError on the form: per field where the form has it, else on top."""
-    aliases = aliases or {}
-    if hasattr(exc, "error_dict"):
-        for name, messages in exc.message_dict.items():
-            name = aliases.get(name, name)
-            target = name if name in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
-
-
 class LoginForm(forms.Form):
-    username = forms.CharField(label=_("Account"), max_length=150,
-                               widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}))
-    password = forms.CharField(label=_("Password"), strip=False,
-                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label=_("Account"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
     remember = forms.BooleanField(label=_("Remember me"), required=False)
 
     def __init__(self, request=None, *args, **kwargs):
@@ -56,22 +48,29 @@ class LoginForm(forms.Form):
 class ProfileForm(forms.Form):
     nickname = forms.CharField(label=_("Nickname"), required=False, strip=True)
     phone = forms.CharField(label=_("Phone"), required=False, strip=True)
-    email = forms.CharField(label=_("Email"), required=False, strip=True,
-                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.CharField(
+        label=_("Email"), required=False, strip=True, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     avatar = forms.FileField(
-        label=_("Avatar"), required=False,
+        label=_("Avatar"),
+        required=False,
         widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
     )
     remove_avatar = forms.BooleanField(label=_("Remove the current avatar"), required=False)
 
 
 class PasswordChangeForm(forms.Form):
-    old_password = forms.CharField(label=_("Old password"), strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
-    new_password = forms.CharField(label=_("New password"), strip=False,
-                                   widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    new_password_confirm = forms.CharField(label=_("Confirm the new password"), strip=False,
-                                           widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    old_password = forms.CharField(
+        label=_("Old password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new_password = forms.CharField(
+        label=_("New password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    new_password_confirm = forms.CharField(
+        label=_("Confirm the new password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
 
 
 class UnitCodeField(forms.CharField):
@@ -114,12 +113,13 @@ class ManagedUserForm(forms.Form):
 class ManagedUserFilterForm(forms.Form):
     q = forms.CharField(label=_("Account starts with"), required=False, max_length=64)
     unit_code = UnitCodeField(required=False)
-    user_type = forms.ChoiceField(label=_("User type"), required=False,
-                                  choices=[("", _("All types")), *UserType.choices])
-    active = forms.ChoiceField(label=_("Status"), required=False,
-                               choices=[("", _("All")), ("1", _("Active")), ("0", _("Deactivated"))])
+    user_type = forms.ChoiceField(
+        label=_("User type"), required=False, choices=[("", _("All types")), *UserType.choices]
+    )
+    active = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All")), ("1", _("Active")), ("0", _("Deactivated"))]
+    )
 
 
 class UsersImportForm(forms.Form):
-    file = forms.FileField(label=_("CSV or XLSX file"),
-                           widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}))
+    file = forms.FileField(label=_("CSV or XLSX file"), widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}))

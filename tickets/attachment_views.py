@@ -7,31 +7,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_safe
 
+from helpdesk.core.files import private_file_response
+
 from . import selectors
 from .models import Ticket, TicketAttachment
-from .services.attachments import is_inline_type
 
 
 def attachment_response(attachment: TicketAttachment) -> FileResponse:
-    """Stream a stored file back under its original name. Only images are shown inline; everything
-    else is a download, so an uploaded document is never rendered as a page of this site. Shared
-    with the API's download endpoint; the caller has already checked the user may see the file."""
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, ValueError) as exc:
-        raise Http404 from exc
-    response = FileResponse(
-        handle,
-        as_attachment=not is_inline_type(attachment.content_type),
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
+    """Stream a ticket's file back (``helpdesk.core.files.private_file_response``). Shared with the
+    API's download endpoint; the caller has already checked the user may see the file."""
+    return private_file_response(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
     )
-    # The stored content type is the one the content was checked against; the browser must not guess.
-    response["X-Content-Type-Options"] = "nosniff"
-    # Even an image opened directly gets no scripts, forms or plugins from this origin.
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def attachment_get(*, user, ticket_id: int, attachment_id: int) -> TicketAttachment:

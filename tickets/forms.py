@@ -1,5 +1,5 @@
 """Portal forms for tickets. They collect and shape input; the rules live in tickets.services, whose
-ValidationErrors the views copy onto the form (``accounts.forms.apply_errors``) so the user reads
+ValidationErrors the views copy onto the form (``helpdesk.core.forms.apply_errors``) so the user reads
 them next to the field they concern."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from helpdesk.core.search import NO_SEARCH_WORDS, has_words
 
 from .fields import (
     CONTACT_INFO_MAX,
@@ -23,7 +25,6 @@ from .fields import (
     TITLE_MAX,
 )
 from .models import Priority, Rating, TicketState, TicketType
-from .search import NO_SEARCH_WORDS, has_words
 from .services.attachments import (
     ALLOWED_EXTENSIONS,
     attachment_max_bytes,

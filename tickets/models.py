@@ -10,9 +10,8 @@ from django.db.models.functions import Left
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.core.files import private_storage
 from orgtree.models import OrgUnit
-
-from .storage import private_storage
 
 
 class TicketType(models.TextChoices):
@@ -207,7 +206,7 @@ class Ticket(models.Model):
 
 class TicketSearch(models.Model):
     """The searchable text of a ticket (title, description, answer), cut into the pieces described in
-    tickets/search.py, with a GIN full-text index on PostgreSQL. Kept beside the ticket rather than on
+    helpdesk/core/search.py, with a GIN full-text index on PostgreSQL. Kept beside the ticket rather than on
     it so the frequent updates of a ticket's clocks and state do not recompute the text's index."""
 
     ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search")

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.forms import apply_errors
+from helpdesk.core.forms import apply_errors
 from helpdesk.core.spreadsheet import csv_safe_row, xlsx_append
 
 from . import reports

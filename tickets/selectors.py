@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from accounts.models import Role, RoleAssignment, User
 from accounts.scope import HeldRole, path_in_subtree, scope_of, subtrees_q
-from helpdesk.db import prefix_upper_bound
+from helpdesk.core.db import prefix_upper_bound
+from helpdesk.core.search import filter_by_words
 from orgtree.models import OrgLevel, OrgUnit
 
 from .models import (
@@ -31,10 +32,10 @@ from .models import (
     TicketAttachment,
     TicketEvent,
     TicketMessage,
+    TicketSearch,
     TicketState,
     transition_allowed,
 )
-from .search import filter_by_words
 
 STAFF_ROLES = (Role.SUPPORT_AGENT, Role.ANSWER_REVIEWER, Role.UNIT_ADMIN)
 STAFF_CAPABILITIES = frozenset({"agent", "reviewer", "supervisor"})
@@ -324,7 +325,13 @@ def ticket_search(
     if created_to is not None:
         tickets = tickets.filter(created_at__lt=created_to)
     if q:
-        tickets = filter_by_words(tickets, q, narrow=_narrow_scope(user, view=view, unit=unit))
+        tickets = filter_by_words(
+            tickets,
+            q,
+            table=TicketSearch._meta.db_table,
+            key=TicketSearch._meta.pk.column,
+            narrow=_narrow_scope(user, view=view, unit=unit),
+        )
     return tickets
 
 

@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts.forms import apply_errors
 from accounts.scope import scope_of
+from helpdesk.core.forms import apply_errors
 from orgtree.models import OrgUnit
 
 from . import reports, selectors, services

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.serializers import UnitRefSerializer
 from helpdesk.api.serializers import StrictSerializer
+from helpdesk.core.search import NO_SEARCH_WORDS, has_words
 
 from .. import selectors
 from ..fields import (
@@ -42,7 +43,6 @@ from ..models import (
     TicketState,
     TicketType,
 )
-from ..search import NO_SEARCH_WORDS, has_words
 
 # The lists a client can ask for (selectors.ticket_list).
 VIEW_CHOICES = [

@@ -10,7 +10,7 @@ UNPUBLISHED_STATES = ("new", "in_progress", "waiting_asker", "pending_review")
 
 
 def drop_unpublished_answers(apps, schema_editor):
-    from tickets.search import search_text_for
+    from helpdesk.core.search import search_text_for
 
     Ticket = apps.get_model("tickets", "Ticket")
     TicketSearch = apps.get_model("tickets", "TicketSearch")

@@ -14,11 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.events import send_event
+from helpdesk.core.events import send_event
+from helpdesk.core.search import search_text_for
 
 from .. import selectors
 from ..models import TRANSITIONS, Priority, Ticket, TicketEvent, TicketSearch, TicketState
-from ..search import search_text_for
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
 S = TicketState

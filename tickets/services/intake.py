@@ -15,11 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.db import fetch_prepared
-from helpdesk.events import send_events
+from helpdesk.core.db import fetch_prepared
+from helpdesk.core.events import send_events
+from helpdesk.core.search import search_text_for
 
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch
-from ..search import search_text_for
 from .core import event, ticket_number_for
 from .routing import ROUTE_COLUMNS, assign_to_pool, route_ctes, route_params, routed_to
 from .sla import refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines

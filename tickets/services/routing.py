@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from helpdesk.core.db import fetch_prepared
+from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
 from ..models import SLAPolicy, Ticket, TicketEvent, TicketType
@@ -28,10 +29,9 @@ GROUP_FOR_TYPE = {
 }
 
 
-def ancestor_paths(path: str) -> list[str]:
-    """``path`` and the paths of every unit above it, nearest first."""
-    step = OrgUnit.steplen
-    return [path[:length] for length in range(len(path), 0, -step)]
+def unit_ancestor_paths(path: str) -> list[str]:
+    """A unit's path and the paths of every unit above it, nearest first: the pools that may serve it."""
+    return ancestor_paths(path, OrgUnit.steplen)
 
 
 # 分级轮巡: the CTEs find the nearest unit among the candidates with an on-duty agent of the group,
@@ -76,7 +76,7 @@ def route_ctes(depth: int) -> str:
 
 def route_params(*, start_path: str, ticket_type: str, above: bool) -> list[str] | None:
     """The routing's parameters, or None when there is no unit to look in (above the top)."""
-    paths = ancestor_paths(start_path)[1 if above else 0 :]
+    paths = unit_ancestor_paths(start_path)[1 if above else 0 :]
     return [GROUP_FOR_TYPE[ticket_type], *paths] if paths else None
 
 

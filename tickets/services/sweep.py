@@ -36,7 +36,7 @@ from orgtree.models import OrgUnit
 from .. import selectors
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
-from .routing import GROUP_FOR_TYPE, ancestor_paths
+from .routing import GROUP_FOR_TYPE, unit_ancestor_paths
 from .sla import ESCALATING_STATES, refresh_sla_schedule, sla_policy_for
 
 BATCH_SIZE = 1000
@@ -441,7 +441,7 @@ def _pools_and_agents(
         start = _start_path(ticket)
         key = (start, ticket.type)
         if key not in wanted:
-            wanted[key] = ancestor_paths(start)[1 if ticket.pool_unit_id is not None else 0 :]
+            wanted[key] = unit_ancestor_paths(start)[1 if ticket.pool_unit_id is not None else 0 :]
     units: dict[str, Pool] = {}
     if wanted:
         # By path first: joined to the role assignments, the planner scanned every unit's row.

@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 from accounts.models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
 from accounts.services import generate_password, name_pinyin, search_terms_for
+from helpdesk.core.search import search_text_for
 from orgtree.models import OrgLevel, OrgUnit
 from tickets.models import (
     ACTIVE_STATES,
@@ -58,7 +59,6 @@ from tickets.models import (
     TicketState,
     TicketType,
 )
-from tickets.search import search_text_for
 from tickets.services import refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines, ticket_number_for
 from tickets.working_time import LOCAL_TZ, DeadlineCalendar
 

@@ -1,4 +1,4 @@
-"""Chinese word search over tickets.
+"""Chinese word search for any app's text: the tokenizer and the filter over a search table.
 
 Chinese is written without spaces, so there are no words for a full-text index to find. We index
 overlapping character pairs (bigrams) of every run of Chinese characters, as Lucene's CJK analyzer
@@ -7,9 +7,11 @@ same way and must match every pair, so 电源键 finds 请长按电源键 whatev
 made of either (a word segmenter such as jieba cuts 请长按电源键 as 请长/按/电源/键 and then misses
 长按 and 电源键). A single character is a prefix match over the pairs it starts, plus the run ends.
 
-The pieces are stored space-separated in ``TicketSearch.text``. PostgreSQL matches them through a
-GIN full-text index (config 'simple': no stemming); SQLite, the embedded default, falls back to a
-substring match on the same text.
+An app keeps the pieces (``search_text_for``) space-separated in a ``text`` column of a search table
+of its own, one row per searched row, and passes that table and its key column to
+``filter_by_words``. PostgreSQL matches them through a GIN full-text index on
+``to_tsvector('simple'::regconfig, text)`` (config 'simple': no stemming) that the app's migration
+creates; SQLite, the embedded default, falls back to a substring match on the same text.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _pieces(text: str) -> list[str]:
 
 
 def search_text_for(*parts: str) -> str:
-    """The searchable pieces of a ticket's fields, space-separated, each once."""
+    """The searchable pieces of a row's fields, space-separated, each once."""
     seen: dict[str, None] = {}
     for piece in _pieces(" ".join(part for part in parts if part)):
         if _CJK_RUN.fullmatch(piece) and len(piece) > 1:
@@ -48,8 +50,9 @@ def search_text_for(*parts: str) -> str:
 
 
 def query_terms(query: str) -> list[tuple[str, bool]]:
-    """(term, is_prefix) pairs that a ticket must all match: the pairs of each Chinese run, and
-    single characters and other words as prefixes."""
+    """(term, is_prefix) pairs that a row must all match: the pairs of each Chinese run, and single
+    characters and other words as prefixes. Terms are letters and digits only: no LIKE wildcard and
+    no tsquery syntax can come in through them."""
     terms: dict[tuple[str, bool], None] = {}
     for piece in _pieces(query):
         if _CJK_RUN.fullmatch(piece) and len(piece) > 1:
@@ -66,40 +69,51 @@ def has_words(query: str) -> bool:
     return bool(query_terms(query))
 
 
-def filter_by_words(queryset: QuerySet, query: str, *, narrow: bool = False) -> QuerySet:
-    """Tickets whose title, description or answer contain every word of ``query``.
+def filter_by_words(queryset: QuerySet, query: str, *, table: str, key: str, narrow: bool = False) -> QuerySet:
+    """Rows of ``queryset`` whose text in the search table ``table`` (``key``: its column holding the
+    searched row's primary key; ``text``: the pieces) contains every word of ``query``.
 
-    ``narrow``: the queryset is already limited to a few thousand tickets at most (an asker's own, a
-    county's), so on PostgreSQL each of those tickets' words is checked directly. The full-text index
-    would first collect every ticket in the country holding a common word (投影仪: 78,000 of a million)
-    and only then apply the scope: 31 ms at the median but 400 ms at p95 for busy counties.
+    ``narrow``: the queryset is already limited to a few thousand rows at most (an asker's own
+    tickets, a county's), so on PostgreSQL each of those rows' words is checked directly. The
+    full-text index would first collect every row in the country holding a common word (投影仪:
+    78,000 tickets of a million) and only then apply the scope: 31 ms at the median but 400 ms at p95
+    for busy counties.
     """
     terms = query_terms(query)
     if not terms:
         # Words were asked for but none can match (emoji, punctuation): nothing matches them. Ignoring
-        # the filter would answer every ticket in the scope, the opposite of what was asked.
+        # the filter would answer every row in the scope, the opposite of what was asked.
         return queryset if not (query or "").strip() else queryset.none()
+    quote = connection.ops.quote_name
+    search_table, search_key = quote(table), quote(key)
     if connection.vendor == "postgresql":
         if narrow:
+            meta = queryset.model._meta
+            outer = f"{quote(meta.db_table)}.{quote(meta.pk.column)}"
             # Pieces are space-separated and carry no LIKE wildcards (letters and digits only).
             patterns = [f"% {term}%" if prefix else f"% {term} %" for term, prefix in terms]
             condition = " AND ".join(["(' ' || s.text || ' ') LIKE %s"] * len(patterns))
             return queryset.filter(
-                pk__in=RawSQL(  # noqa: S611 - the SQL is fixed text; the patterns are parameters
-                    "SELECT s.ticket_id FROM tickets_ticketsearch s "  # noqa: S608 - placeholders only
-                    f"WHERE s.ticket_id = tickets_ticket.id AND {condition}",
+                pk__in=RawSQL(  # noqa: S611 - identifiers come from model metadata; the patterns are parameters
+                    f"SELECT s.{search_key} FROM {search_table} s "  # noqa: S608 - placeholders only
+                    f"WHERE s.{search_key} = {outer} AND {condition}",
                     patterns,
                 )
             )
         # Terms are runs of letters and digits, so they carry no tsquery syntax; quoted anyway.
         tsquery = " & ".join(f"'{term}'{':*' if prefix else ''}" for term, prefix in terms)
         return queryset.filter(
-            pk__in=RawSQL(
-                "SELECT ticket_id FROM tickets_ticketsearch "
+            pk__in=RawSQL(  # noqa: S611 - identifiers come from model metadata; the query is a parameter
+                f"SELECT {search_key} FROM {search_table} "  # noqa: S608 - placeholders only
                 "WHERE to_tsvector('simple'::regconfig, text) @@ to_tsquery('simple'::regconfig, %s)",
                 [tsquery],
             )
         )
-    for term, _prefix in terms:
-        queryset = queryset.filter(search__text__contains=term)
-    return queryset
+    # The text and the terms are lower case, and terms hold no wildcard: a plain substring match.
+    condition = " AND ".join(["text LIKE %s"] * len(terms))
+    return queryset.filter(
+        pk__in=RawSQL(  # noqa: S611 - identifiers come from model metadata; the patterns are parameters
+            f"SELECT {search_key} FROM {search_table} WHERE {condition}",  # noqa: S608 - placeholders only
+            [f"%{term}%" for term, _prefix in terms],
+        )
+    )
