@@ -1,8 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .. import api_reports
-from . import supervision, views
+from . import reports, supervision, views
 
 # Path converters (not regexes): ids are integers in the URLs and in the OpenAPI schema. The
 # follow-ups come before the tickets' own routes only for readability: "follow-ups" is no int.
@@ -16,6 +15,6 @@ urlpatterns = [
         supervision.SupportSettingsView.as_view(),
         name="api-ticket-support-settings",
     ),
-    path("tickets/reports/", api_reports.TicketReportView.as_view(), name="api-ticket-reports"),
+    path("tickets/reports/", reports.TicketReportView.as_view(), name="api-ticket-reports"),
     *router.urls,
 ]

@@ -388,7 +388,7 @@ class TicketViewSet(GenericViewSet):
         pagination_class=None,
     )
     def attachment_download(self, request, pk=None, attachment_id=None):
-        from ..attachment_views import attachment_response
+        from ..views.attachments import attachment_response
 
         ticket = self.get_object()
         attachment = selectors.ticket_attachments(user=request.user, ticket=ticket).filter(pk=attachment_id).first()

@@ -1,6 +1,6 @@
 """Files on a ticket: which kinds a ticket takes and how many, checked by content rather than by name
 (``helpdesk.core.files.UploadPolicy``), and stored in private storage with its checksum. Served back
-only through ``tickets.attachment_views``."""
+only through ``tickets.views.attachments``."""
 
 from __future__ import annotations
 

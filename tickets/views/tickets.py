@@ -31,8 +31,8 @@ from accounts.scope import scope_of
 from helpdesk.core.forms import apply_errors
 from orgtree.models import OrgUnit
 
-from . import reports, selectors, services
-from .forms import (
+from .. import reports, selectors, services
+from ..forms import (
     AcceptForm,
     AnswerForm,
     ApproveForm,
@@ -49,8 +49,8 @@ from .forms import (
     TicketCreateForm,
     attachments_help,
 )
-from .models import FollowUp, Ticket
-from .services.attachments import attachment_add
+from ..models import FollowUp, Ticket
+from ..services.attachments import attachment_add
 
 PAGE_SIZE = 30
 # The answer is the asker's to read once approved (or given directly where review is off).

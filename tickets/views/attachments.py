@@ -9,8 +9,8 @@ from django.views.decorators.http import require_safe
 
 from helpdesk.core.files import private_file_response
 
-from . import selectors
-from .models import Ticket, TicketAttachment
+from .. import selectors
+from ..models import Ticket, TicketAttachment
 
 
 def attachment_response(attachment: TicketAttachment) -> FileResponse:

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.serializers import ErrorSerializer
 
-from . import reports
-from .models import Priority, TicketType
+from .. import reports
+from ..models import Priority, TicketType
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid parameters; `fields` holds a message per field.")
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")

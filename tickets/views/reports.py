@@ -20,9 +20,9 @@ from django.utils.translation import gettext_lazy
 from helpdesk.core.forms import apply_errors
 from helpdesk.core.spreadsheet import csv_safe_row, xlsx_append
 
-from . import reports
-from .models import Priority, TicketType
-from .views import _nav  # the workbench tabs shown above every ticket page
+from .. import reports
+from ..models import Priority, TicketType
+from .tickets import _nav  # the workbench tabs shown above every ticket page
 
 CHART_MAX_BARS = 40
 CHART_LABEL_CHARS = 12
