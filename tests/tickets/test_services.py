@@ -346,8 +346,8 @@ def test_the_create_statement_stays_within_what_psycopg_caches(depth):
     create's CPU, measured)."""
     from psycopg import _queries
 
-    from tickets.services import intake
+    from tickets import sql as ticket_sql
 
-    sql = intake._create_sql(depth)
+    sql = ticket_sql.create_ticket_sql(depth)
     assert len(sql) <= _queries.MAX_CACHED_STATEMENT_LENGTH
     assert sql.count("%s") <= _queries.MAX_CACHED_STATEMENT_PARAMS

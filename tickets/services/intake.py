@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,9 +18,10 @@ from helpdesk.core.db import fetch_prepared
 from helpdesk.core.events import send_events
 from helpdesk.core.search import search_text_for
 
+from .. import sql
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch
 from .core import event, ticket_number_for
-from .routing import ROUTE_COLUMNS, assign_to_pool, route_ctes, route_params, routed_to
+from .routing import assign_to_pool, route_params, routed_to
 from .sla import refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
 
@@ -100,11 +100,7 @@ def _next_serial(day: date) -> int:
     """Take the day's next serial in one upsert, which row-locks the day's counter until the creating
     transaction ends: numbers are unique, and a create that rolls back gives its serial back."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO tickets_ticketdaycounter (day, last_serial) VALUES (%s, 1) ON CONFLICT (day) "
-            "DO UPDATE SET last_serial = tickets_ticketdaycounter.last_serial + 1 RETURNING last_serial",
-            [day],
-        )
+        cursor.execute(sql.NEXT_SERIAL_SQL, [day])
         return cursor.fetchone()[0]
 
 
@@ -154,7 +150,7 @@ def _write_in_one_statement(
         TicketEvent.Kind.ROUTED,
         TicketEvent.Kind.ASSIGNED,
     ]
-    ticket.pk, ticket.number, *row = fetch_prepared(_create_sql(len(route) - 1), params)
+    ticket.pk, ticket.number, *row = fetch_prepared(sql.create_ticket_sql(sql.route_depth(route)), params)
     ticket._state.adding = False
     ticket._state.db = connection.alias
     routed_to(ticket, row if row[0] is not None else None)
@@ -165,23 +161,11 @@ def _write_in_one_statement(
 # Stands for whichever agent the statement assigns: the schedule only asks whether there is one.
 _ANY_AGENT = 0
 
-# Columns the statement fills from its routing, with the SQL that does it.
-_FROM_ROUTING = {
-    "pool_unit_id": "routed.pool_id",
-    "assignee_id": "routed.agent_id",
-    "ack_due_at": "CASE WHEN routed.agent_id IS NOT NULL THEN %s::timestamptz END",
-    "sla_check_at": "CASE WHEN routed.agent_id IS NULL THEN %s::timestamptz ELSE %s::timestamptz END",
-}
-
 
 def _json_value(value: Any) -> str:
     """Dates and times as ISO 8601 to the microsecond (PostgreSQL reads them back exactly); decimals,
     UUIDs and the like as text."""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _ticket_insert_fields() -> list:
-    return [f for f in Ticket._meta.concrete_fields if not f.primary_key and f.attname != "number"]
 
 
 @functools.cache
@@ -193,53 +177,6 @@ def _ticket_insert_plan() -> list[tuple[models.Field, str]]:
     def source(field: models.Field) -> str:
         if field.attname in ("ack_due_at", "sla_check_at"):
             return field.attname
-        return "routing" if field.attname in _FROM_ROUTING else "record"
+        return "routing" if field.attname in sql.FROM_ROUTING else "record"
 
-    return [(field, source(field)) for field in _ticket_insert_fields()]
-
-
-@functools.cache
-def _create_sql(depth: int) -> str:
-    """The create's one statement: route (routing.py), take the day's serial, insert the ticket numbered
-    ``TS`` + day + serial (at least three digits, as ``ticket_number_for``), its search text and its
-    timeline: the asker's line, then the routing's lines as ``routing_lines`` writes them. ``serial``
-    selects from ``routed``, so the pool's turn is always locked before the day's counter."""
-    fields = _ticket_insert_fields()
-    columns = ", ".join(f.column for f in fields)
-    values = ", ".join(_FROM_ROUTING.get(f.attname, f.column) for f in fields)
-    # Column names come from the model and every value is a bound parameter, typed: a prepared
-    # statement's parameter types are fixed by its first call.
-    return _compact(f"""
-WITH {route_ctes(depth)},
-routed AS (SELECT route.* FROM (VALUES (1)) AS one (row) LEFT JOIN route ON true),
-serial AS (
-    INSERT INTO tickets_ticketdaycounter (day, last_serial) SELECT %s::date, 1 FROM routed ON CONFLICT (day)
-    DO UPDATE SET last_serial = tickets_ticketdaycounter.last_serial + 1 RETURNING last_serial
-), new_ticket AS (
-    INSERT INTO tickets_ticket ({columns}, number) SELECT {values},
-        %s::text || CASE WHEN last_serial < 1000 THEN lpad(last_serial::text, 3, '0') ELSE last_serial::text END
-    FROM routed, serial, jsonb_populate_record(NULL::tickets_ticket, %s::jsonb) AS given
-    RETURNING id, number, created_at
-), search AS (
-    INSERT INTO tickets_ticketsearch (ticket_id, text) SELECT id, %s::text FROM new_ticket
-), lines AS (
-    SELECT 1 AS position, %s::bigint AS actor_id, %s::text AS kind, %s::text AS to_state, %s::jsonb AS data
-    UNION ALL
-    SELECT 2, NULL, %s::text, '', CASE WHEN pool_id IS NULL THEN jsonb_build_object('pool', NULL)
-        ELSE jsonb_build_object('pool', pool_id, 'pool_name', pool_name) END FROM routed
-    UNION ALL
-    SELECT 3, NULL, %s::text, '', jsonb_build_object('assignee', agent_id,
-        'assignee_name', COALESCE(NULLIF(agent_name, ''), agent_username))
-    FROM routed WHERE agent_id IS NOT NULL
-), timeline AS (
-    INSERT INTO tickets_ticketevent (ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at)
-    SELECT new_ticket.id, lines.actor_id, lines.kind, '', lines.to_state, '', lines.data, new_ticket.created_at
-    FROM new_ticket, lines ORDER BY lines.position
-)
-SELECT new_ticket.id, new_ticket.number, {ROUTE_COLUMNS} FROM new_ticket, routed""")  # noqa: S608
-
-
-def _compact(sql: str) -> str:
-    """The statement on one line, without spaces around parentheses and commas: psycopg caches the
-    conversion of statements up to 4 kB (MAX_CACHED_STATEMENT_LENGTH). No literal here holds a space."""
-    return re.sub(r" ?([(),]) ?", r"\1", " ".join(sql.split()))
+    return [(field, source(field)) for field in sql.ticket_insert_fields()]

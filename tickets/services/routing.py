@@ -3,7 +3,6 @@ agent whose turn it is. ``ticket_create`` runs the same routing inside its one s
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -16,6 +15,7 @@ from helpdesk.core.db import fetch_prepared
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
+from .. import sql
 from ..models import SLAPolicy, Ticket, TicketEvent, TicketType
 from .core import event, notify_ticket
 from .sla import refresh_sla_schedule, sla_policy_for
@@ -34,55 +34,11 @@ def unit_ancestor_paths(path: str) -> list[str]:
     return ancestor_paths(path, OrgUnit.steplen)
 
 
-# 分级轮巡: the CTEs find the nearest unit among the candidates with an on-duty agent of the group,
-# and the insert takes the next agent's turn there. ON CONFLICT DO UPDATE row-locks the pool's turn
-# and evaluates the next agent against the latest committed turn, so concurrent creates in one pool
-# take agents one after another; a pool's first ticket inserts the turn row with its first agent. It
-# returns one row, or none when no pool serves the type.
-_ROUTE_CTES = """
-grp AS (SELECT id FROM accounts_handlinggroup WHERE code = %s),
-candidate AS (SELECT id, depth FROM orgtree_orgunit WHERE path IN ({paths})),
-agent AS (
-    SELECT ra.unit_id, ra.user_id FROM accounts_roleassignment ra
-    JOIN accounts_roleassignment_handling_groups rg ON rg.roleassignment_id = ra.id
-    JOIN accounts_user au ON au.id = ra.user_id
-    WHERE ra.unit_id IN (SELECT id FROM candidate) AND ra.role = 'support_agent' AND ra.on_duty
-        AND au.is_active AND rg.handlinggroup_id = (SELECT id FROM grp)
-),
-pool AS (
-    SELECT candidate.id FROM candidate WHERE EXISTS (SELECT 1 FROM agent WHERE agent.unit_id = candidate.id)
-    ORDER BY candidate.depth DESC LIMIT 1
-)"""
-_ROUTE_INSERT = """
-INSERT INTO tickets_poolturn (unit_id, group_id, last_agent_id)
-SELECT pool.id, grp.id, (SELECT min(user_id) FROM agent WHERE agent.unit_id = pool.id) FROM pool, grp WHERE true
-ON CONFLICT (unit_id, group_id) DO UPDATE SET last_agent_id = COALESCE(
-    (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id
-        AND agent.user_id > COALESCE(tickets_poolturn.last_agent_id, 0)),
-    (SELECT min(user_id) FROM agent WHERE agent.unit_id = tickets_poolturn.unit_id))
-RETURNING unit_id AS pool_id, (SELECT name FROM orgtree_orgunit WHERE id = unit_id) AS pool_name,
-    (SELECT path FROM orgtree_orgunit WHERE id = unit_id) AS pool_path, last_agent_id AS agent_id,
-    (SELECT name FROM accounts_user WHERE id = last_agent_id) AS agent_name,
-    (SELECT username FROM accounts_user WHERE id = last_agent_id) AS agent_username"""
-ROUTE_COLUMNS = "pool_id, pool_name, pool_path, agent_id, agent_name, agent_username"
-
-
-@functools.cache
-def route_ctes(depth: int) -> str:
-    """Routing as common table expressions ending in ``route`` (PostgreSQL: SQLite has no INSERT in a
-    CTE), for a start unit ``depth`` levels deep; parameters: group code, then the paths."""
-    return f"{_ROUTE_CTES.replace('{paths}', ', '.join(['%s'] * depth))},\nroute AS ({_ROUTE_INSERT})"
-
-
 def route_params(*, start_path: str, ticket_type: str, above: bool) -> list[str] | None:
-    """The routing's parameters, or None when there is no unit to look in (above the top)."""
+    """The routing statement's parameters (``tickets.sql``), or None when there is no unit to look in
+    (above the top)."""
     paths = unit_ancestor_paths(start_path)[1 if above else 0 :]
-    return [GROUP_FOR_TYPE[ticket_type], *paths] if paths else None
-
-
-@functools.cache
-def _route_sql(depth: int) -> str:
-    return f"WITH {_ROUTE_CTES.replace('{paths}', ', '.join(['%s'] * depth))}{_ROUTE_INSERT}"
+    return sql.route_params(GROUP_FOR_TYPE[ticket_type], paths) if paths else None
 
 
 def routed_to(ticket: Ticket, row: tuple | None) -> None:
@@ -121,7 +77,7 @@ def assign_to_pool(
     """Set pool and agent on the (unsaved or locked) ticket; return the timeline lines to write.
     With no pool, the ticket keeps the pool and agent it had."""
     params = route_params(start_path=start.path, ticket_type=ticket.type, above=above)
-    row = fetch_prepared(_route_sql(len(params) - 1), params) if params else None
+    row = fetch_prepared(sql.route_sql(sql.route_depth(params)), params) if params else None
     if row is None:
         return [event(ticket, actor=actor, kind=TicketEvent.Kind.ROUTED, data={"pool": None})]
     routed_to(ticket, row)

@@ -33,7 +33,7 @@ from helpdesk.core.db import rows_with_native_timestamps
 from helpdesk.core.events import send_events
 from orgtree.models import OrgUnit
 
-from .. import selectors
+from .. import selectors, sql
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
 from .routing import GROUP_FOR_TYPE, unit_ancestor_paths
@@ -294,27 +294,19 @@ def _save(tickets: list[DueTicket]) -> None:
     """Write the sweep's columns back in one statement per batch. Django's bulk_update builds a CASE
     per field and row, which cost seconds at a thousand tickets."""
     fields = _columns(WRITE_FIELDS)
-    quote = connection.ops.quote_name
     if connection.vendor == "postgresql":
         # The batch as one JSON parameter: psycopg adapts a list per value in Python, and a
         # placeholder per value costs its client-side parse of the statement.
-        columns = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
-        assignments = ", ".join(f"{quote(field.column)} = v.{quote(field.column)}" for field in fields)
         rows = [{"id": t.id} | {f.column: getattr(t, f.attname) for f in fields} for t in tickets]
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE tickets_ticket AS t SET {assignments} "  # noqa: S608 - model column names only
-                f"FROM json_to_recordset(%s::json) AS v(id bigint, {columns}) WHERE t.id = v.id",
-                [_json_rows(rows)],
-            )
+            cursor.execute(sql.update_tickets_from_json_sql(fields, connection), [_json_rows(rows)])
         return
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     rows = [
         [field.get_db_prep_save(getattr(ticket, field.attname), connection) for field in fields] + [ticket.id]
         for ticket in tickets
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE tickets_ticket SET {assignments} WHERE id = %s", rows)  # noqa: S608
+        cursor.executemany(sql.update_ticket_sql(fields, connection), rows)
 
 
 def _insert_lines(lines: list[Line]) -> None:
@@ -326,13 +318,7 @@ def _insert_lines(lines: list[Line]) -> None:
     if connection.vendor == "postgresql":
         rows = [{"t": t, "k": k, "f": f, "s": s, "d": d} for t, k, f, s, d in lines]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO tickets_ticketevent "
-                "(ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at) "
-                "SELECT v.t, NULL, v.k, v.f, v.s, '', v.d, %s "
-                "FROM json_to_recordset(%s::json) AS v(t bigint, k text, f text, s text, d jsonb)",
-                [created_at, _json_rows(rows)],
-            )
+            cursor.execute(sql.INSERT_LINES_FROM_JSON_SQL, [created_at, _json_rows(rows)])
         return
     data_field = TicketEvent._meta.get_field("data")
     created = TicketEvent._meta.get_field("created_at").get_db_prep_save(created_at, connection)
@@ -341,12 +327,7 @@ def _insert_lines(lines: list[Line]) -> None:
         for ticket_id, kind, from_state, to_state, data in lines
     ]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO tickets_ticketevent "
-            "(ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at) "
-            "VALUES (%s, NULL, %s, %s, %s, '', %s, %s)",
-            rows,
-        )
+        cursor.executemany(sql.INSERT_LINE_SQL, rows)
 
 
 class _Rotation:
@@ -375,12 +356,11 @@ def _save_turns(rotations) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "UPDATE tickets_poolturn AS p SET last_agent_id = v.agent_id "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(agent_id, id) WHERE p.id = v.id",
+                sql.SAVE_TURNS_FROM_ARRAYS_SQL,
                 [[agent_id for agent_id, _ in rows], [turn_id for _, turn_id in rows]],
             )
         else:
-            cursor.executemany("UPDATE tickets_poolturn SET last_agent_id = %s WHERE id = %s", rows)
+            cursor.executemany(sql.SAVE_TURN_SQL, rows)
 
 
 def take_turns(
@@ -399,21 +379,11 @@ def take_turns(
             if connection.vendor == "postgresql":
                 # ORDER BY: the rows are locked in this order.
                 cursor.execute(
-                    "INSERT INTO tickets_poolturn (unit_id, group_id) "
-                    "SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS v(unit_id, group_id) "
-                    "ORDER BY unit_id, group_id "
-                    "ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
-                    "RETURNING id, unit_id, group_id, last_agent_id",
+                    sql.TAKE_TURNS_FROM_ARRAYS_SQL,
                     [[unit_id for unit_id, _ in pairs], [group_id for _, group_id in pairs]],
                 )
             else:
-                values = ", ".join(["(%s, %s)"] * len(pairs))
-                cursor.execute(
-                    f"INSERT INTO tickets_poolturn (unit_id, group_id) VALUES {values} "  # noqa: S608 - placeholders
-                    "ON CONFLICT (unit_id, group_id) DO UPDATE SET unit_id = EXCLUDED.unit_id "
-                    "RETURNING id, unit_id, group_id, last_agent_id",
-                    [value for pair in pairs for value in pair],
-                )
+                cursor.execute(sql.take_turns_sql(len(pairs)), [value for pair in pairs for value in pair])
             for turn_id, unit_id, group_id, last_agent_id in cursor.fetchall():
                 turns[(unit_id, group_id)] = (turn_id, last_agent_id)
     rotations = {}
