@@ -17,6 +17,8 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The websocket and its event types (AsyncAPI 2.6), generated from the events registry.
+    path("api/asyncapi.json", views.asyncapi_schema, name="api-asyncapi"),
     # The split view loads Swagger UI's start-up script from ?script instead of inline, which the
     # Content-Security-Policy refuses; the page's own small <style> block is allowed on this page only.
     path(

@@ -45,3 +45,13 @@ def health(request):
 def avatar_file(request, path: str):
     # MEDIA_ROOT is read per request (not frozen into the URLconf); serve() refuses paths outside it.
     return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
+def asyncapi_schema(request):
+    """The websocket's AsyncAPI description (every registered event type), beside the OpenAPI one."""
+    from .core.event_types import asyncapi_document
+
+    scheme = "wss" if request.is_secure() else "ws"
+    document = asyncapi_document(server_url=f"{scheme}://{request.get_host()}/ws/")
+    document["servers"]["platform"]["protocol"] = scheme
+    return JsonResponse(document, json_dumps_params={"ensure_ascii": False})

@@ -87,7 +87,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             {
                 "type": "session.ended",
                 "payload": {"reason": message.get("reason", "")},
-                "sent_at": timezone.now().isoformat(),
+                "sent_at": timezone.localtime().isoformat(),
             }
         )
         await self._end()

@@ -17,8 +17,11 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from . import event_types
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,12 @@ def send_event(*, user_ids: Iterable[int], event_type: str, payload: dict[str, A
 def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> None:
     """Push many events after commit in one hand-over to the channel layer: a sweep that changes a
     thousand tickets pays one event-loop round trip, not one per recipient."""
-    sent_at = timezone.now().isoformat()
+    events = list(events)
+    if getattr(settings, "HELPDESK_VALIDATE_EVENTS", False):
+        for _user_ids, event_type, payload in events:
+            # Every type is declared in an app's events.py (helpdesk.core.event_types) with its schema.
+            event_types.validate(event_type, payload)
+    sent_at = timezone.localtime().isoformat()
     deliveries = [
         (
             user_group_name(user_id),

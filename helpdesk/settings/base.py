@@ -203,6 +203,11 @@ else:
     }
     CELERY_RESULT_BACKEND = "file://" + str(_results_dir)
 
+# --- Realtime ----------------------------------------------------------------------------------
+# Check every realtime event against the events registry (declared type, payload schema) before it
+# is sent. The tests turn it on; it costs a JSON Schema validation per event.
+HELPDESK_VALIDATE_EVENTS = env_bool("HELPDESK_VALIDATE_EVENTS", False)
+
 # --- Celery: never lose work --------------------------------------------------------------------
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -1,0 +1,157 @@
+"""The registry of realtime event types: what a client can receive on ``/ws/``, and its payload schema.
+
+Each app declares its event types in its own ``events.py`` with ``register`` (the socket's own frames,
+``hello``, ``pong``, ``error`` and ``session.ended``, are declared here). ``helpdesk.core.events``
+refuses to send a type that is not registered, and with ``HELPDESK_VALIDATE_EVENTS`` on (the tests
+turn it on) checks every payload against its JSON Schema before it leaves, so a payload that drifts
+from its documentation fails the test that sent it. ``asyncapi_document`` describes the socket and
+every registered type for client generators, served beside the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class InvalidEventPayload(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One kind of frame the server pushes: ``{"type": name, "payload": …, "sent_at": …}``."""
+
+    name: str
+    summary: str
+    payload: dict[str, Any]  # JSON Schema of the payload
+    # Frames the socket itself sends (hello, pong …) carry no sent_at.
+    socket_frame: bool = False
+    examples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+
+_REGISTRY: dict[str, EventType] = {}
+
+
+def register(*event_types: EventType) -> tuple[EventType, ...]:
+    """Declare event types (at import of an app's events.py). Registering a name twice with a
+    different declaration is a programming error."""
+    for event_type in event_types:
+        known = _REGISTRY.get(event_type.name)
+        if known is not None and known != event_type:
+            raise ValueError(f"event type {event_type.name!r} is declared twice, differently")
+        _REGISTRY[event_type.name] = event_type
+    return event_types
+
+
+def get(name: str) -> EventType:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownEventType(f"{name!r} is not a registered event type; declare it in an app's events.py") from None
+
+
+def all_types() -> list[EventType]:
+    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+
+
+def validate(name: str, payload: dict[str, Any]) -> None:
+    """Raise InvalidEventPayload when ``payload`` does not match the type's schema."""
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(get(name).payload).iter_errors(payload), key=lambda error: error.path)
+    if errors:
+        details = "; ".join(f"{'/'.join(map(str, error.path)) or '(payload)'}: {error.message}" for error in errors)
+        raise InvalidEventPayload(f"{name}: {details}")
+
+
+def obj(properties: dict[str, Any], *, required: list[str] | None = None) -> dict[str, Any]:
+    """A closed JSON object schema: every property required unless listed otherwise."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+INTEGER = {"type": "integer"}
+STRING = {"type": "string"}
+
+
+def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[str, Any]:
+    """An AsyncAPI 2.6 description of ``/ws/``: how to connect and every frame the server sends."""
+    messages = {}
+    for event_type in all_types():
+        properties: dict[str, Any] = {"type": {"const": event_type.name}, "payload": event_type.payload}
+        if not event_type.socket_frame:
+            properties["sent_at"] = {"type": "string", "format": "date-time"}
+        message: dict[str, Any] = {
+            "name": event_type.name,
+            "summary": event_type.summary,
+            "contentType": "application/json",
+            "payload": obj(properties),
+        }
+        if event_type.examples:
+            message["examples"] = [{"payload": example} for example in event_type.examples]
+        messages[event_type.name.replace(".", "_")] = message
+    return {
+        "asyncapi": "2.6.0",
+        "info": {
+            "title": "教育技术服务平台 realtime socket",
+            "version": "1.0.0",
+            "description": (
+                "One websocket per client session. Sign in with the session cookie (browsers) or "
+                "`?token=<API token>` (mobile clients). The server pushes typed frames; clients write "
+                'through the REST API and send only `{"type": "ping"}` keep-alives. A socket whose '
+                "session, token or account ends receives `session.ended` and is closed with code 4401; "
+                "the client must not reconnect with the same credential. A refused socket closes with "
+                "4401 too. Events are sent after the change is committed; a client that reconnects "
+                "catches up over REST."
+            ),
+        },
+        "servers": {"platform": {"url": server_url, "protocol": "wss"}},
+        "channels": {
+            "/ws/": {
+                "subscribe": {
+                    "summary": "Frames the server sends to the client.",
+                    "message": {"oneOf": [{"$ref": f"#/components/messages/{key}"} for key in sorted(messages)]},
+                },
+                "publish": {
+                    "summary": "Frames the client may send.",
+                    "message": {
+                        "name": "ping",
+                        "payload": obj({"type": {"const": "ping"}}),
+                    },
+                },
+            }
+        },
+        "components": {"messages": messages},
+    }
+
+
+# --- The socket's own frames -------------------------------------------------------------------------
+register(
+    EventType(
+        "hello",
+        "Sent once when the socket is accepted.",
+        obj({"user_id": INTEGER}),
+        socket_frame=True,
+    ),
+    EventType("pong", "The answer to a client's ping.", obj({}), socket_frame=True),
+    EventType(
+        "error",
+        "The client sent something other than a ping; writes go through the REST API.",
+        obj({"detail": STRING}),
+        socket_frame=True,
+    ),
+    EventType(
+        "session.ended",
+        "The session, token or account this socket was opened with has ended; the socket closes with 4401.",
+        obj({"reason": {"enum": ["signed_out", "token_revoked", "deactivated"]}}),
+    ),
+)
