@@ -31,6 +31,8 @@ export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-helpdesk.settings.base}
 export DJANGO_DEBUG=0
 export HELPDESK_VAR_DIR=${HELPDESK_VAR_DIR:-$PWD/var/schemathesis}
 mkdir -p "$OUT" "$HELPDESK_VAR_DIR"
+# gunicorn appends to its access log: start it empty, so that its count is this run's.
+: > "$OUT/access.log"
 
 # A fresh database every run: the fuzzer deactivates accounts, resets passwords and changes roles,
 # and a second run must start from the same demo data.
@@ -75,5 +77,5 @@ for account in teacher_zhang hd_agent hd_admin; do
     --report-junit-path "$OUT/$account.junit.xml" --report-ndjson-path "$OUT/$account.ndjson" \
     "$@" 2>&1 | tee "$OUT/$account.log" || status=1
 done
-grep -c '" 5[0-9][0-9] ' "$OUT/access.log" | sed 's/^/5xx answers in the access log: /' || true
+echo "requests: $(grep -c schemathesis "$OUT/access.log"), 5xx answers: $(grep -c '" 5[0-9][0-9] ' "$OUT/access.log")" || true
 exit $status
