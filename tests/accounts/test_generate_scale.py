@@ -5,10 +5,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.management.commands.generate_scale import chinese_number
 from accounts.models import User, UserSearchTerm, UserType
 from accounts.selectors import directory_search, unit_members
 from accounts.services import name_pinyin, search_terms_for
-from orgtree.management.commands.generate_scale import chinese_number
 from orgtree.models import OrgKind, OrgLevel, OrgUnit
 from tests.factories import UserFactory
 
