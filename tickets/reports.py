@@ -13,6 +13,7 @@ the subtrees of the units they hold those roles in; superusers over everything.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -164,6 +165,20 @@ def report_unit_chain(*, user: User, unit: OrgUnit) -> list[OrgUnit]:
 
 
 # --- Parameters ----------------------------------------------------------------------------------
+def report_params(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's parameters (``ticket_report``'s and ``report_validate``'s keywords) out of a
+    portal form's or an API query's cleaned data: days not given stay None (``report_dates`` fills
+    them), an empty type or priority means all."""
+    return {
+        "group_by": data["group_by"],
+        "period": data["period"],
+        "date_from": data.get("date_from"),
+        "date_to": data.get("date_to"),
+        "type": data.get("type", ""),
+        "priority": data.get("priority", ""),
+    }
+
+
 def report_dates(date_from: date | None = None, date_to: date | None = None) -> tuple[date, date]:
     """Fill in the days not given: the end defaults to today, the start to 30 days before the end."""
     date_to = date_to or timezone.localdate()

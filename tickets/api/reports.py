@@ -120,14 +120,5 @@ class TicketReportView(APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         unit = reports.report_unit_get(user=request.user, unit_id=params.get("unit"))
-        report = reports.ticket_report(
-            user=request.user,
-            unit=unit,
-            group_by=params["group_by"],
-            period=params["period"],
-            date_from=params.get("date_from"),
-            date_to=params.get("date_to"),
-            type=params.get("type", ""),
-            priority=params.get("priority", ""),
-        )
+        report = reports.ticket_report(user=request.user, unit=unit, **reports.report_params(params))
         return Response(TicketReportSerializer(report).data)

@@ -89,6 +89,10 @@ class TicketRefSerializer(serializers.ModelSerializer):
 
 
 # --- Tickets ----------------------------------------------------------------------------------------
+# Choice columns whose rows also carry the label in the reader's language (``<column>_display``).
+LABELLED_CHOICES = frozenset({"type", "priority", "state"})
+
+
 class TicketListSerializer(serializers.ModelSerializer):
     """A row of a list: what a queue shows, contact info masked."""
 
@@ -104,27 +108,12 @@ class TicketListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Ticket
-        fields = (
-            "id",
-            "number",
-            "title",
-            "type",
-            "type_display",
-            "priority",
-            "priority_display",
-            "state",
-            "state_display",
-            "unit",
-            "asker",
-            "assignee",
-            "pool_unit",
-            "contact_name",
-            "contact_info",
-            "rating",
-            "created_at",
-            "updated_at",
-            "next_due_at",
-            "escalation_level",
+        # The columns the selector reads for a row (selectors.LIST_COLUMNS), each choice followed by
+        # its label.
+        fields = tuple(
+            name
+            for column in selectors.LIST_COLUMNS
+            for name in ((column, f"{column}_display") if column in LABELLED_CHOICES else (column,))
         )
         read_only_fields = fields
 

@@ -81,14 +81,7 @@ class ReportForm(forms.Form):
         data["period"] = data.get("period") or "month"
         data["date_from"], data["date_to"] = reports.report_dates(data.get("date_from"), data.get("date_to"))
         try:
-            reports.report_validate(
-                group_by=data["group_by"],
-                period=data["period"],
-                date_from=data["date_from"],
-                date_to=data["date_to"],
-                type=data.get("type", ""),
-                priority=data.get("priority", ""),
-            )
+            reports.report_validate(**reports.report_params(data))
         except ValidationError as exc:
             apply_errors(self, exc)
         return data
@@ -186,16 +179,7 @@ def _build(request, form_class):
     data = form.cleaned_data
     unit = reports.report_unit_get(user=user, unit_id=data.get("unit"))
     try:
-        report = reports.ticket_report(
-            user=user,
-            unit=unit,
-            group_by=data["group_by"],
-            period=data["period"],
-            date_from=data["date_from"],
-            date_to=data["date_to"],
-            type=data.get("type", ""),
-            priority=data.get("priority", ""),
-        )
+        report = reports.ticket_report(user=user, unit=unit, **reports.report_params(data))
     except ValidationError as exc:
         apply_errors(form, exc)
         return form, None
