@@ -182,6 +182,8 @@ class Ticket(models.Model):
             models.Index(fields=["pool_unit", "state", "-id"], name="ticket_pool_queue"),
             models.Index(fields=["unit_path", "-id"], name="ticket_unit_subtree"),
             # A prefecture's and a county's tickets newest first, one key each (selectors._handled).
+            # The one subtree test written as Left() rather than scope's path range: a range cannot
+            # serve the handled list in id order (see selectors.INDEXED_SUBTREE_LENGTHS for the plans).
             models.Index(Left("unit_path", 12), F("id").desc(), name="ticket_subtree12_recent"),
             models.Index(Left("unit_path", 16), F("id").desc(), name="ticket_subtree16_recent"),
             models.Index(fields=["created_at"], name="ticket_created"),

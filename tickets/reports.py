@@ -28,9 +28,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
-from accounts.scope import path_in_subtree, scope_of
+from accounts.scope import path_in_subtree, scope_of, subtrees_q
 from orgtree.models import OrgLevel, OrgUnit
-from orgtree.selectors import path_range_filter
 
 from .models import OPEN_STATES, Priority, Rating, Ticket, TicketType
 
@@ -230,7 +229,7 @@ def _day_start(day: date) -> datetime:
 
 
 def _subtree_tickets(unit: OrgUnit) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(**path_range_filter(unit.path, "unit_"))
+    return Ticket.objects.filter(subtrees_q([unit.path], "unit_path"))
 
 
 def _measures(now: datetime) -> dict[str, Count]:
