@@ -8,12 +8,13 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from helpdesk.api.authentication import UnitTokenAuthentication
+from helpdesk.api.parsers import JSONParser, MultiPartParser
 
 from .. import selectors, services
 from ..models import Role

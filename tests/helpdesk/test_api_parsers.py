@@ -50,3 +50,15 @@ def test_a_multipart_body_with_fields_is_parsed(rf):
     request = rf.post("/api/v1/me/", {"nickname": "小张"})
     parsed = MultiPartParser().parse(request, request.META["CONTENT_TYPE"], {"request": request})
     assert parsed.data["nickname"] == "小张"
+
+
+def test_the_profile_endpoint_with_its_own_parsers_refuses_them_too(auth_client, teacher):
+    # PATCH /me/ names its parsers (it takes an avatar upload): they must be the API's own.
+    client = auth_client(teacher)
+    client.raise_request_exception = False
+    response = client.generic("PATCH", "/api/v1/me/", "[" * 10_000, content_type="application/json")
+    assert_error(response, 400, "parse_error")
+    empty = client.generic("PATCH", "/api/v1/me/", b"--xyz--\r\n", content_type="multipart/form-data; boundary=xyz")
+    assert empty.status_code == 400
+    teacher.refresh_from_db()
+    assert teacher.nickname == ""
