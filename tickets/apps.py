@@ -7,7 +7,9 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Technical support")
 
     def ready(self) -> None:
-        from . import config_cache
+        # Registers the app's realtime event types (tickets/events.py) before anything is sent or the
+        # socket's AsyncAPI description is built.
+        from . import config_cache, events  # noqa: F401
 
         config_cache.connect_signals()
         connect_unit_moves()

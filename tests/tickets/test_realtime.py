@@ -102,3 +102,28 @@ def test_what_the_asker_hears_carries_nothing_of_a_draft_or_its_review(
     # The note went to the staff only, and the reviewer heard of the answers to review.
     assert [event["type"] for event in heard].count("ticket.message") == 0
     assert reviewer_inbox()
+
+
+def test_every_ticket_event_is_declared_in_tickets_events_and_its_builders_match_the_schemas():
+    """The services name event types only through tickets.events, and each builder's payload is what
+    the declared schema says (the tests also validate every payload actually sent)."""
+    import re
+    from pathlib import Path
+
+    from helpdesk.core import event_types
+    from tickets import events
+    from tickets.models import FollowUp, Ticket
+
+    declared = {event_type.name for event_type in events.EVENT_TYPES}
+    constants = {value for name, value in vars(events).items() if name.startswith("TICKET_")}
+    assert constants == declared
+    services_dir = Path(events.__file__).parent / "services"
+    for source in services_dir.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        assert not re.search(r"[\"']ticket\.[a-z_]+[\"']", text), f"{source.name} names an event type as a literal"
+        for used in re.findall(r"events\.(TICKET_[A-Z_]+)", text):
+            assert getattr(events, used) in declared
+    ticket = Ticket(pk=7, number="TS20261205007", state="in_progress")
+    for name in declared - {events.TICKET_FOLLOW_UP}:
+        event_types.validate(name, events.ticket_payload(ticket))
+    event_types.validate(events.TICKET_FOLLOW_UP, events.follow_up_payload(ticket, FollowUp(pk=3)))

@@ -17,7 +17,7 @@ from accounts.models import User
 from helpdesk.core.events import send_event
 from helpdesk.core.search import search_text_for
 
-from .. import selectors
+from .. import events, selectors
 from ..models import TRANSITIONS, Priority, Ticket, TicketEvent, TicketSearch, TicketState
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
@@ -72,13 +72,13 @@ def _record(ticket: Ticket, **fields: Any) -> TicketEvent:
     return line
 
 
-def notify_ticket(ticket: Ticket, *, event_type: str = "ticket.updated", extra: set[int] | None = None) -> None:
+def notify_ticket(ticket: Ticket, *, event_type: str = events.TICKET_UPDATED, extra: set[int] | None = None) -> None:
     """Tell the people of a ticket (asker, handler, and whoever else is named) that it changed."""
     recipients = {ticket.asker_id} | ({ticket.assignee_id} if ticket.assignee_id else set()) | (extra or set())
     send_event(
         user_ids=recipients,
         event_type=event_type,
-        payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
+        payload=events.ticket_payload(ticket),
     )
 
 

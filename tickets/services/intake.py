@@ -18,7 +18,7 @@ from helpdesk.core.db import fetch_prepared
 from helpdesk.core.events import send_events
 from helpdesk.core.search import search_text_for
 
-from .. import sql
+from .. import events, sql
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch
 from .core import event, ticket_number_for
 from .routing import assign_to_pool, route_params, routed_to
@@ -71,10 +71,10 @@ def ticket_create(
         search_text=search_text_for(ticket.title, ticket.description),
         created=created,
     )
-    payload = {"id": ticket.pk, "number": ticket.number, "state": ticket.state}
-    outgoing = [([asker.pk], "ticket.created", payload)]
+    payload = events.ticket_payload(ticket)
+    outgoing = [([asker.pk], events.TICKET_CREATED, payload)]
     if ticket.assignee_id:
-        outgoing.append(([ticket.assignee_id], "ticket.assigned", payload))
+        outgoing.append(([ticket.assignee_id], events.TICKET_ASSIGNED, payload))
     send_events(outgoing)
     return ticket
 

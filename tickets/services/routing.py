@@ -15,7 +15,7 @@ from helpdesk.core.db import fetch_prepared
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
-from .. import sql
+from .. import events, sql
 from ..models import SLAPolicy, Ticket, TicketEvent, TicketType
 from .core import event, notify_ticket
 from .sla import refresh_sla_schedule, sla_policy_for
@@ -110,5 +110,5 @@ def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = No
         ticket.save()
         TicketEvent.objects.bulk_create(lines)
         if ticket.assignee_id:
-            notify_ticket(ticket, event_type="ticket.assigned")
+            notify_ticket(ticket, event_type=events.TICKET_ASSIGNED)
     return ticket

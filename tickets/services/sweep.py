@@ -33,7 +33,7 @@ from helpdesk.core.db import rows_with_native_timestamps
 from helpdesk.core.events import send_events
 from orgtree.models import OrgUnit
 
-from .. import selectors, sql
+from .. import events, selectors, sql
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
 from .routing import GROUP_FOR_TYPE, unit_ancestor_paths
@@ -215,7 +215,7 @@ def _sweep_batch(
             ticket.escalation_exhausted = True
             data = {"at_top": True, "pool": ticket.pool_unit_id, "level": ticket.escalation_level}
             lines.append((ticket.id, TicketEvent.Kind.ESCALATED, "", "", data))
-            notices.append((ticket, "ticket.sla_breached", set(supervisors.get(ticket.pool_unit_id, []))))
+            notices.append((ticket, events.TICKET_SLA_BREACHED, set(supervisors.get(ticket.pool_unit_id, []))))
             counts["at_top"] += 1
             continue
         agent = rotations[(target.pk, ticket.type)].next()
@@ -240,7 +240,7 @@ def _sweep_batch(
             data = {"assignee": agent.pk, "assignee_name": agent.label}
             lines.append((ticket.id, TicketEvent.Kind.ASSIGNED, "", "", data))
         extra = set(supervisors.get(target.pk, [])) | ({previous_assignee} if previous_assignee else set())
-        notices.append((ticket, "ticket.escalated", extra))
+        notices.append((ticket, events.TICKET_ESCALATED, extra))
         counts["escalated"] += 1
 
     # Not confirmed in time: the next agent of the same pool, round robin, never the same one.
@@ -249,13 +249,13 @@ def _sweep_batch(
         ticket.ack_due_at = now + timedelta(minutes=policies[ticket.priority].acknowledge_minutes)
         if agent is None:
             # Nobody else is on duty: the assignee keeps it, with a new hour and a warning.
-            notices.append((ticket, "ticket.sla_warning", set(supervisors.get(ticket.pool_unit_id, []))))
+            notices.append((ticket, events.TICKET_SLA_WARNING, set(supervisors.get(ticket.pool_unit_id, []))))
             continue
         previous = ticket.assignee_id
         ticket.assignee_id = agent.pk
         data = {"from": previous, "assignee": agent.pk, "assignee_name": agent.label, "reason": "not_confirmed"}
         lines.append((ticket.id, TicketEvent.Kind.REASSIGNED, "", "", data))
-        notices.append((ticket, "ticket.assigned", {previous} if previous else set()))
+        notices.append((ticket, events.TICKET_ASSIGNED, {previous} if previous else set()))
         counts["reassigned"] += 1
 
     for ticket in warned:
@@ -263,7 +263,7 @@ def _sweep_batch(
         target = "first_response" if ticket.first_response_at is None else "resolution"
         due_at = (ticket.escalation_due_at or ticket.next_due_at).isoformat()
         lines.append((ticket.id, TicketEvent.Kind.SLA_WARNING, "", "", {"target": target, "due_at": due_at}))
-        notices.append((ticket, "ticket.sla_warning", set(supervisors.get(ticket.pool_unit_id, []))))
+        notices.append((ticket, events.TICKET_SLA_WARNING, set(supervisors.get(ticket.pool_unit_id, []))))
         counts["warned"] += 1
 
     for ticket in tickets:
@@ -274,9 +274,9 @@ def _sweep_batch(
     _insert_lines(lines)
     outgoing = []
     for ticket, event_type, extra in notices:
-        recipients = {ticket.asker_id} if event_type == "ticket.escalated" else set()
+        recipients = {ticket.asker_id} if event_type == events.TICKET_ESCALATED else set()
         recipients |= extra | ({ticket.assignee_id} if ticket.assignee_id else set())
-        outgoing.append((recipients, event_type, {"id": ticket.id, "number": ticket.number, "state": ticket.state}))
+        outgoing.append((recipients, event_type, events.ticket_payload(ticket)))
     send_events(outgoing)
     counts["checked"] += len(tickets)
     return counts

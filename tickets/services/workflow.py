@@ -15,7 +15,7 @@ from accounts.scope import scope_of
 from helpdesk.core.events import send_event
 from orgtree.models import OrgUnit
 
-from .. import selectors
+from .. import events, selectors
 from ..models import POOR_RATINGS, FollowUp, Rating, SupportSettings, Ticket, TicketEvent, TicketMessage, TicketState
 from .core import _record, notify_ticket, ticket_transition
 from .sla import refresh_sla_schedule
@@ -81,7 +81,7 @@ def ticket_reply(*, ticket: Ticket, author: User, body: str) -> TicketMessage:
             _record_first_response(locked)
         if "asker" in caps and locked.state == TicketState.WAITING_ASKER:
             locked = ticket_transition(ticket=locked, actor=author, action="provide_info")
-        notify_ticket(locked, event_type="ticket.message", extra={author.pk})
+        notify_ticket(locked, event_type=events.TICKET_MESSAGE, extra={author.pk})
     return message
 
 
@@ -108,8 +108,8 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> TicketMessage
         recipients = {author.pk} | ({ticket.assignee_id} if ticket.assignee_id else set())
         send_event(
             user_ids=recipients,
-            event_type="ticket.message",
-            payload={"id": ticket.pk, "number": ticket.number, "state": ticket.state},
+            event_type=events.TICKET_MESSAGE,
+            payload=events.ticket_payload(ticket),
         )
     return note
 
@@ -203,8 +203,8 @@ def ticket_rate(*, ticket: Ticket, asker: User, rating: str, feedback: str = "")
             supervisors = selectors.supervisors_of(unit_ids=[unit_id]).get(unit_id, [])
             send_event(
                 user_ids=supervisors,
-                event_type="ticket.follow_up",
-                payload={"id": ticket.pk, "number": ticket.number, "follow_up": follow_up.pk},
+                event_type=events.TICKET_FOLLOW_UP,
+                payload=events.follow_up_payload(ticket, follow_up),
             )
     return ticket
 
