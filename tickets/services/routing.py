@@ -11,6 +11,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.scope import subtrees_q
 from helpdesk.core.db import fetch_prepared
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
@@ -92,7 +93,7 @@ def tickets_follow_unit_move(*, old_path: str, new_path: str, using: str = "defa
     and the routing use. Same transaction as the move. Returns the tickets rewritten."""
     return (
         Ticket.objects.using(using)
-        .filter(unit_path__startswith=old_path)
+        .filter(subtrees_q([old_path], "unit_path"))
         .update(unit_path=Concat(Value(new_path), Substr("unit_path", len(old_path) + 1)))
     )
 
