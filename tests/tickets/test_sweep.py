@@ -175,3 +175,62 @@ def test_the_due_read_gives_the_same_aware_clock_values_as_the_orm(new_ticket, s
     for name in ("accepted_at", "ack_due_at", "response_due_at", "resolution_due_at", "warn_at", "sla_check_at"):
         value = getattr(due, name)
         assert value is not None and value.utcoffset() == timedelta(0), name
+
+
+class _RollBack(Exception):
+    pass
+
+
+def test_both_ways_of_writing_a_sweep_batch_store_the_same_rows(new_ticket, staff, monkeypatch):
+    """The sweep writes a batch as one JSON/array statement on PostgreSQL and row by row elsewhere
+    (tickets.sql). Both run here on PostgreSQL, from the same state, and must store the same."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.concurrency import require_postgres
+    from tickets.models import PoolTurn
+
+    require_postgres()
+    unconfirmed = new_ticket(priority="P4")  # passes to the next agent
+    breached = [_accepted(new_ticket(priority="P2")) for _ in range(2)]
+    moment = breached[0].response_due_at + timedelta(minutes=1)  # both escalate one pool up
+    ids = [unconfirmed.pk, *(ticket.pk for ticket in breached)]
+
+    class AsSqlite:
+        """The database connection, saying it is not PostgreSQL: the sweep takes its other path."""
+
+        vendor = "sqlite"
+
+        def __getattr__(self, name):
+            return getattr(connection, name)
+
+    def stored() -> dict:
+        fields = [f.attname for f in Ticket._meta.concrete_fields if f.attname != "updated_at"]
+        return {
+            "tickets": list(Ticket.objects.filter(pk__in=ids).order_by("pk").values_list(*fields)),
+            "timeline": sorted(
+                TicketEvent.objects.filter(ticket_id__in=ids)
+                .order_by()
+                .values_list("ticket_id", "kind", "from_state", "to_state", "comment", "data", "actor_id")
+                .distinct(),
+                key=repr,
+            ),
+            "turns": sorted(PoolTurn.objects.values_list("unit_id", "group_id", "last_agent_id")),
+        }
+
+    results = []
+    for way in ("postgresql", "row_by_row"):
+        if way == "row_by_row":
+            monkeypatch.setattr(sweep, "connection", AsSqlite())
+        try:
+            with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+                counts = services.sla_sweep(now=moment + timedelta(minutes=61))
+                results.append((counts, stored()))
+                batched = any("json_to_recordset" in query["sql"] for query in queries.captured_queries)
+                assert batched == (way == "postgresql")
+                raise _RollBack
+        except _RollBack:
+            pass
+    (counts, rows), (other_counts, other_rows) = results
+    assert counts == other_counts and counts["reassigned"] == 1 and counts["escalated"] == 2
+    assert rows == other_rows
