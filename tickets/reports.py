@@ -20,6 +20,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, Substr, TruncDay, TruncMonth, TruncWeek
 from django.http import Http404
 from django.utils import timezone
@@ -277,7 +278,7 @@ def _empty_counts() -> dict[str, int]:
     return dict.fromkeys(COUNT_FIELDS, 0)
 
 
-def _group_expression(unit: OrgUnit, group_by: str, period: str):
+def _group_expression(unit: OrgUnit, group_by: str, period: str) -> Combinable:
     if group_by == "unit":
         # The child unit a ticket belongs under is the first step of its path below ``unit``; a
         # ticket of ``unit`` itself keeps the shorter path and forms its own row.

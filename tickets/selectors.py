@@ -8,6 +8,7 @@ so ids cannot be probed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -300,7 +301,7 @@ def ticket_search(
     state: str = "",
     type: str = "",
     priority: str = "",
-    unit=None,
+    unit: OrgUnit | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     view: str = "handled",
@@ -335,7 +336,7 @@ def ticket_search(
     return tickets
 
 
-def _narrow_scope(user: User, *, view: str, unit=None) -> bool:
+def _narrow_scope(user: User, *, view: str, unit: OrgUnit | None = None) -> bool:
     """Whether the user's search covers at most a county's tickets, where checking each ticket's
     words beats collecting the whole country's matches from the full-text index."""
     if user.is_superuser and unit is None:
@@ -440,7 +441,7 @@ def reviewers_of(*, unit_id: int) -> list[int]:
     )
 
 
-def supervisors_of(*, unit_ids) -> dict[int, list[int]]:
+def supervisors_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
     """Unit administrators of each unit, for warnings and follow-ups: {unit id: [user ids]}."""
     result: dict[int, list[int]] = {}
     rows = RoleAssignment.objects.filter(unit_id__in=list(unit_ids), role=Role.UNIT_ADMIN, user__is_active=True)

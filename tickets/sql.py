@@ -16,6 +16,7 @@ import functools
 import re
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.models import HandlingGroup, Role, RoleAssignment, User
 from orgtree.models import OrgUnit
@@ -174,7 +175,7 @@ def _compact(sql: str) -> str:
 # the same write row by row with executemany.
 
 
-def update_tickets_from_json_sql(fields: list[models.Field], connection) -> str:
+def update_tickets_from_json_sql(fields: list[models.Field], connection: BaseDatabaseWrapper) -> str:
     """PostgreSQL: set ``fields`` of every ticket in the JSON array parameter (objects by column)."""
     quote = connection.ops.quote_name
     columns = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
@@ -185,7 +186,7 @@ def update_tickets_from_json_sql(fields: list[models.Field], connection) -> str:
     )
 
 
-def update_ticket_sql(fields: list[models.Field], connection) -> str:
+def update_ticket_sql(fields: list[models.Field], connection: BaseDatabaseWrapper) -> str:
     """SQLite: set ``fields`` of one ticket (parameters: the values, then the id)."""
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -282,7 +283,7 @@ def _sweep_batch(
     return counts
 
 
-def _columns(names) -> list:
+def _columns(names: Iterable[str]) -> list[models.Field]:
     return [Ticket._meta.get_field(name.removesuffix("_id")) for name in names]
 
 
@@ -349,7 +350,7 @@ class _Rotation:
         return None
 
 
-def _save_turns(rotations) -> None:
+def _save_turns(rotations: Iterable[_Rotation]) -> None:
     rows = [(r.last.pk, r.turn_id) for r in rotations if r.turn_id is not None and r.last is not None]
     if not rows:
         return

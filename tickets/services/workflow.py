@@ -3,7 +3,7 @@ confirmation, reopening and rating, and the follow-up a poor rating opens (seed 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -234,7 +234,9 @@ def support_settings_set(*, unit: OrgUnit, admin: User, review_required: bool) -
 ARCHIVE_AFTER = timedelta(days=7)
 
 
-def tickets_archive_resolved(*, now=None, after: timedelta = ARCHIVE_AFTER, batch_size: int = 500) -> int:
+def tickets_archive_resolved(
+    *, now: datetime | None = None, after: timedelta = ARCHIVE_AFTER, batch_size: int = 500
+) -> int:
     """Close (archive) tickets the asker confirmed solved but did not rate within ``after``; rating
     stays possible only while a ticket is resolved. Idempotent: closed tickets are not touched again."""
     now = now or timezone.now()
