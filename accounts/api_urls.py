@@ -14,5 +14,7 @@ urlpatterns = [
     path("me/", api.MeView.as_view(), name="api-me"),
     path("me/password/", api.PasswordChangeView.as_view(), name="api-me-password"),
     path("me/duty/", api.DutyView.as_view(), name="api-me-duty"),
+    # A unit's people, beside the org tree's own unit endpoints (orgtree knows nothing of accounts).
+    path("org/units/<int:pk>/members/", api.UnitMembersView.as_view(), name="api-units-members"),
     *router.urls,
 ]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from helpdesk.api.serializers import StrictSerializer
+from helpdesk.core.api.serializers import StrictSerializer
 from orgtree.models import OrgUnit
 
 from .models import HandlingGroup, Role, RoleAssignment, User, UserType, account_validator
@@ -25,18 +25,6 @@ SEARCH_MAX = 64
 
 
 # --- Shared shapes --------------------------------------------------------------------------------
-class ErrorSerializer(serializers.Serializer):
-    """The one error body of the API (see helpdesk/api/errors.py)."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        required=False,
-        help_text=_("Messages per invalid field; present on 400 answers."),
-    )
-
-
 class UnitRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrgUnit
@@ -278,3 +266,9 @@ class RoleGrantSerializer(StrictSerializer):
         help_text=_("Codes of the handling groups a support agent serves (hardware, software, ...)."),
     )
     on_duty = serializers.BooleanField(default=True)
+
+
+class MembersQuerySerializer(serializers.Serializer):
+    subtree = serializers.BooleanField(
+        required=False, default=False, help_text=_("Include the members of every unit below this one.")
+    )

@@ -13,7 +13,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
-    path("org/", include("orgtree.urls")),
+    path("org/", include("accounts.directory_urls")),
     path("tickets/", include("tickets.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -34,5 +34,5 @@ urlpatterns += [
     re_path(r"^media/(?P<path>avatars/.+)$", views.avatar_file, name="media-avatar"),
 ]
 
-handler404 = "helpdesk.api.errors.not_found"
-handler500 = "helpdesk.api.errors.server_error"
+handler404 = "helpdesk.core.api.errors.not_found"
+handler500 = "helpdesk.core.api.errors.server_error"

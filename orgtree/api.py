@@ -1,4 +1,6 @@
-"""REST API of the org tree: roots, lazy expansion, search, a unit with its ancestors, members.
+"""REST API of the org tree: roots, lazy expansion, search, a unit with its ancestors.
+
+A unit's members are people: ``accounts.api.directory`` answers ``org/units/<id>/members/``.
 
 Open to every signed-in user (the directory of manual 2.3.4). Every list is keyset-paginated in
 an indexed order, so a page costs the same at the top of the tree and among 500,000 schools.
@@ -6,19 +8,17 @@ an indexed order, so a page costs the same at the top of the tree and among 500,
 
 from __future__ import annotations
 
-from django.db.models import F
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from accounts import selectors as account_selectors
-from accounts.serializers import ErrorSerializer, PublicUserSerializer
-from helpdesk.api.pagination import CompositeKeysetPagination
+from helpdesk.core.api.pagination import CompositeKeysetPagination
+from helpdesk.core.api.serializers import ErrorSerializer
 
 from . import selectors
 from .models import OrgUnit
-from .serializers import MembersQuerySerializer, UnitDetailSerializer, UnitQuerySerializer, UnitSerializer
+from .serializers import UnitDetailSerializer, UnitQuerySerializer, UnitSerializer
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")
@@ -27,10 +27,6 @@ ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such unit, or a `cu
 
 class UnitPagination(CompositeKeysetPagination):
     ordering = ("path",)
-
-
-class MemberPagination(CompositeKeysetPagination):
-    ordering = ("id",)
 
 
 class UnitViewSet(GenericViewSet):
@@ -77,22 +73,3 @@ class UnitViewSet(GenericViewSet):
     @action(detail=True, methods=["get"])
     def children(self, request, pk=None):
         return self._unit_page(selectors.unit_children(unit=selectors.unit_get(unit_id=pk)))
-
-    @extend_schema(
-        parameters=[MembersQuerySerializer],
-        responses={200: PublicUserSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
-        description="Active members of the unit (with `subtree`: of the units below too); public fields.",
-    )
-    @action(detail=True, methods=["get"], pagination_class=MemberPagination)
-    def members(self, request, pk=None):
-        query = MembersQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        unit = selectors.unit_get(unit_id=pk)
-        subtree = query.validated_data["subtree"]
-        users = account_selectors.unit_members(unit=unit, subtree=subtree)
-        if subtree:
-            # Keyset on (unit path, id): tree order, and a page never depends on an OFFSET.
-            users = users.annotate(unit_path=F("unit__path"))
-            self.keyset_ordering = ("unit_path", "id")
-        page = self.paginate_queryset(users)
-        return self.get_paginated_response(PublicUserSerializer(page, many=True, context={"request": request}).data)

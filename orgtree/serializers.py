@@ -86,9 +86,3 @@ class UnitQuerySerializer(serializers.Serializer):
                 {"search": [_("A search covers the whole tree; send either parent or search, not both.")]}
             )
         return attrs
-
-
-class MembersQuerySerializer(serializers.Serializer):
-    subtree = serializers.BooleanField(
-        required=False, default=False, help_text=_("Include the members of every unit below this one.")
-    )

@@ -4,7 +4,7 @@ Thin views: serializers check the shape of the input, accounts.services does eve
 accounts.selectors every scoped read. An account outside an administrator's subtree is a 404.
 """
 
-from .directory import UserDirectoryViewSet
+from .directory import UnitMembersView, UserDirectoryViewSet
 from .management import AccountViewSet, RoleAssignmentViewSet
 from .me import DutyView, MeView, PasswordChangeView, TokenView
 
@@ -15,5 +15,6 @@ __all__ = [
     "PasswordChangeView",
     "RoleAssignmentViewSet",
     "TokenView",
+    "UnitMembersView",
     "UserDirectoryViewSet",
 ]

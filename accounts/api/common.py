@@ -9,18 +9,17 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.permissions import BasePermission
 
+from helpdesk.core.api.serializers import ErrorSerializer
 from orgtree.models import OrgUnit
 
 from .. import selectors
-from ..serializers import (
-    ErrorSerializer,
-)
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")
 ERROR_403 = OpenApiResponse(ErrorSerializer, description="Signed in but not allowed.")
 ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such object, or not one you may see.")
 ERROR_404_CURSOR = OpenApiResponse(ErrorSerializer, description="The `cursor` is not one this list handed out.")
+ERROR_404_UNIT = OpenApiResponse(ErrorSerializer, description="No such unit, or a `cursor` this list did not hand out.")
 
 
 class LockedOut(exceptions.APIException):

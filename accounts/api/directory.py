@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from django.db.models import F
 from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from helpdesk.api.pagination import CompositeKeysetPagination
+from helpdesk.core.api.pagination import CompositeKeysetPagination
+from orgtree import selectors as org_selectors
 
 from .. import selectors
 from ..serializers import (
     DirectoryQuerySerializer,
+    MembersQuerySerializer,
     PublicUserSerializer,
 )
-from .common import ERROR_400, ERROR_401, ERROR_404, ERROR_404_CURSOR
+from .common import ERROR_400, ERROR_401, ERROR_404, ERROR_404_CURSOR, ERROR_404_UNIT
 
 
 class DirectorySearchPagination(CompositeKeysetPagination):
@@ -58,3 +62,39 @@ class UserDirectoryViewSet(GenericViewSet):
 
 
 # --- Account management (unit administrators) ----------------------------------------------------
+
+
+class MemberPagination(CompositeKeysetPagination):
+    ordering = ("id",)
+
+
+class UnitMembersView(GenericAPIView):
+    """The people of a unit in the org directory (组织机构, 2.3.3 / 2.3.4): open to every signed-in user."""
+
+    serializer_class = PublicUserSerializer
+    pagination_class = MemberPagination
+
+    @extend_schema(
+        operation_id="org_units_members_list",
+        tags=["org"],
+        parameters=[MembersQuerySerializer],
+        responses={
+            200: PublicUserSerializer(many=True),
+            400: ERROR_400,
+            401: ERROR_401,
+            404: ERROR_404_UNIT,
+        },
+        description="Active members of the unit (with `subtree`: of the units below too); public fields.",
+    )
+    def get(self, request, pk: int):
+        query = MembersQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        unit = org_selectors.unit_get(unit_id=pk)
+        subtree = query.validated_data["subtree"]
+        users = selectors.unit_members(unit=unit, subtree=subtree)
+        if subtree:
+            # Keyset on (unit path, id): tree order, and a page never depends on an OFFSET.
+            users = users.annotate(unit_path=F("unit__path"))
+            self.keyset_ordering = ("unit_path", "id")
+        page = self.paginate_queryset(users)
+        return self.get_paginated_response(PublicUserSerializer(page, many=True, context={"request": request}).data)

@@ -13,7 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from helpdesk.api.pagination import KeysetPagination
+from helpdesk.core.api.pagination import KeysetPagination
 from orgtree.models import OrgUnit
 
 from .. import selectors, services

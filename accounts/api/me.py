@@ -13,14 +13,14 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from helpdesk.api.authentication import UnitTokenAuthentication
-from helpdesk.api.parsers import JSONParser, MultiPartParser
+from accounts.authentication import UnitTokenAuthentication
+from helpdesk.core.api.parsers import JSONParser, MultiPartParser
+from helpdesk.core.api.serializers import ErrorSerializer
 
 from .. import selectors, services
 from ..models import Role
 from ..serializers import (
     DutySerializer,
-    ErrorSerializer,
     PasswordChangedSerializer,
     PasswordChangeSerializer,
     ProfileSerializer,

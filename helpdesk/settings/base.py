@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # NUL bytes and undocumented or ill-typed query parameters are a 400 before any view runs.
-    "helpdesk.api.middleware.QueryStringMiddleware",
+    "helpdesk.core.api.middleware.QueryStringMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the outcome of authentication.
@@ -255,7 +255,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.views.accounts.lockout_response"
 AXES_VERBOSE = False
 
 # --- REST API -----------------------------------------------------------------------------------
@@ -263,20 +263,20 @@ REST_FRAMEWORK = {
     # Token first: DRF takes the WWW-Authenticate header from the first class, and without one a
     # missing, revoked or deactivated user's token would answer 403 instead of 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "helpdesk.api.authentication.UnitTokenAuthentication",
+        "accounts.authentication.UnitTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.DefaultPagination",
+    "DEFAULT_PAGINATION_CLASS": "helpdesk.core.api.pagination.DefaultPagination",
     # JSON nested beyond the decoder's depth and bodies over the upload limits answer the API's 400.
     "DEFAULT_PARSER_CLASSES": [
-        "helpdesk.api.parsers.JSONParser",
+        "helpdesk.core.api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
-        "helpdesk.api.parsers.MultiPartParser",
+        "helpdesk.core.api.parsers.MultiPartParser",
     ],
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "helpdesk.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "helpdesk.core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -297,11 +297,11 @@ SPECTACULAR_SETTINGS = {
     # Document JSON bodies only: with the same body listed under three content types, generated
     # clients (openapi-python-client) cannot tell them apart and send multipart. Upload endpoints
     # declare multipart/form-data explicitly with extend_schema(request={...}).
-    "PARSER_WHITELIST": ["helpdesk.api.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["helpdesk.core.api.parsers.JSONParser"],
     # Every operation documents the 400 an undocumented or ill-typed query parameter gets.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "helpdesk.api.schema.document_bad_query",
+        "helpdesk.core.api.schema.document_bad_query",
     ],
 }
 

@@ -131,7 +131,7 @@ def test_home_greets_the_user_with_unit_roles_and_navigation(client, tree, haidi
         assert item in page
     assert page.count('data-tooltip="即将上线"') == 3  # 问题咨询 is live
     assert reverse("tickets:index") in page
-    assert reverse("orgtree:directory") in page
+    assert reverse("directory:directory") in page
     assert reverse("accounts:manage") in page
 
 
@@ -301,7 +301,7 @@ def test_the_list_filters_by_account_prefix_unit_type_and_status(client, tree, h
 
 
 def test_the_list_pages_through_accounts_in_order(client, tree, haidian_admin, monkeypatch):
-    from accounts import views
+    from accounts.views import accounts as views
 
     monkeypatch.setattr(views, "MANAGE_PAGE_SIZE", 2)
     for n in range(3):

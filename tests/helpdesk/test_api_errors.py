@@ -218,7 +218,7 @@ def test_every_cursor_list_documents_the_404_of_a_bad_cursor(api_schema):
 
 
 def test_an_uncaught_error_under_the_api_answers_json(rf):
-    from helpdesk.api.errors import server_error
+    from helpdesk.core.api.errors import server_error
 
     response = server_error(rf.get("/api/v1/me/"))
     assert response.status_code == 500

@@ -1,6 +1,6 @@
 """A NUL character in a query string is a 400 naming the parameter, never a 500 (issue 10).
 
-PostgreSQL refuses NUL in text; helpdesk/api/middleware.py answers before any view runs. The
+PostgreSQL refuses NUL in text; helpdesk/core/api/middleware.py answers before any view runs. The
 portal's pages are in tests/orgtree/test_views.py."""
 
 import pytest
@@ -43,6 +43,6 @@ def test_a_query_without_nul_is_untouched(auth_client, haidian_admin, tree):
 def test_the_check_runs_after_the_locale_and_the_user_are_known():
     # The portal's 400 page is in the user's language and shows the signed-in frame.
     middleware = settings.MIDDLEWARE
-    position = middleware.index("helpdesk.api.middleware.QueryStringMiddleware")
+    position = middleware.index("helpdesk.core.api.middleware.QueryStringMiddleware")
     assert position > middleware.index("django.middleware.locale.LocaleMiddleware")
     assert position > middleware.index("django.contrib.auth.middleware.AuthenticationMiddleware")

@@ -1,4 +1,4 @@
-"""The lists' shared paging parameters (helpdesk/api/pagination.py): a page size outside 1-100 or
+"""The lists' shared paging parameters (helpdesk/core/api/pagination.py): a page size outside 1-100 or
 not a number is a 400 naming ``page_size`` (issue 10: ``page_size=true`` was silently taken as 20),
 and the schema says so, so that generated clients never send one."""
 

@@ -4,7 +4,7 @@ import pytest
 from django.utils import translation
 from rest_framework.settings import api_settings
 
-from helpdesk.api.parsers import JSONParser
+from helpdesk.core.api.parsers import JSONParser
 from tests.helpdesk.test_api_errors import assert_error
 from tickets.models import Ticket
 
@@ -35,7 +35,7 @@ def test_the_api_parses_json_with_this_parser():
 def test_a_multipart_body_without_any_part_is_a_parse_error(rf):
     from rest_framework.exceptions import ParseError
 
-    from helpdesk.api.parsers import MultiPartParser
+    from helpdesk.core.api.parsers import MultiPartParser
 
     body = b"-15781236240--7361b8832705ef9796dcc9e524b49c2d--\r\n"
     content_type = "multipart/form-data; boundary=7361b8832705ef9796dcc9e524b49c2d"
@@ -45,7 +45,7 @@ def test_a_multipart_body_without_any_part_is_a_parse_error(rf):
 
 
 def test_a_multipart_body_with_fields_is_parsed(rf):
-    from helpdesk.api.parsers import MultiPartParser
+    from helpdesk.core.api.parsers import MultiPartParser
 
     request = rf.post("/api/v1/me/", {"nickname": "小张"})
     parsed = MultiPartParser().parse(request, request.META["CONTENT_TYPE"], {"request": request})

@@ -1,11 +1,11 @@
-"""Query parameters are checked against the operation's OpenAPI parameters (helpdesk/api/query.py,
-run by helpdesk/api/middleware.py): an undocumented one is refused as an unknown body field is, and
+"""Query parameters are checked against the operation's OpenAPI parameters (helpdesk/core/api/query.py,
+run by helpdesk/core/api/middleware.py): an undocumented one is refused as an unknown body field is, and
 booleans and integers must be of the documented type (issue 10; issue 12's inconsistency)."""
 
 import pytest
 from django.urls import resolve
 
-from helpdesk.api.query import documented_parameters, operation_key
+from helpdesk.core.api.query import documented_parameters, operation_key
 from tests.helpdesk.test_api_errors import assert_error
 
 

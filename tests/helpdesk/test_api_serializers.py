@@ -1,4 +1,4 @@
-"""Input serializers refuse a value of the wrong type instead of converting it (helpdesk/api/serializers.py;
+"""Input serializers refuse a value of the wrong type instead of converting it (helpdesk/core/api/serializers.py;
 found by schemathesis' negative tests, issue 10)."""
 
 import pytest

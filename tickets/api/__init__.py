@@ -2,4 +2,4 @@
 for mobile clients. Views in views.py (tickets and their thread), supervision.py (follow-ups,
 unit settings) and reports.py (the report figures, with their query serializer); shapes in
 serializers.py; routes in urls.py; pagination and lookups in common.py (its keyset paginators move to
-helpdesk/api/pagination.py once that settles)."""
+helpdesk/core/api/pagination.py once that settles)."""

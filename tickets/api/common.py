@@ -12,8 +12,8 @@ from django.db.models.lookups import GreaterThan, LessThan
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.exceptions import NotFound
 
-from accounts.serializers import ErrorSerializer
-from helpdesk.api.pagination import CompositeKeysetPagination, RowValue
+from helpdesk.core.api.pagination import CompositeKeysetPagination, RowValue
+from helpdesk.core.api.serializers import ErrorSerializer
 
 from .. import selectors
 from ..models import Ticket

@@ -14,7 +14,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.serializers import ErrorSerializer
+from helpdesk.core.api.serializers import ErrorSerializer
 
 from .. import reports
 from ..models import Priority, TicketType

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import UnitRefSerializer
-from helpdesk.api.serializers import StrictSerializer
+from helpdesk.core.api.serializers import StrictSerializer
 from helpdesk.core.search import NO_SEARCH_WORDS, has_words
 
 from .. import selectors

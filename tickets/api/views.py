@@ -2,7 +2,7 @@
 thread (timeline, replies, internal notes, files) and the SLA view.
 
 Thin views: serializers check the shape of the input, tickets.services does every write (its
-ValidationError becomes a 400 with field messages in helpdesk/api/errors.py) and tickets.selectors
+ValidationError becomes a 400 with field messages in helpdesk/core/api/errors.py) and tickets.selectors
 every read, scoped to the user. A ticket the user may not see is a 404, whatever the action.
 """
 

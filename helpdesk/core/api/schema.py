@@ -9,7 +9,7 @@ BAD_QUERY_DESCRIPTION = (
 
 
 def document_bad_query(result, generator, request, public):
-    """Every operation answers 400 to a query parameter it does not document (helpdesk/api/query.py),
+    """Every operation answers 400 to a query parameter it does not document (helpdesk/core/api/query.py),
     so every operation documents a 400; the ones that already describe theirs keep it."""
     for item in result.get("paths", {}).values():
         for method, operation in item.items():

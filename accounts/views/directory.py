@@ -13,9 +13,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts import selectors as account_selectors
+from orgtree import selectors
 
-from . import selectors
+from .. import selectors as account_selectors
 
 CHILDREN_PAGE = 100
 MEMBERS_PAGE = 30
@@ -71,14 +71,14 @@ def directory(request):
             members, has_more = _members_page(unit)
             context.update(panel_unit=unit, members=members, has_more=has_more,
                            panel_chain=selectors.unit_ancestors(unit=unit))
-    return render(request, "orgtree/directory.html", context)
+    return render(request, "accounts/directory/directory.html", context)
 
 
 @login_required
 def unit_children(request, pk: int):
     unit = selectors.unit_get(unit_id=pk)
     children, has_more = _children_page(unit, request.GET.get("after", ""))
-    return render(request, "orgtree/_children.html", {
+    return render(request, "accounts/directory/_children.html", {
         "unit": unit, "children": children, "has_more": has_more,
     })
 
@@ -86,11 +86,11 @@ def unit_children(request, pk: int):
 @login_required
 def unit_members(request, pk: int):
     if not request.htmx:
-        return redirect(reverse("orgtree:directory") + "?" + urlencode({"tab": "tree", "unit": pk}))
+        return redirect(reverse("directory:directory") + "?" + urlencode({"tab": "tree", "unit": pk}))
     unit = selectors.unit_get(unit_id=pk)
     after = request.GET.get("after", "")
     members, has_more = _members_page(unit, after)
-    template = "orgtree/_member_rows.html" if after else "orgtree/_members_panel.html"
+    template = "accounts/directory/_member_rows.html" if after else "accounts/directory/_members_panel.html"
     return render(request, template, {
         "panel_unit": unit, "members": members, "has_more": has_more,
         "panel_chain": selectors.unit_ancestors(unit=unit),
@@ -101,6 +101,6 @@ def unit_members(request, pk: int):
 def search(request):
     query = (request.GET.get("q") or "").strip()
     if not request.htmx:
-        return redirect(reverse("orgtree:directory") + "?" + urlencode({"q": query}))
+        return redirect(reverse("directory:directory") + "?" + urlencode({"q": query}))
     results = _search(query) if query else {}
-    return render(request, "orgtree/_search_results.html", {"query": query, **results})
+    return render(request, "accounts/directory/_search_results.html", {"query": query, **results})

@@ -6,6 +6,8 @@ import re
 from django.http import QueryDict
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
 # Constructor arguments that can be shared between a field's copies: nothing changes them in place.
@@ -101,3 +103,20 @@ def _without(data, names) -> dict | QueryDict:
                 rest.setlist(name, data.getlist(name))
         return rest
     return {name: value for name, value in data.items() if name not in names}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error body of the API (see helpdesk/core/api/errors.py)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text=gettext_lazy("Messages per invalid field; present on 400 answers."),
+    )
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An error answer for the schema: the one error body, with what it means on this operation."""
+    return OpenApiResponse(ErrorSerializer, description=description)

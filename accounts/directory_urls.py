@@ -1,8 +1,10 @@
+"""The org directory pages (组织机构 → 本单位 / 单位组织, contact search), mounted at /org/."""
+
 from django.urls import path
 
-from . import views
+from .views import directory as views
 
-app_name = "orgtree"
+app_name = "directory"
 urlpatterns = [
     path("", views.directory, name="directory"),
     path("units/<int:pk>/children/", views.unit_children, name="unit_children"),

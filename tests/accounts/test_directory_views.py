@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests.factories import UserFactory
 
-DIRECTORY = reverse("orgtree:directory")
+DIRECTORY = reverse("directory:directory")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -29,9 +29,9 @@ def signed_in(client, teacher):
 def test_every_directory_page_needs_login(client, tree):
     for url in (
         DIRECTORY,
-        reverse("orgtree:unit_children", args=[tree.root.pk]),
-        reverse("orgtree:unit_members", args=[tree.haidian.pk]),
-        reverse("orgtree:search") + "?q=zw",
+        reverse("directory:unit_children", args=[tree.root.pk]),
+        reverse("directory:unit_members", args=[tree.haidian.pk]),
+        reverse("directory:search") + "?q=zw",
     ):
         response = client.get(url, **HTMX)
         assert response.status_code == 302, url
@@ -50,7 +50,7 @@ def test_my_unit_tab_lists_my_colleagues_only(signed_in, tree, tianjin_teacher):
 
 
 def test_my_unit_tab_is_paginated(signed_in, tree, monkeypatch):
-    from orgtree import views
+    from accounts.views import directory as views
 
     monkeypatch.setattr(views, "MY_UNIT_PAGE", 2)
     for n in range(3):
@@ -65,29 +65,29 @@ def test_my_unit_tab_is_paginated(signed_in, tree, monkeypatch):
 def test_tree_tab_starts_at_the_root_and_loads_children_lazily(signed_in, tree):
     page = html(signed_in.get(DIRECTORY, {"tab": "tree"}))
     assert "中华人民共和国教育部" in page
-    assert reverse("orgtree:unit_children", args=[tree.root.pk]) in page
+    assert reverse("directory:unit_children", args=[tree.root.pk]) in page
     # Nothing below the root is rendered until it is asked for.
     assert "北京市" not in page and "海淀区" not in page
 
-    provinces = html(signed_in.get(reverse("orgtree:unit_children", args=[tree.root.pk]), **HTMX))
+    provinces = html(signed_in.get(reverse("directory:unit_children", args=[tree.root.pk]), **HTMX))
     assert "北京市" in provinces and "天津市" in provinces
     assert "海淀区" not in provinces
-    assert reverse("orgtree:unit_children", args=[tree.beijing.pk]) in provinces
+    assert reverse("directory:unit_children", args=[tree.beijing.pk]) in provinces
 
-    counties = html(signed_in.get(reverse("orgtree:unit_children", args=[tree.beijing.pk]), **HTMX))
+    counties = html(signed_in.get(reverse("directory:unit_children", args=[tree.beijing.pk]), **HTMX))
     assert "海淀区" in counties and "海淀实验小学" not in counties
 
-    schools = html(signed_in.get(reverse("orgtree:unit_children", args=[tree.haidian.pk]), **HTMX))
+    schools = html(signed_in.get(reverse("directory:unit_children", args=[tree.haidian.pk]), **HTMX))
     assert "海淀实验小学" in schools and "海淀第一中学" in schools
     # Schools have no children: no [+] to click.
-    assert reverse("orgtree:unit_children", args=[tree.school_a.pk]) not in schools
+    assert reverse("directory:unit_children", args=[tree.school_a.pk]) not in schools
 
 
 def test_children_come_a_page_at_a_time(signed_in, tree, monkeypatch):
-    from orgtree import views
+    from accounts.views import directory as views
 
     monkeypatch.setattr(views, "CHILDREN_PAGE", 1)
-    url = reverse("orgtree:unit_children", args=[tree.haidian.pk])
+    url = reverse("directory:unit_children", args=[tree.haidian.pk])
     first = signed_in.get(url, **HTMX)
     assert "海淀实验小学" in html(first) and "海淀第一中学" not in html(first)
     assert first.context["has_more"]
@@ -98,7 +98,7 @@ def test_children_come_a_page_at_a_time(signed_in, tree, monkeypatch):
 
 def test_unit_members_panel(signed_in, tree, teacher):
     UserFactory(username="gone", name="杨磊", unit=tree.school_a, is_active=False)
-    response = signed_in.get(reverse("orgtree:unit_members", args=[tree.school_a.pk]), **HTMX)
+    response = signed_in.get(reverse("directory:unit_members", args=[tree.school_a.pk]), **HTMX)
     page = html(response)
     assert "<html" not in page  # a fragment for htmx, not a whole page
     assert "海淀实验小学" in page and "teacher_zw" in page
@@ -107,11 +107,11 @@ def test_unit_members_panel(signed_in, tree, teacher):
 
 
 def test_unit_members_come_a_page_at_a_time(signed_in, tree, teacher, monkeypatch):
-    from orgtree import views
+    from accounts.views import directory as views
 
     monkeypatch.setattr(views, "MEMBERS_PAGE", 1)
     other = UserFactory(username="second_one", unit=tree.school_a)
-    url = reverse("orgtree:unit_members", args=[tree.school_a.pk])
+    url = reverse("directory:unit_members", args=[tree.school_a.pk])
     first = html(signed_in.get(url, **HTMX))
     assert "teacher_zw" in first and "second_one" not in first
     assert f"?after={teacher.pk}" in first
@@ -121,21 +121,21 @@ def test_unit_members_come_a_page_at_a_time(signed_in, tree, teacher, monkeypatc
 
 
 def test_without_javascript_a_unit_link_opens_the_same_panel_in_the_page(signed_in, tree, teacher):
-    response = signed_in.get(reverse("orgtree:unit_members", args=[tree.school_a.pk]))
+    response = signed_in.get(reverse("directory:unit_members", args=[tree.school_a.pk]))
     assert response.status_code == 302
     page = main(signed_in.get(response["Location"]))
     assert 'id="member-panel"' in page and "teacher_zw" in page
 
 
 def test_unknown_units_are_404(signed_in, tree):
-    assert signed_in.get(reverse("orgtree:unit_children", args=[999999]), **HTMX).status_code == 404
-    assert signed_in.get(reverse("orgtree:unit_members", args=[999999]), **HTMX).status_code == 404
+    assert signed_in.get(reverse("directory:unit_children", args=[999999]), **HTMX).status_code == 404
+    assert signed_in.get(reverse("directory:unit_members", args=[999999]), **HTMX).status_code == 404
     assert signed_in.get(DIRECTORY, {"tab": "tree", "unit": "999999"}).status_code == 404
 
 
 @pytest.mark.parametrize("query", ["zw", "zhangwei", "张伟", "teacher_zw", "ZW"])
 def test_search_finds_zhang_wei_by_pinyin_initials_name_and_account(signed_in, tianjin_teacher, query):
-    page = html(signed_in.get(reverse("orgtree:search"), {"q": query}, **HTMX))
+    page = html(signed_in.get(reverse("directory:search"), {"q": query}, **HTMX))
     assert "teacher_zw" in page
     assert "tj_teacher" not in page
     assert "海淀实验小学" in page
@@ -143,28 +143,28 @@ def test_search_finds_zhang_wei_by_pinyin_initials_name_and_account(signed_in, t
 
 def test_search_lists_a_user_once_even_when_several_terms_match(signed_in, tree):
     UserFactory(username="zw_account", name="张伟", nickname="zwei", unit=tree.school_b)
-    page = html(signed_in.get(reverse("orgtree:search"), {"q": "zw"}, **HTMX))
+    page = html(signed_in.get(reverse("directory:search"), {"q": "zw"}, **HTMX))
     assert page.count("zw_account ·") == 1
 
 
 def test_search_with_no_match_says_so(signed_in, teacher):
-    page = html(signed_in.get(reverse("orgtree:search"), {"q": "nobody-like-this"}, **HTMX))
+    page = html(signed_in.get(reverse("directory:search"), {"q": "nobody-like-this"}, **HTMX))
     assert "没有找到匹配的人员" in page
 
 
 def test_search_results_are_bounded(signed_in, tree, monkeypatch):
-    from orgtree import views
+    from accounts.views import directory as views
 
     monkeypatch.setattr(views, "SEARCH_TERMS", 3)
     for n in range(5):
         UserFactory(username=f"wang{n}", name="王芳", unit=tree.school_b)
-    response = signed_in.get(reverse("orgtree:search"), {"q": "wang"}, **HTMX)
+    response = signed_in.get(reverse("directory:search"), {"q": "wang"}, **HTMX)
     assert len(response.context["search_results"]) <= 3
     assert "仅显示前面的匹配结果" in html(response)
 
 
 def test_search_without_javascript_renders_the_directory_page(signed_in, teacher):
-    response = signed_in.get(reverse("orgtree:search"), {"q": "zw"})
+    response = signed_in.get(reverse("directory:search"), {"q": "zw"})
     assert response.status_code == 302
     page = main(signed_in.get(response["Location"]))
     assert "teacher_zw" in page and 'value="zw"' in page
@@ -172,19 +172,19 @@ def test_search_without_javascript_renders_the_directory_page(signed_in, teacher
 
 # --- A NUL character in the address (issue 10) ------------------------------------------------------
 # PostgreSQL refuses NUL in text: these answered 500. A 400 page saying what is wrong, before the
-# view runs (helpdesk/api/middleware.py), whatever view the parameter was meant for.
+# view runs (helpdesk/core/api/middleware.py), whatever view the parameter was meant for.
 @pytest.mark.parametrize(
     ("name", "params", "htmx"),
     [
-        ("orgtree:directory", "?q=%00", False),
-        ("orgtree:directory", "?tab=tree&q=zw%00x", False),
-        ("orgtree:search", "?q=%00", True),
-        ("orgtree:unit_children", "?after=%00", True),
-        ("orgtree:unit_members", "?after=1%00", True),
+        ("directory:directory", "?q=%00", False),
+        ("directory:directory", "?tab=tree&q=zw%00x", False),
+        ("directory:search", "?q=%00", True),
+        ("directory:unit_children", "?after=%00", True),
+        ("directory:unit_members", "?after=1%00", True),
     ],
 )
 def test_a_nul_in_the_address_is_a_400_page_not_a_500(signed_in, tree, name, params, htmx):
-    args = [tree.haidian.pk] if name.startswith("orgtree:unit_") else []
+    args = [tree.haidian.pk] if name.startswith("directory:unit_") else []
     signed_in.raise_request_exception = False
     response = signed_in.get(reverse(name, args=args) + params, HTTP_ACCEPT_LANGUAGE="en", **(HTMX if htmx else {}))
     assert response.status_code == 400

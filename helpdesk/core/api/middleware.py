@@ -13,7 +13,7 @@ forms and serializers, which already refuse NUL with a message on the field and 
 what the user typed.
 
 Under ``/api/`` the query string is also checked against the operation's parameters in the
-OpenAPI schema (helpdesk/api/query.py): a parameter the schema does not list is refused as an
+OpenAPI schema (helpdesk/core/api/query.py): a parameter the schema does not list is refused as an
 unknown body field is, and booleans and integers must be what the schema says they are.
 """
 
@@ -69,7 +69,7 @@ class QueryStringMiddleware:
 
 
 def _invalid(fields: dict[str, list[str]]) -> JsonResponse:
-    """The API's 400 for invalid fields (helpdesk/api/errors.py), answered before any view."""
+    """The API's 400 for invalid fields (helpdesk/core/api/errors.py), answered before any view."""
     return JsonResponse(
         {"detail": _("The request is invalid; see the fields."), "code": "invalid", "fields": fields},
         status=400,

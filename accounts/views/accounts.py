@@ -27,8 +27,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
-from .forms import (
+from .. import selectors, services
+from ..forms import (
     LoginForm,
     ManagedUserFilterForm,
     ManagedUserForm,
@@ -37,7 +37,7 @@ from .forms import (
     UsersImportForm,
     apply_errors,
 )
-from .models import User
+from ..models import User
 
 MANAGE_PAGE_SIZE = 50
 # Suggestions offered for the unit code fields; the field accepts any unit the admin manages.
