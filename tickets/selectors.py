@@ -425,6 +425,12 @@ def follow_up_get(*, user: User, pk: int) -> FollowUp:
     return follow_ups_for(user=user).get(pk=pk)
 
 
+def review_switch_units(*, user: User) -> list[OrgUnit]:
+    """The units whose review switch the user's settings page shows: the top units it administers
+    (those above every other unit it administers), in tree order."""
+    return list(OrgUnit.objects.filter(path__in=scope_of(user).admin_paths).order_by("path"))
+
+
 def review_required(*, unit_id: int | None) -> bool:
     """Whether answers from this unit go to its reviewers first (on unless the unit turned it off)."""
     if unit_id is None:

@@ -29,7 +29,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.scope import scope_of
 from helpdesk.core.forms import apply_errors
-from orgtree.models import OrgUnit
 
 from .. import reports, selectors, services
 from ..forms import (
@@ -548,15 +547,10 @@ def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return _follow_ups_page(request, show_done=False, status=400, failed=follow_up.pk, failed_form=form)
 
 
-def _settings_units(user) -> list[OrgUnit]:
-    """The units where the user holds the administrator role: theirs to switch review on or off."""
-    return list(OrgUnit.objects.filter(path__in=scope_of(user).admin_paths).order_by("path"))
-
-
 @supervisor_required
 def support_settings(request: HttpRequest) -> HttpResponse:
     """A unit administrator's switch: are this unit's answers reviewed before the asker sees them?"""
-    units = _settings_units(request.user)
+    units = selectors.review_switch_units(user=request.user)
     form = SupportSettingsForm(request.POST or None, units=units)
     status = 200
     if request.method == "POST":
