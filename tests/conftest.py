@@ -17,6 +17,8 @@ def _fresh_sla_config():
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Every realtime event a test causes is checked against its declared schema.
+    settings.HELPDESK_VALIDATE_EVENTS = True
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     # A fast hasher for the passwords tests create; PBKDF2 stays to check the factories' hash.
     settings.PASSWORD_HASHERS = [

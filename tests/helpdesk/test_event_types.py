@@ -12,7 +12,7 @@ from helpdesk.core.events import send_event
 
 
 def test_an_undeclared_event_type_is_refused_before_anything_is_sent(db, settings):
-    settings.HELPDESK_VALIDATE_EVENTS = True
+    settings.HELPDESK_VALIDATE_EVENTS = False  # refused even where payloads are not checked
     with pytest.raises(event_types.UnknownEventType), transaction.atomic():
         send_event(user_ids=[1], event_type="ticket.made_up", payload={})
 
@@ -26,7 +26,7 @@ def test_a_payload_that_drifts_from_its_schema_fails_where_it_is_sent(db, settin
 
 def test_every_declared_schema_is_valid_json_schema():
     declared = event_types.all_types()
-    assert {"hello", "session.ended"} <= {event_type.name for event_type in declared}
+    assert {"hello", "session.ended", "ticket.created", "ticket.follow_up"} <= {t.name for t in declared}
     for event_type in declared:
         Draft202012Validator.check_schema(event_type.payload)
         for example in event_type.examples:
