@@ -55,3 +55,11 @@ def test_the_asyncapi_document_describes_every_event_type(client):
         "deactivated",
     ]
     assert "sent_at" in ended["properties"]
+
+
+def test_the_readme_lists_every_event_type():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    missing = [t.name for t in event_types.all_types() if f"| `{t.name}` |" not in readme]
+    assert missing == []
