@@ -7,8 +7,6 @@ costs more to plan (0.3 ms) than to run.
 
 from __future__ import annotations
 
-import functools
-
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -18,21 +16,12 @@ from accounts.models import User
 from helpdesk.core.db import fetch_prepared
 from orgtree.models import OrgUnit
 
-
-@functools.cache
-def _token_sql() -> str:
-    user_columns = ", ".join(f"u.{f.column}" for f in User._meta.concrete_fields)
-    unit_columns = ", ".join(f"o.{f.column}" for f in OrgUnit._meta.concrete_fields)
-    return (
-        f"SELECT t.created, {user_columns}, {unit_columns} FROM {Token._meta.db_table} t "  # noqa: S608
-        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
-        f"LEFT JOIN {OrgUnit._meta.db_table} o ON o.id = u.unit_id WHERE t.key = %s"
-    )
+from .sql import token_with_user_and_unit_sql
 
 
 class UnitTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
-        row = fetch_prepared(_token_sql(), [key])
+        row = fetch_prepared(token_with_user_and_unit_sql(), [key])
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         user_fields = User._meta.concrete_fields

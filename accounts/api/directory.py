@@ -12,12 +12,12 @@ from helpdesk.core.api.pagination import CompositeKeysetPagination
 from orgtree import selectors as org_selectors
 
 from .. import selectors
-from ..serializers import (
+from .common import ERROR_400, ERROR_401, ERROR_404, ERROR_404_CURSOR, ERROR_404_UNIT
+from .serializers import (
     DirectoryQuerySerializer,
     MembersQuerySerializer,
     PublicUserSerializer,
 )
-from .common import ERROR_400, ERROR_401, ERROR_404, ERROR_404_CURSOR, ERROR_404_UNIT
 
 
 class DirectorySearchPagination(CompositeKeysetPagination):

@@ -18,7 +18,8 @@ from orgtree.models import OrgUnit
 
 from .. import selectors, services
 from ..models import HandlingGroup, RoleAssignment, User
-from ..serializers import (
+from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR, IsUnitAdmin, service_call, unit_or_400
+from .serializers import (
     AccountCreateSerializer,
     AccountImportSerializer,
     AccountQuerySerializer,
@@ -29,7 +30,6 @@ from ..serializers import (
     RoleAssignmentSerializer,
     RoleGrantSerializer,
 )
-from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR, IsUnitAdmin, service_call, unit_or_400
 
 
 class AccountPagination(KeysetPagination):

@@ -19,7 +19,8 @@ from helpdesk.core.api.serializers import ErrorSerializer
 
 from .. import selectors, services
 from ..models import Role
-from ..serializers import (
+from .common import ERROR_400, ERROR_401, ERROR_403, LockedOut, service_call
+from .serializers import (
     DutySerializer,
     PasswordChangedSerializer,
     PasswordChangeSerializer,
@@ -30,7 +31,6 @@ from ..serializers import (
     TokenLoginSerializer,
     TokenSerializer,
 )
-from .common import ERROR_400, ERROR_401, ERROR_403, LockedOut, service_call
 
 
 class TokenView(APIView):

@@ -6,7 +6,7 @@ from .root import ApiRootView
 # The index (GET /api/v1/) last: it matches only the empty path.
 urlpatterns = [
     path("", include("tickets.api.urls")),
-    path("", include("accounts.api_urls")),
-    path("", include("orgtree.api_urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("orgtree.api.urls")),
     path("", ApiRootView.as_view(), name="api-root"),
 ]

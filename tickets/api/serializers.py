@@ -13,9 +13,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.serializers import UnitRefSerializer
 from helpdesk.core.api.serializers import StrictSerializer
 from helpdesk.core.search import NO_SEARCH_WORDS, has_words
+from orgtree.api.serializers import UnitRefSerializer
 
 from .. import selectors
 from ..fields import (

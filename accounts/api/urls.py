@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import api
+from .. import api
 
 # Path converters (not regexes): ids are integers in the URLs and in the OpenAPI schema.
 router = SimpleRouter(use_regex_path=False)

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from .models import OrgKind, OrgLevel, OrgUnit
+from ..models import OrgKind, OrgLevel, OrgUnit
 
 
 def _default_kind(level: int) -> str:

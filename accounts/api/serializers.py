@@ -11,9 +11,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk.core.api.serializers import StrictSerializer
+from orgtree.api.serializers import UnitRefSerializer
 from orgtree.models import OrgUnit
 
-from .models import HandlingGroup, Role, RoleAssignment, User, UserType, account_validator
+from ..models import HandlingGroup, Role, RoleAssignment, User, UserType, account_validator
 
 ACCOUNT_MAX = User._meta.get_field("username").max_length
 NAME_MAX = User._meta.get_field("name").max_length
@@ -25,13 +26,6 @@ SEARCH_MAX = 64
 
 
 # --- Shared shapes --------------------------------------------------------------------------------
-class UnitRefSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = OrgUnit
-        fields = ("id", "name")
-        read_only_fields = fields
-
-
 class UnitSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = OrgUnit
@@ -88,7 +82,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(RoleAssignmentSerializer(many=True))
     def get_roles(self, user: User) -> list[dict]:
-        from .selectors import user_roles
+        from ..selectors import user_roles
 
         return RoleAssignmentSerializer(user_roles(user=user), many=True, context=self.context).data
 

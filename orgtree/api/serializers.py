@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import OrgUnit
+from ..models import OrgUnit
 
 SEARCH_MAX = OrgUnit._meta.get_field("name").max_length
 
@@ -86,3 +86,10 @@ class UnitQuerySerializer(serializers.Serializer):
                 {"search": [_("A search covers the whole tree; send either parent or search, not both.")]}
             )
         return attrs
+
+
+class UnitRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrgUnit
+        fields = ("id", "name")
+        read_only_fields = fields

@@ -16,8 +16,8 @@ from rest_framework.viewsets import GenericViewSet
 from helpdesk.core.api.pagination import CompositeKeysetPagination
 from helpdesk.core.api.serializers import ErrorSerializer
 
-from . import selectors
-from .models import OrgUnit
+from .. import selectors
+from ..models import OrgUnit
 from .serializers import UnitDetailSerializer, UnitQuerySerializer, UnitSerializer
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")

@@ -1,0 +1,5 @@
+"""Writes to the org tree. Callers import from here: ``from orgtree import services``."""
+
+from .units import unit_create, unit_create_root, units_bulk_add_children, units_existing_codes
+
+__all__ = ["unit_create", "unit_create_root", "units_bulk_add_children", "units_existing_codes"]
