@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import sys
 import time
-import warnings
 from collections.abc import Callable
-from pathlib import Path
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_common import ROOT, check_database, setup_django, timed
+
 OUT = ROOT / "bench" / "out"
 PAGE = 21  # a page of 20 plus the row that tells the paginator there is more
 TARGET_P95_MS = 50.0
@@ -40,35 +37,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--skip-load", action="store_true", help="measure what is there, load nothing")
     return parser.parse_args()
-
-
-def check_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    parsed = urlparse(url)
-    if not parsed.scheme.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/bench")
-    if parsed.path.lstrip("/") in {"", "test", "postgres"}:
-        sys.exit("Use a dedicated database (createdb bench): this one is shared (CI uses `test`).")
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
-    # With DEBUG on, Django keeps every query in memory and times them: not what production runs.
-    os.environ.setdefault("DJANGO_DEBUG", "false")
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
-    import django
-
-    django.setup()
-
-
-def timed(label: str, func: Callable[[], object], report: dict) -> object:
-    started = time.perf_counter()
-    result = func()
-    seconds = time.perf_counter() - started
-    report.setdefault("load", {})[label] = round(seconds, 1)
-    print(f"[load] {label}: {seconds:.1f} s", flush=True)
-    return result
 
 
 def load(args: argparse.Namespace, report: dict) -> None:
@@ -342,7 +310,7 @@ def explain(report: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    check_database()
+    check_database("bench")
     setup_django()
     report: dict = {"args": vars(args)}
     if not args.skip_load:

@@ -38,13 +38,13 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_common import ROOT, check_database, setup_django, timed
+
 OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")  # a helper run can write elsewhere
 PAGE = 21  # a page of 20 plus the row that tells the paginator there is more
 TARGET_P95_MS = 50.0
@@ -110,35 +110,6 @@ def parse_args() -> argparse.Namespace:
         "--only", default="", help="comma-separated parts: sweep,queues,search,counts,explain,create (default all)"
     )
     return parser.parse_args()
-
-
-def check_database() -> None:
-    url = os.environ.get("DATABASE_URL", "")
-    parsed = urlparse(url)
-    if not parsed.scheme.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/bench_tickets")
-    if parsed.path.lstrip("/") in {"", "test", "postgres"}:
-        sys.exit("Use a dedicated database (createdb bench_tickets): this one is shared (CI uses `test`).")
-
-
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
-    # With DEBUG on, Django keeps every query in memory and times them: not what production runs.
-    os.environ.setdefault("DJANGO_DEBUG", "false")
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
-    import django
-
-    django.setup()
-
-
-def timed(label: str, func: Callable[[], object], report: dict) -> object:
-    started = time.perf_counter()
-    result = func()
-    seconds = time.perf_counter() - started
-    report.setdefault("load", {})[label] = round(seconds, 1)
-    print(f"[load] {label}: {seconds:.1f} s", flush=True)
-    return result
 
 
 def load(args: argparse.Namespace, report: dict) -> None:
@@ -983,7 +954,7 @@ def explain(report: dict, agent, reviewer, asker) -> None:
 
 def main() -> None:
     args = parse_args()
-    check_database()
+    check_database("bench_tickets")
     setup_django()
     only = set(filter(None, args.only.split(",")))
 

@@ -23,6 +23,8 @@ PHONE_MAX = User._meta.get_field("phone").max_length
 EMAIL_MAX = User._meta.get_field("email").max_length
 PASSWORD_MAX = 128
 SEARCH_MAX = 64
+# What one's own profile and an administrator's view of an account both show.
+ACCOUNT_FIELDS = ("id", "account", "name", "nickname", "avatar", "phone", "email", "unit", "user_type")
 
 
 # --- Shared shapes --------------------------------------------------------------------------------
@@ -66,18 +68,7 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = (
-            "id",
-            "account",
-            "name",
-            "nickname",
-            "avatar",
-            "phone",
-            "email",
-            "unit",
-            "user_type",
-            "roles",
-        )
+        fields = (*ACCOUNT_FIELDS, "roles")
         read_only_fields = fields
 
     @extend_schema_field(RoleAssignmentSerializer(many=True))
@@ -99,15 +90,7 @@ class AccountSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = (
-            "id",
-            "account",
-            "name",
-            "nickname",
-            "avatar",
-            "phone",
-            "email",
-            "unit",
-            "user_type",
+            *ACCOUNT_FIELDS,
             "is_active",
             "date_joined",
             "last_login",

@@ -142,30 +142,13 @@ def account_prepare(
     return IssuedAccount(user=user, password=initial_password)
 
 
-def user_create(
-    *,
-    actor: User,
-    username: str,
-    name: str,
-    unit: OrgUnit | None,
-    user_type: str = UserType.STAFF,
-    nickname: str = "",
-    phone: str = "",
-    email: str = "",
-    password: str | None = None,
-) -> IssuedAccount:
-    """Issue one account in a unit the actor administers; returns the initial password once."""
-    issued = account_prepare(
-        actor=actor,
-        username=username,
-        name=name,
-        unit=unit,
-        user_type=user_type,
-        nickname=nickname,
-        phone=phone,
-        email=email,
-        password=password,
-    )
+def user_create(*, actor: User, **fields: Any) -> IssuedAccount:
+    """Issue one account in a unit the actor administers; returns the initial password once.
+
+    ``fields`` are ``account_prepare``'s: username, name, unit, and optionally user_type, nickname,
+    phone, email and password.
+    """
+    issued = account_prepare(actor=actor, **fields)
     try:
         with transaction.atomic():
             issued.user.save()

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from accounts.models import User, UserSearchTerm, UserType
 from accounts.services import generate_password, name_pinyin, search_terms_for
+from helpdesk.core.commands import non_negative_int
 from orgtree import services
 from orgtree.models import OrgKind, OrgLevel, OrgUnit
 
@@ -99,9 +100,7 @@ class ScaleResult:
 
 
 class ScaleGenerator:
-    def __init__(
-        self, *, seed: int | None, batch_size: int, password_hash: str, progress: bool = True
-    ) -> None:
+    def __init__(self, *, seed: int | None, batch_size: int, password_hash: str, progress: bool = True) -> None:
         self.rng = random.Random(seed)
         self.batch_size = batch_size
         self.password_hash = password_hash
@@ -120,9 +119,7 @@ class ScaleGenerator:
     # --- Schools -------------------------------------------------------------------------------
     def counties(self) -> list[OrgUnit]:
         return list(
-            OrgUnit.objects.filter(level=OrgLevel.COUNTY)
-            .order_by("path")
-            .only("id", "code", "name", "numchild")
+            OrgUnit.objects.filter(level=OrgLevel.COUNTY).order_by("path").only("id", "code", "name", "numchild")
         )
 
     def schools(self, total: int, counties: list[OrgUnit]) -> list[int]:
@@ -218,9 +215,7 @@ class ScaleGenerator:
                 user.username = f"{ACCOUNT_PREFIX[user.user_type]}{self._next_account:07d}"
                 self._next_account += 1
             taken = set(
-                User.objects.filter(username__in=[u.username for u in pending]).values_list(
-                    "username", flat=True
-                )
+                User.objects.filter(username__in=[u.username for u in pending]).values_list("username", flat=True)
             )
             pending = [user for user in pending if user.username in taken]
 
@@ -230,11 +225,7 @@ class ScaleGenerator:
                 terms = self._copy_users(batch)
             else:
                 User.objects.bulk_create(batch, batch_size=self.batch_size)
-                rows = [
-                    UserSearchTerm(user_id=user.pk, term=term)
-                    for user in batch
-                    for term in search_terms_for(user)
-                ]
+                rows = [UserSearchTerm(user_id=user.pk, term=term) for user in batch for term in search_terms_for(user)]
                 UserSearchTerm.objects.bulk_create(rows, batch_size=self.batch_size * 4)
                 terms = len(rows)
         self.result.users.update(user.user_type for user in batch)
@@ -295,26 +286,17 @@ def analyze_tables() -> None:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
-
-
 class Command(BaseCommand):
     help = "Generate schools under the counties and users (teachers, students, parents, staff) in bulk."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--schools", type=_positive, default=0, help=f"Schools to add (max {MAX_SCHOOLS:,})."
+            "--schools", type=non_negative_int, default=0, help=f"Schools to add (max {MAX_SCHOOLS:,})."
         )
-        parser.add_argument("--users", type=_positive, default=0, help=f"Users to add (max {MAX_USERS:,}).")
+        parser.add_argument("--users", type=non_negative_int, default=0, help=f"Users to add (max {MAX_USERS:,}).")
         parser.add_argument("--batch-size", type=int, default=5000, help="Rows per insert batch.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed for names and placement.")
-        parser.add_argument(
-            "--password", default=None, help="Password of every generated user (default: random)."
-        )
+        parser.add_argument("--password", default=None, help="Password of every generated user (default: random).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw progress bars.")
 
     def handle(self, *args, **options) -> None:
@@ -337,9 +319,7 @@ class Command(BaseCommand):
         )
         counties = generator.counties()
         if not counties:
-            raise CommandError(
-                "There are no counties to put schools in: run `manage.py load_divisions` first."
-            )
+            raise CommandError("There are no counties to put schools in: run `manage.py load_divisions` first.")
 
         school_ids = generator.schools(schools, counties) if schools else []
         if users:
@@ -351,9 +331,7 @@ class Command(BaseCommand):
             analyze_tables()
 
         result = generator.result
-        self.stdout.write(
-            self.style.SUCCESS(f"Created {result.schools} schools under {result.counties} counties.")
-        )
+        self.stdout.write(self.style.SUCCESS(f"Created {result.schools} schools under {result.counties} counties."))
         if users:
             by_type = ", ".join(f"{result.users[t]} {t}" for t in UserType.values if result.users[t])
             self.stdout.write(

@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 from accounts.models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
 from accounts.services import generate_password, name_pinyin, search_terms_for
+from helpdesk.core.commands import non_negative_int
 from helpdesk.core.search import search_text_for
 from orgtree.models import OrgLevel, OrgUnit
 from tickets.models import (
@@ -677,26 +678,23 @@ def _share(value: str) -> float:
     return number
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        raise ValueError(value)
-    return number
-
-
 class Command(BaseCommand):
     help = "Generate support staff and a year of tickets (mostly closed, some open and due) in bulk."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--tickets", type=_positive, default=0, help=f"Tickets to add (max {MAX_TICKETS:,}).")
+        parser.add_argument(
+            "--tickets", type=non_negative_int, default=0, help=f"Tickets to add (max {MAX_TICKETS:,})."
+        )
         parser.add_argument("--days", type=int, default=365, help="Spread creation over this many past days.")
         parser.add_argument("--open-share", type=_share, default=0.10, help="Share of open tickets (0–1).")
         parser.add_argument(
             "--due-share", type=_share, default=0.0, help="Share of open tickets to make due for the SLA sweep now."
         )
-        parser.add_argument("--agents-per-county", type=_positive, default=2)
-        parser.add_argument("--agents-per-prefecture", type=_positive, default=1)
-        parser.add_argument("--askers", type=_positive, default=100_000, help="Distinct askers drawn from the users.")
+        parser.add_argument("--agents-per-county", type=non_negative_int, default=2)
+        parser.add_argument("--agents-per-prefecture", type=non_negative_int, default=1)
+        parser.add_argument(
+            "--askers", type=non_negative_int, default=100_000, help="Distinct askers drawn from the users."
+        )
         parser.add_argument("--batch-size", type=int, default=10_000, help="Rows per insert batch.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed.")
         parser.add_argument("--password", default=None, help="Password of the generated staff (default: random).")
