@@ -351,3 +351,20 @@ def test_the_create_statement_stays_within_what_psycopg_caches(depth):
     sql = ticket_sql.create_ticket_sql(depth)
     assert len(sql) <= _queries.MAX_CACHED_STATEMENT_LENGTH
     assert sql.count("%s") <= _queries.MAX_CACHED_STATEMENT_PARAMS
+
+
+def test_creation_and_the_sweep_take_turns_in_a_pool_the_same_way(tree, teacher):
+    """分级轮巡 is written twice: in SQL for a new ticket (tickets.sql, the pool's turn upsert) and in
+    Python for the sweep's batches (sweep._Rotation). From the same turn, both name the same agents
+    in the same order: by id, starting after the last one served, round and round."""
+    from tickets.models import PoolTurn
+    from tickets.services import sweep
+
+    agents = sorted((_agent(tree, tree.haidian, f"hd_{n}") for n in "abc"), key=lambda user: user.pk)
+    routed = [_create(teacher).assignee_id for _ in range(5)]
+    rotation = sweep._Rotation(None, None, [sweep.Agent(user.pk, user.username) for user in agents])
+    assert routed == [rotation.next().pk for _ in range(5)]
+    # And from a turn left half way round (the last agent served kept in the pool's turn row).
+    turn = PoolTurn.objects.get(unit=tree.haidian)
+    rotation = sweep._Rotation(turn.pk, turn.last_agent_id, [sweep.Agent(user.pk, user.username) for user in agents])
+    assert [_create(teacher).assignee_id for _ in range(4)] == [rotation.next().pk for _ in range(4)]
