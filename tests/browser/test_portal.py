@@ -145,3 +145,28 @@ def test_an_admin_issues_an_account_that_can_sign_in(new_page, tree, haidian_adm
     sign_in(newcomer, "new_teacher", initial_password)
     expect(newcomer.get_by_role("heading", name="您好，陈静")).to_be_visible()
     expect(newcomer.locator(".breadcrumb")).to_contain_text("海淀第一中学")
+
+
+def test_the_import_result_downloads_as_csv_with_formulas_kept_as_text(
+    new_page, tree, haidian_admin, password, tmp_path, screenshot
+):
+    """The import result's CSV is built in the browser (the passwords never travel again); a name that
+    a spreadsheet would run as a formula is written with a leading apostrophe."""
+    admin = new_page()
+    sign_in(admin, "hd_admin", password)
+    admin.goto("/accounts/manage/import/")
+    rows = '账号,姓名,单位代码\nformula_a,=HYPERLINK("http://x.example"),S110108001\nplain_b,李娜,S110108001\n'
+    upload = tmp_path / "accounts.csv"
+    upload.write_text(rows, encoding="utf-8")
+    admin.set_input_files("input[type=file]", str(upload))
+    admin.get_by_role("button", name="导入").click()
+    expect(admin.locator("#import-created")).to_contain_text("formula_a")
+    screenshot(admin, "06-import-result")
+    with admin.expect_download() as download_info:
+        admin.get_by_role("button", name="下载 CSV").click()
+    saved = tmp_path / "created.csv"
+    download_info.value.save_as(saved)
+    text = saved.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text
+    assert ",=HYPERLINK" not in text and '"=HYPERLINK' not in text
+    assert "plain_b" in text and "李娜" in text
