@@ -44,6 +44,11 @@ class User(AbstractUser):
     # Raised when the account is deactivated: every session signed in before then stops working
     # and stays dead after reactivation (part of the session auth hash, like the password).
     session_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Set when an administrator issues the account or resets its password (the administrator knows
+    # that password, so it is good for one sign-in only); cleared when the owner changes it. Until
+    # then the portal sends every page to the password page and the API answers 403
+    # ``password_change_required`` (accounts.middleware, accounts.permissions).
+    password_change_required = models.BooleanField(_("must change password"), default=False, editable=False)
 
     # AbstractUser's first/last name are not used: Chinese names are one field.
     first_name = None

@@ -14,6 +14,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("org/", include("accounts.directory_urls")),
+    # Captcha images and refresh for the password change page (django-simple-captcha).
+    path("captcha/", include("captcha.urls")),
     path("tickets/", include("tickets.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

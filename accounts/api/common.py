@@ -13,6 +13,7 @@ from helpdesk.core.api.serializers import ErrorSerializer
 from orgtree.models import OrgUnit
 
 from .. import selectors
+from ..permissions import ensure_password_changed
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")
@@ -32,6 +33,8 @@ class IsUnitAdmin(BasePermission):
     message = gettext_lazy("Only unit administrators manage accounts.")
 
     def has_permission(self, request, view) -> bool:
+        # Views that name IsUnitAdmin replace the default classes: keep the forced password change.
+        ensure_password_changed(request, view)
         return bool(request.user and request.user.is_authenticated and selectors.is_unit_admin(actor=request.user))
 
 

@@ -90,6 +90,9 @@ class TokenView(APIView):
 # --- The signed-in user -----------------------------------------------------------------------------
 class MeView(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    # Readable before a forced password change: the profile's password_change_required says why
+    # the rest answers 403.
+    open_before_password_change = ("GET",)
 
     @extend_schema(responses={200: ProfileSerializer, 401: ERROR_401})
     def get(self, request):
@@ -114,6 +117,8 @@ class MeView(APIView):
 
 
 class PasswordChangeView(APIView):
+    open_before_password_change = ("POST",)
+
     @extend_schema(
         request=PasswordChangeSerializer,
         responses={200: PasswordChangedSerializer, 400: ERROR_400, 401: ERROR_401},

@@ -68,7 +68,8 @@ class ProfileSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = (*ACCOUNT_FIELDS, "roles")
+        # password_change_required: every other operation answers 403 until the password is changed.
+        fields = (*ACCOUNT_FIELDS, "roles", "password_change_required")
         read_only_fields = fields
 
     @extend_schema_field(RoleAssignmentSerializer(many=True))

@@ -114,10 +114,13 @@ def account_prepare(
     email: str = "",
     password: str | None = None,
     check_unique: bool = True,
+    password_change_required: bool = True,
 ) -> IssuedAccount:
     """Validate one account to issue and hash its initial password; nothing is written.
 
     ``check_unique=False`` is for callers that check account names for many rows in one query.
+    The issuing administrator knows the initial password, so by default the owner must change it
+    at first sign-in; only the demo seed (whose password is published anyway) passes ``False``.
     """
     _ensure_can_manage(actor, unit)
     user = User(
@@ -128,6 +131,7 @@ def account_prepare(
         nickname=(nickname or "").strip(),
         phone=(phone or "").strip(),
         email=(email or "").strip(),
+        password_change_required=password_change_required,
     )
     user.name_pinyin, user.name_initials = name_pinyin(user.name)
     if check_unique and user.username and User.objects.filter(username__iexact=user.username).exists():
@@ -146,7 +150,7 @@ def user_create(*, actor: User, **fields: Any) -> IssuedAccount:
     """Issue one account in a unit the actor administers; returns the initial password once.
 
     ``fields`` are ``account_prepare``'s: username, name, unit, and optionally user_type, nickname,
-    phone, email and password.
+    phone, email, password and password_change_required (on by default: a one-time password).
     """
     issued = account_prepare(actor=actor, **fields)
     try:
@@ -208,7 +212,9 @@ def user_reset_password(*, actor: User, user: User) -> str:
     with transaction.atomic():
         _lock_managed(actor, user)
         user.set_password(new_password)
-        user.save(update_fields=["password"])
+        # The administrator has seen this password: the owner replaces it at the next sign-in.
+        user.password_change_required = True
+        user.save(update_fields=["password", "password_change_required"])
         token_revoke(user=user)
     return new_password
 
@@ -263,7 +269,8 @@ def password_change(*, user: User, old_password: str, new_password: str, new_pas
         raise ValidationError(errors)
     with transaction.atomic():
         user.set_password(new_password)
-        user.save(update_fields=["password"])
+        user.password_change_required = False
+        user.save(update_fields=["password", "password_change_required"])
         token_revoke(user=user)
     return user
 

@@ -129,18 +129,30 @@ def profile(request):
 @sensitive_post_parameters("old_password", "new_password", "new_password_confirm")
 @login_required
 def password_change(request):
+    # Forced (first sign-in, or after an administrator's reset): accounts.middleware sends every
+    # page here, with the page that was asked for in ``next``.
+    forced = request.user.password_change_required
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_change(user=request.user, **form.cleaned_data)
+            passwords = {name: form.cleaned_data[name] for name in PasswordChangeForm.PASSWORD_FIELDS}
+            services.password_change(user=request.user, **passwords)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
             # Keep this session signed in; other sessions of the account end with the old hash.
             update_session_auth_hash(request, request.user)
             messages.success(request, _("Your password has been changed."))
-            return redirect("accounts:profile")
-    return render(request, "accounts/password_change.html", {"form": form})
+            return redirect(_safe_next(request, reverse("home" if forced else "accounts:profile")))
+    return render(
+        request,
+        "accounts/password_change.html",
+        {
+            "form": form,
+            "forced": forced,
+            "next": _safe_next(request, ""),
+        },
+    )
 
 
 # --- Account management (unit administrators) ---------------------------------------------------

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "treebeard",
     "django_htmx",
     "axes",
+    # 验证码 on the portal's password change (manual 2.2.2); images are served from /captcha/.
+    "captcha",
     "helpdesk",
     "orgtree",
     "accounts",
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: an account with an administrator-issued password sees only the password page.
+    "accounts.middleware.PasswordChangeRequiredMiddleware",
     # NUL bytes and undocumented or ill-typed query parameters are a 400 before any view runs.
     "helpdesk.core.api.middleware.QueryStringMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -266,7 +270,11 @@ REST_FRAMEWORK = {
         "accounts.authentication.UnitTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A one-time password (issued or reset by an administrator) must be changed before anything else.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.PasswordChangeNotRequired",
+    ],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.core.api.pagination.DefaultPagination",
     # JSON nested beyond the decoder's depth and bodies over the upload limits answer the API's 400.
     "DEFAULT_PARSER_CLASSES": [
@@ -302,6 +310,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "helpdesk.core.api.schema.document_bad_query",
+        "accounts.api.schema.document_password_change_required",
     ],
 }
 
@@ -365,3 +374,11 @@ LOGGING = {
 }
 
 PLATFORM_NAME = _("Education Technology Service Platform")
+
+# The password change captcha (django-simple-captcha): four letters (case-insensitive), drawn as a
+# same-origin image (img-src 'self'); the refresh button is static/js/captcha.js. Tests turn on
+# the library's test mode, where the answer "PASSED" is accepted (tests/accounts/conftest.py).
+CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
+CAPTCHA_LENGTH = 4
+CAPTCHA_FONT_SIZE = 30
+CAPTCHA_TIMEOUT = 5  # minutes

@@ -92,9 +92,7 @@ def test_login_follows_a_local_next_but_not_another_site(client, teacher, passwo
     response = client.post(LOGIN, {"username": "teacher_zw", "password": password, "next": "/org/"})
     assert response["Location"] == "/org/"
     client.logout()
-    response = client.post(
-        LOGIN, {"username": "teacher_zw", "password": password, "next": "https://evil.example.com/"}
-    )
+    response = client.post(LOGIN, {"username": "teacher_zw", "password": password, "next": "https://evil.example.com/"})
     assert response["Location"] == reverse("home")
 
 
@@ -149,9 +147,15 @@ def test_profile_shows_issued_fields_read_only_and_saves_the_editable_ones(clien
     assert "张伟" in page and "teacher_zw" in page and "海淀实验小学" in page
     assert 'name="name"' not in page and 'name="username"' not in page
 
-    response = client.post(reverse("accounts:profile"), {
-        "nickname": "伟哥", "phone": "010-62345678", "email": "zw@example.cn", "avatar": png_upload(),
-    })
+    response = client.post(
+        reverse("accounts:profile"),
+        {
+            "nickname": "伟哥",
+            "phone": "010-62345678",
+            "email": "zw@example.cn",
+            "avatar": png_upload(),
+        },
+    )
     assert response.status_code == 302
     teacher.refresh_from_db()
     assert (teacher.nickname, teacher.phone, teacher.email) == ("伟哥", "010-62345678", "zw@example.cn")
@@ -215,11 +219,20 @@ def test_profile_needs_login(client, db):
 
 # --- Password change ----------------------------------------------------------------------------
 def _change(client, old, new, confirm=None):
-    return client.post(reverse("accounts:password_change"), {
-        "old_password": old, "new_password": new, "new_password_confirm": new if confirm is None else confirm,
-    })
+    # The captcha in its test mode (the captcha_test_mode fixture): "PASSED" is the right answer.
+    return client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": old,
+            "new_password": new,
+            "new_password_confirm": new if confirm is None else confirm,
+            "captcha_0": "test",
+            "captcha_1": "PASSED",
+        },
+    )
 
 
+@pytest.mark.usefixtures("captcha_test_mode")
 def test_password_change_keeps_the_user_signed_in_and_the_new_password_works(client, teacher, password):
     client.post(LOGIN, {"username": "teacher_zw", "password": password})
     response = _change(client, password, NEW_PASSWORD)
@@ -233,6 +246,7 @@ def test_password_change_keeps_the_user_signed_in_and_the_new_password_works(cli
     assert int(signed_in_user_id(client)) == teacher.pk
 
 
+@pytest.mark.usefixtures("captcha_test_mode")
 def test_wrong_old_password_is_a_form_error(client, teacher, password):
     client.force_login(teacher)
     response = _change(client, "not-my-password", NEW_PASSWORD)
@@ -242,6 +256,7 @@ def test_wrong_old_password_is_a_form_error(client, teacher, password):
     assert teacher.check_password(password)
 
 
+@pytest.mark.usefixtures("captcha_test_mode")
 def test_mismatched_confirmation_is_a_form_error(client, teacher, password):
     client.force_login(teacher)
     response = _change(client, password, NEW_PASSWORD, confirm=NEW_PASSWORD + "x")
@@ -250,6 +265,7 @@ def test_mismatched_confirmation_is_a_form_error(client, teacher, password):
     assert teacher.check_password(password)
 
 
+@pytest.mark.usefixtures("captcha_test_mode")
 def test_weak_new_password_is_refused_by_djangos_validators(client, teacher, password):
     client.force_login(teacher)
     response = _change(client, password, "12345678")
@@ -266,12 +282,22 @@ MANAGE = reverse("accounts:manage")
 
 def test_ordinary_users_cannot_open_account_management(client, teacher):
     client.force_login(teacher)
-    for url in (MANAGE, reverse("accounts:manage_create"), reverse("accounts:manage_import"),
-                reverse("accounts:manage_edit", args=[teacher.pk])):
+    for url in (
+        MANAGE,
+        reverse("accounts:manage_create"),
+        reverse("accounts:manage_import"),
+        reverse("accounts:manage_edit", args=[teacher.pk]),
+    ):
         assert client.get(url).status_code == 403, url
-    response = client.post(reverse("accounts:manage_create"), {
-        "username": "sneaky", "name": "偷偷", "unit_code": "S110108001", "user_type": "teacher",
-    })
+    response = client.post(
+        reverse("accounts:manage_create"),
+        {
+            "username": "sneaky",
+            "name": "偷偷",
+            "unit_code": "S110108001",
+            "user_type": "teacher",
+        },
+    )
     assert response.status_code == 403
     assert not User.objects.filter(username="sneaky").exists()
 
@@ -322,10 +348,18 @@ def test_an_admin_creates_an_account_and_sees_its_password_once(client, tree, ha
     form_page = html(client.get(reverse("accounts:manage_create")))
     assert 'value="110108"' in form_page  # the admin's own unit is the default
     assert "S110108001" in form_page and "S120101001" not in form_page
-    response = client.post(reverse("accounts:manage_create"), {
-        "username": "new_teacher", "name": "陈静", "unit_code": "S110108001", "user_type": "teacher",
-        "nickname": "", "phone": "", "email": "",
-    })
+    response = client.post(
+        reverse("accounts:manage_create"),
+        {
+            "username": "new_teacher",
+            "name": "陈静",
+            "unit_code": "S110108001",
+            "user_type": "teacher",
+            "nickname": "",
+            "phone": "",
+            "email": "",
+        },
+    )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     created = User.objects.get(username="new_teacher")
@@ -355,10 +389,17 @@ def test_an_admin_edits_an_account_in_the_subtree(client, tree, haidian_admin, t
     client.force_login(haidian_admin)
     url = reverse("accounts:manage_edit", args=[teacher.pk])
     assert "张伟" in html(client.get(url))
-    response = client.post(url, {
-        "name": "张伟", "nickname": "张老师", "unit_code": "S110108002", "user_type": "teacher",
-        "phone": "", "email": "",
-    })
+    response = client.post(
+        url,
+        {
+            "name": "张伟",
+            "nickname": "张老师",
+            "unit_code": "S110108002",
+            "user_type": "teacher",
+            "phone": "",
+            "email": "",
+        },
+    )
     assert response.status_code == 302
     teacher.refresh_from_db()
     assert teacher.nickname == "张老师"
@@ -367,23 +408,31 @@ def test_an_admin_edits_an_account_in_the_subtree(client, tree, haidian_admin, t
 
 def test_an_admin_cannot_move_an_account_out_of_the_subtree(client, tree, haidian_admin, teacher):
     client.force_login(haidian_admin)
-    response = client.post(reverse("accounts:manage_edit", args=[teacher.pk]), {
-        "name": "张伟", "unit_code": "S120101001", "user_type": "teacher",
-    })
+    response = client.post(
+        reverse("accounts:manage_edit", args=[teacher.pk]),
+        {
+            "name": "张伟",
+            "unit_code": "S120101001",
+            "user_type": "teacher",
+        },
+    )
     assert response.status_code == 200
     teacher.refresh_from_db()
     assert teacher.unit == tree.school_a
 
 
-def test_an_account_outside_the_subtree_is_404_and_nothing_changes(
-    client, haidian_admin, tianjin_teacher, password
-):
+def test_an_account_outside_the_subtree_is_404_and_nothing_changes(client, haidian_admin, tianjin_teacher, password):
     client.force_login(haidian_admin)
     pk = tianjin_teacher.pk
     assert client.get(reverse("accounts:manage_edit", args=[pk])).status_code == 404
-    response = client.post(reverse("accounts:manage_edit", args=[pk]), {
-        "name": "改名", "unit_code": "110108", "user_type": "teacher",
-    })
+    response = client.post(
+        reverse("accounts:manage_edit", args=[pk]),
+        {
+            "name": "改名",
+            "unit_code": "110108",
+            "user_type": "teacher",
+        },
+    )
     assert response.status_code == 404
     assert client.post(reverse("accounts:manage_set_active", args=[pk]), {"active": "0"}).status_code == 404
     assert client.post(reverse("accounts:manage_reset_password", args=[pk])).status_code == 404

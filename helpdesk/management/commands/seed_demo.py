@@ -128,10 +128,19 @@ class Command(BaseCommand):
         for account in DEMO_ACCOUNTS[1:]:
             user = User.objects.filter(username=account.username).first()
             if user is None:
-                # Accounts are issued the way a superior unit issues them, by the platform operator.
+                # Accounts are issued the way a superior unit issues them, by the platform operator,
+                # but not forced to change their password: it is published for demonstrations (and
+                # the command refuses to run with DEBUG off), and a demonstrator signing in as each
+                # role must not meet the first-login password page every time.
                 user = services.user_create(
-                    actor=operator, username=account.username, name=account.name, nickname=account.nickname,
-                    unit=units[account.unit_code], user_type=account.user_type, password=DEMO_PASSWORD,
+                    actor=operator,
+                    username=account.username,
+                    name=account.name,
+                    nickname=account.nickname,
+                    unit=units[account.unit_code],
+                    user_type=account.user_type,
+                    password=DEMO_PASSWORD,
+                    password_change_required=False,
                 ).user
                 created += 1
             for role in account.roles:

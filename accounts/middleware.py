@@ -1,0 +1,51 @@
+"""The portal's half of the forced password change: an account whose password an administrator
+issued or reset reaches nothing but the password page until it has chosen its own.
+
+The API's half is ``accounts.permissions.PasswordChangeNotRequired``: DRF authenticates tokens
+inside the view, after every middleware has run, so this middleware leaves ``/api/`` alone.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# Reachable before the change: the API (checked by DRF), files the password page itself loads
+# (styles, scripts, the captcha image and its refresh, the avatar in the header), the language
+# switch, and the health check.
+ALWAYS_OPEN_PREFIXES = ("/api/", "/captcha/", "/i18n/", "/media/", "/healthz")
+
+
+class PasswordChangeRequiredMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.password_change_required:
+            response = self._divert(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def _divert(self, request) -> HttpResponse | None:
+        path = request.path_info
+        password_page = reverse("accounts:password_change")
+        if path in (password_page, reverse("accounts:logout")):
+            return None
+        if path.startswith((settings.STATIC_URL, *ALWAYS_OPEN_PREFIXES)):
+            return None
+        target = password_page
+        if request.method == "GET" and not request.headers.get("HX-Request"):
+            # Back to the page that was asked for once the password is changed.
+            target = f"{password_page}?{urlencode({'next': request.get_full_path()})}"
+        if request.headers.get("HX-Request"):
+            # An htmx request would swap the password page into a fragment; make it navigate instead.
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = target
+            return response
+        return redirect(target)
