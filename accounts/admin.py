@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import HandlingGroup, RoleAssignment, User, UserSearchTerm
+from .models import HandlingGroup, RoleAssignment, RoleChange, User, UserSearchTerm
 
 
 class RoleAssignmentInline(admin.TabularInline):
@@ -64,3 +64,25 @@ class UserSearchTermAdmin(admin.ModelAdmin):
     search_fields = ("term",)
     raw_id_fields = ("user",)
     list_select_related = ("user",)
+
+
+@admin.register(RoleChange)
+class RoleChangeAdmin(admin.ModelAdmin):
+    """The record of role changes: read only, since a record that can be edited proves nothing."""
+
+    list_display = ("created_at", "user", "action", "role", "unit", "actor")
+    list_filter = ("action", "role")
+    search_fields = ("user__username", "user__name", "actor__username", "unit__name", "unit__code")
+    list_select_related = ("user", "actor", "unit")
+    date_hierarchy = "created_at"
+    readonly_fields = ("created_at", "user", "actor", "unit", "role", "action", "before", "after")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

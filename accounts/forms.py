@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from helpdesk.core.forms import apply_errors  # noqa: F401
 from orgtree.models import OrgUnit
 
-from .models import UserType
+from .models import HandlingGroup, Role, UserType
 
 
 class LoginForm(forms.Form):
@@ -141,3 +141,47 @@ class ManagedUserFilterForm(forms.Form):
 
 class UsersImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"), widget=forms.FileInput(attrs={"accept": ".csv,.xlsx"}))
+
+
+# --- Roles (account page) ------------------------------------------------------------------------
+class HandlingGroupsField(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Handling groups"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(queryset=HandlingGroup.objects.order_by("id"), **kwargs)
+
+
+class RoleGrantForm(forms.Form):
+    """Appoint a role. The unit is picked from a list of units the administrator manages (never a
+    typed code); any managed unit is accepted, the list is only bounded for the page's sake."""
+
+    role = forms.ChoiceField(label=_("Role"))
+    unit = forms.TypedChoiceField(label=_("Unit"), coerce=int, empty_value=None)
+    handling_groups = HandlingGroupsField(help_text=_("Support agents only: the kinds of requests they take."))
+    on_duty = forms.BooleanField(label=_("On duty"), required=False, initial=True)
+
+    def __init__(self, *args, units=(), managed_units=None, roles=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.managed_units = managed_units
+        self.unit_obj: OrgUnit | None = None
+        self.fields["role"].choices = [("", "—"), *(roles or Role.choices)]
+        self.fields["unit"].choices = [("", "—"), *((unit.pk, f"{unit.name}（{unit.code}）") for unit in units)]
+        # Accept any unit the actor manages, not only the ones the list shows.
+        self.fields["unit"].valid_value = lambda value: True
+
+    def clean_unit(self):
+        unit_id = self.cleaned_data.get("unit")
+        if unit_id is None:
+            raise ValidationError(_("Choose a unit."))
+        self.unit_obj = self.managed_units.filter(pk=unit_id).first() if self.managed_units is not None else None
+        if self.unit_obj is None:
+            raise ValidationError(_("You can only manage accounts in your own unit and the units below it."))
+        return unit_id
+
+
+class AgentSettingsForm(forms.Form):
+    """A support agent's handling groups and duty, changed by an administrator."""
+
+    handling_groups = HandlingGroupsField()
+    on_duty = forms.BooleanField(label=_("On duty"), required=False)

@@ -25,7 +25,10 @@ class User(AbstractUser):
     """A platform account. ``username`` is the login account (账号) issued by a superior unit."""
 
     username = models.CharField(
-        _("account"), max_length=64, unique=True, validators=[account_validator],
+        _("account"),
+        max_length=64,
+        unique=True,
+        validators=[account_validator],
         error_messages={"unique": _("An account with this name already exists.")},
     )
     name = models.CharField(_("name"), max_length=50)
@@ -156,3 +159,41 @@ class RoleAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} @ {self.unit.name}"
+
+
+class RoleChangeAction(models.TextChoices):
+    GRANTED = "granted", _("Appointed")
+    REVOKED = "revoked", _("Removed")
+    UPDATED = "updated", _("Changed")
+
+
+class RoleChange(models.Model):
+    """One change to someone's role, kept for the record (who appointed whom, when, and what changed).
+
+    Written by accounts.services in the transaction that makes the change, so a change without its
+    record (or a record of a change that was rolled back) cannot exist. Role, unit and the holder are
+    copied rather than pointing at the assignment, which a removal deletes. ``before`` and ``after``
+    hold ``{"on_duty": bool, "handling_groups": [codes]}``; ``before`` is null for an appointment and
+    ``after`` null for a removal.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="role_changes")
+    # Kept when the acting account is deleted: the record outlives it.
+    actor = models.ForeignKey(
+        User, verbose_name=_("changed by"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    action = models.CharField(_("action"), max_length=16, choices=RoleChangeAction.choices)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    created_at = models.DateTimeField(_("changed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("role change")
+        verbose_name_plural = _("role changes")
+        # An account's page and the API read its newest changes first: one index range.
+        indexes = [models.Index(fields=["user", "-id"], name="role_change_user_id")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_action_display()} {self.get_role_display()} @ {self.unit_id}"

@@ -17,7 +17,7 @@ from helpdesk.core.db import prefix_upper_bound as _prefix_upper_bound
 from orgtree.models import OrgUnit
 from orgtree.selectors import subtree_range_filter
 
-from .models import Role, RoleAssignment, User, UserSearchTerm
+from .models import HandlingGroup, Role, RoleAssignment, RoleChange, User, UserSearchTerm
 from .scope import scope_of, strictly_below_q, subtrees_q
 
 SEARCH_TERM_MAX = 64
@@ -176,3 +176,51 @@ def managed_role_assignments(*, actor: User) -> QuerySet[RoleAssignment]:
     return qs.filter(scope.subtree_q("unit__path", Role.UNIT_ADMIN)).filter(
         user__in=managed_users(actor=actor).values("pk")
     )
+
+
+def managed_role_get(*, actor: User, user: User, assignment_id: int) -> RoleAssignment:
+    """One role of an account ``actor`` manages, held in its subtrees; any other is a 404."""
+    try:
+        return managed_role_assignments(actor=actor).filter(user=user).get(pk=assignment_id)
+    except (RoleAssignment.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def handling_groups() -> QuerySet[HandlingGroup]:
+    return HandlingGroup.objects.order_by("id")
+
+
+def agent_on_duty(*, user: User) -> bool | None:
+    """None when ``user`` is no support agent, else whether it is on duty in any of its agent roles
+    (read from the scope, which the request has read already)."""
+    held = scope_of(user).held(Role.SUPPORT_AGENT)
+    return any(role.on_duty for role in held) if held else None
+
+
+def own_agent_roles(*, user: User) -> QuerySet[RoleAssignment]:
+    """The user's own support-agent roles (what its duty switch changes)."""
+    return user_roles(user=user).filter(role=Role.SUPPORT_AGENT).order_by("unit__path", "id")
+
+
+def role_units_for(*, actor: User, user: User, limit: int) -> list[OrgUnit]:
+    """Units ``actor`` may give ``user`` a role in, for a picker: first the account's own unit and
+    those above it that ``actor`` manages (where its roles usually are), then the rest of the
+    actor's subtrees in tree order, at most ``limit`` in all. Any managed unit is accepted on
+    submission; the bound only keeps a province administrator's page small."""
+    units = managed_units(actor=actor)
+    chain: list[OrgUnit] = []
+    if user.unit_id is not None:
+        steplen = OrgUnit.steplen
+        home = user.unit
+        paths = [home.path[: steplen * depth] for depth in range(1, home.depth + 1)]
+        chain = list(units.filter(path__in=paths).order_by("-depth"))
+    seen = {unit.pk for unit in chain}
+    rest = [unit for unit in units.order_by("path")[: limit + len(seen)] if unit.pk not in seen]
+    return (chain + rest)[:limit]
+
+
+def managed_role_changes(*, actor: User, user_id: int) -> QuerySet[RoleChange]:
+    """The role changes of an account ``actor`` manages, newest first (scoped like the account:
+    one it does not manage is a 404)."""
+    user = managed_user_get(actor=actor, user_id=user_id)
+    return RoleChange.objects.filter(user=user).select_related("actor", "unit").order_by("-id")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import accounts as views
+from .views import roles as role_views
 
 app_name = "accounts"
 urlpatterns = [
@@ -8,6 +9,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("profile/", views.profile, name="profile"),
     path("password/", views.password_change, name="password_change"),
+    path("duty/", role_views.duty, name="duty"),
     path("manage/", views.manage_list, name="manage"),
     path("manage/new/", views.manage_create, name="manage_create"),
     path("manage/import/", views.manage_import, name="manage_import"),
@@ -15,4 +17,7 @@ urlpatterns = [
     path("manage/<int:pk>/", views.manage_edit, name="manage_edit"),
     path("manage/<int:pk>/active/", views.manage_set_active, name="manage_set_active"),
     path("manage/<int:pk>/reset-password/", views.manage_reset_password, name="manage_reset_password"),
+    path("manage/<int:pk>/roles/", role_views.manage_role_add, name="manage_role_add"),
+    path("manage/<int:pk>/roles/<int:role_id>/", role_views.manage_role_update, name="manage_role_update"),
+    path("manage/<int:pk>/roles/<int:role_id>/remove/", role_views.manage_role_remove, name="manage_role_remove"),
 ]

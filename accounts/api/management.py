@@ -28,12 +28,29 @@ from .serializers import (
     ImportResultSerializer,
     IssuedAccountSerializer,
     RoleAssignmentSerializer,
+    RoleChangeSerializer,
     RoleGrantSerializer,
+    RoleUpdateSerializer,
 )
 
 
 class AccountPagination(KeysetPagination):
     ordering = "id"
+
+
+class RoleChangePagination(KeysetPagination):
+    ordering = "-id"
+
+
+def handling_groups_or_400(codes: list[str]) -> list[HandlingGroup]:
+    wanted = set(codes)
+    groups = list(HandlingGroup.objects.filter(code__in=wanted))
+    unknown = wanted - {group.code for group in groups}
+    if unknown:
+        raise exceptions.ValidationError(
+            {"handling_groups": [_("There is no handling group %s.") % code for code in sorted(unknown)]}
+        )
+    return groups
 
 
 class AccountViewSet(GenericViewSet):
@@ -170,9 +187,12 @@ class AccountViewSet(GenericViewSet):
         )
         if result.errors:
             count = len(result.errors)
-            summary = ngettext(
-                "%d row has errors; nothing was imported.", "%d rows have errors; nothing was imported.", count
-            ) % count
+            summary = (
+                ngettext(
+                    "%d row has errors; nothing was imported.", "%d rows have errors; nothing was imported.", count
+                )
+                % count
+            )
             detail = {"file": [summary], "line": {str(error.line): error.messages for error in result.errors}}
             raise exceptions.ValidationError(detail)
         return Response(
@@ -212,15 +232,7 @@ class AccountViewSet(GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         unit = unit_or_400(data["unit"])
-        groups = None
-        if "handling_groups" in data:
-            codes = set(data["handling_groups"])
-            groups = list(HandlingGroup.objects.filter(code__in=codes))
-            unknown = codes - {group.code for group in groups}
-            if unknown:
-                raise exceptions.ValidationError(
-                    {"handling_groups": [_("There is no handling group %s.") % code for code in sorted(unknown)]}
-                )
+        groups = handling_groups_or_400(data["handling_groups"]) if "handling_groups" in data else None
         assignment = service_call(
             services.role_grant,
             actor=request.user,
@@ -232,6 +244,17 @@ class AccountViewSet(GenericViewSet):
         )
         assignment = selectors.user_roles(user=user).get(pk=assignment.pk)
         return Response(RoleAssignmentSerializer(assignment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={200: RoleChangeSerializer(many=True), 401: ERROR_401, 403: ERROR_403, 404: ERROR_404_CURSOR},
+        description="Every appointment, removal and change of duty or handling groups of the account, newest first.",
+    )
+    @action(detail=True, methods=["get"], url_path="role-changes", pagination_class=RoleChangePagination)
+    def role_changes(self, request, pk=None):
+        changes = selectors.managed_role_changes(actor=request.user, user_id=pk)
+        page = self.paginate_queryset(changes)
+        return self.get_paginated_response(RoleChangeSerializer(page, many=True).data)
 
 
 class RoleAssignmentViewSet(GenericViewSet):
@@ -253,3 +276,26 @@ class RoleAssignmentViewSet(GenericViewSet):
             raise exceptions.NotFound()
         service_call(services.role_revoke, actor=request.user, assignment=assignment)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=RoleUpdateSerializer,
+        responses={200: RoleAssignmentSerializer, 400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
+        description="Change a support agent's handling groups or duty.",
+    )
+    def partial_update(self, request, pk=None):
+        assignment = self.get_queryset().filter(pk=pk).first()
+        if assignment is None:
+            raise exceptions.NotFound()
+        serializer = RoleUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        groups = handling_groups_or_400(data["handling_groups"]) if "handling_groups" in data else None
+        service_call(
+            services.role_update,
+            actor=request.user,
+            assignment=assignment,
+            handling_groups=groups,
+            on_duty=data.get("on_duty"),
+        )
+        assignment = selectors.user_roles(user=assignment.user).get(pk=assignment.pk)
+        return Response(RoleAssignmentSerializer(assignment).data)

@@ -14,7 +14,7 @@ from helpdesk.core.api.serializers import StrictSerializer
 from orgtree.api.serializers import UnitRefSerializer
 from orgtree.models import OrgUnit
 
-from ..models import HandlingGroup, Role, RoleAssignment, User, UserType, account_validator
+from ..models import HandlingGroup, Role, RoleAssignment, RoleChange, User, UserType, account_validator
 
 ACCOUNT_MAX = User._meta.get_field("username").max_length
 NAME_MAX = User._meta.get_field("name").max_length
@@ -250,3 +250,64 @@ class MembersQuerySerializer(serializers.Serializer):
     subtree = serializers.BooleanField(
         required=False, default=False, help_text=_("Include the members of every unit below this one.")
     )
+
+
+# --- Roles: an agent's settings and the record of changes -----------------------------------------
+HANDLING_GROUP_CODE_MAX = HandlingGroup._meta.get_field("code").max_length
+
+
+class RoleUpdateSerializer(StrictSerializer):
+    handling_groups = serializers.ListField(
+        child=serializers.SlugField(max_length=HANDLING_GROUP_CODE_MAX),
+        required=False,
+        max_length=20,
+        help_text=_("Codes of the handling groups the agent serves; the list replaces the current one."),
+    )
+    on_duty = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": [_("Give handling_groups or on_duty (or both).")]})
+        return attrs
+
+
+class RoleChangeActorSerializer(serializers.ModelSerializer):
+    account = serializers.CharField(source="username", read_only=True)
+
+    class Meta:
+        model = User
+        fields = ("id", "account", "name")
+        read_only_fields = fields
+
+
+class RoleStateSerializer(serializers.Serializer):
+    """An agent's settings before or after a change; empty for roles that have none."""
+
+    on_duty = serializers.BooleanField(required=False)
+    handling_groups = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class RoleChangeSerializer(serializers.ModelSerializer):
+    actor = RoleChangeActorSerializer(read_only=True, allow_null=True)
+    unit = UnitRefSerializer(read_only=True)
+    role_display = serializers.CharField(source="get_role_display", read_only=True)
+    action_display = serializers.CharField(source="get_action_display", read_only=True)
+    before = RoleStateSerializer(read_only=True, allow_null=True)
+    after = RoleStateSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RoleChange
+        fields = (
+            "id",
+            "created_at",
+            "user",
+            "actor",
+            "unit",
+            "role",
+            "role_display",
+            "action",
+            "action_display",
+            "before",
+            "after",
+        )
+        read_only_fields = fields

@@ -5,13 +5,10 @@ from .accounts import (
     PROFILE_EDITABLE_FIELDS,
     IssuedAccount,
     account_prepare,
-    agent_set_duty,
     generate_password,
     name_pinyin,
     password_change,
     profile_update,
-    role_grant,
-    role_revoke,
     search_terms_for,
     token_issue,
     token_revoke,
@@ -24,6 +21,7 @@ from .accounts import (
     validate_avatar,
 )
 from .imports import IMPORT_COLUMNS, ImportResult, ImportRowError, users_import
+from .roles import agent_set_duty, role_grant, role_revoke, role_state, role_update
 
 __all__ = [
     "ADMIN_EDITABLE_FIELDS",
@@ -40,6 +38,8 @@ __all__ = [
     "profile_update",
     "role_grant",
     "role_revoke",
+    "role_state",
+    "role_update",
     "search_terms_for",
     "token_issue",
     "token_revoke",

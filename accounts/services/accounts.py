@@ -1,4 +1,4 @@
-"""Writes to accounts: issuing, editing, deactivating, passwords, tokens, roles."""
+"""Writes to accounts: issuing, editing, deactivating, passwords, tokens (roles: ``roles.py``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from orgtree.models import OrgUnit
 
-from ..models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm, UserType
+from ..models import Role, User, UserSearchTerm, UserType
 from ..scope import scope_of
 from ..selectors import can_manage_unit, can_manage_user
 
@@ -283,47 +283,3 @@ def token_issue(*, user: User) -> Token:
 
 def token_revoke(*, user: User) -> None:
     Token.objects.filter(user=user).delete()
-
-
-# --- Roles --------------------------------------------------------------------------------------
-def role_grant(
-    *,
-    actor: User,
-    user: User,
-    unit: OrgUnit,
-    role: str,
-    handling_groups: list[HandlingGroup] | None = None,
-    on_duty: bool = True,
-) -> RoleAssignment:
-    if role not in Role.values:
-        raise ValidationError({"role": [_("Choose a valid role.")]})
-    _ensure_can_manage(actor, unit)
-    _ensure_appointed_from_above(actor, unit, role)
-    with transaction.atomic():
-        _lock_managed(actor, user)
-        assignment, _created = RoleAssignment.objects.get_or_create(
-            user=user, unit=unit, role=role, defaults={"on_duty": on_duty}
-        )
-        if role == Role.SUPPORT_AGENT:
-            assignment.on_duty = on_duty
-            assignment.save(update_fields=["on_duty"])
-            if handling_groups is not None:
-                assignment.handling_groups.set(handling_groups)
-    return assignment
-
-
-def role_revoke(*, actor: User, assignment: RoleAssignment) -> None:
-    _ensure_can_manage(actor, assignment.unit)
-    _ensure_appointed_from_above(actor, assignment.unit, assignment.role)
-    with transaction.atomic():
-        _lock_managed(actor, assignment.user)
-        assignment.delete()
-
-
-def agent_set_duty(*, assignment: RoleAssignment, on_duty: bool) -> RoleAssignment:
-    """An agent goes on or off duty (routing skips agents who are off duty)."""
-    if assignment.role != Role.SUPPORT_AGENT:
-        raise ValidationError({"role": [_("Only support agents go on and off duty.")]})
-    assignment.on_duty = on_duty
-    assignment.save(update_fields=["on_duty"])
-    return assignment

@@ -267,16 +267,20 @@ def manage_create(request):
     })
 
 
-@unit_admin_required
-def manage_edit(request, pk: int):
-    actor = request.user
-    account = selectors.managed_user_get(actor=actor, user_id=pk)
+def account_edit_form(actor, account, data=None) -> ManagedUserForm:
     initial = {
         "name": account.name, "nickname": account.nickname, "phone": account.phone, "email": account.email,
         "user_type": account.user_type, "unit_code": account.unit.code if account.unit else "",
     }
     managed = selectors.managed_units(actor=actor)
-    form = ManagedUserForm(request.POST or None, managed_units=managed, editing=True, initial=initial)
+    return ManagedUserForm(data, managed_units=managed, editing=True, initial=initial)
+
+
+@unit_admin_required
+def manage_edit(request, pk: int):
+    actor = request.user
+    account = selectors.managed_user_get(actor=actor, user_id=pk)
+    form = account_edit_form(actor, account, request.POST or None)
     names = {"account": account.username}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -291,10 +295,10 @@ def manage_edit(request, pk: int):
         else:
             messages.success(request, _("The account %(account)s has been saved.") % names)
             return redirect("accounts:manage_edit", pk=account.pk)
-    return render(request, "accounts/manage/form.html", {
-        "form": form, "account": account, "unit_suggestions": _unit_suggestions(actor), "creating": False,
-        "roles": selectors.user_roles(user=account),
-    })
+    # Imported here: the page's roles part lives with the role views, which import this module.
+    from .roles import edit_page
+
+    return edit_page(request, account, form)
 
 
 @require_POST
