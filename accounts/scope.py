@@ -22,7 +22,7 @@ from django.db.models import Q
 from orgtree.models import OrgUnit
 from orgtree.selectors import path_range_filter
 
-from .models import Role, RoleAssignment, User
+from .models import Role, RoleAssignment, User, UserType
 
 ALL_ROLES = tuple(Role.values)
 
@@ -99,6 +99,40 @@ class Scope:
     def administers_strictly_above(self, unit: OrgUnit) -> bool:
         """Whether ``unit`` lies strictly below a unit the user administers (who appoints its admins)."""
         return self.is_superuser or any(path_strictly_below(unit.path, top) for top in self.admin_paths)
+
+    # --- Directory details --------------------------------------------------------------------------
+    def sees_details_of(self, person: User, role_paths: Iterable[str] = ()) -> bool:
+        """Whether the user may see ``person``'s phone, e-mail and roles in the directory.
+
+        The one rule (README, "Directory details"), given the person's unit and the unit paths
+        of the roles it holds (``role_paths``):
+
+        - everyone sees their own details, platform operators (superusers) everyone's;
+        - staff and teachers see the details of everyone in their own unit and the units below
+          it, and of the people holding a role (administrator, support agent, reviewer,
+          publisher) in a unit above theirs: the people who serve them;
+        - a role holder also sees everyone's in the subtrees where it holds the role;
+        - students and parents see only the staff and teachers of their own unit (their school):
+          never another student's or parent's, never anyone's outside their school.
+        """
+        viewer = self.user
+        if viewer is None or self.user_id is None:
+            return False
+        if person.pk == self.user_id or self.is_superuser:
+            return True
+        person_unit = person.unit
+        if person_unit is None:
+            return False
+        if any(path_in_subtree(person_unit.path, top) for top in self.paths()):
+            return True
+        own_unit = viewer.unit
+        if own_unit is None:
+            return False
+        if viewer.user_type in (UserType.STUDENT, UserType.PARENT):
+            return person_unit.pk == own_unit.pk and person.user_type in (UserType.STAFF, UserType.TEACHER)
+        if path_in_subtree(person_unit.path, own_unit.path):
+            return True
+        return any(path_strictly_below(own_unit.path, path) for path in role_paths)
 
     # --- Database filters -------------------------------------------------------------------------
     def subtree_q(self, path_field: str, *roles: str) -> Q:

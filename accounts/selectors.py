@@ -1,7 +1,9 @@
 """Reads of accounts, each scoped to what the acting user may see.
 
 The directory (search, unit members, public profiles) is open to every signed-in user, as in the
-manual's contact search (2.3.1) and unit directory (2.3.3, 2.3.4); it exposes public fields only.
+manual's contact search (2.3.1) and unit directory (2.3.3, 2.3.4); it exposes public fields to
+everyone, and phone, e-mail and roles to the colleagues ``Scope.sees_details_of`` names
+(``directory_details``).
 Managed accounts (full records) are visible to the administrators of the account's unit or of a
 unit above it whose role is above every role the account holds (see ``managed_users``), and to
 platform operators (superusers).
@@ -161,6 +163,25 @@ def unit_members(*, unit: OrgUnit, subtree: bool = False) -> QuerySet[User]:
         # A range on the unit's path walks the tree index; users join through (unit_id, id).
         return users.filter(**subtree_range_filter(unit, "unit__")).order_by("unit__path", "id")
     return users.filter(unit=unit).order_by("id")
+
+
+def directory_details(*, viewer: User, people: list[User]) -> list[User]:
+    """Mark each of ``people`` (one page of the directory) with what ``viewer`` may see of it:
+    ``details_visible`` and, when visible, ``directory_roles`` (its role assignments with their
+    units). The rule is ``Scope.sees_details_of``; the roles of the whole page come in one query.
+    Phone and e-mail are on the user rows already; templates and serializers show them only when
+    ``details_visible``."""
+    scope = scope_of(viewer)
+    roles: dict[int, list[RoleAssignment]] = {}
+    if people:
+        assignments = RoleAssignment.objects.filter(user_id__in={p.pk for p in people}).select_related("unit")
+        for assignment in assignments.order_by("unit__path", "role"):
+            roles.setdefault(assignment.user_id, []).append(assignment)
+    for person in people:
+        held = roles.get(person.pk, [])
+        person.details_visible = scope.sees_details_of(person, [a.unit.path for a in held])
+        person.directory_roles = held if person.details_visible else []
+    return people
 
 
 def user_roles(*, user: User) -> QuerySet[RoleAssignment]:

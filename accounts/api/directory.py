@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.db.models import F
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -20,14 +21,58 @@ from .serializers import (
 )
 
 
+class DirectoryRoleSerializer(serializers.Serializer):
+    role = serializers.CharField()
+    role_display = serializers.CharField(source="get_role_display")
+    unit = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}})
+    def get_unit(self, assignment) -> dict:
+        return {"id": assignment.unit_id, "name": assignment.unit.name}
+
+
+class DirectoryUserSerializer(PublicUserSerializer):
+    """Public fields for everyone; phone, e-mail and roles only for the colleagues the directory
+    rule names (``accounts.scope.Scope.sees_details_of``), null otherwise. The view marks each
+    user with ``accounts.selectors.directory_details`` first."""
+
+    details_visible = serializers.SerializerMethodField(
+        help_text="Whether phone, email and roles are shown: yourself, your unit and the units below it, "
+        "role holders above you, the subtrees where you hold a role; students and parents see only "
+        "their own school's staff and teachers."
+    )
+    phone = serializers.SerializerMethodField()
+    email = serializers.SerializerMethodField()
+    roles = serializers.SerializerMethodField()
+
+    class Meta(PublicUserSerializer.Meta):
+        fields = (*PublicUserSerializer.Meta.fields, "details_visible", "phone", "email", "roles")
+        read_only_fields = fields
+
+    def get_details_visible(self, user) -> bool:
+        return bool(getattr(user, "details_visible", False))
+
+    def get_phone(self, user) -> str | None:
+        return user.phone if self.get_details_visible(user) else None
+
+    def get_email(self, user) -> str | None:
+        return user.email if self.get_details_visible(user) else None
+
+    @extend_schema_field(DirectoryRoleSerializer(many=True, allow_null=True))
+    def get_roles(self, user) -> list | None:
+        if not self.get_details_visible(user):
+            return None
+        return DirectoryRoleSerializer(getattr(user, "directory_roles", []), many=True).data
+
+
 class DirectorySearchPagination(CompositeKeysetPagination):
     ordering = ("term", "user_id")
 
 
 class UserDirectoryViewSet(GenericViewSet):
-    """Find colleagues (2.3.1): public fields only, active users only."""
+    """Find colleagues (2.3.1): active users; details by the directory rule."""
 
-    serializer_class = PublicUserSerializer
+    serializer_class = DirectoryUserSerializer
     pagination_class = DirectorySearchPagination
     lookup_value_converter = "int"
 
@@ -36,7 +81,7 @@ class UserDirectoryViewSet(GenericViewSet):
 
     @extend_schema(
         parameters=[DirectoryQuerySerializer],
-        responses={200: PublicUserSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_CURSOR},
+        responses={200: DirectoryUserSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_CURSOR},
         description=(
             "Users whose account, name, nickname, pinyin or pinyin initials start with `search`. "
             "A user matching on several terms appears once per page; the whole directory is not listed."
@@ -53,11 +98,13 @@ class UserDirectoryViewSet(GenericViewSet):
             if term.user_id not in seen:
                 seen.add(term.user_id)
                 users.append(term.user)
+        users = selectors.directory_details(viewer=request.user, people=users)
         return self.get_paginated_response(self.get_serializer(users, many=True).data)
 
-    @extend_schema(responses={200: PublicUserSerializer, 401: ERROR_401, 404: ERROR_404})
+    @extend_schema(responses={200: DirectoryUserSerializer, 401: ERROR_401, 404: ERROR_404})
     def retrieve(self, request, pk=None):
         user = selectors.directory_user_get(user_id=pk)
+        selectors.directory_details(viewer=request.user, people=[user])
         return Response(self.get_serializer(user).data)
 
 
@@ -71,7 +118,7 @@ class MemberPagination(CompositeKeysetPagination):
 class UnitMembersView(GenericAPIView):
     """The people of a unit in the org directory (组织机构, 2.3.3 / 2.3.4): open to every signed-in user."""
 
-    serializer_class = PublicUserSerializer
+    serializer_class = DirectoryUserSerializer
     pagination_class = MemberPagination
 
     @extend_schema(
@@ -79,12 +126,15 @@ class UnitMembersView(GenericAPIView):
         tags=["org"],
         parameters=[MembersQuerySerializer],
         responses={
-            200: PublicUserSerializer(many=True),
+            200: DirectoryUserSerializer(many=True),
             400: ERROR_400,
             401: ERROR_401,
             404: ERROR_404_UNIT,
         },
-        description="Active members of the unit (with `subtree`: of the units below too); public fields.",
+        description=(
+            "Active members of the unit (with `subtree`: of the units below too); phone, email and roles "
+            "by the directory rule (`details_visible`)."
+        ),
     )
     def get(self, request, pk: int):
         query = MembersQuerySerializer(data=request.query_params.dict())
@@ -96,5 +146,5 @@ class UnitMembersView(GenericAPIView):
             # Keyset on (unit path, id): tree order, and a page never depends on an OFFSET.
             users = users.annotate(unit_path=F("unit__path"))
             self.keyset_ordering = ("unit_path", "id")
-        page = self.paginate_queryset(users)
-        return self.get_paginated_response(PublicUserSerializer(page, many=True, context={"request": request}).data)
+        page = selectors.directory_details(viewer=request.user, people=list(self.paginate_queryset(users)))
+        return self.get_paginated_response(DirectoryUserSerializer(page, many=True, context={"request": request}).data)

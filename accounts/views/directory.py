@@ -31,15 +31,15 @@ def _children_page(unit, after: str = ""):
     return rows[:CHILDREN_PAGE], len(rows) > CHILDREN_PAGE
 
 
-def _members_page(unit, after: str = ""):
+def _members_page(viewer, unit, after: str = ""):
     members = account_selectors.unit_members(unit=unit)
     if after.isdigit():
         members = members.filter(pk__gt=int(after))
     rows = list(members[: MEMBERS_PAGE + 1])
-    return rows[:MEMBERS_PAGE], len(rows) > MEMBERS_PAGE
+    return account_selectors.directory_details(viewer=viewer, people=rows[:MEMBERS_PAGE]), len(rows) > MEMBERS_PAGE
 
 
-def _search(query: str) -> dict:
+def _search(viewer, query: str) -> dict:
     """The first matches in term order, one row per user (a user can match on several terms)."""
     terms = list(account_selectors.directory_search(query=query)[:SEARCH_TERMS])
     users, seen = [], set()
@@ -47,6 +47,7 @@ def _search(query: str) -> dict:
         if term.user_id not in seen:
             seen.add(term.user_id)
             users.append(term.user)
+    users = account_selectors.directory_details(viewer=viewer, people=users)
     return {"search_results": users, "search_truncated": len(terms) == SEARCH_TERMS}
 
 
@@ -56,11 +57,13 @@ def directory(request):
     query = (request.GET.get("q") or "").strip()
     context = {"tab": tab, "query": query}
     if query:
-        context.update(_search(query))
+        context.update(_search(request.user, query))
     my_unit = request.user.unit
     if tab == "mine" and my_unit is not None:
         paginator = Paginator(account_selectors.unit_members(unit=my_unit), MY_UNIT_PAGE)
-        context["page"] = paginator.get_page(request.GET.get("page"))
+        page = paginator.get_page(request.GET.get("page"))
+        page.object_list = account_selectors.directory_details(viewer=request.user, people=list(page.object_list))
+        context["page"] = page
         context["my_unit_chain"] = selectors.unit_ancestors(unit=my_unit)
     if tab == "tree":
         context["roots"] = selectors.unit_roots()
@@ -68,9 +71,10 @@ def directory(request):
         if unit_id.isdigit():
             # Without JavaScript a unit's name links here; the same panel htmx would load.
             unit = selectors.unit_get(unit_id=int(unit_id))
-            members, has_more = _members_page(unit)
-            context.update(panel_unit=unit, members=members, has_more=has_more,
-                           panel_chain=selectors.unit_ancestors(unit=unit))
+            members, has_more = _members_page(request.user, unit)
+            context.update(
+                panel_unit=unit, members=members, has_more=has_more, panel_chain=selectors.unit_ancestors(unit=unit)
+            )
     return render(request, "accounts/directory/directory.html", context)
 
 
@@ -78,9 +82,15 @@ def directory(request):
 def unit_children(request, pk: int):
     unit = selectors.unit_get(unit_id=pk)
     children, has_more = _children_page(unit, request.GET.get("after", ""))
-    return render(request, "accounts/directory/_children.html", {
-        "unit": unit, "children": children, "has_more": has_more,
-    })
+    return render(
+        request,
+        "accounts/directory/_children.html",
+        {
+            "unit": unit,
+            "children": children,
+            "has_more": has_more,
+        },
+    )
 
 
 @login_required
@@ -89,12 +99,18 @@ def unit_members(request, pk: int):
         return redirect(reverse("directory:directory") + "?" + urlencode({"tab": "tree", "unit": pk}))
     unit = selectors.unit_get(unit_id=pk)
     after = request.GET.get("after", "")
-    members, has_more = _members_page(unit, after)
+    members, has_more = _members_page(request.user, unit, after)
     template = "accounts/directory/_member_rows.html" if after else "accounts/directory/_members_panel.html"
-    return render(request, template, {
-        "panel_unit": unit, "members": members, "has_more": has_more,
-        "panel_chain": selectors.unit_ancestors(unit=unit),
-    })
+    return render(
+        request,
+        template,
+        {
+            "panel_unit": unit,
+            "members": members,
+            "has_more": has_more,
+            "panel_chain": selectors.unit_ancestors(unit=unit),
+        },
+    )
 
 
 @login_required
@@ -102,5 +118,5 @@ def search(request):
     query = (request.GET.get("q") or "").strip()
     if not request.htmx:
         return redirect(reverse("directory:directory") + "?" + urlencode({"q": query}))
-    results = _search(query) if query else {}
+    results = _search(request.user, query) if query else {}
     return render(request, "accounts/directory/_search_results.html", {"query": query, **results})

@@ -8,7 +8,9 @@ from tests.factories import UserFactory
 
 USERS_URL = "/api/v1/users/"
 PUBLIC_FIELDS = {"id", "account", "name", "nickname", "avatar", "unit"}
-
+# Phone, e-mail and roles are there for everyone, null unless the directory rule shows them
+# (tests/accounts/test_directory_details.py).
+DIRECTORY_FIELDS = PUBLIC_FIELDS | {"details_visible", "phone", "email", "roles"}
 
 
 @pytest.mark.parametrize("query", ["zw", "zhangwei", "ZhangWei", "张伟", "张", "teacher_zw"])
@@ -17,7 +19,8 @@ def test_search_finds_zhang_wei_by_pinyin_initials_name_and_account(auth_client,
     assert response.status_code == 200
     results = response.json()["results"]
     assert [u["id"] for u in results] == [teacher.pk]
-    assert set(results[0]) == PUBLIC_FIELDS
+    assert set(results[0]) == DIRECTORY_FIELDS
+    assert results[0]["details_visible"] is False and results[0]["phone"] is None
     assert results[0]["unit"] == {"id": teacher.unit_id, "name": "海淀实验小学"}
 
 
@@ -26,7 +29,8 @@ def test_search_by_nickname_and_never_shows_phone_or_email(auth_client, tree, te
     response = auth_client(teacher).get(USERS_URL, {"search": "娜娜"})
     (found,) = response.json()["results"]
     assert found["account"] == "li_na"
-    assert "phone" not in found and "email" not in found
+    # Someone of no unit near the teacher: the details are withheld.
+    assert found["phone"] is None and found["email"] is None and found["roles"] is None
     assert "13800000000" not in response.content.decode()
 
 
@@ -77,7 +81,7 @@ def test_search_pages_through_many_namesakes_without_repeats_or_gaps(auth_client
 def test_public_profile_of_an_active_user(auth_client, teacher, tianjin_teacher):
     response = auth_client(tianjin_teacher).get(f"{USERS_URL}{teacher.pk}/")
     assert response.status_code == 200
-    assert set(response.json()) == PUBLIC_FIELDS
+    assert set(response.json()) == DIRECTORY_FIELDS
     assert response.json()["account"] == "teacher_zw"
 
 

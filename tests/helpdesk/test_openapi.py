@@ -43,9 +43,11 @@ def test_schema_documents_the_roots_clients_rely_on(schema):
     assert member_id["schema"]["type"] == "integer"
 
 
-def test_public_user_schema_has_no_phone_or_email(schema):
-    public = schema["components"]["schemas"]["PublicUser"]["properties"]
-    assert "phone" not in public and "email" not in public
+def test_directory_user_schema_says_phone_and_email_may_be_withheld(schema):
+    directory = schema["components"]["schemas"]["DirectoryUser"]["properties"]
+    assert "details_visible" in directory
+    for name in ("phone", "email", "roles"):
+        assert directory[name].get("nullable") is True, name
 
 
 @pytest.fixture
