@@ -66,16 +66,44 @@ def directory(request):
         context["page"] = page
         context["my_unit_chain"] = selectors.unit_ancestors(unit=my_unit)
     if tab == "tree":
-        context["roots"] = selectors.unit_roots()
         unit_id = request.GET.get("unit", "")
-        if unit_id.isdigit():
-            # Without JavaScript a unit's name links here; the same panel htmx would load.
-            unit = selectors.unit_get(unit_id=int(unit_id))
+        # The chosen unit (without JavaScript a unit's name links here), else one's own: its members
+        # in the panel and its ancestors opened in the tree, so nobody starts at a closed ministry.
+        unit = selectors.unit_get(unit_id=int(unit_id)) if unit_id.isdigit() else my_unit
+        if unit is None:
+            context["roots"] = selectors.unit_roots()
+        else:
+            chain = selectors.unit_ancestors(unit=unit)
             members, has_more = _members_page(request.user, unit)
             context.update(
-                panel_unit=unit, members=members, has_more=has_more, panel_chain=selectors.unit_ancestors(unit=unit)
+                roots=_tree_open_to(chain), panel_unit=unit, members=members, has_more=has_more, panel_chain=chain
             )
     return render(request, "accounts/directory/directory.html", context)
+
+
+def _tree_open_to(chain: list) -> list:
+    """The roots with every unit above ``chain[-1]`` opened, rendered by the server.
+
+    Each opened unit gets its first page of children (``open_children``, ``open_has_more``) like the
+    branch htmx would fetch; when the next unit of the chain lies beyond that page it is added at the
+    end, and "more" continues after the page's own last unit (``open_more_after``), so that nothing
+    is skipped (the chain's unit then shows twice once the rest is loaded, which is harmless).
+    """
+    roots = list(selectors.unit_roots())
+    level = roots
+    for depth, ancestor in enumerate(chain[:-1]):
+        node = next((unit for unit in level if unit.pk == ancestor.pk), None)
+        if node is None:
+            level.append(ancestor)
+            node = ancestor
+        children, has_more = _children_page(node)
+        following = chain[depth + 1]
+        node.open_more_after = children[-1].path if children else ""
+        if not any(child.pk == following.pk for child in children):
+            children.append(following)
+        node.open_children, node.open_has_more = children, has_more
+        level = children
+    return roots
 
 
 @login_required
