@@ -159,4 +159,3 @@ def duty(request):
         services.agent_set_duty(assignment=assignment, on_duty=on_duty, actor=request.user)
     messages.success(request, _("You are now on duty.") if on_duty else _("You are now off duty."))
     return redirect(_safe_next(request, reverse("accounts:profile")))
-
