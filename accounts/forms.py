@@ -25,7 +25,8 @@ class LoginForm(forms.Form):
     password = forms.CharField(
         label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
-    remember = forms.BooleanField(label=_("Remember me"), required=False)
+    # What it does, not "remember the password": the session lasts REMEMBER_ME_AGE (14 days).
+    remember = forms.BooleanField(label=_("Keep me signed in for 14 days"), required=False)
 
     def __init__(self, request=None, *args, **kwargs):
         self.request = request

@@ -249,7 +249,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
-# 记住密码 keeps the session this long; without it the session ends with the browser.
+# 14 天内保持登录 (keep me signed in) keeps the session this long; without it the session ends with the browser.
 REMEMBER_ME_AGE = timedelta(days=14)
 SESSION_COOKIE_AGE = int(REMEMBER_ME_AGE.total_seconds())
 

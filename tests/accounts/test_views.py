@@ -41,14 +41,15 @@ def test_a_fresh_visitor_sees_the_login_page_in_chinese(client, db):
     assert response["Location"].startswith(LOGIN)
     page = html(client.get(LOGIN))
     assert "教育技术服务平台" in page
-    assert "记住密码" in page
+    # The box says what it does: the session is kept for 14 days (no password is remembered).
+    assert "14 天内保持登录" in page and "记住密码" not in page
     assert "账号及密码由上级教育部门分配" in page
 
 
 def test_the_language_switch_shows_english(client, db):
     response = client.post(reverse("set_language"), {"language": "en", "next": LOGIN}, follow=True)
     page = html(response)
-    assert "Remember me" in page
+    assert "Keep me signed in for 14 days" in page
     assert "Education Technology Service Platform" in page
 
 

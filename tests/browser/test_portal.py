@@ -22,7 +22,7 @@ def sign_in(page, account: str, password: str, *, remember: bool = False) -> Non
     page.get_by_label("账号").fill(account)
     page.get_by_label("密码", exact=True).fill(password)
     if remember:
-        page.get_by_label("记住密码").check()
+        page.get_by_label("14 天内保持登录").check()
     page.get_by_role("button", name="登录").click()
 
 
@@ -44,7 +44,7 @@ def test_sign_in_edit_profile_and_change_password(page, teacher, password, live_
     sign_in(page, "teacher_zw", password, remember=True)
     expect(page.get_by_role("heading", name="您好，张伟")).to_be_visible()
     expect(page.locator(".breadcrumb")).to_contain_text("海淀实验小学")
-    # 记住密码: the session cookie outlives the browser, for about 14 days.
+    # 14 天内保持登录: the session cookie outlives the browser, for about 14 days.
     days_left = (session_cookie(page)["expires"] - time.time()) / 86400
     assert 13.9 < days_left <= 14
     screenshot(page, "02-home")
@@ -82,7 +82,7 @@ def test_sign_in_edit_profile_and_change_password(page, teacher, password, live_
     expect(page.locator(".errorlist")).to_contain_text("账号或密码错误")
     sign_in(page, "teacher_zw", NEW_PASSWORD)
     expect(page.get_by_role("heading", name="您好，伟哥")).to_be_visible()
-    # Without 记住密码 the session ends with the browser.
+    # Without 14 天内保持登录 the session ends with the browser.
     assert session_cookie(page)["expires"] == -1
     assert_nothing_fetched_from_elsewhere(page, live_server)
 
