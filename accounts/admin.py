@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -41,6 +42,18 @@ class UserAdmin(DjangoUserAdmin):
         # Keep the directory search in step with edits made here.
         services.user_refresh_search_terms(user=obj)
 
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not RoleAssignment:
+            return super().save_formset(request, form, formset, change)
+        # Roles edited inline are recorded like the portal's changes (RoleChange).
+        stored = {f.instance.pk: services.role_snapshot(f.instance.pk) for f in formset.forms if f.instance.pk}
+        super().save_formset(request, form, formset, change)
+        for pk, (old, old_state) in stored.items():
+            new = RoleAssignment.objects.filter(pk=pk).first()
+            services.role_record_back_office(actor=request.user, old=old, old_state=old_state, new=new)
+        for new in formset.new_objects:
+            services.role_record_back_office(actor=request.user, old=None, old_state=None, new=new)
+
 
 @admin.register(RoleAssignment)
 class RoleAssignmentAdmin(admin.ModelAdmin):
@@ -50,6 +63,30 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "unit")
     filter_horizontal = ("handling_groups",)
     list_select_related = ("user", "unit")
+
+    # Django admin writes these rows itself; each change is recorded as the services record theirs.
+    def save_model(self, request, obj, form, change):
+        request._role_before = services.role_snapshot(obj.pk) if change else (None, None)
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # handling groups are set here
+        old, old_state = getattr(request, "_role_before", (None, None))
+        services.role_record_back_office(actor=request.user, old=old, old_state=old_state, new=form.instance)
+
+    def delete_model(self, request, obj):
+        old, old_state = services.role_snapshot(obj.pk)
+        services.role_record_back_office(actor=request.user, old=old, old_state=old_state, new=None)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        # The bulk action is not in a transaction of the admin's own: the records and the deletion
+        # stand or fall together.
+        with transaction.atomic():
+            for obj in queryset:
+                old, old_state = services.role_snapshot(obj.pk)
+                services.role_record_back_office(actor=request.user, old=old, old_state=old_state, new=None)
+            super().delete_queryset(request, queryset)
 
 
 @admin.register(HandlingGroup)

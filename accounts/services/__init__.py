@@ -21,7 +21,15 @@ from .accounts import (
     validate_avatar,
 )
 from .imports import IMPORT_COLUMNS, ImportResult, ImportRowError, users_import
-from .roles import agent_set_duty, role_grant, role_revoke, role_state, role_update
+from .roles import (
+    agent_set_duty,
+    role_grant,
+    role_record_back_office,
+    role_revoke,
+    role_snapshot,
+    role_state,
+    role_update,
+)
 
 __all__ = [
     "ADMIN_EDITABLE_FIELDS",
@@ -37,7 +45,9 @@ __all__ = [
     "password_change",
     "profile_update",
     "role_grant",
+    "role_record_back_office",
     "role_revoke",
+    "role_snapshot",
     "role_state",
     "role_update",
     "search_terms_for",

@@ -147,3 +147,32 @@ def agent_set_duty(*, assignment: RoleAssignment, on_duty: bool, actor: User | N
     # The caller's object reflects the new state (the API answers with it).
     assignment.on_duty = locked.on_duty
     return assignment
+
+
+# --- Changes made in the back office ------------------------------------------------------------
+def role_snapshot(assignment_id: int | None) -> tuple[RoleAssignment | None, dict | None]:
+    """An assignment as it is stored now, with its state, to compare after the back office saved."""
+    stored = RoleAssignment.objects.filter(pk=assignment_id).first() if assignment_id else None
+    return stored, (role_state(stored) if stored is not None else None)
+
+
+def role_record_back_office(
+    *, actor: User, old: RoleAssignment | None, old_state: dict | None, new: RoleAssignment | None
+) -> None:
+    """Record a change a superuser made in Django admin, which writes the rows itself (inside the
+    admin's own transaction). ``old`` is the stored assignment before the change (``role_snapshot``),
+    ``new`` the saved one or None when it was deleted. Moving an assignment to another holder, unit
+    or role is recorded as a removal and an appointment, as the portal would have done it."""
+    if old is None and new is None:
+        return
+    if new is None:
+        _record(actor=actor, assignment=old, action=RoleChangeAction.REVOKED, before=old_state, after=None)
+        return
+    after = role_state(new)
+    if old is None:
+        _record(actor=actor, assignment=new, action=RoleChangeAction.GRANTED, before=None, after=after)
+    elif (old.user_id, old.unit_id, old.role) != (new.user_id, new.unit_id, new.role):
+        _record(actor=actor, assignment=old, action=RoleChangeAction.REVOKED, before=old_state, after=None)
+        _record(actor=actor, assignment=new, action=RoleChangeAction.GRANTED, before=None, after=after)
+    elif after != old_state:
+        _record(actor=actor, assignment=new, action=RoleChangeAction.UPDATED, before=old_state, after=after)
