@@ -211,3 +211,53 @@ class SearchForm(forms.Form):
             datetime.combine(start, time.min, tzinfo=zone) if start else None,
             datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone) if end else None,
         )
+
+
+class ListFilterForm(forms.Form):
+    """The workbench's filters (GET): type, priority, state, unit, handler, period and order. A value
+    that is not one of the choices, an unknown unit code or an impossible date is a form error shown
+    above the list, never a 500."""
+
+    type = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("All types")), *TicketType.choices])
+    priority = forms.ChoiceField(
+        label=_("Priority"), required=False, choices=[("", _("All priorities")), *Priority.choices]
+    )
+    state = forms.ChoiceField(label=_("State"), required=False, choices=[("", _("All states")), *TicketState.choices])
+    unit = forms.CharField(
+        label=_("Unit code"), required=False, max_length=32, help_text=_("The unit and every unit below it.")
+    )
+    handler = forms.CharField(label=_("Handler account"), required=False, max_length=150)
+    created_from = forms.DateField(
+        label=_("Asked from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(label=_("Asked until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(
+        label=_("Order"),
+        required=False,
+        choices=[("due", _("Nearest deadline first")), ("new", _("Newest first"))],
+    )
+
+    FILTERS = ("type", "priority", "state", "unit", "handler", "created_from", "created_to")
+
+    def __init__(self, *args, sortable: bool = True, staff: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sortable:
+            # The history lists are newest first only (selectors.DEADLINE_SORTABLE says why).
+            del self.fields["sort"]
+        if not staff:
+            # An asker's own questions: their unit and nobody else's handler to filter by.
+            del self.fields["unit"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The period ends before it starts."))
+        return cleaned
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        return SearchForm.period(self)
+
+    def active(self) -> bool:
+        """Whether any filter narrows the list (the order alone does not)."""
+        return self.is_bound and any(self.data.get(name) for name in self.FILTERS)

@@ -8,6 +8,7 @@ and the staff of the ticket. An answer waiting for review is not the asker's to 
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -106,14 +107,27 @@ class TicketListSerializer(serializers.ModelSerializer):
     contact_info = serializers.SerializerMethodField(help_text=_("Masked, e.g. 138****0000."))
     rating = RatingField()
 
+    due_at = serializers.SerializerMethodField(
+        help_text=_(
+            "The nearest deadline: confirming receipt while an assignment is unconfirmed, otherwise the "
+            "current SLA deadline (`next_due_at`). Null when no clock runs."
+        )
+    )
+    due_status = serializers.SerializerMethodField(
+        help_text=_("`overdue`, `due_soon` (within two hours) or an empty string.")
+    )
     class Meta:
         model = Ticket
         # The columns the selector reads for a row (selectors.LIST_COLUMNS), each choice followed by
-        # its label.
-        fields = tuple(
-            name
-            for column in selectors.LIST_COLUMNS
-            for name in ((column, f"{column}_display") if column in LABELLED_CHOICES else (column,))
+        # its label, then the nearest deadline and its colour.
+        fields = (
+            *(
+                name
+                for column in selectors.LIST_COLUMNS
+                for name in ((column, f"{column}_display") if column in LABELLED_CHOICES else (column,))
+            ),
+            "due_at",
+            "due_status",
         )
         read_only_fields = fields
 
@@ -121,6 +135,14 @@ class TicketListSerializer(serializers.ModelSerializer):
         return mask_contact(ticket.contact_info)
 
     def to_representation(self, ticket: Ticket) -> dict:
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_due_at(self, ticket: Ticket):
+        return _DATETIME.to_representation(selectors.nearest_due(ticket))
+
+    @extend_schema_field(serializers.ChoiceField(choices=["overdue", "due_soon", ""]))
+    def get_due_status(self, ticket: Ticket) -> str:
+        return selectors.due_status(selectors.nearest_due(ticket), timezone.now())
+
         # A row of selectors.ticket_list_rows carries its references' names; it is built here directly.
         # DRF's generic path cost ~0.4 ms a row (each attribute looked up through inspect.signature, a
         # nested serializer per reference), 8-15 ms of CPU for a page. Anything else (the detail and its
@@ -129,6 +151,7 @@ class TicketListSerializer(serializers.ModelSerializer):
         if type(self) is not TicketListSerializer or "unit_name" not in ticket.__dict__:
             return super().to_representation(ticket)
         return {
+        due = selectors.nearest_due(ticket)
             "id": ticket.id,
             "number": ticket.number,
             "title": ticket.title,
@@ -156,6 +179,8 @@ class TicketListSerializer(serializers.ModelSerializer):
             "next_due_at": _DATETIME.to_representation(ticket.next_due_at),
             "escalation_level": ticket.escalation_level,
         }
+            "due_at": _DATETIME.to_representation(due),
+            "due_status": selectors.due_status(due, timezone.now()),
 
 
 # Formats a datetime as every DateTimeField of the API does (settings, current time zone).
@@ -347,7 +372,7 @@ class TicketQuerySerializer(serializers.Serializer):
     created_from = serializers.DateField(required=False, help_text=_("Created on or after this day."))
     created_to = serializers.DateField(required=False, help_text=_("Created on or before this day."))
 
-    SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to")
+    SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to", "handler")
 
     def validate_q(self, value: str) -> str:
         if not has_words(value):
@@ -368,6 +393,17 @@ class RequestInfoSerializer(StrictSerializer):
 
 class MessageBodySerializer(StrictSerializer):
     body = serializers.CharField(max_length=MESSAGE_MAX)
+    handler = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text=_("The handling agent's id.")
+    )
+    sort = serializers.ChoiceField(
+        choices=[("due", _("Nearest deadline first")), ("new", _("Newest first"))],
+        required=False,
+        help_text=_(
+            "Order of the work lists (assigned, pool, due_soon, breached, review): nearest deadline first by "
+            "default. The other lists are always newest first."
+        ),
+    )
 
 
 class AnswerSerializer(StrictSerializer):

@@ -56,7 +56,6 @@ from .serializers import (
     TicketQuerySerializer,
 )
 
-DUE_VIEWS = ("due_soon", "breached")
 # A download answers with the type its content was checked against on upload: one documented media
 # type per kind of file an upload may be (services.attachments.ALLOWED_EXTENSIONS).
 DOWNLOAD_RESPONSES = {
@@ -143,20 +142,24 @@ class TicketViewSet(GenericViewSet):
         responses={200: TicketListSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_LIST},
         description=(
             "One of the work lists (`view`) or a search (答案查询) by number, words (Chinese too), state, type, "
-            "priority, unit (with its subtree) and period, within what you may see. Newest first; the due lists "
-            "soonest deadline first. Contact info is masked."
+            "priority, unit (with its subtree), handler and period, within what you may see. The work lists "
+            "(assigned, pool, due_soon, breached, review) are nearest deadline first (`due_at`: the nearer of "
+            "confirming receipt and the SLA deadline) unless `sort=new`; the others newest first. Contact info "
+            "is masked."
         ),
     )
     def list(self, request):
         params = _validated(TicketQuerySerializer, request.query_params.dict())
         view = params.pop("view", None) or "handled"
-        if view in DUE_VIEWS:
-            # Soonest deadline first; every ticket in these lists has one.
-            self.keyset_ordering = ("next_due_at", "id")
+        sort = params.pop("sort", None)
         if any(name in params for name in TicketQuerySerializer.SEARCH_FIELDS):
-            tickets = selectors.ticket_search(user=request.user, view=view, **_search_filters(params))
+            tickets = selectors.ticket_search(user=request.user, view=view, sort=sort, **_search_filters(params))
         else:
-            tickets = selectors.ticket_list(user=request.user, view=view)
+            tickets = selectors.ticket_list(user=request.user, view=view, sort=sort)
+        if tuple(tickets.query.order_by) == selectors.DUE_ORDER:
+            # Nearest deadline first: the cursor holds (due_at, id); a ticket without a deadline has
+            # the selector's far-future sentinel, so the key is never null.
+            self.keyset_ordering = selectors.DUE_ORDER
         # The names a row shows come with the page's one query, so a page of 100 costs what a page of 5 does.
         page = self.paginate_queryset(selectors.ticket_list_rows(tickets))
         return self.get_paginated_response(TicketListSerializer(page, many=True).data)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,6 +40,7 @@ from ..forms import (
     AttachForm,
     ConfirmForm,
     FollowUpForm,
+    ListFilterForm,
     MessageForm,
     PriorityForm,
     RateForm,
@@ -116,11 +119,6 @@ LIST_TABS = (
         gettext_lazy("No tickets yet."),
     ),
 )
-# Lists in deadline order are short by nature (open and due); the others page by id.
-DEADLINE_ORDERED = frozenset({"due_soon", "breached"})
-DUE_COLUMN_VIEWS = frozenset({"assigned", "pool", "due_soon", "breached", "review"})
-
-
 def _roles(user) -> dict[str, bool]:
     agent = selectors.user_is_agent(user)
     reviewer = selectors.user_is_reviewer(user)
@@ -152,47 +150,98 @@ def _default_view(tabs: list[ListTab]) -> str:
     return "mine"
 
 
-def _page(queryset, request: HttpRequest, *, by_id: bool = True) -> tuple[list, str]:
-    """One page of a list, newest first, walking the id index (``?before=<id>``) instead of counting."""
-    before = request.GET.get("before", "")
-    if by_id and before.isdigit():
-        queryset = queryset.filter(pk__lt=int(before))
+def _page(queryset, request: HttpRequest) -> tuple[list, str]:
+    """One page of a list walking its index instead of counting: newest first by ``?before=<id>``,
+    nearest deadline first by ``?due_after=<iso>&after=<id>`` (the last row's key). A cursor that does
+    not parse is ignored (the first page), never an error."""
+    by_deadline = tuple(queryset.query.order_by) == selectors.DUE_ORDER
+    if by_deadline:
+        due_after, after = request.GET.get("due_after", ""), request.GET.get("after", "")
+        try:
+            position = (datetime.fromisoformat(due_after), int(after))
+        except ValueError:
+            position = None
+        if position is not None and position[0].tzinfo is not None:
+            due, pk = position
+            queryset = queryset.filter(Q(due_at__gt=due) | Q(due_at=due, pk__gt=pk))
+    else:
+        before = request.GET.get("before", "")
+        if before.isdigit():
+            queryset = queryset.filter(pk__lt=int(before))
     rows = list(queryset[: PAGE_SIZE + 1])
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     next_query = ""
-    if by_id and more and rows:
+    if more and rows:
         query = request.GET.copy()
-        query["before"] = str(rows[-1].pk)
+        if by_deadline:
+            query["due_after"], query["after"] = rows[-1].due_at.isoformat(), str(rows[-1].pk)
+        else:
+            query["before"] = str(rows[-1].pk)
         next_query = query.urlencode()
     return rows, next_query
 
 
 @login_required
 def ticket_index(request: HttpRequest) -> HttpResponse:
-    """The workbench: one list at a time, chosen by tab; the list refreshes itself on ticket events."""
+    """The workbench: one list at a time, chosen by tab, with each tab's count (capped, see
+    selectors.COUNT_CAP), filters and the nearest deadline coloured when due soon or overdue. On a
+    ticket event the list fetches itself again over htmx, and the tabs with their counts come along
+    out of band (tickets/_nav.html)."""
+def _filtered_list(request: HttpRequest, view: str, form: ListFilterForm):
+    """The list narrowed by the valid filters, or None with the problems on the form."""
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    unit = None
+    code = (data.get("unit") or "").strip()
+    if code:
+        unit = selectors.search_unit(code=code)
+        if unit is None:
+            form.add_error("unit", _("No unit has this code."))
+            return None
+    created_from, created_to = form.period()
+    return selectors.ticket_search(
+        user=request.user,
+        view=view,
+        sort=data.get("sort") or None,
+        state=data["state"],
+        type=data["type"],
+        priority=data["priority"],
+        unit=unit,
+        handler=data["handler"].strip(),
+        created_from=created_from,
+        created_to=created_to,
+    )
+
+
     nav = _nav(request.user)
     tabs = nav["tabs"]
     views = {tab.view: tab for tab in tabs}
     view = request.GET.get("view") or _default_view(tabs)
     if view not in views:
         raise Http404(_("There is no such list."))
-    rows, next_query = _page(
-        selectors.ticket_list(user=request.user, view=view), request, by_id=view not in DEADLINE_ORDERED
-    )
+    form = ListFilterForm(request.GET, sortable=view in selectors.DEADLINE_SORTABLE, staff=nav["roles"]["staff"])
+    tickets = _filtered_list(request, view, form)
+    rows, next_query = _page(tickets, request) if tickets is not None else ([], "")
     context = {
         **nav,
         "tab": views[view],
         "view": view,
-        "rows": rows,
+        "rows": selectors.mark_deadlines(rows),
         "next_query": next_query,
-        "truncated": view in DEADLINE_ORDERED and len(rows) == PAGE_SIZE,
+        "form": form,
+        "filtered": form.active(),
+        "counts": selectors.ticket_list_counts(user=request.user, views=views),
+        "count_cap": selectors.COUNT_CAP,
         "show_asker": view != "mine",
-        "show_due": view in DUE_COLUMN_VIEWS,
+        "show_due": True,
     }
     if request.htmx:
-        return render(request, "tickets/_list.html", context)
-    return render(request, "tickets/list.html", context)
+        return render(request, "tickets/_list.html", context, status=status)
+    return render(request, "tickets/list.html", context, status=status)
+    # A filter the form refused is the request's fault: 400, with the errors above an empty list.
+    status = 400 if form.errors else 200
 
 
 # --- 问题咨询: ask ----------------------------------------------------------------------------------
@@ -538,6 +587,7 @@ def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
     form = FollowUpForm(request.POST)
     if form.is_valid():
         try:
+            rows = selectors.mark_deadlines(rows)
             services.follow_up_complete(follow_up=follow_up, user=request.user, outcome=form.cleaned_data["outcome"])
         except ValidationError as exc:
             apply_errors(form, exc)
