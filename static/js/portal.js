@@ -56,3 +56,17 @@
     });
   });
 })();
+
+/* The top navigation's menu button on narrow screens (portal.css folds .mainnav away below
+   720px): it opens and closes the menu and says which it is to assistive technology. */
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".nav-toggle");
+    if (!toggle) return;
+    var bar = toggle.closest(".topbar");
+    var open = !bar.classList.contains("nav-open");
+    bar.classList.toggle("nav-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+})();

@@ -136,6 +136,11 @@ def test_list_rows_give_the_same_json_as_the_related_rows(new_ticket, staff, tre
 
 def test_due_soon_and_breached_lists(new_ticket, staff):
     ticket = new_ticket(priority="P1")  # first response within 2 hours
+    # Unconfirmed, the ticket's nearest deadline is its receipt: overdue once that has passed.
+    past_receipt = ticket.ack_due_at + timedelta(minutes=1)
+    assert _numbers(selectors.ticket_list(user=staff.agent, view="breached", now=past_receipt)) == [ticket.number]
+    # Accepted, the first response deadline is the one that counts.
+    ticket = services.ticket_accept(ticket=ticket, agent=ticket.assignee)
     soon = ticket.response_due_at - timedelta(minutes=30)
     assert _numbers(selectors.ticket_list(user=staff.agent, view="due_soon", now=soon)) == [ticket.number]
     assert not selectors.ticket_list(user=staff.agent, view="breached", now=soon).exists()

@@ -61,3 +61,9 @@ def minutes_duration(minutes) -> str:
         return duration(int(minutes) * 60)
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def count_of(counts: dict, view: str) -> int:
+    """A tab's count from the workbench's ``counts`` (0 for a list not counted)."""
+    return counts.get(view, 0) if isinstance(counts, dict) else 0

@@ -228,7 +228,10 @@ class SelectorKeysetPagination(CompositeKeysetPagination):
         fields = []
         values = []
         for name, raw in zip(self.ordering, position, strict=True):
-            field = queryset.model._meta.get_field(name)
+            # A key may be an annotation (a list ordered by a computed deadline): its output field
+            # reads the cursor's value back the same way.
+            annotation = queryset.query.annotations.get(name)
+            field = annotation.output_field if annotation is not None else queryset.model._meta.get_field(name)
             value = field.to_python(raw)  # ValidationError for text in an id or a date column
             if value is None:
                 raise ValidationError("null cursor value")
