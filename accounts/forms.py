@@ -7,6 +7,7 @@ from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 # Re-exported: accounts.views imports it from here; it lives in the shared layer (every app's views use it).
@@ -92,14 +93,51 @@ class PasswordChangeForm(forms.Form):
     PASSWORD_FIELDS = ("old_password", "new_password", "new_password_confirm")
 
 
+def unit_choice_label(unit: OrgUnit) -> str:
+    """How the unit picker writes a unit into the field: "海淀实验小学（S110108001）"."""
+    return f"{unit.name}（{unit.code}）"
+
+
 class UnitCodeField(forms.CharField):
-    """A unit entered by its code; the view checks that the actor manages it."""
+    """A unit the actor manages, searched by name, pinyin or code (the picker: a datalist that htmx
+    refills from ``accounts:manage_unit_search`` as the user types, no inline script), or typed as a
+    code by keyboard users. Cleans to the code (or the name, when no code was given); the form or
+    view checks that the actor manages it."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("Unit code"))
-        kwargs.setdefault("max_length", 32)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"list": "managed-units", "autocomplete": "off"}))
+        kwargs.setdefault("label", _("Unit"))
+        kwargs.setdefault("max_length", 160)
+        attrs = {
+            "list": "managed-units",
+            "autocomplete": "off",
+            "placeholder": _("Name, pinyin or code"),
+            "hx-get": reverse_lazy("accounts:manage_unit_search"),
+            "hx-trigger": "input changed delay:250ms",
+            "hx-target": "#managed-units",
+            "hx-swap": "innerHTML",
+            "hx-sync": "this:replace",
+        }
+        kwargs.setdefault("widget", forms.TextInput(attrs=attrs))
         super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value).strip()
+        # "名称（代码）" from the picker (full- or half-width brackets): the code decides.
+        for opening, closing in (("（", "）"), ("(", ")")):
+            if text.endswith(closing) and opening in text:
+                return text[text.rindex(opening) + 1 : -1].strip()
+        return text
+
+    @staticmethod
+    def resolve(units, text: str) -> OrgUnit | None:
+        """The unit of ``units`` (a scoped queryset) with this code, else the only one with this name."""
+        if not text or units is None:
+            return None
+        unit = units.filter(code=text).first()
+        if unit is None:
+            named = list(units.filter(name=text)[:2])
+            unit = named[0] if len(named) == 1 else None
+        return unit
 
 
 class ManagedUserForm(forms.Form):
@@ -117,16 +155,21 @@ class ManagedUserForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.managed_units = managed_units
         self.unit: OrgUnit | None = None
+        code = self.initial.get("unit_code")
+        if code and managed_units is not None and not self.is_bound:
+            # Shown as the picker writes it; a bare code is accepted all the same.
+            unit = managed_units.filter(code=code).first()
+            if unit is not None:
+                self.initial["unit_code"] = unit_choice_label(unit)
         if editing:
             # The account is the login name: fixed once issued.
             del self.fields["username"]
 
     def clean_unit_code(self) -> str:
-        code = self.cleaned_data["unit_code"].strip()
-        self.unit = self.managed_units.filter(code=code).first() if self.managed_units is not None else None
+        self.unit = UnitCodeField.resolve(self.managed_units, self.cleaned_data["unit_code"])
         if self.unit is None:
-            raise ValidationError(_("No unit you manage has this code."))
-        return code
+            raise ValidationError(_("No unit you manage has this name or code; choose one from the list."))
+        return self.unit.code
 
 
 class ManagedUserFilterForm(forms.Form):

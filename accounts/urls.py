@@ -2,6 +2,7 @@ from django.urls import path
 
 from .views import accounts as views
 from .views import roles as role_views
+from .views import units as unit_views
 
 app_name = "accounts"
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("duty/", role_views.duty, name="duty"),
     path("manage/", views.manage_list, name="manage"),
     path("manage/new/", views.manage_create, name="manage_create"),
+    # The unit picker of the account forms (htmx fills its datalist).
+    path("manage/units/", unit_views.unit_search, name="manage_unit_search"),
     path("manage/import/", views.manage_import, name="manage_import"),
     path("manage/import/template.csv", views.manage_import_template, name="manage_import_template"),
     path("manage/<int:pk>/", views.manage_edit, name="manage_edit"),

@@ -23,6 +23,11 @@ TICKET_FOLLOW_UP = "ticket.follow_up"
 TICKET_SLA_WARNING = "ticket.sla_warning"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
 TICKET_ESCALATED = "ticket.escalated"
+TICKET_WITHDRAWN = "ticket.withdrawn"
+TICKET_CLOSED_INVALID = "ticket.closed_invalid"
+TICKET_TRANSFERRED = "ticket.transferred"
+TICKET_FORWARDED = "ticket.forwarded"
+TICKET_MERGED = "ticket.merged"
 
 _TICKET_PAYLOAD = obj({"id": INTEGER, "number": STRING, "state": {"enum": list(TicketState.values)}})
 _EXAMPLE = {"id": 42, "number": "TS20261205001", "state": TicketState.NEW.value}
@@ -44,6 +49,12 @@ def ticket_payload(ticket: Ticket | TicketRef) -> dict[str, Any]:
 def follow_up_payload(ticket: Ticket, follow_up: FollowUp) -> dict[str, Any]:
     """A poor rating opened a follow-up of this ticket for the answering unit's supervisors."""
     return {"id": ticket.pk, "number": ticket.number, "follow_up": follow_up.pk}
+
+
+def merged_payload(duplicate: Ticket, target: Ticket) -> dict[str, Any]:
+    """A duplicate was merged: which one, and the ticket that carries on (by id and number only; a
+    recipient who may not open the target learns no more than its number)."""
+    return ticket_payload(duplicate) | {"merged_into": {"id": target.pk, "number": target.number}}
 
 
 def _ticket_event(name: str, summary: str) -> EventType:
@@ -74,5 +85,38 @@ EVENT_TYPES = register(
     _ticket_event(
         TICKET_ESCALATED,
         "To the asker, the new handler, the previous handler and the new pool's supervisors: the ticket moved up.",
+    ),
+    _ticket_event(
+        TICKET_WITHDRAWN,
+        "To the asker and the handler: the asker withdrew the question.",
+    ),
+    _ticket_event(TICKET_CLOSED_INVALID, "To the asker, the handler and the actor: staff closed it as invalid."),
+    _ticket_event(
+        TICKET_TRANSFERRED,
+        "To the new handler, the previous handler, the asker and the actor: 转派 to another agent of the pool.",
+    ),
+    _ticket_event(
+        TICKET_FORWARDED,
+        "To the asker, the new handler, the previous handler and the new pool's supervisors: 上报 by hand.",
+    ),
+    EventType(
+        TICKET_MERGED,
+        "To both tickets' askers and handlers and the actor: a duplicate was closed into another ticket.",
+        obj(
+            {
+                "id": INTEGER,
+                "number": STRING,
+                "state": {"enum": list(TicketState.values)},
+                "merged_into": obj({"id": INTEGER, "number": STRING}),
+            }
+        ),
+        examples=(
+            {
+                "id": 43,
+                "number": "TS20261205002",
+                "state": TicketState.CLOSED.value,
+                "merged_into": {"id": 42, "number": "TS20261205001"},
+            },
+        ),
     ),
 )

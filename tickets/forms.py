@@ -128,6 +128,30 @@ class ConfirmForm(forms.Form):
     pass
 
 
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=REASON_MAX, widget=textarea(2))
+
+
+class TransferForm(forms.Form):
+    """转派: the choices (the pool's other on-duty agents) are set by the view for the ticket."""
+
+    agent = forms.TypedChoiceField(label=_("Transfer to"), coerce=int, choices=())
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, widget=textarea(2))
+
+    def __init__(self, *args, agents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [("", "—"), *[(user.pk, user.name or user.username) for user in agents]]
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(
+        label=_("Merge into ticket number"),
+        max_length=20,
+        help_text=_("A ticket of the same asker or the same unit, e.g. TS20261205001."),
+    )
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=REASON_MAX, widget=textarea(2))
+
+
 AcceptForm = ConfirmForm
 
 

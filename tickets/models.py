@@ -45,6 +45,14 @@ class Rating(models.TextChoices):
     DISSATISFIED = "dissatisfied", _("Dissatisfied")  # 不满意
 
 
+class CloseReason(models.TextChoices):
+    """Why a ticket closed without the answer being confirmed and rated (empty: the normal way)."""
+
+    WITHDRAWN = "withdrawn", _("Withdrawn by the asker")  # 提问人撤回
+    INVALID = "invalid", _("Closed as invalid")  # 无效关闭
+    MERGED = "merged", _("Merged into another ticket")  # 合并
+
+
 # A rating that opens a follow-up for the unit's supervisor (seed 004).
 POOR_RATINGS = frozenset({Rating.NEUTRAL, Rating.DISSATISFIED})
 # States in which the ticket is somebody's work and its SLA clocks run (unless paused).
@@ -71,6 +79,19 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "close": (frozenset({_S.RESOLVED}), _S.CLOSED),
     # A breach moves the ticket to the pool above, where the next agent must accept it again.
     "escalate": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
+    # 上报 by hand: the same move as a breach's escalation (services.sweep.escalate_one), with a reason.
+    "forward": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
+    # 转派 to another agent of the same pool, who must confirm receipt again (so back to 待处理). Not
+    # while waiting on the asker: the question asked is the current handler's, and the clock is paused.
+    "transfer": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
+    # The asker withdraws the question while no approved answer exists (a draft under review is not
+    # one); closing ends the ticket, so it can never be rated (rate starts from 已解决 only).
+    "withdraw": (frozenset({_S.NEW, _S.IN_PROGRESS, _S.WAITING_ASKER, _S.PENDING_REVIEW}), _S.CLOSED),
+    # Staff close a question that is not one (spam, a test, out of scope) with a reason: no rating,
+    # no follow-up.
+    "close_invalid": (frozenset({_S.NEW, _S.IN_PROGRESS, _S.WAITING_ASKER, _S.PENDING_REVIEW}), _S.CLOSED),
+    # A duplicate closes with a link to the ticket that carries on; its thread stays readable.
+    "merge": (frozenset({_S.NEW, _S.IN_PROGRESS, _S.WAITING_ASKER, _S.PENDING_REVIEW}), _S.CLOSED),
 }
 # States no action leaves (closed): the ticket is archived, nothing more is written to it.
 FINAL_STATES = frozenset(TicketState.values) - frozenset().union(*(starts for starts, _to in TRANSITIONS.values()))
@@ -172,6 +193,19 @@ class Ticket(models.Model):
     rating = models.CharField(_("satisfaction"), max_length=16, choices=Rating.choices, blank=True)
     feedback = models.TextField(_("feedback"), blank=True, max_length=2000)
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    # How a ticket closed when not by rating or archiving (withdrawn, invalid, merged); see CloseReason.
+    close_reason = models.CharField(_("closed because"), max_length=16, choices=CloseReason.choices, blank=True)
+    # The ticket a duplicate was merged into. No index: it is read from the duplicate (its page links
+    # the target), and the target's timeline lists what was merged into it.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("ticket")
@@ -258,6 +292,12 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         FOLLOW_UP = "follow_up", _("Follow-up opened")
         FOLLOW_UP_DONE = "follow_up_done", _("Follow-up done")
+        WITHDRAWN = "withdrawn", _("Withdrawn by the asker")
+        CLOSED_INVALID = "closed_invalid", _("Closed as invalid")
+        TRANSFERRED = "transferred", _("Transferred")
+        FORWARDED = "forwarded", _("Forwarded up")
+        MERGED = "merged", _("Merged into another ticket")
+        MERGE_RECEIVED = "merge_received", _("A duplicate was merged in")
 
     # Indexed by ticket_event_timeline (ticket, id), which serves every lookup by ticket.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)

@@ -137,6 +137,11 @@ PAGE_TRANSITIONS = {
     "confirm": "confirm",
     "reopen": "reopen",
     "rate": "rate",
+    "withdraw": "withdraw",
+    "close_invalid": "close_invalid",
+    "transfer": "transfer",
+    "forward": "forward",
+    "merge": "merge",
 }
 
 
@@ -162,8 +167,11 @@ def ticket_allowed_actions(*, user: User, ticket: Ticket) -> list[str]:
             actions.append("priority")
     if "reviewer" in caps:
         actions += _offered(state, "approve", "reject")
+    if ("agent" in caps and ticket.assignee_id == user.pk) or "supervisor" in caps:
+        # The handler, or a supervisor of the ticket's unit or above, passes it on or ends it.
+        actions += _offered(state, "transfer", "forward", "merge", "close_invalid")
     if "asker" in caps:
-        actions += _offered(state, "confirm", "reopen")
+        actions += _offered(state, "confirm", "reopen", "withdraw")
         if not ticket.rating:
             actions += _offered(state, "rate")
     if changeable and (caps & ({"asker"} | STAFF_CAPABILITIES)):
@@ -247,6 +255,9 @@ def ticket_list_rows(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     # No ordering: one row each, and the tree's default order by path would sort it.
     units = OrgUnit.objects.order_by().values("name")
     users = User.objects.order_by()
+    if "due_at" not in tickets.query.annotations:
+        # Computed for the page's rows only (a select-list expression), for the nearest deadline.
+        tickets = tickets.annotate(due_at=nearest_due_expression())
     return (
         tickets.select_related(None)
         .only(*LIST_COLUMNS)
@@ -255,9 +266,6 @@ def ticket_list_rows(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
             pool_unit_name=Subquery(units.filter(pk=OuterRef("pool_unit_id"))),
             asker_account=Subquery(users.filter(pk=OuterRef("asker_id")).values("username")),
             asker_name=Subquery(users.filter(pk=OuterRef("asker_id")).values("name")),
-    if "due_at" not in tickets.query.annotations:
-        # Computed for the page's rows only (a select-list expression), for the nearest deadline.
-        tickets = tickets.annotate(due_at=nearest_due_expression())
             assignee_account=Subquery(users.filter(pk=OuterRef("assignee_id")).values("username")),
             assignee_name=Subquery(users.filter(pk=OuterRef("assignee_id")).values("name")),
         )
@@ -306,14 +314,6 @@ def due_status(due: datetime | None, now: datetime) -> str:
 def mark_deadlines(rows: Iterable[Ticket], *, now: datetime | None = None) -> list[Ticket]:
     """Rows with ``deadline`` and ``deadline_status`` set for a page to show."""
     now = now or timezone.now()
-    if view == "mine":
-        return _ordered(Ticket.objects.filter(asker=user))
-    if view == "assigned":
-        return order(_in_scope(user, Ticket.objects.filter(assignee=user, state__in=OPEN_STATES)))
-    if view == "pool":
-        pools = [held.unit_id for held in scope_of(user).held(Role.SUPPORT_AGENT)]
-        return order(Ticket.objects.filter(pool_unit_id__in=pools, state=TicketState.NEW))
-    if view in ("due_soon", "breached"):
     marked = []
     for row in rows:
         row.deadline = nearest_due(row)
@@ -353,6 +353,14 @@ def ticket_list(
     The work queues are nearest deadline first unless ``sort="new"``; the others newest first."""
     now = now or timezone.now()
     order = _by_deadline if view in DEADLINE_SORTABLE and sort != "new" else _ordered
+    if view == "mine":
+        return _ordered(Ticket.objects.filter(asker=user))
+    if view == "assigned":
+        return order(_in_scope(user, Ticket.objects.filter(assignee=user, state__in=OPEN_STATES)))
+    if view == "pool":
+        pools = [held.unit_id for held in scope_of(user).held(Role.SUPPORT_AGENT)]
+        return order(Ticket.objects.filter(pool_unit_id__in=pools, state=TicketState.NEW))
+    if view in ("due_soon", "breached"):
         pools = [held.unit_id for held in scope_of(user).held(Role.SUPPORT_AGENT)]
         mine = Q(assignee=user) | Q(pool_unit_id__in=pools)
         return order(_in_scope(user, Ticket.objects.filter(mine, _due_window(view, now), state__in=ACTIVE_STATES)))
@@ -364,14 +372,6 @@ def ticket_list(
     raise ValueError(f"unknown list {view!r}")
 
 
-TICKET_LIST_VIEWS = ("mine", "assigned", "pool", "due_soon", "breached", "review", "handled")
-
-
-def ticket_search(
-    *,
-    user: User,
-    q: str = "",
-    number: str = "",
 # Tab counts stop here: a count is one index range read of at most this many keys, whatever the
 # list's size ("99+" past it), so the workbench's seven counts stay a few milliseconds for a
 # province's administrator as for a school's teacher.
@@ -389,13 +389,23 @@ def ticket_list_counts(*, user: User, views: Iterable[str], now: datetime | None
     return counts
 
 
+TICKET_LIST_VIEWS = ("mine", "assigned", "pool", "due_soon", "breached", "review", "handled")
+
+
+def ticket_search(
+    *,
+    user: User,
+    q: str = "",
+    number: str = "",
     state: str = "",
     type: str = "",
     priority: str = "",
     unit: OrgUnit | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
+    handler: int | str | None = None,
     view: str = "handled",
+    sort: str | None = None,
 ) -> QuerySet[Ticket]:
     """答案查询 and the workbench's filters: the user's visible tickets (or one of their lists) narrowed
     by the filters. ``unit`` narrows to that unit's subtree; the dates bound the creation time
@@ -411,9 +421,7 @@ def ticket_list_counts(*, user: User, views: Iterable[str], now: datetime | None
     if number:
         number = number.strip().upper()
         upper = prefix_upper_bound(number)
-    handler: int | str | None = None,
         tickets = tickets.filter(number__gte=number, number__lt=upper) if upper else tickets.filter(number=number)
-    sort: str | None = None,
     if state:
         tickets = tickets.filter(state=state)
     if type:
@@ -538,6 +546,33 @@ def review_required(*, unit_id: int | None) -> bool:
         return True
     settings_row = SupportSettings.objects.filter(unit_id=unit_id).first()
     return settings_row.review_required if settings_row else True
+
+
+def transfer_candidates(*, ticket: Ticket) -> QuerySet[User]:
+    """Whom the ticket may be transferred (转派) to: the other active, on-duty agents of its pool who
+    serve its type's handling group, by id (the rotation's order)."""
+    # Imported here: services import the selectors, and GROUP_FOR_TYPE is routing's table.
+    from .services.routing import GROUP_FOR_TYPE
+
+    if ticket.pool_unit_id is None:
+        return User.objects.none()
+    agent_ids = RoleAssignment.objects.filter(
+        unit_id=ticket.pool_unit_id,
+        role=Role.SUPPORT_AGENT,
+        on_duty=True,
+        handling_groups__code=GROUP_FOR_TYPE[ticket.type],
+    ).values("user_id")
+    return User.objects.filter(pk__in=agent_ids, is_active=True).exclude(pk=ticket.assignee_id or 0).order_by("pk")
+
+
+def merge_target_get(*, user: User, ticket: Ticket, ref: str | int) -> Ticket:
+    """The ticket a duplicate may be merged into, by id or number, among those the user may see
+    (Ticket.DoesNotExist otherwise, as for any ticket out of reach). The service checks the rest."""
+    tickets = visible_tickets(user=user).select_related(*LIST_RELATED)
+    text = str(ref).strip()
+    if text.isdigit():
+        return tickets.get(pk=int(text))
+    return tickets.get(number=text.upper())
 
 
 def reviewers_of(*, unit_id: int) -> list[int]:

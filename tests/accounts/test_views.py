@@ -347,7 +347,8 @@ def test_the_list_pages_through_accounts_in_order(client, tree, haidian_admin, m
 def test_an_admin_creates_an_account_and_sees_its_password_once(client, tree, haidian_admin):
     client.force_login(haidian_admin)
     form_page = html(client.get(reverse("accounts:manage_create")))
-    assert 'value="110108"' in form_page  # the admin's own unit is the default
+    # The admin's own unit is the default, written as the unit picker writes it.
+    assert 'value="海淀区（110108）"' in form_page
     assert "S110108001" in form_page and "S120101001" not in form_page
     response = client.post(
         reverse("accounts:manage_create"),
@@ -376,7 +377,7 @@ def test_creating_outside_the_subtree_or_with_bad_input_is_a_form_error(client, 
     url = reverse("accounts:manage_create")
     response = client.post(url, {**base, "username": "tj_new", "unit_code": "S120101001"})
     assert response.status_code == 200
-    assert "您管理的单位中没有这个代码" in html(response)
+    assert "您管理的单位中没有这个名称或代码" in html(response)
     response = client.post(url, {**base, "username": "teacher_zw", "unit_code": "110108"})
     assert "该账号已存在" in html(response)
     response = client.post(url, {**base, "username": "a b", "unit_code": "110108"})

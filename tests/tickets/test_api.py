@@ -95,7 +95,8 @@ def test_the_manual_flow_end_to_end(as_user, teacher, staff):
     mine = ok(asker.get(f"{URL}{pk}/"))
     assert mine["number"] == created["number"]
     assert mine["capabilities"] == ["asker"]
-    assert mine["allowed_actions"] == ["reply", "attach"]
+    # Withdrawing is possible until an approved answer exists.
+    assert mine["allowed_actions"] == ["withdraw", "reply", "attach"]
     agent = as_user(staff.agent)
 
     # 问题回答: the assigned agent sees the contact whole, confirms receipt and asks for more.

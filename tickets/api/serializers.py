@@ -34,6 +34,7 @@ from ..fields import (
     mask_contact,
 )
 from ..models import (
+    CloseReason,
     FollowUp,
     Priority,
     Rating,
@@ -106,7 +107,6 @@ class TicketListSerializer(serializers.ModelSerializer):
     pool_unit = UnitRefSerializer(read_only=True, allow_null=True)
     contact_info = serializers.SerializerMethodField(help_text=_("Masked, e.g. 138****0000."))
     rating = RatingField()
-
     due_at = serializers.SerializerMethodField(
         help_text=_(
             "The nearest deadline: confirming receipt while an assignment is unconfirmed, otherwise the "
@@ -116,6 +116,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     due_status = serializers.SerializerMethodField(
         help_text=_("`overdue`, `due_soon` (within two hours) or an empty string.")
     )
+
     class Meta:
         model = Ticket
         # The columns the selector reads for a row (selectors.LIST_COLUMNS), each choice followed by
@@ -134,7 +135,6 @@ class TicketListSerializer(serializers.ModelSerializer):
     def get_contact_info(self, ticket: Ticket) -> str:
         return mask_contact(ticket.contact_info)
 
-    def to_representation(self, ticket: Ticket) -> dict:
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_due_at(self, ticket: Ticket):
         return _DATETIME.to_representation(selectors.nearest_due(ticket))
@@ -143,6 +143,7 @@ class TicketListSerializer(serializers.ModelSerializer):
     def get_due_status(self, ticket: Ticket) -> str:
         return selectors.due_status(selectors.nearest_due(ticket), timezone.now())
 
+    def to_representation(self, ticket: Ticket) -> dict:
         # A row of selectors.ticket_list_rows carries its references' names; it is built here directly.
         # DRF's generic path cost ~0.4 ms a row (each attribute looked up through inspect.signature, a
         # nested serializer per reference), 8-15 ms of CPU for a page. Anything else (the detail and its
@@ -150,8 +151,8 @@ class TicketListSerializer(serializers.ModelSerializer):
         # the same JSON.
         if type(self) is not TicketListSerializer or "unit_name" not in ticket.__dict__:
             return super().to_representation(ticket)
-        return {
         due = selectors.nearest_due(ticket)
+        return {
             "id": ticket.id,
             "number": ticket.number,
             "title": ticket.title,
@@ -178,9 +179,9 @@ class TicketListSerializer(serializers.ModelSerializer):
             "updated_at": _DATETIME.to_representation(ticket.updated_at),
             "next_due_at": _DATETIME.to_representation(ticket.next_due_at),
             "escalation_level": ticket.escalation_level,
-        }
             "due_at": _DATETIME.to_representation(due),
             "due_status": selectors.due_status(due, timezone.now()),
+        }
 
 
 # Formats a datetime as every DateTimeField of the API does (settings, current time zone).
@@ -210,6 +211,16 @@ class SlaTargetSerializer(serializers.Serializer):
     paused_minutes = serializers.IntegerField(read_only=True)
 
 
+class TicketNumberSerializer(serializers.ModelSerializer):
+    """A ticket by id and number only: what the asker of a merged duplicate may learn of the target,
+    which they may not be allowed to open."""
+
+    class Meta:
+        model = Ticket
+        fields = ("id", "number")
+        read_only_fields = fields
+
+
 class TicketDetailSerializer(TicketListSerializer):
     """One ticket as its reader may see it. The view puts ``capabilities``, ``allowed_actions`` and
     ``sla`` in the context, computed once for the request."""
@@ -222,10 +233,19 @@ class TicketDetailSerializer(TicketListSerializer):
         help_text=_("The answer. Empty for the asker until it is approved (or given where review is off).")
     )
     capabilities = serializers.SerializerMethodField(help_text=_("What the reader is to this ticket."))
+    close_reason = serializers.ChoiceField(
+        choices=[("", ""), *CloseReason.choices],
+        read_only=True,
+        help_text=_("Why it closed early: withdrawn, invalid or merged; empty otherwise."),
+    )
+    merged_into = TicketNumberSerializer(
+        read_only=True, allow_null=True, help_text=_("The ticket a merged duplicate carries on in.")
+    )
     allowed_actions = serializers.SerializerMethodField(
         help_text=_(
             "Actions the reader may take now, e.g. accept, request_info, reply, note, answer, approve, reject, "
-            "confirm, reopen, rate, priority; each is POST /api/v1/tickets/{id}/<action>/ with '_' written '-'."
+            "confirm, reopen, rate, priority, withdraw, close_invalid, transfer, forward, merge; each is "
+            "POST /api/v1/tickets/{id}/<action>/ with '_' written '-'."
         )
     )
     sla = serializers.SerializerMethodField()
@@ -242,6 +262,8 @@ class TicketDetailSerializer(TicketListSerializer):
             "first_response_at",
             "resolved_at",
             "closed_at",
+            "close_reason",
+            "merged_into",
             "capabilities",
             "allowed_actions",
             "sla",
@@ -371,6 +393,17 @@ class TicketQuerySerializer(serializers.Serializer):
     )
     created_from = serializers.DateField(required=False, help_text=_("Created on or after this day."))
     created_to = serializers.DateField(required=False, help_text=_("Created on or before this day."))
+    handler = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, required=False, help_text=_("The handling agent's id.")
+    )
+    sort = serializers.ChoiceField(
+        choices=[("due", _("Nearest deadline first")), ("new", _("Newest first"))],
+        required=False,
+        help_text=_(
+            "Order of the work lists (assigned, pool, due_soon, breached, review): nearest deadline first by "
+            "default. The other lists are always newest first."
+        ),
+    )
 
     SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to", "handler")
 
@@ -393,17 +426,6 @@ class RequestInfoSerializer(StrictSerializer):
 
 class MessageBodySerializer(StrictSerializer):
     body = serializers.CharField(max_length=MESSAGE_MAX)
-    handler = serializers.IntegerField(
-        min_value=1, max_value=2**63 - 1, required=False, help_text=_("The handling agent's id.")
-    )
-    sort = serializers.ChoiceField(
-        choices=[("due", _("Nearest deadline first")), ("new", _("Newest first"))],
-        required=False,
-        help_text=_(
-            "Order of the work lists (assigned, pool, due_soon, breached, review): nearest deadline first by "
-            "default. The other lists are always newest first."
-        ),
-    )
 
 
 class AnswerSerializer(StrictSerializer):
@@ -422,6 +444,28 @@ class ReasonSerializer(StrictSerializer):
 
 class EmptySerializer(StrictSerializer):
     """No fields; anything sent is refused."""
+
+
+class WithdrawSerializer(StrictSerializer):
+    reason = serializers.CharField(
+        max_length=REASON_MAX, required=False, allow_blank=True, default="", help_text=_("Optional.")
+    )
+
+
+class TransferSerializer(StrictSerializer):
+    agent = serializers.IntegerField(
+        min_value=1,
+        help_text=_("The user id of another on-duty agent of the ticket's pool who handles its type."),
+    )
+    reason = serializers.CharField(max_length=REASON_MAX)
+
+
+class MergeSerializer(StrictSerializer):
+    into = serializers.IntegerField(
+        min_value=1,
+        help_text=_("The id of the ticket that carries on: open, of the same asker or the same unit, one you support."),
+    )
+    reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="")
 
 
 class RateSerializer(StrictSerializer):

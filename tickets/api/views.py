@@ -41,6 +41,7 @@ from .serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
     EmptySerializer,
+    MergeSerializer,
     MessageBodySerializer,
     PrioritySerializer,
     RateSerializer,
@@ -54,6 +55,8 @@ from .serializers import (
     TicketListSerializer,
     TicketMessageSerializer,
     TicketQuerySerializer,
+    TransferSerializer,
+    WithdrawSerializer,
 )
 
 # A download answers with the type its content was checked against on upload: one documented media
@@ -323,6 +326,85 @@ class TicketViewSet(GenericViewSet):
     def priority(self, request, pk=None):
         data = _validated(PrioritySerializer, request.data)
         return self._detail(services.ticket_change_priority(ticket=self.get_object(), agent=request.user, **data))
+
+    # --- Passing on and ending early (issue 17) ------------------------------------------------------
+    @extend_schema(
+        request=WithdrawSerializer,
+        responses=ACTION_RESPONSES,
+        description=(
+            "The asker withdraws the question before an approved answer exists (up to 待审核); it closes as "
+            "`withdrawn` and cannot be rated. All SLA clocks stop."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        data = _validated(WithdrawSerializer, request.data)
+        return self._detail(services.ticket_withdraw(ticket=self.get_object(), asker=request.user, **data))
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=ACTION_RESPONSES,
+        description=(
+            "The handler or a supervisor closes the ticket as invalid, with a reason the asker reads; no rating, "
+            "no follow-up. All SLA clocks stop."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="close-invalid")
+    def close_invalid(self, request, pk=None):
+        data = _validated(ReasonSerializer, request.data)
+        return self._detail(services.ticket_close_invalid(ticket=self.get_object(), actor=request.user, **data))
+
+    @extend_schema(
+        request=TransferSerializer,
+        responses=ACTION_RESPONSES,
+        description=(
+            "转派: the handler or a supervisor hands the ticket to another on-duty agent of the same pool, with a "
+            "reason. It is 待处理 again: the new agent must confirm receipt within the policy's time (1 hour, "
+            "counted from now); the response and resolution deadlines do not move."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, pk=None):
+        data = _validated(TransferSerializer, request.data)
+        ticket = self.get_object()
+        agent = selectors.transfer_candidates(ticket=ticket).filter(pk=data["agent"]).first()
+        if agent is None:
+            raise exceptions.ValidationError(
+                {"agent": [_("Choose an on-duty agent of this ticket's support pool who handles its type.")]}
+            )
+        return self._detail(
+            services.ticket_transfer(ticket=ticket, actor=request.user, agent=agent, reason=data["reason"])
+        )
+
+    @extend_schema(
+        request=ReasonSerializer,
+        responses=ACTION_RESPONSES,
+        description=(
+            "上报: the handler or a supervisor moves the ticket to the pool one level up, by the rule an SLA breach "
+            "escalates with (the nearest unit above with an on-duty agent of the type, its next agent in turn, "
+            "a fresh window there). 400 when no pool above has such an agent."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def forward(self, request, pk=None):
+        data = _validated(ReasonSerializer, request.data)
+        return self._detail(services.ticket_forward(ticket=self.get_object(), actor=request.user, **data))
+
+    @extend_schema(
+        request=MergeSerializer,
+        responses=ACTION_RESPONSES,
+        description=(
+            "Merge this duplicate into ticket `into` (open, of the same asker or the same unit, one you support). "
+            "The duplicate closes as `merged` with `merged_into` set; both timelines record it and both askers "
+            "are told (`ticket.merged`). Its messages and files stay readable. A target you may not see is a 404."
+        ),
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, pk=None):
+        data = _validated(MergeSerializer, request.data)
+        ticket = self.get_object()
+        into = ticket_or_404(user=request.user, pk=data["into"])
+        return self._detail(services.ticket_merge(ticket=ticket, actor=request.user, into=into, reason=data["reason"]))
 
     # --- Timeline and SLA -----------------------------------------------------------------------------
     @extend_schema(

@@ -1,5 +1,6 @@
 """Every write to tickets. ``from tickets import services`` gives the whole surface."""
 
+from .actions import ticket_close_invalid, ticket_forward, ticket_merge, ticket_transfer, ticket_withdraw
 from .attachments import (
     ALLOWED_EXTENSIONS,
     attachment_add,
@@ -61,9 +62,12 @@ __all__ = [
     "ticket_add_note",
     "ticket_approve",
     "ticket_change_priority",
+    "ticket_close_invalid",
     "ticket_compute_deadlines",
     "ticket_confirm",
     "ticket_create",
+    "ticket_forward",
+    "ticket_merge",
     "ticket_number_for",
     "ticket_rate",
     "ticket_reject",
@@ -73,7 +77,9 @@ __all__ = [
     "ticket_route",
     "ticket_sla",
     "ticket_submit_answer",
+    "ticket_transfer",
     "ticket_transition",
+    "ticket_withdraw",
     "tickets_archive_resolved",
     "tickets_follow_unit_move",
 ]

@@ -5,6 +5,8 @@ these."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -36,7 +38,28 @@ EVENT_FOR_ACTION = {
     "rate": TicketEvent.Kind.RATED,
     "close": TicketEvent.Kind.CLOSED,
     "escalate": TicketEvent.Kind.ESCALATED,
+    "forward": TicketEvent.Kind.FORWARDED,
+    "transfer": TicketEvent.Kind.TRANSFERRED,
+    "withdraw": TicketEvent.Kind.WITHDRAWN,
+    "close_invalid": TicketEvent.Kind.CLOSED_INVALID,
+    "merge": TicketEvent.Kind.MERGED,
 }
+
+
+@dataclass
+class Step:
+    """What an action decides once it holds the row lock and has seen the ticket's current state:
+    the fields to change, the timeline line's data, extra lines, and who else hears of it. Actions
+    whose outcome depends on the row (who is in the pool now, which pool is above) return it from
+    ``ticket_transition``'s ``prepare``, so a racing action cannot change the row between the read
+    and the write."""
+
+    changes: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    lines: list[TicketEvent] = field(default_factory=list)
+    recipients: set[int] = field(default_factory=set)
+    # The event's payload when the action's type declares another shape than ticket_payload's.
+    payload: dict[str, Any] | None = None
 
 
 def ticket_number_for(day: date, serial: int) -> str:
@@ -72,13 +95,19 @@ def _record(ticket: Ticket, **fields: Any) -> TicketEvent:
     return line
 
 
-def notify_ticket(ticket: Ticket, *, event_type: str = events.TICKET_UPDATED, extra: set[int] | None = None) -> None:
+def notify_ticket(
+    ticket: Ticket,
+    *,
+    event_type: str = events.TICKET_UPDATED,
+    extra: set[int] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
     """Tell the people of a ticket (asker, handler, and whoever else is named) that it changed."""
     recipients = {ticket.asker_id} | ({ticket.assignee_id} if ticket.assignee_id else set()) | (extra or set())
     send_event(
         user_ids=recipients,
         event_type=event_type,
-        payload=events.ticket_payload(ticket),
+        payload=payload or events.ticket_payload(ticket),
     )
 
 
@@ -91,11 +120,14 @@ def ticket_transition(
     changes: dict[str, Any] | None = None,
     extra_recipients: set[int] | None = None,
     data: dict[str, Any] | None = None,
+    prepare: Callable[[Ticket], Step] | None = None,
+    event_type: str = events.TICKET_UPDATED,
 ) -> Ticket:
     """Apply one action of the transition table under a row lock; refuse what the table does not allow.
 
     Two agents accepting at once: the second waits for the first's lock, then finds the ticket no
-    longer new and is refused, so there is exactly one winner.
+    longer new and is refused, so there is exactly one winner. ``prepare`` (called with the locked
+    row, before any change) may refuse with a ValidationError or return a ``Step``.
     """
     if action not in TRANSITIONS:
         raise ValidationError({"action": [_("Unknown action.")]})
@@ -112,10 +144,12 @@ def ticket_transition(
                 }
             )
         from_state = locked.state
+        step = prepare(locked) if prepare is not None else Step()
+        changes = (changes or {}) | step.changes
         locked.state = to_state
-        for name, value in (changes or {}).items():
+        for name, value in changes.items():
             setattr(locked, name, value)
-        _index_published_answer(locked, from_state=from_state, solution_changed="solution" in (changes or {}))
+        _index_published_answer(locked, from_state=from_state, solution_changed="solution" in changes)
         apply_clock_effects(locked, action=action, now=timezone.now())
         locked.save()
         _record(
@@ -125,9 +159,12 @@ def ticket_transition(
             from_state=from_state,
             to_state=to_state,
             comment=comment,
-            data={k: _plain(v) for k, v in (changes or {}).items()} | (data or {}),
+            data={k: _plain(v) for k, v in changes.items()} | (data or {}) | step.data,
         )
-        notify_ticket(locked, extra=({actor.pk} if actor else set()) | (extra_recipients or set()))
+        if step.lines:
+            TicketEvent.objects.bulk_create(step.lines)
+        extra = ({actor.pk} if actor else set()) | (extra_recipients or set()) | step.recipients
+        notify_ticket(locked, event_type=event_type, extra=extra - {None}, payload=step.payload)
     return locked
 
 

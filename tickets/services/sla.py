@@ -56,6 +56,10 @@ def ticket_compute_deadlines(
     return ticket
 
 
+# Actions that close a ticket before it was answered: all clocks stop.
+CLOSING_ACTIONS = frozenset({"withdraw", "close_invalid", "merge"})
+
+
 def apply_clock_effects(ticket: Ticket, *, action: str, now: datetime) -> None:
     """What an action of the transition table does to the SLA clocks, then the sweep's schedule."""
     if action == "accept":
@@ -80,6 +84,21 @@ def apply_clock_effects(ticket: Ticket, *, action: str, now: datetime) -> None:
         ticket_compute_deadlines(ticket=ticket)
     elif action in ("close", "rate"):
         ticket.closed_at = now
+    elif action in CLOSING_ACTIONS:
+        # Withdrawn, invalid or merged: every clock stops for good. The deadlines stay as they were,
+        # for the record; a pause still running is counted in so the SLA view's totals are final.
+        ticket.closed_at = now
+        if ticket.paused_at is not None:
+            ticket.paused_wall_minutes += int((now - ticket.paused_at).total_seconds() // 60)
+            ticket.paused_working_minutes += DeadlineCalendar().working_minutes(ticket.paused_at, now)
+            ticket.paused_at = None
+    elif action == "transfer":
+        # Seed 004: the handler confirms receipt within the policy's time (1 hour). A new handler is a
+        # new receipt, so the acknowledgement clock starts again for them; the response and resolution
+        # deadlines count from the question's filing and do not move (a transfer buys no time).
+        ticket.accepted_at = None
+        ticket.ack_due_at = now + timedelta(minutes=sla_policy_for(ticket.priority).acknowledge_minutes)
+    # "forward" sets its clocks in sweep.escalate_one, as a breach's escalation does.
     refresh_sla_schedule(ticket)
 
 

@@ -220,26 +220,17 @@ def _sweep_batch(
             counts["at_top"] += 1
             continue
         agent = rotations[(target.pk, ticket.type)].next()
-        previous_assignee, previous_pool = ticket.assignee_id, ticket.pool_unit_id
-        from_state = ticket.state
-        ticket.state = TicketState.NEW
-        ticket.pool_unit_id = target.pk
-        ticket.assignee_id = agent.pk if agent else None
-        ticket.escalation_level += 1
-        ticket.escalated_at = now
-        ticket.accepted_at = None  # the new pool's agent must confirm receipt again
-        minutes = policies[ticket.priority].acknowledge_minutes
-        ticket.ack_due_at = now + timedelta(minutes=minutes) if agent else None
-        data = {
-            "from_pool": previous_pool,
-            "pool": target.pk,
-            "pool_name": target.name,
-            "level": ticket.escalation_level,
-        }
+        previous_assignee, from_state = ticket.assignee_id, ticket.state
+        data, assigned = escalate_one(
+            ticket,
+            target=target,
+            agent=agent,
+            now=now,
+            acknowledge_minutes=policies[ticket.priority].acknowledge_minutes,
+        )
         lines.append((ticket.id, TicketEvent.Kind.ESCALATED, from_state, ticket.state, data))
-        if agent is not None:
-            data = {"assignee": agent.pk, "assignee_name": agent.label}
-            lines.append((ticket.id, TicketEvent.Kind.ASSIGNED, "", "", data))
+        if assigned is not None:
+            lines.append((ticket.id, TicketEvent.Kind.ASSIGNED, "", "", assigned))
         extra = set(supervisors.get(target.pk, [])) | ({previous_assignee} if previous_assignee else set())
         notices.append((ticket, events.TICKET_ESCALATED, extra))
         counts["escalated"] += 1
@@ -281,6 +272,32 @@ def _sweep_batch(
     send_events(outgoing)
     counts["checked"] += len(tickets)
     return counts
+
+
+def escalate_one(
+    ticket: DueTicket | Ticket, *, target: Pool, agent: Agent | None, now: datetime, acknowledge_minutes: int
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Move one ticket to ``target``, the pool above, and its next agent: the one rule for a breach's
+    escalation and for 上报 by hand (services.actions.ticket_forward). The new pool's agent must
+    confirm receipt again (a new hour), and ``escalated_at`` gives that pool a fresh window of the
+    current target (refresh_sla_schedule); the response and resolution deadlines themselves stay.
+    Returns the data of the escalation's timeline line and of the assignment's (None without agent)."""
+    previous_pool = ticket.pool_unit_id
+    ticket.state = TicketState.NEW
+    ticket.pool_unit_id = target.pk
+    ticket.assignee_id = agent.pk if agent else None
+    ticket.escalation_level += 1
+    ticket.escalated_at = now
+    ticket.accepted_at = None
+    ticket.ack_due_at = now + timedelta(minutes=acknowledge_minutes) if agent else None
+    escalation = {
+        "from_pool": previous_pool,
+        "pool": target.pk,
+        "pool_name": target.name,
+        "level": ticket.escalation_level,
+    }
+    assigned = {"assignee": agent.pk, "assignee_name": agent.label} if agent is not None else None
+    return escalation, assigned
 
 
 def _columns(names: Iterable[str]) -> list[models.Field]:

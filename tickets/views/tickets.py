@@ -41,6 +41,7 @@ from ..forms import (
     ConfirmForm,
     FollowUpForm,
     ListFilterForm,
+    MergeForm,
     MessageForm,
     PriorityForm,
     RateForm,
@@ -49,6 +50,8 @@ from ..forms import (
     SearchForm,
     SupportSettingsForm,
     TicketCreateForm,
+    TransferForm,
+    WithdrawForm,
     attachments_help,
 )
 from ..models import FollowUp, Ticket
@@ -182,12 +185,6 @@ def _page(queryset, request: HttpRequest) -> tuple[list, str]:
     return rows, next_query
 
 
-@login_required
-def ticket_index(request: HttpRequest) -> HttpResponse:
-    """The workbench: one list at a time, chosen by tab, with each tab's count (capped, see
-    selectors.COUNT_CAP), filters and the nearest deadline coloured when due soon or overdue. On a
-    ticket event the list fetches itself again over htmx, and the tabs with their counts come along
-    out of band (tickets/_nav.html)."""
 def _filtered_list(request: HttpRequest, view: str, form: ListFilterForm):
     """The list narrowed by the valid filters, or None with the problems on the form."""
     if not form.is_valid():
@@ -215,6 +212,12 @@ def _filtered_list(request: HttpRequest, view: str, form: ListFilterForm):
     )
 
 
+@login_required
+def ticket_index(request: HttpRequest) -> HttpResponse:
+    """The workbench: one list at a time, chosen by tab, with each tab's count (capped, see
+    selectors.COUNT_CAP), filters and the nearest deadline coloured when due soon or overdue. On a
+    ticket event the list fetches itself again over htmx, and the tabs with their counts come along
+    out of band (tickets/_nav.html)."""
     nav = _nav(request.user)
     tabs = nav["tabs"]
     views = {tab.view: tab for tab in tabs}
@@ -237,11 +240,11 @@ def _filtered_list(request: HttpRequest, view: str, form: ListFilterForm):
         "show_asker": view != "mine",
         "show_due": True,
     }
+    # A filter the form refused is the request's fault: 400, with the errors above an empty list.
+    status = 400 if form.errors else 200
     if request.htmx:
         return render(request, "tickets/_list.html", context, status=status)
     return render(request, "tickets/list.html", context, status=status)
-    # A filter the form refused is the request's fault: 400, with the errors above an empty list.
-    status = 400 if form.errors else 200
 
 
 # --- 问题咨询: ask ----------------------------------------------------------------------------------
@@ -317,6 +320,24 @@ def _reply(request: HttpRequest, ticket: Ticket, data: dict, *, internal: bool) 
     _attach_all(request, ticket, data["attachments"], message=message, internal=internal)
 
 
+def _transfer_agent(ticket: Ticket, data: dict):
+    agent = selectors.transfer_candidates(ticket=ticket).filter(pk=data["agent"]).first()
+    if agent is None:
+        raise ValidationError(
+            {"agent": [_("Choose an on-duty agent of this ticket's support pool who handles its type.")]}
+        )
+    return agent
+
+
+def _merge(request: HttpRequest, ticket: Ticket, data: dict) -> Ticket:
+    # A number the user cannot see is answered like one that does not exist.
+    try:
+        into = selectors.merge_target_get(user=request.user, ticket=ticket, ref=data["into"])
+    except Ticket.DoesNotExist:
+        raise ValidationError({"into": [_("There is no ticket with this number that you can see.")]}) from None
+    return services.ticket_merge(ticket=ticket, actor=request.user, into=into, reason=data["reason"])
+
+
 ACTIONS: dict[str, Action] = {
     "accept": Action(
         AcceptForm,
@@ -361,6 +382,29 @@ ACTIONS: dict[str, Action] = {
         ),
         gettext_lazy("The priority has been changed; the deadlines follow it."),
     ),
+    "withdraw": Action(
+        WithdrawForm,
+        lambda r, t, d: services.ticket_withdraw(ticket=t, asker=r.user, reason=d["reason"]),
+        gettext_lazy("Your question has been withdrawn and closed."),
+    ),
+    "close_invalid": Action(
+        ReasonForm,
+        lambda r, t, d: services.ticket_close_invalid(ticket=t, actor=r.user, reason=d["reason"]),
+        gettext_lazy("The ticket has been closed as invalid."),
+    ),
+    "transfer": Action(
+        TransferForm,
+        lambda r, t, d: services.ticket_transfer(
+            ticket=t, actor=r.user, agent=_transfer_agent(t, d), reason=d["reason"]
+        ),
+        gettext_lazy("The ticket has been transferred; the new agent must confirm receipt."),
+    ),
+    "forward": Action(
+        ReasonForm,
+        lambda r, t, d: services.ticket_forward(ticket=t, actor=r.user, reason=d["reason"]),
+        gettext_lazy("The ticket has been forwarded to the support pool one level up."),
+    ),
+    "merge": Action(MergeForm, lambda r, t, d: _merge(r, t, d), gettext_lazy("The duplicate has been merged.")),
     "reply": Action(
         MessageForm, lambda r, t, d: _reply(r, t, d, internal=False), gettext_lazy("Your reply has been sent.")
     ),
@@ -372,7 +416,29 @@ ACTIONS: dict[str, Action] = {
     ),
 }
 # Actions in the side panel; reply, note and attach sit under the conversation (tickets/_compose.html).
-PANEL_ACTIONS = ("accept", "request_info", "answer", "approve", "reject", "confirm", "reopen", "rate", "priority")
+PANEL_ACTIONS = (
+    "accept",
+    "request_info",
+    "answer",
+    "approve",
+    "reject",
+    "confirm",
+    "reopen",
+    "rate",
+    "priority",
+    "transfer",
+    "forward",
+    "merge",
+    "close_invalid",
+    "withdraw",
+)
+
+
+def _form_kwargs(name: str, ticket: Ticket) -> dict[str, Any]:
+    # 转派 offers the pool's other on-duty agents of the ticket's type, read now.
+    if name == "transfer":
+        return {"agents": list(selectors.transfer_candidates(ticket=ticket))}
+    return {}
 
 
 def _action_forms(ticket: Ticket, allowed: list[str], bound: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -388,7 +454,7 @@ def _action_forms(ticket: Ticket, allowed: list[str], bound: dict[str, Any] | No
         elif name == "priority":
             forms[name] = PriorityForm(initial={"priority": ticket.priority}, prefix=name)
         else:
-            forms[name] = ACTIONS[name].form(prefix=name)
+            forms[name] = ACTIONS[name].form(prefix=name, **_form_kwargs(name, ticket))
     return forms
 
 
@@ -412,6 +478,9 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] 
         "is_staff": staff,
         "is_asker": "asker" in capabilities,
         "show_solution": bool(ticket.solution) and selectors.solution_visible(capabilities=capabilities, ticket=ticket),
+        # A merged duplicate links its target only for a reader who may open it (else the number alone).
+        "merged_into_visible": bool(ticket.merged_into_id)
+        and selectors.visible_tickets(user=user).filter(pk=ticket.merged_into_id).exists(),
         "allowed": allowed,
         "actions_key": ",".join(allowed),
         "panel_forms": [(name, forms[name]) for name in PANEL_ACTIONS if name in forms],
@@ -453,7 +522,7 @@ def ticket_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404(_("No such action."))
     ticket = _ticket_or_404(request, pk)
     spec = ACTIONS[action]
-    form = spec.form(request.POST, request.FILES, prefix=action)
+    form = spec.form(request.POST, request.FILES, prefix=action, **_form_kwargs(action, ticket))
     if action not in selectors.ticket_allowed_actions(user=request.user, ticket=ticket):
         # Somebody was quicker (another agent accepted, the reviewer already decided) or the page is old.
         messages.error(
@@ -518,6 +587,7 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
                 view=view,
             )
             rows, next_query = _page(results.order_by("-id"), request)
+            rows = selectors.mark_deadlines(rows)
             searched = True
     status = 400 if form.is_bound and form.errors else 200
     template = "tickets/_search_results.html" if request.htmx else "tickets/search.html"
@@ -587,7 +657,6 @@ def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
     form = FollowUpForm(request.POST)
     if form.is_valid():
         try:
-            rows = selectors.mark_deadlines(rows)
             services.follow_up_complete(follow_up=follow_up, user=request.user, outcome=form.cleaned_data["outcome"])
         except ValidationError as exc:
             apply_errors(form, exc)

@@ -1,0 +1,472 @@
+"""Issue 17's ticket actions: withdraw by the asker, close as invalid, 转派 transfer, 上报 forward and
+merge, each through the service, the API and the portal, with its timeline line, its realtime event
+(checked against its declared schema: the tests run with HELPDESK_VALIDATE_EVENTS), its SLA effect on
+the persisted clocks, and refusals that leave the database as it was."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role, RoleAssignment
+from helpdesk.core import events as core_events
+from tests.factories import UserFactory
+from tickets import selectors, services
+from tickets.models import CloseReason, FollowUp, Ticket, TicketEvent, TicketState
+
+pytestmark = pytest.mark.django_db
+
+SNAPSHOT_FIELDS = (
+    "state",
+    "assignee_id",
+    "pool_unit_id",
+    "close_reason",
+    "merged_into_id",
+    "closed_at",
+    "ack_due_at",
+    "response_due_at",
+    "resolution_due_at",
+    "next_due_at",
+    "sla_check_at",
+    "escalation_level",
+)
+
+
+def snapshot(ticket: Ticket) -> tuple:
+    """What a refused action must leave alone: the ticket's row and its timeline."""
+    row = Ticket.objects.values_list(*SNAPSHOT_FIELDS).get(pk=ticket.pk)
+    return row, TicketEvent.objects.filter(ticket=ticket).count()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every realtime event sent (type, recipients, payload). send_events validates each payload
+    against its declared schema before this sees it."""
+    calls: list[tuple[str, set[int], dict]] = []
+    real = core_events.send_events
+
+    def spy(batch):
+        batch = list(batch)
+        for user_ids, event_type, payload in batch:
+            calls.append((event_type, set(user_ids), payload))
+        return real(batch)
+
+    monkeypatch.setattr(core_events, "send_events", spy)
+    return calls
+
+
+def _of_type(sent, event_type):
+    return [(users, payload) for kind, users, payload in sent if kind == event_type]
+
+
+def _accepted(new_ticket, staff, **extra) -> Ticket:
+    """A ticket accepted by staff.agent (round robin may have given it to the pool's other agent)."""
+    ticket = new_ticket(**extra)
+    Ticket.objects.filter(pk=ticket.pk).update(assignee=staff.agent)
+    ticket.refresh_from_db()
+    return services.ticket_accept(ticket=ticket, agent=staff.agent)
+
+
+def _last_line(ticket: Ticket) -> TicketEvent:
+    return TicketEvent.objects.filter(ticket=ticket).order_by("-id").first()
+
+
+def _window(before, after, minutes):
+    return before + timedelta(minutes=minutes), after + timedelta(minutes=minutes)
+
+
+# --- Withdraw ---------------------------------------------------------------------------------------
+def test_the_asker_withdraws_and_every_clock_stops_for_good(new_ticket, staff, teacher, sent):
+    ticket = _accepted(new_ticket, staff)
+    response_due, resolution_due = ticket.response_due_at, ticket.resolution_due_at
+    ticket = services.ticket_withdraw(ticket=ticket, asker=teacher, reason="已自行解决")
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.close_reason) == (TicketState.CLOSED, CloseReason.WITHDRAWN)
+    assert ticket.closed_at is not None
+    # The clocks stop: nothing left for the sweep, no deadline shown as current; the deadlines stay.
+    assert (ticket.next_due_at, ticket.sla_check_at, ticket.escalation_due_at, ticket.warn_at) == (None,) * 4
+    assert (ticket.response_due_at, ticket.resolution_due_at) == (response_due, resolution_due)
+    line = _last_line(ticket)
+    assert (line.kind, line.actor, line.from_state, line.to_state, line.comment) == (
+        "withdrawn",
+        teacher,
+        "in_progress",
+        "closed",
+        "已自行解决",
+    )
+    ((users, payload),) = _of_type(sent, "ticket.withdrawn")
+    assert users == {teacher.pk, staff.agent.pk}
+    assert payload == {"id": ticket.pk, "number": ticket.number, "state": "closed"}
+    # Closed is final: no rating, no reply, no action at all.
+    assert selectors.ticket_allowed_actions(user=teacher, ticket=ticket) == []
+    with pytest.raises(ValidationError):
+        services.ticket_rate(ticket=ticket, asker=teacher, rating="satisfied")
+
+
+def test_a_withdrawal_while_waiting_on_the_asker_counts_the_pause(new_ticket, staff, teacher):
+    ticket = _accepted(new_ticket, staff)
+    ticket = services.ticket_request_info(ticket=ticket, agent=staff.agent, question="型号？")
+    Ticket.objects.filter(pk=ticket.pk).update(paused_at=timezone.now() - timedelta(minutes=30))
+    ticket = services.ticket_withdraw(ticket=ticket, asker=teacher)
+    ticket.refresh_from_db()
+    assert ticket.paused_at is None and ticket.paused_wall_minutes >= 30
+
+
+def test_only_the_asker_withdraws_and_not_after_an_approved_answer(new_ticket, staff, teacher):
+    ticket = _accepted(new_ticket, staff)
+    before = snapshot(ticket)
+    with pytest.raises(ValidationError):
+        services.ticket_withdraw(ticket=ticket, asker=staff.agent)
+    assert snapshot(ticket) == before
+    # A draft under review is no answer yet: still possible there.
+    services.ticket_submit_answer(ticket=ticket, agent=staff.agent, solution="更换灯泡")
+    assert "withdraw" in selectors.ticket_allowed_actions(user=teacher, ticket=Ticket.objects.get(pk=ticket.pk))
+    services.ticket_approve(ticket=ticket, reviewer=staff.reviewer)
+    ticket.refresh_from_db()
+    assert "withdraw" not in selectors.ticket_allowed_actions(user=teacher, ticket=ticket)
+    before = snapshot(ticket)
+    with pytest.raises(ValidationError):
+        services.ticket_withdraw(ticket=ticket, asker=teacher)
+    assert snapshot(ticket) == before
+
+
+def test_api_withdraw(new_ticket, teacher, tianjin_teacher, auth_client):
+    ticket = new_ticket()
+    before = snapshot(ticket)
+    # Not yours: 404, nothing changed.
+    response = auth_client(tianjin_teacher).post(f"/api/v1/tickets/{ticket.pk}/withdraw/", {}, format="json")
+    assert response.status_code == 404
+    assert snapshot(ticket) == before
+    response = auth_client(teacher).post(
+        f"/api/v1/tickets/{ticket.pk}/withdraw/", {"reason": "重复提问"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["state"], body["close_reason"], body["allowed_actions"]) == ("closed", "withdrawn", [])
+    again = auth_client(teacher).post(f"/api/v1/tickets/{ticket.pk}/withdraw/", {}, format="json")
+    assert again.status_code == 400
+
+
+def test_portal_withdraw(client, new_ticket, teacher):
+    ticket = new_ticket()
+    client.force_login(teacher)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk]))
+    assert 'data-action="withdraw"' in page.content.decode()
+    response = client.post(reverse("tickets:action", args=[ticket.pk, "withdraw"]), {"withdraw-reason": ""})
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.close_reason == CloseReason.WITHDRAWN
+
+
+# --- Close as invalid -------------------------------------------------------------------------------
+def test_the_handler_closes_as_invalid_with_a_reason_no_rating_no_follow_up(new_ticket, staff, teacher, sent):
+    ticket = _accepted(new_ticket, staff)
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_close_invalid(ticket=ticket, actor=staff.agent, reason="  ")
+    assert "reason" in refused.value.message_dict
+    ticket = services.ticket_close_invalid(ticket=ticket, actor=staff.agent, reason="测试提交，非真实问题")
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.close_reason, ticket.rating) == ("closed", "invalid", "")
+    assert ticket.next_due_at is None and ticket.sla_check_at is None and ticket.closed_at is not None
+    assert not FollowUp.objects.exists()
+    line = _last_line(ticket)
+    assert (line.kind, line.actor, line.comment) == ("closed_invalid", staff.agent, "测试提交，非真实问题")
+    # The asker reads the reason in the timeline.
+    assert "测试提交，非真实问题" in [e.comment for e in selectors.ticket_timeline(user=teacher, ticket=ticket)]
+    ((users, _payload),) = _of_type(sent, "ticket.closed_invalid")
+    assert {teacher.pk, staff.agent.pk} <= users
+    assert selectors.ticket_allowed_actions(user=teacher, ticket=ticket) == []
+
+
+def test_close_invalid_is_for_the_handler_or_a_supervisor(new_ticket, staff, teacher):
+    ticket = _accepted(new_ticket, staff)
+    before = snapshot(ticket)
+    for outsider in (staff.agent2, teacher, staff.reviewer):
+        with pytest.raises(ValidationError):
+            services.ticket_close_invalid(ticket=ticket, actor=outsider, reason="无效")
+    assert snapshot(ticket) == before
+    services.ticket_close_invalid(ticket=ticket, actor=staff.supervisor, reason="无效")
+    assert Ticket.objects.get(pk=ticket.pk).close_reason == CloseReason.INVALID
+
+
+def test_api_close_invalid(new_ticket, staff, tianjin_teacher, auth_client):
+    ticket = _accepted(new_ticket, staff)
+    url = f"/api/v1/tickets/{ticket.pk}/close-invalid/"
+    before = snapshot(ticket)
+    assert auth_client(staff.tianjin_agent).post(url, {"reason": "x"}, format="json").status_code == 404
+    response = auth_client(staff.agent2).post(url, {"reason": "x"}, format="json")
+    assert response.status_code == 400 and "actor" in response.json()["fields"]
+    assert auth_client(staff.agent).post(url, {}, format="json").status_code == 400
+    assert snapshot(ticket) == before
+    response = auth_client(staff.agent).post(url, {"reason": "重复的测试数据"}, format="json")
+    assert response.status_code == 200 and response.json()["close_reason"] == "invalid"
+
+
+def test_portal_close_invalid_needs_a_reason(client, new_ticket, staff):
+    ticket = _accepted(new_ticket, staff)
+    client.force_login(staff.agent)
+    url = reverse("tickets:action", args=[ticket.pk, "close_invalid"])
+    assert client.post(url, {"close_invalid-reason": ""}).status_code == 400
+    assert client.post(url, {"close_invalid-reason": "垃圾信息"}).status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).close_reason == CloseReason.INVALID
+
+
+# --- Transfer (转派) ----------------------------------------------------------------------------------
+def test_a_transfer_restarts_the_acknowledgement_and_keeps_the_response_deadline(new_ticket, staff, teacher, sent):
+    ticket = _accepted(new_ticket, staff, priority="P2")
+    response_due, resolution_due = ticket.response_due_at, ticket.resolution_due_at
+    before = timezone.now()
+    ticket = services.ticket_transfer(ticket=ticket, actor=staff.agent, agent=staff.agent2, reason="对方熟悉该型号")
+    after = timezone.now()
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.assignee, ticket.accepted_at) == (TicketState.NEW, staff.agent2, None)
+    low, high = _window(before, after, 60)
+    assert low <= ticket.ack_due_at <= high
+    assert (ticket.response_due_at, ticket.resolution_due_at, ticket.next_due_at) == (
+        response_due,
+        resolution_due,
+        response_due,
+    )
+    # The sweep watches the new hour: unconfirmed by then, it passes the ticket on.
+    assert ticket.sla_check_at <= ticket.ack_due_at
+    line = _last_line(ticket)
+    assert (line.kind, line.actor, line.from_state, line.to_state, line.comment) == (
+        "transferred",
+        staff.agent,
+        "in_progress",
+        "new",
+        "对方熟悉该型号",
+    )
+    assert (line.data["from"], line.data["assignee"]) == (staff.agent.pk, staff.agent2.pk)
+    ((users, _payload),) = _of_type(sent, "ticket.transferred")
+    assert users == {teacher.pk, staff.agent.pk, staff.agent2.pk}
+    # The new agent accepts as after any assignment.
+    services.ticket_accept(ticket=ticket, agent=staff.agent2)
+
+
+def test_a_transfer_goes_only_to_another_on_duty_agent_of_the_pool(new_ticket, staff):
+    ticket = _accepted(new_ticket, staff)
+    before = snapshot(ticket)
+    for agent in (staff.agent, staff.city_agent, staff.tianjin_agent):
+        with pytest.raises(ValidationError) as refused:
+            services.ticket_transfer(ticket=ticket, actor=staff.agent, agent=agent, reason="换人")
+        assert "agent" in refused.value.message_dict
+    RoleAssignment.objects.filter(user=staff.agent2, role=Role.SUPPORT_AGENT).update(on_duty=False)
+    with pytest.raises(ValidationError):
+        services.ticket_transfer(ticket=ticket, actor=staff.agent, agent=staff.agent2, reason="换人")
+    with pytest.raises(ValidationError):
+        services.ticket_transfer(ticket=ticket, actor=staff.agent2, agent=staff.agent, reason="不是我的")
+    assert snapshot(ticket) == before
+
+
+def test_api_transfer(new_ticket, staff, auth_client):
+    ticket = _accepted(new_ticket, staff)
+    url = f"/api/v1/tickets/{ticket.pk}/transfer/"
+    before = snapshot(ticket)
+    payload = {"agent": staff.agent2.pk, "reason": "轮休"}
+    assert auth_client(staff.tianjin_agent).post(url, payload, format="json").status_code == 404
+    assert (
+        auth_client(staff.agent).post(url, {"agent": staff.city_agent.pk, "reason": "x"}, format="json").status_code
+        == 400
+    )
+    assert snapshot(ticket) == before
+    response = auth_client(staff.agent).post(url, payload, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["assignee"]["id"] == staff.agent2.pk
+
+
+def test_portal_transfer_offers_the_pools_other_agents(client, new_ticket, staff):
+    ticket = _accepted(new_ticket, staff)
+    client.force_login(staff.agent)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-action="transfer"' in page and staff.agent2.name in page and staff.city_agent.name not in page
+    # The panel speaks Chinese.
+    for words in ("转派给其他坐席", "上报到上一级", "合并到其他工单", "作为无效问题关闭"):
+        assert words in page, words
+    url = reverse("tickets:action", args=[ticket.pk, "transfer"])
+    assert client.post(url, {"transfer-agent": staff.agent2.pk, "transfer-reason": ""}).status_code == 400
+    response = client.post(url, {"transfer-agent": staff.agent2.pk, "transfer-reason": "请陈静处理"})
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).assignee == staff.agent2
+
+
+# --- Forward up (上报) --------------------------------------------------------------------------------
+def test_forwarding_follows_the_sweeps_escalation_with_a_fresh_window(new_ticket, staff, tree, teacher, sent):
+    ticket = _accepted(new_ticket, staff, priority="P2")
+    response_due = ticket.response_due_at
+    before = timezone.now()
+    ticket = services.ticket_forward(ticket=ticket, actor=staff.agent, reason="需要市级协调")
+    after = timezone.now()
+    ticket.refresh_from_db()
+    assert (ticket.pool_unit, ticket.assignee, ticket.state) == (tree.beijing, staff.city_agent, TicketState.NEW)
+    assert ticket.escalation_level == 1 and before <= ticket.escalated_at <= after
+    assert ticket.accepted_at is None
+    low, high = _window(before, after, 60)
+    assert low <= ticket.ack_due_at <= high
+    # The response deadline is the question's; the pool above gets a fresh 4 hours (P2) from now.
+    assert ticket.response_due_at == response_due
+    low, high = _window(before, after, 240)
+    assert low <= ticket.escalation_due_at <= high
+    kinds = list(TicketEvent.objects.filter(ticket=ticket).order_by("-id").values_list("kind", flat=True)[:2])
+    assert kinds == ["assigned", "forwarded"]
+    line = TicketEvent.objects.get(ticket=ticket, kind="forwarded")
+    assert (line.actor, line.comment, line.data["pool"], line.data["from_pool"]) == (
+        staff.agent,
+        "需要市级协调",
+        tree.beijing.pk,
+        tree.haidian.pk,
+    )
+    ((users, _payload),) = _of_type(sent, "ticket.forwarded")
+    assert {teacher.pk, staff.agent.pk, staff.city_agent.pk} <= users
+    # The city agent may pass it on again; at the ministry there is nothing above.
+    services.ticket_forward(ticket=ticket, actor=staff.city_agent, reason="需要部级支持")
+    ticket.refresh_from_db()
+    assert (ticket.pool_unit, ticket.assignee, ticket.escalation_level) == (tree.root, staff.top_agent, 2)
+    before_top = snapshot(ticket)
+    with pytest.raises(ValidationError):
+        services.ticket_forward(ticket=ticket, actor=staff.top_agent, reason="再上报")
+    assert snapshot(ticket) == before_top
+
+
+def test_api_and_portal_forward(client, new_ticket, staff, tree, auth_client):
+    first, second = _accepted(new_ticket, staff), _accepted(new_ticket, staff)
+    url = f"/api/v1/tickets/{first.pk}/forward/"
+    before = snapshot(first)
+    assert auth_client(staff.tianjin_agent).post(url, {"reason": "x"}, format="json").status_code == 404
+    assert auth_client(staff.agent2).post(url, {"reason": "x"}, format="json").status_code == 400
+    assert auth_client(staff.agent).post(url, {}, format="json").status_code == 400
+    assert snapshot(first) == before
+    response = auth_client(staff.agent).post(url, {"reason": "上报"}, format="json")
+    assert response.status_code == 200 and response.json()["pool_unit"]["id"] == tree.beijing.pk
+    client.force_login(staff.agent)
+    response = client.post(reverse("tickets:action", args=[second.pk, "forward"]), {"forward-reason": "上报"})
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=second.pk).pool_unit == tree.beijing
+
+
+# --- Merge ------------------------------------------------------------------------------------------
+def test_merging_a_duplicate_closes_it_with_a_link_and_tells_its_asker(new_ticket, staff, tree, teacher, sent):
+    target = _accepted(new_ticket, staff)
+    colleague = UserFactory(username="teacher_ls", name="李四", unit=tree.school_a)
+    duplicate = new_ticket(asker=colleague)
+    services.ticket_reply(ticket=duplicate, author=colleague, body="同一台投影仪")
+    duplicate = services.ticket_merge(ticket=duplicate, actor=staff.supervisor, into=target, reason="同一故障")
+    duplicate.refresh_from_db()
+    assert (duplicate.state, duplicate.close_reason, duplicate.merged_into) == ("closed", "merged", target)
+    assert duplicate.next_due_at is None and duplicate.sla_check_at is None
+    # The duplicate's asker reads the line; its thread stays.
+    asker_lines = list(selectors.ticket_timeline(user=colleague, ticket=duplicate))
+    assert asker_lines[-1].kind == "merged" and asker_lines[-1].data["merged_into_number"] == target.number
+    assert [m.body for m in selectors.ticket_messages(user=colleague, ticket=duplicate)] == ["同一台投影仪"]
+    received = _last_line(target)
+    assert (received.kind, received.actor, received.data["duplicate"]) == (
+        "merge_received",
+        staff.supervisor,
+        duplicate.pk,
+    )
+    ((users, payload),) = _of_type(sent, "ticket.merged")
+    assert {colleague.pk, teacher.pk, staff.agent.pk, staff.supervisor.pk} <= users
+    assert payload["merged_into"] == {"id": target.pk, "number": target.number}
+    # The target carries on untouched.
+    target.refresh_from_db()
+    assert target.state == TicketState.IN_PROGRESS
+
+
+def test_merge_rules_refuse_and_leave_both_tickets_unchanged(new_ticket, staff, tree, tianjin_teacher):
+    target = _accepted(new_ticket, staff)
+    duplicate = new_ticket()
+    other_school = new_ticket(asker=UserFactory(username="school_b_t", unit=tree.school_b))
+    tianjin = new_ticket(asker=tianjin_teacher)
+    closed = new_ticket()
+    services.ticket_withdraw(ticket=closed, asker=closed.asker)
+    states = [snapshot(t) for t in (target, duplicate, other_school, tianjin)]
+    for into in (duplicate, other_school, closed):
+        with pytest.raises(ValidationError):
+            services.ticket_merge(ticket=duplicate, actor=staff.supervisor, into=into)
+    # A ticket the actor does not support; an actor who neither handles nor supervises the duplicate.
+    with pytest.raises(ValidationError):
+        services.ticket_merge(ticket=duplicate, actor=staff.supervisor, into=tianjin)
+    with pytest.raises(ValidationError):
+        services.ticket_merge(ticket=duplicate, actor=staff.city_agent, into=target)
+    assert [snapshot(t) for t in (target, duplicate, other_school, tianjin)] == states
+
+
+def test_api_merge(new_ticket, staff, tianjin_teacher, auth_client):
+    target = _accepted(new_ticket, staff)
+    duplicate = _accepted(new_ticket, staff)
+    tianjin = new_ticket(asker=tianjin_teacher)
+    url = f"/api/v1/tickets/{duplicate.pk}/merge/"
+    before = snapshot(duplicate)
+    assert auth_client(staff.agent).post(url, {"into": tianjin.pk}, format="json").status_code == 404
+    assert auth_client(staff.agent).post(url, {"into": duplicate.pk}, format="json").status_code == 400
+    assert auth_client(staff.tianjin_agent).post(url, {"into": tianjin.pk}, format="json").status_code == 404
+    assert snapshot(duplicate) == before
+    response = auth_client(staff.agent).post(url, {"into": target.pk, "reason": "重复"}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["close_reason"], body["merged_into"]) == ("merged", {"id": target.pk, "number": target.number})
+
+
+def test_portal_merge_by_number_and_the_link_on_the_duplicate(client, new_ticket, staff, teacher):
+    target = _accepted(new_ticket, staff)
+    duplicate = _accepted(new_ticket, staff)
+    client.force_login(staff.agent)
+    url = reverse("tickets:action", args=[duplicate.pk, "merge"])
+    assert client.post(url, {"merge-into": "TS19990101001"}).status_code == 400
+    response = client.post(url, {"merge-into": target.number.lower(), "merge-reason": "重复"})
+    assert response.status_code == 302
+    client.force_login(teacher)
+    page = client.get(reverse("tickets:detail", args=[duplicate.pk])).content.decode()
+    assert reverse("tickets:detail", args=[target.pk]) in page and target.number in page
+    assert "关闭原因" in page and "已合并到其他工单" in page
+    assert f"已合并到 {target.number}" in page  # the timeline line the asker reads
+
+
+# --- Races ------------------------------------------------------------------------------------------
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_racing_actions_leave_one_winner(tree, handling_groups):
+    """The asker withdraws while the handler closes as invalid, on two connections: the row lock lets
+    one win; the other finds the ticket closed and is refused with a clear message."""
+    from tests.concurrency import require_postgres, run_at_once
+    from tests.tickets.conftest import Staff
+
+    require_postgres()
+    Staff(tree)  # the agents the ticket is routed to
+    teacher = UserFactory(username="race_t", unit=tree.school_a)
+    question = {"title": "投影仪", "description": "无法开机", "type": "hardware", "contact_info": "13800000000"}
+    ticket = services.ticket_create(asker=teacher, **question)
+    ticket = services.ticket_accept(ticket=ticket, agent=ticket.assignee)
+    errors = run_at_once(
+        [
+            lambda: services.ticket_withdraw(ticket=ticket, asker=teacher),
+            lambda: services.ticket_close_invalid(ticket=ticket, actor=ticket.assignee, reason="无效"),
+        ]
+    )
+    assert len(errors) == 1 and isinstance(errors[0], ValidationError)
+    assert "state" in errors[0].message_dict
+    kinds = TicketEvent.objects.filter(ticket=ticket, kind__in=["withdrawn", "closed_invalid"])
+    assert kinds.count() == 1
+
+
+# --- OpenAPI ----------------------------------------------------------------------------------------
+def test_the_action_endpoints_are_documented_with_their_bodies(client):
+    schema = client.get("/api/schema/?format=json").json()
+    bodies = {
+        "withdraw": "Withdraw",
+        "close-invalid": "Reason",
+        "transfer": "Transfer",
+        "forward": "Reason",
+        "merge": "Merge",
+    }
+    for path, component in bodies.items():
+        operation = schema["paths"][f"/api/v1/tickets/{{id}}/{path}/"]["post"]
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert body.endswith(f"/{component}Request") or body.endswith(f"/{component}"), (path, body)
+        assert {"200", "400", "404"} <= set(operation["responses"]), path
+    detail = schema["components"]["schemas"]["TicketDetail"]["properties"]
+    assert {"close_reason", "merged_into"} <= set(detail)
