@@ -159,6 +159,9 @@ async def test_deactivated_users_token_is_refused(channel_layer):
 
 
 # --- send_event -----------------------------------------------------------------------------------
+# A payload of the declared shape: the tests check every payload against the events registry.
+PAYLOAD = {"id": 1, "number": "TS20260101001", "state": "new"}
+
 @database_sync_to_async
 def send_in_transaction(user_ids, *, payload, rollback=False) -> None:
     class Rollback(Exception):
@@ -182,12 +185,12 @@ async def test_event_reaches_every_connection_of_the_user_after_commit(channel_l
     for communicator, owner in ((browser, user), (phone, user), (bystander, other)):
         await connect_ok(communicator, owner)
 
-    await send_in_transaction([user.pk], payload={"ticket": "TS20260101001", "state": "in_progress"})
+    await send_in_transaction([user.pk], payload={"id": 7, "number": "TS20260101001", "state": "in_progress"})
 
     for communicator in (browser, phone):
         event = await communicator.receive_json_from(timeout=3)
         assert event["type"] == "ticket.updated"
-        assert event["payload"] == {"ticket": "TS20260101001", "state": "in_progress"}
+        assert event["payload"] == {"id": 7, "number": "TS20260101001", "state": "in_progress"}
         assert event["sent_at"]
     assert await bystander.receive_nothing(timeout=0.3)
     for communicator in (browser, phone, bystander):
@@ -209,9 +212,9 @@ async def test_events_for_users_without_a_connection_are_dropped_without_harm(ch
         return await group_send(self, group, message)
 
     monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
-    await send_in_transaction([u.pk for u in (*offline, online)], payload={"n": 1})
+    await send_in_transaction([u.pk for u in (*offline, online)], payload=PAYLOAD)
     event = await communicator.receive_json_from(timeout=3)
-    assert (event["type"], event["payload"]) == ("ticket.updated", {"n": 1})
+    assert (event["type"], event["payload"]) == ("ticket.updated", PAYLOAD)
     if type(channel_layer).__name__ == "RedisChannelLayer":
         assert sent_to == [user_group_name(online.pk)]
     else:  # the in-process layer has no round trips to save
@@ -240,13 +243,13 @@ async def test_event_waits_for_commit(channel_layer):
     @database_sync_to_async
     def send_then_listen_before_commit():
         with transaction.atomic():
-            send_event(user_ids=[user.pk], event_type="notice.published", payload={"id": 7})
+            send_event(user_ids=[user.pk], event_type="ticket.updated", payload=PAYLOAD)
             heard_inside_transaction["nothing"] = async_to_sync(layer_hears_nothing)()
 
     await send_then_listen_before_commit()
     assert heard_inside_transaction["nothing"] is True
     event = await communicator.receive_json_from(timeout=3)
-    assert (event["type"], event["payload"]) == ("notice.published", {"id": 7})
+    assert (event["type"], event["payload"]) == ("ticket.updated", PAYLOAD)
     await channel_layer.group_discard(user_group_name(user.pk), listener)
     await communicator.disconnect()
 
@@ -256,12 +259,12 @@ async def test_rolled_back_event_is_never_sent(channel_layer):
     communicator = socket(token_header=await token_for(user))
     await connect_ok(communicator, user)
 
-    await send_in_transaction([user.pk], payload={"n": 1}, rollback=True)
+    await send_in_transaction([user.pk], payload={**PAYLOAD, "id": 1}, rollback=True)
     assert await communicator.receive_nothing(timeout=0.5)
 
     # The connection still works: the next committed event arrives, and only that one.
-    await send_in_transaction([user.pk], payload={"n": 2})
-    assert (await communicator.receive_json_from(timeout=3))["payload"] == {"n": 2}
+    await send_in_transaction([user.pk], payload={**PAYLOAD, "id": 2})
+    assert (await communicator.receive_json_from(timeout=3))["payload"] == {**PAYLOAD, "id": 2}
     assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()
 
@@ -274,8 +277,8 @@ async def test_closed_connection_leaves_the_group(channel_layer):
     await connect_ok(second, user)
     await first.disconnect()
 
-    await send_in_transaction([user.pk], payload={"n": 3})
-    assert (await second.receive_json_from(timeout=3))["payload"] == {"n": 3}
+    await send_in_transaction([user.pk], payload={**PAYLOAD, "id": 3})
+    assert (await second.receive_json_from(timeout=3))["payload"] == {**PAYLOAD, "id": 3}
     await second.disconnect()
 
 
