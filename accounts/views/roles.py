@@ -110,6 +110,10 @@ def manage_role_update(request, pk: int, role_id: int):
     actor = request.user
     account = selectors.managed_user_get(actor=actor, user_id=pk)
     assignment = selectors.managed_role_get(actor=actor, user=account, assignment_id=role_id)
+    if assignment.role != Role.SUPPORT_AGENT:
+        # The page offers these settings for agents only, so there is no form to show an error on.
+        messages.error(request, _("Only support agents have handling groups and go on and off duty."))
+        return _back_to_roles(account)
     settings_form = _settings_form(assignment, request.POST)
     if settings_form.is_valid():
         try:

@@ -227,3 +227,12 @@ def test_the_duty_switch_does_not_follow_a_foreign_next(client, tree, teacher):
     client.force_login(teacher)
     response = client.post(reverse("accounts:duty"), {"on_duty": "0", "next": "https://evil.example/"})
     assert response.url == reverse("accounts:profile")
+
+
+def test_settings_of_a_role_that_is_no_agent_are_refused_with_a_message(admin_client, tree, teacher):
+    reviewer = grant(teacher, tree.school_a, Role.ANSWER_REVIEWER)
+    url = reverse("accounts:manage_role_update", args=[teacher.pk, reviewer.pk])
+    response = admin_client.post(url, {f"role-{reviewer.pk}-on_duty": ""}, follow=True)
+    assert "只有技术支持人员才有处理组和在岗状态" in html(response)
+    reviewer.refresh_from_db()
+    assert reviewer.on_duty and not RoleChange.objects.exists()
