@@ -42,7 +42,7 @@ class PasswordChangeRequiredMiddleware:
         target = password_page
         if request.method == "GET" and not request.headers.get("HX-Request"):
             # Back to the page that was asked for once the password is changed.
-            target = f"{password_page}?{urlencode({'next': request.get_full_path()})}"
+            target = f"{password_page}?{urlencode({'next': request.get_full_path()}, safe='/')}"
         if request.headers.get("HX-Request"):
             # An htmx request would swap the password page into a fragment; make it navigate instead.
             response = HttpResponse(status=204)

@@ -69,3 +69,15 @@ def auth_client(api_client):
         return api_client
 
     return _login
+
+
+@pytest.fixture
+def captcha_test_mode(monkeypatch):
+    """django-simple-captcha's test mode: the answer "PASSED" is accepted for any key.
+
+    The library reads the setting once at import, so the module value is what must change (the
+    live server of the browser tests runs in this process and sees it too).
+    """
+    from captcha.conf import settings as captcha_settings
+
+    monkeypatch.setattr(captcha_settings, "CAPTCHA_TEST_MODE", True)
