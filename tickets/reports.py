@@ -235,8 +235,9 @@ def _subtree_tickets(unit: OrgUnit) -> QuerySet[Ticket]:
 
 def _measures(now: datetime) -> dict[str, Count]:
     now_value = Value(now, output_field=DateTimeField())
-    # A deadline is only missed while the clock runs: waiting on the asker stops it at paused_at.
-    clock_stop = Coalesce(F("paused_at"), now_value)
+    # A deadline is only missed while the clock runs: waiting on the asker stops it at paused_at, and
+    # a ticket closed before it was resolved (withdrawn, invalid, merged) at closed_at, for good.
+    clock_stop = Coalesce(F("paused_at"), F("closed_at"), now_value)
     return {
         "total": Count("id"),
         "backlog": Count("id", filter=Q(state__in=OPEN_STATES)),

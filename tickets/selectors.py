@@ -120,10 +120,19 @@ def ticket_capabilities(*, user: User, ticket: Ticket) -> set[str]:
 ANSWER_VISIBLE_STATES = frozenset({TicketState.ANSWERED, TicketState.RESOLVED, TicketState.CLOSED})
 
 
+def answer_published(ticket: Ticket) -> bool:
+    """Whether the ticket's answer has reached the asker. A ticket closed early (withdrawn, invalid,
+    merged) never had one: those close only from states before 已答复, so a draft that was waiting
+    for review then stays the staff's, on the page and out of the search index."""
+    if ticket.state == TicketState.CLOSED and ticket.close_reason:
+        return False
+    return ticket.state in ANSWER_VISIBLE_STATES
+
+
 def solution_visible(*, capabilities: set[str], ticket: Ticket) -> bool:
     """Whether a reader with these capabilities may read the answer: staff always, others (the asker)
     only once it has been approved, never a draft waiting for review or sent back."""
-    return bool(capabilities & STAFF_CAPABILITIES) or ticket.state in ANSWER_VISIBLE_STATES
+    return bool(capabilities & STAFF_CAPABILITIES) or answer_published(ticket)
 
 
 # The actions a page offers that are transitions, by the table's name: "answer" is submit_answer or

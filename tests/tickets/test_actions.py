@@ -134,6 +134,18 @@ def test_only_the_asker_withdraws_and_not_after_an_approved_answer(new_ticket, s
     assert snapshot(ticket) == before
 
 
+def test_a_draft_under_review_stays_hidden_when_the_asker_withdraws(new_ticket, staff, teacher, auth_client):
+    """Closed is an answer-visible state for a rated ticket, not for one closed early: the draft that
+    was waiting for review is neither shown to the asker nor put in the search index."""
+    ticket = _accepted(new_ticket, staff)
+    services.ticket_submit_answer(ticket=ticket, agent=staff.agent, solution="请重新插拔电源适配器")
+    services.ticket_withdraw(ticket=ticket, asker=teacher)
+    body = auth_client(teacher).get(f"/api/v1/tickets/{ticket.pk}/").json()
+    assert (body["state"], body["solution"]) == ("closed", "")
+    found = auth_client(teacher).get("/api/v1/tickets/", {"view": "mine", "q": "电源适配器"}).json()
+    assert found["results"] == []
+
+
 def test_api_withdraw(new_ticket, teacher, tianjin_teacher, auth_client):
     ticket = new_ticket()
     before = snapshot(ticket)
@@ -470,3 +482,17 @@ def test_the_action_endpoints_are_documented_with_their_bodies(client):
         assert {"200", "400", "404"} <= set(operation["responses"]), path
     detail = schema["components"]["schemas"]["TicketDetail"]["properties"]
     assert {"close_reason", "merged_into"} <= set(detail)
+
+
+def test_a_ticket_closed_early_misses_no_deadline_after_its_close(new_ticket, staff, teacher, haidian_admin, tree):
+    """Reports count a deadline as missed only while the clock ran: a question withdrawn before its
+    deadlines is neither met nor breached, however long ago the deadlines passed."""
+    from tickets import reports
+
+    ticket = new_ticket(priority="P1")
+    services.ticket_withdraw(ticket=ticket, asker=teacher)
+    ticket.refresh_from_db()
+    later = ticket.resolution_due_at + timedelta(days=30)
+    totals = reports.ticket_report(user=haidian_admin, unit=tree.haidian, now=later).totals
+    assert (totals["total"], totals["backlog"]) == (1, 0)
+    assert (totals["response_breached"], totals["resolution_breached"]) == (0, 0)

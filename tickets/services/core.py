@@ -177,7 +177,7 @@ def _index_published_answer(ticket: Ticket, *, from_state: str, solution_changed
     (approved, approved with the reviewer's edit, or given where review is off) and goes out again
     when the asker reopens the ticket. Staff lose nothing they need: 答案查询 looks up answers
     that were given, and a draft is on its ticket's page."""
-    visible = ticket.state in selectors.ANSWER_VISIBLE_STATES
+    visible = selectors.answer_published(ticket)
     if visible == (from_state in selectors.ANSWER_VISIBLE_STATES) and not (visible and solution_changed):
         return
     text = search_text_for(ticket.title, ticket.description, ticket.solution if visible else "")
