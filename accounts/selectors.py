@@ -265,12 +265,17 @@ def own_agent_roles(*, user: User) -> QuerySet[RoleAssignment]:
     return user_roles(user=user).filter(role=Role.SUPPORT_AGENT).order_by("unit__path", "id")
 
 
-def role_units_for(*, actor: User, user: User, limit: int) -> list[OrgUnit]:
+def role_units_for(*, actor: User, user: User, limit: int, query: str = "") -> list[OrgUnit]:
     """Units ``actor`` may give ``user`` a role in, for a picker: first the account's own unit and
     those above it that ``actor`` manages (where its roles usually are), then the rest of the
-    actor's subtrees in tree order, at most ``limit`` in all. Any managed unit is accepted on
+    actor's subtrees in tree order, at most ``limit`` in all. With ``query``, only the managed units
+    whose name contains it or whose code starts with it. Any managed unit is accepted on
     submission; the bound only keeps a province administrator's page small."""
     units = managed_units(actor=actor)
+    needle = (query or "").strip()[:100]
+    if needle:
+        # Within the actor's subtrees only (a path range), so "contains" scans a bounded set.
+        return list(units.filter(Q(name__contains=needle) | Q(code__startswith=needle)).order_by("path")[:limit])
     chain: list[OrgUnit] = []
     if user.unit_id is not None:
         steplen = OrgUnit.steplen

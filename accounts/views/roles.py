@@ -26,12 +26,14 @@ ROLE_UNIT_CHOICES = 300
 ROLE_CHANGES_SHOWN = 20
 
 
-def _grant_form(actor: User, account: User, data=None) -> RoleGrantForm:
+def _grant_form(actor: User, account: User, data=None, unit_query: str = "") -> RoleGrantForm:
+    units = selectors.role_units_for(actor=actor, user=account, limit=ROLE_UNIT_CHOICES, query=unit_query)
     return RoleGrantForm(
         data,
-        units=selectors.role_units_for(actor=actor, user=account, limit=ROLE_UNIT_CHOICES),
+        units=units,
         managed_units=selectors.managed_units(actor=actor),
-        initial={"unit": account.unit_id, "on_duty": True},
+        # After a search the first match is chosen, else the account's own unit.
+        initial={"unit": units[0].pk if unit_query and units else account.unit_id, "on_duty": True},
     )
 
 
@@ -57,6 +59,8 @@ def edit_page(request, account: User, form, *, grant_form=None, settings_forms=N
             settings_form = settings_forms.get(assignment.pk) or _settings_form(assignment)
         roles.append({"assignment": assignment, "manageable": assignment.pk in managed_ids, "form": settings_form})
     changes = selectors.managed_role_changes(actor=actor, user_id=account.pk)[:ROLE_CHANGES_SHOWN]
+    # A name search narrows the appointment form's unit list (a province has too many for one list).
+    unit_query = request.GET.get("unit_q", "").strip()[:100]
     return render(
         request,
         "accounts/manage/form.html",
@@ -66,7 +70,8 @@ def edit_page(request, account: User, form, *, grant_form=None, settings_forms=N
             "unit_suggestions": _unit_suggestions(actor),
             "creating": False,
             "roles": roles,
-            "grant_form": grant_form or _grant_form(actor, account),
+            "grant_form": grant_form or _grant_form(actor, account, unit_query=unit_query),
+            "unit_query": unit_query,
             "role_changes": changes,
             "role_changes_max": ROLE_CHANGES_SHOWN,
         },

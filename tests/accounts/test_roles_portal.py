@@ -236,3 +236,15 @@ def test_settings_of_a_role_that_is_no_agent_are_refused_with_a_message(admin_cl
     assert "只有技术支持人员才有处理组和在岗状态" in html(response)
     reviewer.refresh_from_db()
     assert reviewer.on_duty and not RoleChange.objects.exists()
+
+
+def test_the_unit_list_is_narrowed_by_a_name_search_within_the_managed_units(admin_client, tree, teacher):
+    url = reverse("accounts:manage_edit", args=[teacher.pk])
+    page = html(admin_client.get(url, {"unit_q": "第一"}))
+    unit_list = page.split('name="unit"')[1].split("</select>")[0]
+    assert f'<option value="{tree.school_b.pk}" selected>海淀第一中学（S110108002）</option>' in unit_list
+    assert "海淀实验小学" not in unit_list
+    # Units outside the administrator's subtree are never offered, whatever the search.
+    page = html(admin_client.get(url, {"unit_q": "和平"}))
+    assert "和平小学" not in page.split('name="unit"')[1].split("</select>")[0]
+    assert "您管理的单位中没有匹配的单位" in page

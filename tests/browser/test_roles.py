@@ -30,9 +30,9 @@ def test_an_administrator_appoints_a_support_agent(page, size, tree, haidian_adm
     roles = page.locator("#roles")
     expect(roles.get_by_role("heading", name="角色", exact=True)).to_be_visible()
     expect(roles).to_contain_text("该账号尚未担任任何角色")
-    roles.get_by_label("角色").select_option(label="技术支持人员")
+    roles.get_by_label("角色", exact=True).select_option(label="技术支持人员")
     # The unit is chosen by name from the units the administrator manages; the account's own first.
-    unit = roles.get_by_label("单位")
+    unit = roles.get_by_label("单位", exact=True)
     expect(unit.locator("option:checked")).to_have_text("海淀实验小学（S110108001）")
     roles.get_by_label("硬件 / 设备故障").check()
     screenshot(page, f"roles-{size}-1-form")
@@ -54,8 +54,8 @@ def test_an_administrator_appoints_a_support_agent(page, size, tree, haidian_adm
     assert RoleChange.objects.filter(user=teacher, action="granted").count() == 1
 
     # A peer administrator of the county is refused with a Chinese message next to the field.
-    roles.get_by_label("角色").select_option(label="单位管理员")
-    roles.get_by_label("单位").select_option(label="海淀区（110108）")
+    roles.get_by_label("角色", exact=True).select_option(label="单位管理员")
+    roles.get_by_label("单位", exact=True).select_option(label="海淀区（110108）")
     roles.get_by_role("button", name="任命", exact=True).click()
     expect(page.locator("#roles .errorlist")).to_contain_text("单位管理员由上级单位任命")
     assert not RoleAssignment.objects.filter(user=teacher, role=Role.UNIT_ADMIN).exists()
