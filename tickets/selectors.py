@@ -381,6 +381,12 @@ def ticket_list(
     raise ValueError(f"unknown list {view!r}")
 
 
+def bulk_tickets(*, user: User, ids: Iterable[int]) -> QuerySet[Ticket]:
+    """The tickets of a bulk action that the user may see, in id order; the others do not exist for
+    them (a bulk request cannot probe another unit's ids any more than a single one)."""
+    return visible_tickets(user=user).filter(pk__in=list(ids)).order_by("id")
+
+
 # Tab counts stop here: a count is one index range read of at most this many keys, whatever the
 # list's size ("99+" past it), so the workbench's seven counts stay a few milliseconds for a
 # province's administrator as for a school's teacher.

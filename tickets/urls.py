@@ -10,6 +10,7 @@ urlpatterns = [
     path("", tickets.ticket_index, name="index"),
     path("new/", tickets.ticket_create, name="create"),
     path("search/", tickets.ticket_search, name="search"),
+    path("bulk-accept/", tickets.ticket_bulk_accept, name="bulk_accept"),
     path("follow-ups/", tickets.follow_up_list, name="follow_ups"),
     path("follow-ups/<int:pk>/complete/", tickets.follow_up_complete, name="follow_up_complete"),
     path("settings/", tickets.support_settings, name="settings"),

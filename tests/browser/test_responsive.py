@@ -168,3 +168,26 @@ def test_no_list_page_scrolls_sideways_on_a_phone(new_page, live_server, desk):
             response = page.goto(path)
             assert response.status == 200, (who, path, response.status)
             assert_no_sideways_scroll(page, f"{path} as {who}")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_pool_list_with_bulk_accept_at_both_sizes(new_page, live_server, desk, screenshot, size):
+    fresh = services.ticket_create(
+        asker=desk["teacher"],
+        title="录播教室没有声音",
+        description="详情见标题。",
+        type="hardware",
+        contact_info="13800000000",
+    )
+    page = open_as(new_page, live_server, desk["agent"], SIZES[size])
+    page.goto("/tickets/?view=pool")
+    box = page.locator(f'input[name="ticket"][value="{fresh.pk}"]')
+    expect(box).to_be_visible()
+    edge = box.bounding_box()
+    assert edge["x"] + edge["width"] <= SIZES[size]["width"]
+    assert_no_sideways_scroll(page, "the pool list")
+    screenshot(page, f"pool-bulk-{size}")
+    box.check()
+    page.locator("#bulk-accept-form button").click()
+    expect(page.locator(".messages")).to_contain_text("已确认接收 1 张工单。")
+    assert Ticket.objects.get(pk=fresh.pk).accepted_at is not None

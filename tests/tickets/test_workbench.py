@@ -247,3 +247,70 @@ def test_bad_filters_are_form_errors_in_the_portal(client, staff, queue, params,
     assert field in response.context["form"].errors
     assert portal_ids(response) == []
     assert 'class="errorlist"' in response.content.decode()
+
+
+# --- Bulk 确认接收 ---------------------------------------------------------------------------------
+@pytest.fixture
+def pool_tickets(staff, new_ticket, tianjin_teacher):
+    """Two new tickets in 海淀区's pool nobody holds, one held by the other agent, and one of 天津."""
+    free = [new_ticket(), new_ticket()]
+    Ticket.objects.filter(pk__in=[t.pk for t in free]).update(assignee=None, ack_due_at=None)
+    taken = new_ticket()
+    Ticket.objects.filter(pk=taken.pk).update(assignee=staff.agent2)
+    elsewhere = new_ticket(asker=tianjin_teacher)
+    return {"free": free, "taken": taken, "elsewhere": elsewhere}
+
+
+def test_bulk_accept_in_the_api(staff, pool_tickets):
+    free, taken, elsewhere = pool_tickets["free"], pool_tickets["taken"], pool_tickets["elsewhere"]
+    response = api(staff.agent).post(
+        f"{API}bulk-accept/", {"ids": [free[0].pk, free[1].pk, taken.pk, elsewhere.pk]}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["accepted"] == [free[0].pk, free[1].pk]
+    assert [row["id"] for row in body["refused"]] == [taken.pk]
+    assert body["not_found"] == [elsewhere.pk]
+    for ticket in free:
+        ticket.refresh_from_db()
+        assert (ticket.state, ticket.assignee_id) == ("in_progress", staff.agent.pk)
+        assert ticket.accepted_at is not None
+    taken.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert (taken.state, taken.assignee_id) == ("new", staff.agent2.pk)
+    assert elsewhere.state == "new" and elsewhere.assignee_id != staff.agent.pk
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"ids": []}, {"ids": ["x"]}, {"ids": list(range(1, 52))}, {"ids": [1], "extra": 1}]
+)
+def test_bad_bulk_requests_are_a_400(staff, body):
+    assert api(staff.agent).post(f"{API}bulk-accept/", body, format="json").status_code == 400
+
+
+def test_bulk_accept_in_the_portal(client, staff, pool_tickets):
+    free, taken, elsewhere = pool_tickets["free"], pool_tickets["taken"], pool_tickets["elsewhere"]
+    client.force_login(staff.agent)
+    page = client.get(PORTAL, {"view": "pool"}).content.decode()
+    assert 'id="bulk-accept-form"' in page
+    # A checkbox for the tickets the agent may accept, none for the one the other agent holds.
+    assert f'name="ticket" value="{free[0].pk}"' in page
+    assert f'name="ticket" value="{taken.pk}"' not in page
+    response = client.post(
+        "/tickets/bulk-accept/",
+        {"ticket": [free[0].pk, free[1].pk, taken.pk, elsewhere.pk], "next": "/tickets/?view=pool"},
+        follow=True,
+    )
+    assert response.redirect_chain[-1][0] == "/tickets/?view=pool"
+    text = response.content.decode()
+    assert "已确认接收 2 张工单。" in text
+    assert taken.number in text
+    assert "所选工单中有 1 张已不存在或您无权查看。" in text
+    assert set(Ticket.objects.filter(assignee=staff.agent, state="in_progress").values_list("pk", flat=True)) >= {
+        free[0].pk,
+        free[1].pk,
+    }
+    assert Ticket.objects.get(pk=elsewhere.pk).state == "new"
+    # A "next" elsewhere is not followed.
+    response = client.post("/tickets/bulk-accept/", {"ticket": [], "next": "https://example.com/"})
+    assert response.status_code == 302 and response["Location"] == "/tickets/?view=pool"

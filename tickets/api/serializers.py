@@ -446,6 +446,30 @@ class EmptySerializer(StrictSerializer):
     """No fields; anything sent is refused."""
 
 
+class BulkAcceptSerializer(StrictSerializer):
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        min_length=1,
+        max_length=50,
+        help_text=_("Ids of the tickets to accept (at most 50)."),
+    )
+
+
+class BulkRefusalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    detail = serializers.CharField()
+
+
+class BulkAcceptResultSerializer(serializers.Serializer):
+    accepted = serializers.ListField(child=serializers.IntegerField(), help_text=_("Accepted, now yours."))
+    refused = BulkRefusalSerializer(
+        many=True, help_text=_("Refused, each with the reason (e.g. taken by another agent).")
+    )
+    not_found = serializers.ListField(
+        child=serializers.IntegerField(), help_text=_("No such ticket, or not one you may see.")
+    )
+
+
 class WithdrawSerializer(StrictSerializer):
     reason = serializers.CharField(
         max_length=REASON_MAX, required=False, allow_blank=True, default="", help_text=_("Optional.")

@@ -25,6 +25,7 @@ from rest_framework.viewsets import GenericViewSet
 from .. import selectors, services
 from ..models import Ticket
 from ..services.attachments import attachment_add
+from ..services.bulk import tickets_accept_many
 from .common import (
     ERROR_400,
     ERROR_401,
@@ -40,6 +41,8 @@ from .serializers import (
     ApproveSerializer,
     AttachmentSerializer,
     AttachmentUploadSerializer,
+    BulkAcceptResultSerializer,
+    BulkAcceptSerializer,
     EmptySerializer,
     MergeSerializer,
     MessageBodySerializer,
@@ -189,6 +192,28 @@ class TicketViewSet(GenericViewSet):
         return self._detail(self.get_object())
 
     # --- Lifecycle actions --------------------------------------------------------------------------
+    @extend_schema(
+        request=BulkAcceptSerializer,
+        responses={200: BulkAcceptResultSerializer, 400: ERROR_400, 401: ERROR_401},
+        description=(
+            "Confirm receipt of several tickets at once (a pool's new tickets). Each goes through the single "
+            "accept: a ticket another agent took meanwhile is refused with its reason, the others are accepted."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-accept")
+    def bulk_accept(self, request):
+        ids = _validated(BulkAcceptSerializer, request.data)["ids"]
+        tickets = list(selectors.bulk_tickets(user=request.user, ids=ids))
+        accepted, refused = tickets_accept_many(agent=request.user, tickets=tickets)
+        found = {ticket.pk for ticket in tickets}
+        return Response(
+            {
+                "accepted": [ticket.pk for ticket in accepted],
+                "refused": [{"id": ticket.pk, "detail": reason} for ticket, reason in refused],
+                "not_found": sorted(set(ids) - found),
+            }
+        )
+
     @extend_schema(
         request=None,
         responses=ACTION_RESPONSES,

@@ -25,6 +25,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -56,6 +57,7 @@ from ..forms import (
 )
 from ..models import FollowUp, Ticket
 from ..services.attachments import attachment_add
+from ..services.bulk import BULK_MAX, tickets_accept_many
 
 PAGE_SIZE = 30
 # The answer is the asker's to read once approved (or given directly where review is off).
@@ -122,6 +124,8 @@ LIST_TABS = (
         gettext_lazy("No tickets yet."),
     ),
 )
+
+
 def _roles(user) -> dict[str, bool]:
     agent = selectors.user_is_agent(user)
     reviewer = selectors.user_is_reviewer(user)
@@ -239,12 +243,45 @@ def ticket_index(request: HttpRequest) -> HttpResponse:
         "count_cap": selectors.COUNT_CAP,
         "show_asker": view != "mine",
         "show_due": True,
+        "bulk": view in BULK_ACCEPT_VIEWS and nav["roles"]["agent"],
     }
     # A filter the form refused is the request's fault: 400, with the errors above an empty list.
     status = 400 if form.errors else 200
     if request.htmx:
         return render(request, "tickets/_list.html", context, status=status)
     return render(request, "tickets/list.html", context, status=status)
+
+
+# Lists whose rows an agent may accept in bulk (new tickets of the pools, and those assigned to them).
+BULK_ACCEPT_VIEWS = frozenset({"pool", "assigned"})
+
+
+def _back_to_list(request: HttpRequest):
+    """Back to the list the bulk form was posted from (only a workbench URL of this site)."""
+    back = request.POST.get("next", "")
+    if back.startswith(reverse("tickets:index")) and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+        return redirect(back)
+    return redirect(f"{reverse('tickets:index')}?view=pool")
+
+
+@login_required
+@require_POST
+def ticket_bulk_accept(request: HttpRequest) -> HttpResponse:
+    """确认接收 of the checked rows: each through the single accept, each refusal named in a message."""
+    ids = [int(value) for value in request.POST.getlist("ticket") if value.isdigit()][:BULK_MAX]
+    if not ids:
+        messages.error(request, _("Check the tickets to accept first."))
+        return _back_to_list(request)
+    tickets = list(selectors.bulk_tickets(user=request.user, ids=ids))
+    accepted, refused = tickets_accept_many(agent=request.user, tickets=tickets)
+    if accepted:
+        messages.success(request, _("Receipt confirmed for %(count)d tickets.") % {"count": len(accepted)})
+    for ticket, reason in refused:
+        messages.error(request, f"{ticket.number}: {reason}")
+    missing = len(set(ids)) - len(tickets)
+    if missing:
+        messages.error(request, _("%(count)d of the checked tickets no longer exist for you.") % {"count": missing})
+    return _back_to_list(request)
 
 
 # --- 问题咨询: ask ----------------------------------------------------------------------------------
