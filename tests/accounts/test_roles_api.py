@@ -147,3 +147,21 @@ def test_a_deleted_actor_leaves_the_record(tree, teacher, haidian_admin):
     haidian_admin.delete()
     change = RoleChange.objects.get(user=teacher)
     assert change.actor is None and change.action == RoleChangeAction.GRANTED
+
+
+def test_a_role_removed_meanwhile_is_404_and_records_nothing(tree, teacher, haidian_admin):
+    from django.http import Http404
+
+    from accounts import services
+
+    agent = grant(teacher, tree.school_a, Role.SUPPORT_AGENT)
+    stale = RoleAssignment.objects.get(pk=agent.pk)
+    RoleAssignment.objects.filter(pk=agent.pk).delete()
+    for call in (
+        lambda: services.role_revoke(actor=haidian_admin, assignment=stale),
+        lambda: services.role_update(actor=haidian_admin, assignment=stale, on_duty=False),
+        lambda: services.agent_set_duty(assignment=stale, on_duty=False),
+    ):
+        with pytest.raises(Http404):
+            call()
+    assert not RoleChange.objects.exists()
