@@ -135,12 +135,15 @@ class WithdrawForm(forms.Form):
 class TransferForm(forms.Form):
     """转派: the choices (the pool's other on-duty agents) are set by the view for the ticket."""
 
-    agent = forms.TypedChoiceField(label=_("Transfer to"), coerce=int, choices=())
+    agent = forms.TypedChoiceField(label=_("Transfer to"), coerce=int, choices=(), required=False, empty_value=None)
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, widget=textarea(2))
 
     def __init__(self, *args, agents=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = [("", "—"), *[(user.pk, user.name or user.username) for user in agents]]
+        self.fields["agent"].choices = [
+            ("", _("The pool's next agent in turn")),
+            *[(user.pk, user.name or user.username) for user in agents],
+        ]
 
 
 class MergeForm(forms.Form):

@@ -275,6 +275,31 @@ def test_a_transfer_goes_only_to_another_on_duty_agent_of_the_pool(new_ticket, s
     assert snapshot(ticket) == before
 
 
+def test_a_transfer_to_the_pool_takes_the_next_agent_in_turn(new_ticket, staff, tree, auth_client):
+    from tickets.models import PoolTurn
+
+    ticket = _accepted(new_ticket, staff)
+    ticket = services.ticket_transfer(ticket=ticket, actor=staff.agent, reason="轮换")
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.state) == (staff.agent2, TicketState.NEW)
+    assert _last_line(ticket).data["in_turn"] is True
+    # The rotation moved on, as the sweep's pass-on moves it.
+    assert PoolTurn.objects.get(unit=tree.haidian, group__code="hardware").last_agent == staff.agent2
+    # Back over the API without an agent: the only other one is staff.agent again.
+    response = auth_client(staff.agent2).post(
+        f"/api/v1/tickets/{ticket.pk}/transfer/", {"reason": "换回"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["assignee"]["id"] == staff.agent.pk
+    # Nobody else on duty: refused, nothing changed.
+    RoleAssignment.objects.filter(user=staff.agent2, role=Role.SUPPORT_AGENT).update(on_duty=False)
+    ticket.refresh_from_db()
+    before = snapshot(ticket)
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_transfer(ticket=ticket, actor=staff.agent, reason="再换")
+    assert "agent" in refused.value.message_dict
+    assert snapshot(ticket) == before
+
+
 def test_api_transfer(new_ticket, staff, auth_client):
     ticket = _accepted(new_ticket, staff)
     url = f"/api/v1/tickets/{ticket.pk}/transfer/"
@@ -304,6 +329,11 @@ def test_portal_transfer_offers_the_pools_other_agents(client, new_ticket, staff
     response = client.post(url, {"transfer-agent": staff.agent2.pk, "transfer-reason": "请陈静处理"})
     assert response.status_code == 302
     assert Ticket.objects.get(pk=ticket.pk).assignee == staff.agent2
+    # The empty choice is the pool's next agent in turn.
+    client.force_login(staff.agent2)
+    response = client.post(url, {"transfer-agent": "", "transfer-reason": "轮换"})
+    assert response.status_code == 302
+    assert Ticket.objects.get(pk=ticket.pk).assignee == staff.agent
 
 
 # --- Forward up (上报) --------------------------------------------------------------------------------
@@ -436,6 +466,17 @@ def test_portal_merge_by_number_and_the_link_on_the_duplicate(client, new_ticket
     assert reverse("tickets:detail", args=[target.pk]) in page and target.number in page
     assert "关闭原因" in page and "已合并到其他工单" in page
     assert f"已合并到 {target.number}" in page  # the timeline line the asker reads
+
+
+def test_a_handler_whose_ticket_was_transferred_away_can_no_longer_close_it(new_ticket, staff):
+    """The permission is checked again on the locked row: the caller's copy may be stale."""
+    stale = _accepted(new_ticket, staff)
+    services.ticket_transfer(ticket=stale, actor=staff.supervisor, agent=staff.agent2, reason="主管调整")
+    before = snapshot(stale)
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_close_invalid(ticket=stale, actor=staff.agent, reason="无效")
+    assert "actor" in refused.value.message_dict
+    assert snapshot(stale) == before
 
 
 # --- Races ------------------------------------------------------------------------------------------

@@ -479,7 +479,14 @@ class WithdrawSerializer(StrictSerializer):
 class TransferSerializer(StrictSerializer):
     agent = serializers.IntegerField(
         min_value=1,
-        help_text=_("The user id of another on-duty agent of the ticket's pool who handles its type."),
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The user id of another on-duty agent of the ticket's pool who handles its type; "
+            "omit it (or null) for the pool's next agent in turn."
+        ),
     )
     reason = serializers.CharField(max_length=REASON_MAX)
 

@@ -383,15 +383,18 @@ class TicketViewSet(GenericViewSet):
         request=TransferSerializer,
         responses=ACTION_RESPONSES,
         description=(
-            "转派: the handler or a supervisor hands the ticket to another on-duty agent of the same pool, with a "
-            "reason. It is 待处理 again: the new agent must confirm receipt within the policy's time (1 hour, "
-            "counted from now); the response and resolution deadlines do not move."
+            "转派: the handler or a supervisor hands the ticket to another on-duty agent of the same pool (`agent`), "
+            "or without `agent` to the pool's next agent in turn, with a reason. It is 待处理 again: the new "
+            "agent must confirm receipt within the policy's time (1 hour, counted from now); the response and "
+            "resolution deadlines do not move."
         ),
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
         data = _validated(TransferSerializer, request.data)
         ticket = self.get_object()
+        if data["agent"] is None:
+            return self._detail(services.ticket_transfer(ticket=ticket, actor=request.user, reason=data["reason"]))
         agent = selectors.transfer_candidates(ticket=ticket).filter(pk=data["agent"]).first()
         if agent is None:
             raise exceptions.ValidationError(

@@ -26,8 +26,9 @@ from .. import events, selectors
 from ..fields import REASON_MAX
 from ..models import CloseReason, Ticket, TicketEvent
 from .core import Step, _record, event, notify_ticket, ticket_transition
+from .routing import GROUP_FOR_TYPE
 from .sla import sla_policy_for
-from .sweep import _pools_and_agents, _save_turns, _start_path, escalate_one, take_turns
+from .sweep import Agent, _pools_and_agents, _save_turns, _start_path, escalate_one, take_turns
 
 
 def _reason(value: str | None, *, required: bool, message: str = "") -> str:
@@ -40,6 +41,7 @@ def _reason(value: str | None, *, required: bool, message: str = "") -> str:
 
 
 def _require_handler_or_supervisor(ticket: Ticket, actor: User) -> set[str]:
+    # Called on the caller's copy (to refuse early, before any lock) and again on the locked row.
     caps = selectors.ticket_capabilities(user=actor, ticket=ticket)
     handler = "agent" in caps and ticket.assignee_id == actor.pk
     if not (handler or "supervisor" in caps):
@@ -70,12 +72,17 @@ def ticket_close_invalid(*, ticket: Ticket, actor: User, reason: str) -> Ticket:
     No rating is asked and no follow-up opens (rate starts from 已解决 only)."""
     reason = _reason(reason, required=True, message=_("Say why the ticket is invalid."))
     _require_handler_or_supervisor(ticket, actor)
+
+    def prepare(locked: Ticket) -> Step:
+        _require_handler_or_supervisor(locked, actor)
+        return Step(changes={"close_reason": CloseReason.INVALID})
+
     return ticket_transition(
         ticket=ticket,
         actor=actor,
         action="close_invalid",
         comment=reason,
-        changes={"close_reason": CloseReason.INVALID},
+        prepare=prepare,
         event_type=events.TICKET_CLOSED_INVALID,
     )
 
@@ -84,31 +91,41 @@ def _label(user: User) -> str:
     return user.name or user.username
 
 
-def ticket_transfer(*, ticket: Ticket, actor: User, agent: User, reason: str) -> Ticket:
+def ticket_transfer(*, ticket: Ticket, actor: User, reason: str, agent: User | None = None) -> Ticket:
     """转派: hand the ticket to another on-duty agent of the same pool who serves its type, with a
-    reason. The new agent must confirm receipt (待处理, a new hour); the response and resolution
-    deadlines do not move. The pool's rotation is not advanced: a transfer is a choice, not a turn."""
+    reason; without ``agent``, to the pool: its next agent in turn other than the current one (the
+    rotation the sweep uses when receipt is not confirmed, advanced as it is). A chosen agent does
+    not advance the rotation: that is a choice, not a turn. The new agent must confirm receipt
+    (待处理, a new hour); the response and resolution deadlines do not move."""
     reason = _reason(reason, required=True, message=_("Say why the ticket is transferred."))
     _require_handler_or_supervisor(ticket, actor)
 
     def prepare(locked: Ticket) -> Step:
-        # Read under the lock: the pool and the handler are those of now, not of the caller's copy.
-        if agent.pk == locked.assignee_id:
+        # Read under the lock: the pool and the handler are those of now, not of the caller's copy
+        # (a handler whose ticket was just transferred away may no longer act on it).
+        _require_handler_or_supervisor(locked, actor)
+        candidates = list(selectors.transfer_candidates(ticket=locked))
+        if agent is None:
+            chosen = _next_in_turn(locked, candidates)
+        elif agent.pk == locked.assignee_id:
             raise ValidationError({"agent": [_("This agent already handles the ticket.")]})
-        if not selectors.transfer_candidates(ticket=locked).filter(pk=agent.pk).exists():
-            raise ValidationError(
-                {"agent": [_("Choose an on-duty agent of this ticket's support pool who handles its type.")]}
-            )
+        else:
+            chosen = next((user for user in candidates if user.pk == agent.pk), None)
+            if chosen is None:
+                raise ValidationError(
+                    {"agent": [_("Choose an on-duty agent of this ticket's support pool who handles its type.")]}
+                )
         previous = locked.assignee_id
         return Step(
-            changes={"assignee": agent},
+            changes={"assignee": chosen},
             data={
                 "from": previous,
                 "from_name": _label(locked.assignee) if previous else "",
-                "assignee": agent.pk,
-                "assignee_name": _label(agent),
+                "assignee": chosen.pk,
+                "assignee_name": _label(chosen),
+                "in_turn": agent is None,
             },
-            recipients={agent.pk} | ({previous} if previous else set()),
+            recipients={chosen.pk} | ({previous} if previous else set()),
         )
 
     return ticket_transition(
@@ -121,6 +138,21 @@ def ticket_transfer(*, ticket: Ticket, actor: User, agent: User, reason: str) ->
     )
 
 
+def _next_in_turn(ticket: Ticket, candidates: list[User]) -> User:
+    """The pool's next agent in turn among ``candidates`` (the others on duty), by the sweep's
+    rotation; the turn row is locked and saved in the caller's transaction."""
+    groups = dict(HandlingGroup.objects.values_list("code", "id"))
+    code = GROUP_FOR_TYPE[ticket.type]
+    key = (ticket.pool_unit_id, ticket.type)
+    agents = {(ticket.pool_unit_id, code): [Agent(user.pk, _label(user)) for user in candidates]}
+    rotation = take_turns({key}, groups=groups, agents=agents)[key] if ticket.pool_unit_id else None
+    picked = rotation.next(avoid=ticket.assignee_id) if rotation is not None else None
+    if picked is None:
+        raise ValidationError({"agent": [_("No other agent of this pool is on duty for this type of question.")]})
+    _save_turns([rotation])
+    return next(user for user in candidates if user.pk == picked.pk)
+
+
 def ticket_forward(*, ticket: Ticket, actor: User, reason: str) -> Ticket:
     """上报: move the ticket by hand to the pool one level up, by the rule a breach escalates with
     (the nearest unit above with an on-duty agent of the type's group, its next agent in turn, a
@@ -130,6 +162,7 @@ def ticket_forward(*, ticket: Ticket, actor: User, reason: str) -> Ticket:
     now = timezone.now()
 
     def prepare(locked: Ticket) -> Step:
+        _require_handler_or_supervisor(locked, actor)
         # The sweep's routine reads the current pool's path as ``pool_path`` (its DueTicket's column).
         locked.pool_path = locked.pool_unit.path if locked.pool_unit_id else locked.unit_path
         targets, agents = _pools_and_agents([locked], [])
@@ -197,6 +230,7 @@ def ticket_merge(*, ticket: Ticket, actor: User, into: Ticket, reason: str = "")
             raise ValidationError({"into": [_("The ticket to merge into is closed.")]})
 
         def prepare(duplicate: Ticket) -> Step:
+            _require_handler_or_supervisor(duplicate, actor)
             return Step(
                 changes={"close_reason": CloseReason.MERGED, "merged_into": target},
                 data={"merged_into_number": target.number},

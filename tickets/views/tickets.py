@@ -358,6 +358,8 @@ def _reply(request: HttpRequest, ticket: Ticket, data: dict, *, internal: bool) 
 
 
 def _transfer_agent(ticket: Ticket, data: dict):
+    if data["agent"] is None:
+        return None  # the pool's next agent in turn
     agent = selectors.transfer_candidates(ticket=ticket).filter(pk=data["agent"]).first()
     if agent is None:
         raise ValidationError(
