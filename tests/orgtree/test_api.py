@@ -109,8 +109,12 @@ def test_members_of_a_unit_show_public_fields_of_active_users(client, tree, teac
     assert response.status_code == 200
     results = response.json()["results"]
     assert [u["id"] for u in results] == [teacher.pk, other.pk]
-    assert set(results[0]) == {"id", "account", "name", "nickname", "avatar", "unit"}
-    assert "1380000000" not in response.content.decode()
+    public = {"id", "account", "name", "nickname", "avatar", "unit"}
+    assert set(results[0]) == public | {"details_visible", "phone", "email", "roles"}
+    # The deactivated member is not listed; a colleague of the same unit's phone is shown by the
+    # directory rule (tests/accounts/test_directory_details.py has the rule both ways).
+    assert "13800000000" not in response.content.decode()
+    assert results[1]["phone"] == "13800000001"
 
 
 def test_members_of_a_subtree_page_in_tree_order(client, tree, teacher, haidian_admin, tianjin_teacher):
