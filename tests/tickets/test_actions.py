@@ -479,6 +479,46 @@ def test_a_handler_whose_ticket_was_transferred_away_can_no_longer_close_it(new_
     assert snapshot(stale) == before
 
 
+# --- The sweep follows the clocks each action set ----------------------------------------------------
+def test_the_sweep_follows_a_transfer_and_a_forward(new_ticket, staff, tree):
+    """After 转派 the sweep passes the ticket on when the new agent lets the new hour pass; after 上报
+    it escalates again only when the fresh window in the pool above has passed, not at the old deadline."""
+    ticket = _accepted(new_ticket, staff, priority="P2")
+    ticket = services.ticket_transfer(ticket=ticket, actor=staff.agent, agent=staff.agent2, reason="转给陈静")
+    ticket.refresh_from_db()
+    assert services.sla_sweep(now=ticket.ack_due_at - timedelta(minutes=1)).get("reassigned", 0) == 0
+    assert services.sla_sweep(now=ticket.ack_due_at + timedelta(minutes=1))["reassigned"] == 1
+    ticket.refresh_from_db()
+    assert ticket.assignee == staff.agent
+
+    # Filed three hours ago (P2: 4 hours to respond), forwarded now: one hour is left of the
+    # question's deadline, and the pool above gets a fresh four from now.
+    filed = _accepted(new_ticket, staff, priority="P2")
+    Ticket.objects.filter(pk=filed.pk).update(response_due_at=filed.response_due_at - timedelta(hours=3))
+    filed.refresh_from_db()
+    forwarded = services.ticket_forward(ticket=filed, actor=staff.agent, reason="上报")
+    forwarded.refresh_from_db()
+    assert forwarded.escalation_due_at - forwarded.response_due_at > timedelta(hours=2, minutes=59)
+    services.ticket_accept(ticket=forwarded, agent=staff.city_agent)
+    forwarded.refresh_from_db()
+    # The question's own deadline passes first: no escalation yet, the pool above has its window.
+    assert forwarded.escalation_due_at > forwarded.response_due_at
+    services.sla_sweep(now=forwarded.response_due_at + timedelta(minutes=1))
+    forwarded.refresh_from_db()
+    assert (forwarded.pool_unit, forwarded.escalation_level) == (tree.beijing, 1)
+    services.sla_sweep(now=forwarded.escalation_due_at + timedelta(minutes=1))
+    forwarded.refresh_from_db()
+    assert (forwarded.pool_unit, forwarded.assignee, forwarded.escalation_level) == (tree.root, staff.top_agent, 2)
+
+
+def test_the_sweep_leaves_a_closed_ticket_alone(new_ticket, staff, teacher):
+    ticket = _accepted(new_ticket, staff, priority="P1")
+    services.ticket_close_invalid(ticket=ticket, actor=staff.agent, reason="无效")
+    ticket.refresh_from_db()
+    assert services.sla_sweep(now=ticket.resolution_due_at + timedelta(days=1)) == {}
+    assert TicketEvent.objects.filter(ticket=ticket).order_by("-id").first().kind == "closed_invalid"
+
+
 # --- Races ------------------------------------------------------------------------------------------
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
