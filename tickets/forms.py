@@ -288,3 +288,15 @@ class ListFilterForm(forms.Form):
     def active(self) -> bool:
         """Whether any filter narrows the list (the order alone does not)."""
         return self.is_bound and any(self.data.get(name) for name in self.FILTERS)
+
+
+class CannedReplyForm(forms.Form):
+    """常用回复: a new canned reply for one of the units the administrator administers."""
+
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, empty_label=None)
+    title = forms.CharField(label=_("Title"), max_length=60)
+    body = forms.CharField(label=_("Text"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, units=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units

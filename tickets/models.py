@@ -468,3 +468,26 @@ class SLAPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.priority
+
+
+class CannedReply(models.Model):
+    """常用回复: a reply text a unit's support staff insert into a reply instead of typing it again.
+    Kept per unit; staff see those of the units they serve and of every unit above them, so a
+    province can share its texts with its counties. Unit administrators maintain their subtree's."""
+
+    unit = models.ForeignKey(OrgUnit, verbose_name=_("unit"), on_delete=models.CASCADE, related_name="canned_replies")
+    title = models.CharField(_("title"), max_length=60)
+    body = models.TextField(_("text"), max_length=5000)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        # The unit's replies by title: the one read a compose box and the settings page make.
+        indexes = [models.Index(fields=["unit", "title"], name="canned_reply_unit")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -27,6 +27,7 @@ from .models import (
     ACTIVE_STATES,
     FINAL_STATES,
     OPEN_STATES,
+    CannedReply,
     FollowUp,
     SupportSettings,
     Ticket,
@@ -385,6 +386,44 @@ def bulk_tickets(*, user: User, ids: Iterable[int]) -> QuerySet[Ticket]:
     """The tickets of a bulk action that the user may see, in id order; the others do not exist for
     them (a bulk request cannot probe another unit's ids any more than a single one)."""
     return visible_tickets(user=user).filter(pk__in=list(ids)).order_by("id")
+
+
+# --- 常用回复: canned replies -----------------------------------------------------------------------
+def _ancestor_paths(path: str) -> list[str]:
+    """A unit's path and its ancestors' (materialized path: each is a prefix, 4 characters a level)."""
+    step = OrgUnit.steplen
+    return [path[:end] for end in range(step, len(path) + 1, step)]
+
+
+def canned_replies(*, user: User) -> QuerySet[CannedReply]:
+    """The canned replies a user may use: those of each unit where they hold a support role and of
+    every unit above it (a province's texts serve its counties). Nobody else has any."""
+    if user.is_superuser:
+        return CannedReply.objects.select_related("unit").order_by("unit__path", "title", "id")
+    paths = {ancestor for held in _staff_roles(user) for ancestor in _ancestor_paths(held.unit_path)}
+    if not paths:
+        return CannedReply.objects.none()
+    units = OrgUnit.objects.filter(path__in=paths).values("pk")
+    return CannedReply.objects.filter(unit_id__in=units).select_related("unit").order_by("unit__path", "title", "id")
+
+
+def canned_replies_managed(*, user: User) -> QuerySet[CannedReply]:
+    """The canned replies a unit administrator maintains: those of the units in their subtrees."""
+    if user.is_superuser:
+        return CannedReply.objects.select_related("unit").order_by("unit__path", "title", "id")
+    paths = scope_of(user).admin_paths
+    if not paths:
+        return CannedReply.objects.none()
+    units = OrgUnit.objects.filter(subtrees_q(paths, "path")).values("pk")
+    return CannedReply.objects.filter(unit_id__in=units).select_related("unit").order_by("unit__path", "title", "id")
+
+
+def canned_reply_units(*, user: User) -> QuerySet[OrgUnit]:
+    """The units an administrator may keep canned replies for: the tops of their subtrees (their own
+    units; a reply there serves everything below)."""
+    if user.is_superuser:
+        return OrgUnit.objects.filter(depth=1).order_by("path")
+    return OrgUnit.objects.filter(path__in=scope_of(user).admin_paths).order_by("path")
 
 
 # Tab counts stop here: a count is one index range read of at most this many keys, whatever the

@@ -111,3 +111,21 @@
     });
   });
 })();
+
+/* 常用回复: choosing a canned reply in the compose box puts its text into the reply (after what is
+   already typed), ready to edit before sending; the picker goes back to its prompt. */
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    var picker = event.target.closest && event.target.closest("select[data-canned-target]");
+    if (!picker || !picker.value) return;
+    var option = picker.options[picker.selectedIndex];
+    var field = document.getElementById(picker.getAttribute("data-canned-target"));
+    if (field && option) {
+      var text = option.getAttribute("data-body") || "";
+      field.value = field.value ? field.value.replace(/\s*$/, "") + "\n" + text : text;
+      field.focus();
+    }
+    picker.value = "";
+  });
+})();

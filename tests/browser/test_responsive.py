@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from accounts.models import HandlingGroup, Role
 from tests.factories import UserFactory, grant
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import CannedReply, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -56,6 +56,7 @@ def desk(tree, teacher, haidian_admin):
         services.ticket_accept(ticket=Ticket.objects.get(pk=ticket.pk), agent=agent)
         Ticket.objects.filter(pk=ticket.pk).update(next_due_at=due, response_due_at=due)
         tickets.append(ticket)
+    CannedReply.objects.create(unit=tree.haidian, title="重启设备", body="请先关闭电源，等待 30 秒后重新开机。")
     return {"agent": agent, "admin": haidian_admin, "teacher": teacher, "tickets": tickets}
 
 
@@ -124,6 +125,9 @@ def test_workbench_and_ticket_page_at_both_sizes(new_page, live_server, desk, sc
 
     page.goto(f"/tickets/{desk['tickets'][0].pk}/")
     expect(page.get_by_role("heading", name=LONG_TITLE)).to_be_visible()
+    # 常用回复: choosing one puts its text into the reply box.
+    page.locator("select[data-canned-target]").select_option(label="重启设备 · 海淀区")
+    expect(page.locator("#id_reply-body")).to_have_value("请先关闭电源，等待 30 秒后重新开机。")
     assert_no_sideways_scroll(page, "the ticket page")
     screenshot(page, f"ticket-{size}")
 
@@ -149,6 +153,10 @@ def test_account_management_and_directory_at_both_sizes(new_page, live_server, d
     page.goto(f"/accounts/manage/{desk['teacher'].pk}/")
     assert_no_sideways_scroll(page, "an account's page")
     screenshot(page, f"account-edit-{size}")
+    page.goto("/tickets/canned-replies/")
+    expect(page.locator("#canned-replies")).to_contain_text("重启设备")
+    assert_no_sideways_scroll(page, "the canned replies")
+    screenshot(page, f"canned-replies-{size}")
     page.goto("/org/")
     assert_no_sideways_scroll(page, "the directory")
     screenshot(page, f"directory-{size}")

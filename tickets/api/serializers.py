@@ -446,6 +446,15 @@ class EmptySerializer(StrictSerializer):
     """No fields; anything sent is refused."""
 
 
+class CannedReplySerializer(serializers.Serializer):
+    """常用回复: a text staff insert into a reply."""
+
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True)
+    unit = UnitRefSerializer(read_only=True)
+
+
 class BulkAcceptSerializer(StrictSerializer):
     ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),

@@ -43,6 +43,7 @@ from .serializers import (
     AttachmentUploadSerializer,
     BulkAcceptResultSerializer,
     BulkAcceptSerializer,
+    CannedReplySerializer,
     EmptySerializer,
     MergeSerializer,
     MessageBodySerializer,
@@ -192,6 +193,18 @@ class TicketViewSet(GenericViewSet):
         return self._detail(self.get_object())
 
     # --- Lifecycle actions --------------------------------------------------------------------------
+    @extend_schema(
+        responses={200: CannedReplySerializer(many=True), 401: ERROR_401},
+        description=(
+            "常用回复: the canned replies you may insert into a reply, those of the units where you hold a "
+            "support role and of every unit above them (at most 200). Empty for anyone else."
+        ),
+    )
+    @action(detail=False, methods=["get"], url_path="canned-replies", pagination_class=None)
+    def canned_replies(self, request):
+        replies = selectors.canned_replies(user=request.user)[:200]
+        return Response(CannedReplySerializer(replies, many=True).data)
+
     @extend_schema(
         request=BulkAcceptSerializer,
         responses={200: BulkAcceptResultSerializer, 400: ERROR_400, 401: ERROR_401},

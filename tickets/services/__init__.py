@@ -11,6 +11,7 @@ from .attachments import (
     is_inline_type,
     sanitize_filename,
 )
+from .canned import canned_reply_create, canned_reply_delete
 from .core import (
     TRANSITIONS,
     notify_ticket,
@@ -49,6 +50,8 @@ __all__ = [
     "attachment_max_bytes",
     "attachment_max_per_message",
     "attachment_max_per_ticket",
+    "canned_reply_create",
+    "canned_reply_delete",
     "follow_up_complete",
     "inspect_upload",
     "is_inline_type",

@@ -39,6 +39,7 @@ from ..forms import (
     AnswerForm,
     ApproveForm,
     AttachForm,
+    CannedReplyForm,
     ConfirmForm,
     FollowUpForm,
     ListFilterForm,
@@ -282,6 +283,41 @@ def ticket_bulk_accept(request: HttpRequest) -> HttpResponse:
     if missing:
         messages.error(request, _("%(count)d of the checked tickets no longer exist for you.") % {"count": missing})
     return _back_to_list(request)
+
+
+# --- 常用回复: canned replies -------------------------------------------------------------------------
+@login_required
+def canned_reply_list(request: HttpRequest) -> HttpResponse:
+    """Unit administrators keep their units' canned replies; staff insert them from the compose box."""
+    nav = _nav(request.user)
+    if not nav["roles"]["supervisor"]:
+        raise Http404(_("There is no such page."))
+    units = selectors.canned_reply_units(user=request.user)
+    form = CannedReplyForm(request.POST or None, units=units)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.canned_reply_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, _("The canned reply was added."))
+                return redirect("tickets:canned_replies")
+        status = 400
+    replies = selectors.canned_replies_managed(user=request.user)[:500]
+    return render(request, "tickets/canned_replies.html", {**nav, "form": form, "replies": replies}, status=status)
+
+
+@login_required
+@require_POST
+def canned_reply_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    reply = selectors.canned_replies_managed(user=request.user).filter(pk=pk).first()
+    if reply is None:
+        raise Http404(_("There is no such canned reply."))
+    services.canned_reply_delete(actor=request.user, reply=reply)
+    messages.success(request, _("The canned reply was deleted."))
+    return redirect("tickets:canned_replies")
 
 
 # --- 问题咨询: ask ----------------------------------------------------------------------------------
@@ -529,6 +565,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[str, Any] 
         "timeline": selectors.ticket_timeline(user=user, ticket=ticket),
         "sla": services.ticket_sla(ticket=ticket),
         "attachments_help": attachments_help(),
+        # 常用回复 for the compose box: staff only, those of their units and the units above.
+        "canned_replies": list(selectors.canned_replies(user=user)[:200]) if staff else [],
     }
 
 
