@@ -300,3 +300,11 @@ class CannedReplyForm(forms.Form):
     def __init__(self, *args, units=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units
+
+
+class BulkTransferForm(forms.Form):
+    """转派 of the workbench's checked rows: one reason for all, and the agent's account (blank: each
+    ticket's next agent in turn)."""
+
+    agent = forms.CharField(label=_("To agent (account)"), required=False, max_length=150)
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2}))

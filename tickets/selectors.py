@@ -388,6 +388,17 @@ def bulk_tickets(*, user: User, ids: Iterable[int]) -> QuerySet[Ticket]:
     return visible_tickets(user=user).filter(pk__in=list(ids)).order_by("id")
 
 
+def transfer_agent_by_id(*, pk: int) -> User | None:
+    """The agent a bulk transfer names by id (API); the transfer checks they may take each ticket."""
+    return User.objects.filter(pk=pk, is_active=True).first()
+
+
+def transfer_agent_by_account(*, account: str) -> User | None:
+    """The agent a bulk transfer names by account. Whether they may take each ticket (an on-duty agent
+    of its pool serving its type) is the transfer's own check, so naming anyone reveals nothing."""
+    return User.objects.filter(username=account, is_active=True).first()
+
+
 # --- 常用回复: canned replies -----------------------------------------------------------------------
 def _ancestor_paths(path: str) -> list[str]:
     """A unit's path and its ancestors' (materialized path: each is a prefix, 4 characters a level)."""

@@ -11,6 +11,7 @@ urlpatterns = [
     path("new/", tickets.ticket_create, name="create"),
     path("search/", tickets.ticket_search, name="search"),
     path("bulk-accept/", tickets.ticket_bulk_accept, name="bulk_accept"),
+    path("bulk-transfer/", tickets.ticket_bulk_transfer, name="bulk_transfer"),
     path("canned-replies/", tickets.canned_reply_list, name="canned_replies"),
     path("canned-replies/<int:pk>/delete/", tickets.canned_reply_delete, name="canned_reply_delete"),
     path("follow-ups/", tickets.follow_up_list, name="follow_ups"),

@@ -195,7 +195,12 @@ def test_pool_list_with_bulk_accept_at_both_sizes(new_page, live_server, desk, s
     assert edge["x"] + edge["width"] <= SIZES[size]["width"]
     assert_no_sideways_scroll(page, "the pool list")
     screenshot(page, f"pool-bulk-{size}")
+    page.locator(".bulk-transfer summary").click()
+    expect(page.locator("#bulk-reason")).to_be_visible()
+    assert_no_sideways_scroll(page, "the bulk transfer form")
+    screenshot(page, f"pool-bulk-transfer-{size}")
+    page.locator(".bulk-transfer summary").click()
     box.check()
-    page.locator("#bulk-accept-form button").click()
+    page.get_by_role("button", name="确认接收所选工单").click()
     expect(page.locator(".messages")).to_contain_text("已确认接收 1 张工单。")
     assert Ticket.objects.get(pk=fresh.pk).accepted_at is not None

@@ -314,3 +314,62 @@ def test_bulk_accept_in_the_portal(client, staff, pool_tickets):
     # A "next" elsewhere is not followed.
     response = client.post("/tickets/bulk-accept/", {"ticket": [], "next": "https://example.com/"})
     assert response.status_code == 302 and response["Location"] == "/tickets/?view=pool"
+
+
+# --- Bulk 转派 --------------------------------------------------------------------------------------
+@pytest.fixture
+def held(staff, new_ticket, tianjin_teacher):
+    """Two tickets the county agent handles (accepted), and one of 天津."""
+    mine = [new_ticket(), new_ticket(type="software")]
+    Ticket.objects.filter(pk__in=[t.pk for t in mine]).update(
+        assignee=staff.agent, state="in_progress", accepted_at=timezone.now()
+    )
+    return {"mine": mine, "elsewhere": new_ticket(asker=tianjin_teacher)}
+
+
+def test_bulk_transfer_in_the_portal(client, staff, held):
+    mine, elsewhere = held["mine"], held["elsewhere"]
+    client.force_login(staff.agent)
+    page = client.get(PORTAL, {"view": "assigned"}).content.decode()
+    assert 'formaction="/tickets/bulk-transfer/"' in page
+    ids = [t.pk for t in mine] + [elsewhere.pk]
+    # Without a reason nothing moves.
+    response = client.post("/tickets/bulk-transfer/", {"ticket": ids, "agent": staff.agent2.username}, follow=True)
+    assert re.search(r'<li class="error">原因：[^<]+</li>', response.content.decode())
+    assert set(Ticket.objects.filter(pk__in=ids[:2]).values_list("assignee_id", flat=True)) == {staff.agent.pk}
+    response = client.post(
+        "/tickets/bulk-transfer/",
+        {"ticket": ids, "agent": staff.agent2.username, "reason": "下周休假", "next": "/tickets/?view=assigned"},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "已转派 2 张工单。" in text
+    assert "所选工单中有 1 张已不存在或您无权查看。" in text
+    for ticket in mine:
+        ticket.refresh_from_db()
+        assert (ticket.assignee_id, ticket.state) == (staff.agent2.pk, "new")
+    assert Ticket.objects.get(pk=elsewhere.pk).assignee_id != staff.agent2.pk
+    # An unknown account: a message, nothing moves.
+    response = client.post("/tickets/bulk-transfer/", {"ticket": ids, "agent": "nobody", "reason": "x"}, follow=True)
+    assert "没有账号为“nobody”的坐席。" in response.content.decode()
+
+
+def test_bulk_transfer_in_the_api(staff, held):
+    mine, elsewhere = held["mine"], held["elsewhere"]
+    client = api(staff.agent)
+    ids = [t.pk for t in mine] + [elsewhere.pk]
+    assert client.post(f"{API}bulk-transfer/", {"ids": ids}, format="json").status_code == 400
+    bad_agent = client.post(f"{API}bulk-transfer/", {"ids": ids, "reason": "x", "agent": 10**9}, format="json")
+    assert bad_agent.status_code == 400 and "agent" in bad_agent.json()["fields"]
+    # An agent of another unit is refused per ticket by the transfer's own rule.
+    outsider = client.post(
+        f"{API}bulk-transfer/", {"ids": ids, "reason": "x", "agent": staff.tianjin_agent.pk}, format="json"
+    ).json()
+    assert outsider["transferred"] == [] and len(outsider["refused"]) == 2
+    body = client.post(
+        f"{API}bulk-transfer/", {"ids": ids, "reason": "下周休假", "agent": staff.agent2.pk}, format="json"
+    )
+    assert body.status_code == 200, body.content
+    assert body.json()["transferred"] == [t.pk for t in mine]
+    assert body.json()["not_found"] == [elsewhere.pk]
+    assert set(Ticket.objects.filter(pk__in=ids[:2]).values_list("assignee_id", flat=True)) == {staff.agent2.pk}

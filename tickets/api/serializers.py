@@ -464,6 +464,17 @@ class BulkAcceptSerializer(StrictSerializer):
     )
 
 
+class BulkTransferSerializer(BulkAcceptSerializer):
+    reason = serializers.CharField(max_length=REASON_MAX, help_text=_("Why the tickets are transferred."))
+    agent = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        help_text=_("The agent's user id; omit it (or null) for each ticket's next agent in turn."),
+    )
+
+
 class BulkRefusalSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     detail = serializers.CharField()
@@ -474,6 +485,14 @@ class BulkAcceptResultSerializer(serializers.Serializer):
     refused = BulkRefusalSerializer(
         many=True, help_text=_("Refused, each with the reason (e.g. taken by another agent).")
     )
+    not_found = serializers.ListField(
+        child=serializers.IntegerField(), help_text=_("No such ticket, or not one you may see.")
+    )
+
+
+class BulkTransferResultSerializer(serializers.Serializer):
+    transferred = serializers.ListField(child=serializers.IntegerField(), help_text=_("Transferred."))
+    refused = BulkRefusalSerializer(many=True, help_text=_("Refused, each with the reason."))
     not_found = serializers.ListField(
         child=serializers.IntegerField(), help_text=_("No such ticket, or not one you may see.")
     )

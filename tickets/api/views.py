@@ -25,7 +25,7 @@ from rest_framework.viewsets import GenericViewSet
 from .. import selectors, services
 from ..models import Ticket
 from ..services.attachments import attachment_add
-from ..services.bulk import tickets_accept_many
+from ..services.bulk import tickets_accept_many, tickets_transfer_many
 from .common import (
     ERROR_400,
     ERROR_401,
@@ -43,6 +43,8 @@ from .serializers import (
     AttachmentUploadSerializer,
     BulkAcceptResultSerializer,
     BulkAcceptSerializer,
+    BulkTransferResultSerializer,
+    BulkTransferSerializer,
     CannedReplySerializer,
     EmptySerializer,
     MergeSerializer,
@@ -191,6 +193,34 @@ class TicketViewSet(GenericViewSet):
     @extend_schema(responses={200: TicketDetailSerializer, 401: ERROR_401, 404: ERROR_404})
     def retrieve(self, request, pk=None):
         return self._detail(self.get_object())
+
+    @extend_schema(
+        request=BulkTransferSerializer,
+        responses={200: BulkTransferResultSerializer, 400: ERROR_400, 401: ERROR_401},
+        description=(
+            "转派 several tickets with one reason, to one agent or each to its pool's next agent in turn. Each "
+            "goes through the single transfer; `refused` lists the others with the reason."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-transfer")
+    def bulk_transfer(self, request):
+        data = _validated(BulkTransferSerializer, request.data)
+        agent = None
+        if data.get("agent") is not None:
+            # Whether this user may take each ticket is the transfer's own check (refused per ticket).
+            agent = selectors.transfer_agent_by_id(pk=data["agent"])
+            if agent is None:
+                raise exceptions.ValidationError({"agent": [_("There is no such agent.")]})
+        tickets = list(selectors.bulk_tickets(user=request.user, ids=data["ids"]))
+        moved, refused = tickets_transfer_many(actor=request.user, tickets=tickets, reason=data["reason"], agent=agent)
+        found = {ticket.pk for ticket in tickets}
+        return Response(
+            {
+                "transferred": [ticket.pk for ticket in moved],
+                "refused": [{"id": ticket.pk, "detail": reason} for ticket, reason in refused],
+                "not_found": sorted(set(data["ids"]) - found),
+            }
+        )
 
     # --- Lifecycle actions --------------------------------------------------------------------------
     @extend_schema(

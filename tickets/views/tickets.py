@@ -39,6 +39,7 @@ from ..forms import (
     AnswerForm,
     ApproveForm,
     AttachForm,
+    BulkTransferForm,
     CannedReplyForm,
     ConfirmForm,
     FollowUpForm,
@@ -58,7 +59,7 @@ from ..forms import (
 )
 from ..models import FollowUp, Ticket
 from ..services.attachments import attachment_add
-from ..services.bulk import BULK_MAX, tickets_accept_many
+from ..services.bulk import BULK_MAX, tickets_accept_many, tickets_transfer_many
 
 PAGE_SIZE = 30
 # The answer is the asker's to read once approved (or given directly where review is off).
@@ -277,6 +278,43 @@ def ticket_bulk_accept(request: HttpRequest) -> HttpResponse:
     accepted, refused = tickets_accept_many(agent=request.user, tickets=tickets)
     if accepted:
         messages.success(request, _("Receipt confirmed for %(count)d tickets.") % {"count": len(accepted)})
+    for ticket, reason in refused:
+        messages.error(request, f"{ticket.number}: {reason}")
+    missing = len(set(ids)) - len(tickets)
+    if missing:
+        messages.error(request, _("%(count)d of the checked tickets no longer exist for you.") % {"count": missing})
+    return _back_to_list(request)
+
+
+@login_required
+@require_POST
+def ticket_bulk_transfer(request: HttpRequest) -> HttpResponse:
+    """转派 of the checked rows with one reason, to the agent named by account or, with none, to each
+    ticket's next agent in turn; each through the single transfer, each refusal named in a message."""
+    ids = [int(value) for value in request.POST.getlist("ticket") if value.isdigit()][:BULK_MAX]
+    form = BulkTransferForm(request.POST)
+    if not ids:
+        messages.error(request, _("Check the tickets to transfer first."))
+        return _back_to_list(request)
+    if not form.is_valid():
+        # Named by the field, since the message stands above the list, away from the form.
+        for name, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form.fields[name].label}：{error}")
+        return _back_to_list(request)
+    agent = None
+    account = form.cleaned_data["agent"].strip()
+    if account:
+        agent = selectors.transfer_agent_by_account(account=account)
+        if agent is None:
+            messages.error(request, _("No agent has the account “%(account)s”.") % {"account": account})
+            return _back_to_list(request)
+    tickets = list(selectors.bulk_tickets(user=request.user, ids=ids))
+    moved, refused = tickets_transfer_many(
+        actor=request.user, tickets=tickets, reason=form.cleaned_data["reason"], agent=agent
+    )
+    if moved:
+        messages.success(request, _("%(count)d tickets transferred.") % {"count": len(moved)})
     for ticket, reason in refused:
         messages.error(request, f"{ticket.number}: {reason}")
     missing = len(set(ids)) - len(tickets)
