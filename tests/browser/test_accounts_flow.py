@@ -122,3 +122,30 @@ def test_the_unit_tree_opens_at_ones_own_unit(new_page, tree, teacher, password,
     toggle.click()
     expect(own).to_be_visible()
     assert refused == []
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_account_form_picks_a_unit_by_pinyin(new_page, tree, haidian_admin, password, size, screenshot):
+    page = new_page()
+    page.set_viewport_size(SIZES[size])
+    refused = watch_csp(page)
+    sign_in(page, "hd_admin", password)
+    page.goto("/accounts/manage/new/")
+    field = page.get_by_label("单位", exact=True)
+    expect(field).to_have_value("海淀区（110108）")  # one's own unit by default
+    # Typing pinyin initials refills the datalist from the server (htmx, no inline script).
+    field.fill("hdsy")
+    options = page.locator("#managed-units option")
+    expect(options).to_have_count(1)
+    expect(options.first).to_have_attribute("value", "海淀实验小学（S110108001）")
+    field.fill("海淀实验小学（S110108001）")
+    page.get_by_label("账号").fill(f"picked_{size}")
+    page.get_by_label("姓名").fill("李娜")
+    no_sideways_scroll(page)
+    screenshot(page, f"accounts-unit-picker-{size}")
+    page.get_by_role("button", name="创建账号").click()
+    expect(page.get_by_role("heading", name="账号已创建")).to_be_visible()
+    from accounts.models import User
+
+    assert User.objects.get(username=f"picked_{size}").unit_id == tree.school_a.pk
+    assert refused == []
