@@ -177,6 +177,9 @@ class TicketAdmin(admin.ModelAdmin):
         "rated_at",
         "priority",
         "solution",
+        # Set by withdraw, close as invalid and merge (services.actions), with their timeline lines.
+        "close_reason",
+        "merged_into",
     )
     inlines = [TicketEventInline, TicketMessageInline, TicketAttachmentInline]
     show_full_result_count = False

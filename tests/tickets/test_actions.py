@@ -577,3 +577,15 @@ def test_a_ticket_closed_early_misses_no_deadline_after_its_close(new_ticket, st
     totals = reports.ticket_report(user=haidian_admin, unit=tree.haidian, now=later).totals
     assert (totals["total"], totals["backlog"]) == (1, 0)
     assert (totals["response_breached"], totals["resolution_breached"]) == (0, 0)
+
+
+def test_the_back_office_shows_but_cannot_change_how_a_ticket_closed(client, new_ticket, staff, teacher):
+    from django.contrib.auth import get_user_model
+
+    ticket = new_ticket()
+    services.ticket_withdraw(ticket=ticket, asker=teacher)
+    root = get_user_model().objects.create_superuser(username="root_actions", password="x-Secret-123")
+    client.force_login(root)
+    page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
+    assert "提问人撤回" in page
+    assert 'name="close_reason"' not in page and 'name="merged_into"' not in page
