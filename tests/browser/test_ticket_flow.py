@@ -499,3 +499,32 @@ def test_an_approval_made_while_the_askers_socket_was_down_shows_once_it_is_back
     expect(detail.locator("#ticket-solution")).to_contain_text(EDITED, timeout=4000)
     expect(detail.locator("#ticket-state")).to_have_attribute("data-state", TicketState.ANSWERED)
     assert detail.evaluate("window.__sameDocument") is True
+
+
+def test_the_workbench_tab_counts_follow_ticket_events(open_browser, teacher, county, password, screenshot):
+    """The tab counts come back with every live refresh of the list (tickets/_nav.html out of band):
+    a question filed elsewhere raises the agent's counts on the open workbench, without a reload."""
+    agent = open_browser()
+    sign_in(agent, "hd_agent", password)
+    agent.goto("/tickets/?view=pool")
+    pool = agent.locator('.ticket-tabs a[data-view="pool"] .tab-count')
+    queue = agent.locator('.ticket-tabs a[data-view="assigned"] .tab-count')
+    expect(pool).to_have_text("0")
+    expect(queue).to_have_text("0")
+    live(agent)
+
+    asker = open_browser()
+    sign_in(asker, "teacher_zw", password)
+    asker.goto("/tickets/new/")
+    asker.locator("#id_title").fill("机房电脑无法联网")
+    asker.locator("#id_type").select_option("software")
+    asker.locator("#id_description").fill("机房二十台电脑都连不上校园网。")
+    asker.locator("#id_contact_info").fill("13800138000")
+    asker.locator("#ticket-create-form button[type=submit]").click()
+    expect(asker).to_have_url(re.compile(r"/tickets/\d+/$"))
+
+    expect(pool).to_have_text("1")
+    expect(queue).to_have_text("1")
+    ticket = Ticket.objects.get(title="机房电脑无法联网")
+    expect(agent.locator(f'#ticket-list tr[data-ticket-id="{ticket.pk}"]')).to_be_visible()
+    screenshot(agent, "workbench-live-count")
