@@ -235,6 +235,18 @@ class Ticket(models.Model):
                 condition=models.Q(next_due_at__isnull=False),
             ),
         ]
+        constraints = [
+            # Only a closed ticket says why it closed early, and only a merged one names its target.
+            models.CheckConstraint(
+                condition=models.Q(close_reason="") | models.Q(state=TicketState.CLOSED),
+                name="ticket_close_reason_when_closed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(close_reason=CloseReason.MERGED, merged_into__isnull=False)
+                | (~models.Q(close_reason=CloseReason.MERGED) & models.Q(merged_into__isnull=True)),
+                name="ticket_merged_into_when_merged",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.title}"

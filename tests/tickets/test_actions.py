@@ -589,3 +589,13 @@ def test_the_back_office_shows_but_cannot_change_how_a_ticket_closed(client, new
     page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk])).content.decode()
     assert "提问人撤回" in page
     assert 'name="close_reason"' not in page and 'name="merged_into"' not in page
+
+
+def test_the_table_refuses_a_close_reason_on_an_open_ticket_and_a_merge_without_target(new_ticket):
+    from django.db import IntegrityError, transaction
+
+    ticket = new_ticket()
+    with transaction.atomic(), pytest.raises(IntegrityError):
+        Ticket.objects.filter(pk=ticket.pk).update(close_reason=CloseReason.INVALID)
+    with transaction.atomic(), pytest.raises(IntegrityError):
+        Ticket.objects.filter(pk=ticket.pk).update(state=TicketState.CLOSED, close_reason=CloseReason.MERGED)
