@@ -157,18 +157,40 @@ def test_account_management_and_directory_at_both_sizes(new_page, live_server, d
     expect(page.locator("#canned-replies")).to_contain_text("重启设备")
     assert_no_sideways_scroll(page, "the canned replies")
     screenshot(page, f"canned-replies-{size}")
+    page.goto("/tickets/reports/")
+    assert_no_sideways_scroll(page, "the reports")
+    screenshot(page, f"reports-{size}")
     page.goto("/org/")
     assert_no_sideways_scroll(page, "the directory")
     screenshot(page, f"directory-{size}")
 
 
 def test_no_list_page_scrolls_sideways_on_a_phone(new_page, live_server, desk):
-    """Every list page, as each person who sees it, at 390px: the document is no wider than the window."""
+    """Every list page (and the forms beside them), as each person who sees it, at 390px: the
+    document is no wider than the window."""
     pages = {
         "agent": [f"/tickets/?view={view}" for view in ("mine", "assigned", "pool", "due_soon", "breached", "handled")]
         + ["/tickets/search/?q=打印机", "/org/"],
-        "admin": ["/accounts/manage/", "/tickets/follow-ups/", "/tickets/?view=handled", "/org/"],
-        "teacher": ["/tickets/?view=mine", "/tickets/search/", "/tickets/new/", "/accounts/profile/"],
+        "admin": [
+            "/accounts/manage/",
+            "/accounts/manage/new/",
+            "/accounts/manage/import/",
+            "/tickets/follow-ups/",
+            "/tickets/?view=handled",
+            "/tickets/settings/",
+            "/tickets/canned-replies/",
+            "/tickets/reports/",
+            "/accounts/password/",
+            "/org/",
+        ],
+        "teacher": [
+            "/tickets/?view=mine",
+            "/tickets/search/",
+            "/tickets/new/",
+            "/accounts/profile/",
+            f"/tickets/{desk['tickets'][0].pk}/",
+            f"/tickets/{desk['tickets'][0].pk}/sla/",
+        ],
     }
     for who, paths in pages.items():
         page = open_as(new_page, live_server, desk[who], PHONE)
