@@ -226,3 +226,16 @@ def test_pool_list_with_bulk_accept_at_both_sizes(new_page, live_server, desk, s
     page.get_by_role("button", name="确认接收所选工单").click()
     expect(page.locator(".messages")).to_contain_text("已确认接收 1 张工单。")
     assert Ticket.objects.get(pk=fresh.pk).accepted_at is not None
+
+
+def test_english_pages_fit_a_phone_too(new_page, live_server, desk, screenshot):
+    """English labels are about twice as wide as Chinese ones: the bar, tabs and cards still fit."""
+    page = open_as(new_page, live_server, desk["admin"], PHONE)
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": live_server.url}])
+    for path in ("/tickets/?view=handled", "/accounts/manage/", "/tickets/canned-replies/"):
+        page.goto(path)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        assert_no_sideways_scroll(page, f"{path} in English")
+    page.locator(".nav-toggle").click()
+    expect(page.locator(".mainnav a", has_text="Account management")).to_be_visible()
+    screenshot(page, "menu-open-english-phone")
