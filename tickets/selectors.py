@@ -15,7 +15,9 @@ from django.db.models import Case, DateTimeField, F, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce, Least, Left
 from django.db.models.lookups import Exact
 from django.db.models.query import ModelIterable
+from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, RoleAssignment, User
 from accounts.scope import HeldRole, path_in_subtree, scope_of, subtrees_q
@@ -93,8 +95,12 @@ def _in_scope(user: User, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
 
 
 def ticket_get(*, user: User, pk: int) -> Ticket:
-    """The ticket if the user may see it; Ticket.DoesNotExist otherwise (a 404 to callers)."""
-    return visible_tickets(user=user).select_related(*LIST_RELATED).get(pk=pk)
+    """The ticket if the user may see it. Otherwise Http404, the one "not yours" of every selector
+    (accounts' too): the API and the portal both answer it with a 404, never a 403 that confirms it."""
+    try:
+        return visible_tickets(user=user).select_related(*LIST_RELATED).get(pk=pk)
+    except (Ticket.DoesNotExist, ValueError, TypeError):
+        raise Http404(_("No such ticket.")) from None
 
 
 def ticket_capabilities(*, user: User, ticket: Ticket) -> set[str]:
@@ -596,7 +602,11 @@ def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]
 
 
 def follow_up_get(*, user: User, pk: int) -> FollowUp:
-    return follow_ups_for(user=user).get(pk=pk)
+    """The follow-up if the user supervises its unit; Http404 otherwise."""
+    try:
+        return follow_ups_for(user=user).get(pk=pk)
+    except (FollowUp.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
 
 
 def review_switch_units(*, user: User) -> list[OrgUnit]:

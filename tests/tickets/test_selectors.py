@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -36,7 +37,7 @@ def test_scope_asker_pools_above_and_supervisors_see_it_other_units_do_not(
         assert selectors.ticket_get(user=user, pk=ticket.pk) == ticket
     colleague = UserFactory(username="same_school", unit=tree.school_a)
     for outsider in (tianjin_teacher, staff.tianjin_agent, colleague):
-        with pytest.raises(Ticket.DoesNotExist):
+        with pytest.raises(Http404):
             selectors.ticket_get(user=outsider, pk=ticket.pk)
         assert not selectors.ticket_search(user=outsider, q="投影仪").exists()
 
@@ -45,7 +46,7 @@ def test_a_school_agent_does_not_see_the_neighbouring_schools_tickets(new_ticket
     school_b_agent = UserFactory(username="b_agent", unit=tree.school_b)
     grant(school_b_agent, tree.school_b, Role.SUPPORT_AGENT)
     ticket = new_ticket()
-    with pytest.raises(Ticket.DoesNotExist):
+    with pytest.raises(Http404):
         selectors.ticket_get(user=school_b_agent, pk=ticket.pk)
 
 

@@ -3,6 +3,7 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import HandlingGroup, Role, RoleAssignment
@@ -227,7 +228,7 @@ def test_moving_a_school_in_the_tree_moves_its_tickets_scope(tree, teacher):
     assert school.path.startswith(tree.heping.path)
     assert Ticket.objects.get(pk=ticket.pk).unit_path == school.path
     assert Ticket.objects.get(pk=other.pk).unit_path == tree.school_b.path  # the sibling stays
-    with pytest.raises(Ticket.DoesNotExist):
+    with pytest.raises(Http404):
         selectors.ticket_get(user=haidian_agent, pk=ticket.pk)
     assert selectors.ticket_get(user=heping_agent, pk=ticket.pk) == ticket
     assert ticket.pk in set(selectors.ticket_list(user=heping_agent, view="handled").values_list("pk", flat=True))
