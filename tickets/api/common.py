@@ -4,7 +4,6 @@ the object lookups that turn "not yours" into a 404."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.exceptions import NotFound
 
 from helpdesk.core.api.pagination import CompositeKeysetPagination, SelectorKeysetPagination
 from helpdesk.core.api.serializers import ErrorSerializer
@@ -28,10 +27,7 @@ ERROR_404_CURSOR = OpenApiResponse(ErrorSerializer, description="The `cursor` is
 def ticket_or_404(*, user, pk: int) -> Ticket:
     """The ticket if ``user`` may see it. Another unit's ticket does not exist for them: 404, not 403,
     so ids cannot be probed."""
-    try:
-        return selectors.ticket_get(user=user, pk=pk)
-    except (Ticket.DoesNotExist, ValueError, TypeError):
-        raise NotFound() from None
+    return selectors.ticket_get(user=user, pk=pk)  # Http404, which the API's error handler answers
 
 
 class TicketPagination(SelectorKeysetPagination):

@@ -66,10 +66,7 @@ class FollowUpViewSet(GenericViewSet):
         return Response(self.get_serializer(self._follow_up(follow_up.pk)).data)
 
     def _follow_up(self, pk: int) -> FollowUp:
-        try:
-            return selectors.follow_up_get(user=self.request.user, pk=pk)
-        except FollowUp.DoesNotExist:
-            raise exceptions.NotFound() from None
+        return selectors.follow_up_get(user=self.request.user, pk=pk)  # Http404 when not the user's
 
 
 class SupportSettingsView(APIView):

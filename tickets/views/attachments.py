@@ -10,7 +10,7 @@ from django.views.decorators.http import require_safe
 from helpdesk.core.files import private_file_response
 
 from .. import selectors
-from ..models import Ticket, TicketAttachment
+from ..models import TicketAttachment
 
 
 def attachment_response(attachment: TicketAttachment) -> FileResponse:
@@ -24,10 +24,10 @@ def attachment_response(attachment: TicketAttachment) -> FileResponse:
 def attachment_get(*, user, ticket_id: int, attachment_id: int) -> TicketAttachment:
     """The attachment if the user may see it, else Http404 (for hidden tickets, other tickets' files
     and internal files alike)."""
+    ticket = selectors.ticket_get(user=user, pk=ticket_id)  # Http404 when the ticket is not the user's
     try:
-        ticket = selectors.ticket_get(user=user, pk=ticket_id)
         return selectors.ticket_attachments(user=user, ticket=ticket).get(pk=attachment_id)
-    except (Ticket.DoesNotExist, TicketAttachment.DoesNotExist) as exc:
+    except TicketAttachment.DoesNotExist as exc:
         raise Http404 from exc
 
 
