@@ -57,7 +57,7 @@ from ..forms import (
     WithdrawForm,
     attachments_help,
 )
-from ..models import FollowUp, Ticket
+from ..models import Ticket
 from ..services.attachments import attachment_add
 from ..services.bulk import BULK_MAX, tickets_accept_many, tickets_transfer_many
 
@@ -405,10 +405,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 
 # --- The ticket page ------------------------------------------------------------------------------
 def _ticket_or_404(request: HttpRequest, pk: int) -> Ticket:
-    try:
-        return selectors.ticket_get(user=request.user, pk=pk)
-    except Ticket.DoesNotExist as exc:
-        raise Http404(_("No such ticket.")) from exc
+    return selectors.ticket_get(user=request.user, pk=pk)  # Http404 when the ticket is not the user's
 
 
 @dataclass(frozen=True)
@@ -765,10 +762,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @supervisor_required
 def follow_up_complete(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        follow_up = selectors.follow_up_get(user=request.user, pk=pk)
-    except FollowUp.DoesNotExist as exc:
-        raise Http404(_("No such follow-up.")) from exc
+    follow_up = selectors.follow_up_get(user=request.user, pk=pk)  # Http404 when not the user's
     form = FollowUpForm(request.POST)
     if form.is_valid():
         try:
