@@ -109,9 +109,7 @@ def main() -> None:
     # reader runs and must stop at the row limit.
     measure(f"XLSX, {rows:,} numeric rows", "a.xlsx", xlsx(rows, "<row><c><v>1</v></c></row>"))
     # Inline strings unpack beyond the cap: refused before parsing.
-    measure(
-        f"XLSX, {rows:,} text rows", "a.xlsx", xlsx(rows, '<row><c t="inlineStr"><is><t>x</t></is></c></row>')
-    )
+    measure(f"XLSX, {rows:,} text rows", "a.xlsx", xlsx(rows, '<row><c t="inlineStr"><is><t>x</t></is></c></row>'))
     measure(f"XLSX, {rows:,} blank rows", "a.xlsx", xlsx(rows, "<row/>"))
     measure(f"CSV, {rows:,} rows (5 MB cap aside)", "a.csv", csv_file(rows))
     # The most a file can hold and still be read: 10,001 lines (header and blank ones included) of 32 cells.

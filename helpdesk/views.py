@@ -15,11 +15,15 @@ from .tasks import HEARTBEAT_KEY
 @login_required
 def home(request):
     user = request.user
-    return render(request, "home.html", {
-        "unit_chain": unit_ancestors(unit=user.unit) if user.unit_id else [],
-        "roles": user_roles(user=user),
-        "is_unit_admin": is_unit_admin(actor=user),
-    })
+    return render(
+        request,
+        "home.html",
+        {
+            "unit_chain": unit_ancestors(unit=user.unit) if user.unit_id else [],
+            "roles": user_roles(user=user),
+            "is_unit_admin": is_unit_admin(actor=user),
+        },
+    )
 
 
 def health(request):
@@ -36,9 +40,7 @@ def health(request):
     except Exception:
         heartbeat, cache_state = None, "down"
     status = 200 if database == "ok" and cache_state == "ok" else 503
-    return JsonResponse(
-        {"database": database, "cache": cache_state, "celery_last_heartbeat": heartbeat}, status=status
-    )
+    return JsonResponse({"database": database, "cache": cache_state, "celery_last_heartbeat": heartbeat}, status=status)
 
 
 @login_required

@@ -120,10 +120,14 @@ def profile(request):
                 return redirect("accounts:profile")
     else:
         form = ProfileForm(initial={"nickname": user.nickname, "phone": user.phone, "email": user.email})
-    return render(request, "accounts/profile.html", {
-        "form": form,
-        "roles": selectors.user_roles(user=user),
-    })
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "roles": selectors.user_roles(user=user),
+        },
+    )
 
 
 @sensitive_post_parameters("old_password", "new_password", "new_password_confirm")
@@ -220,19 +224,21 @@ def manage_list(request):
         )
     elif form.is_bound:
         users = users.none()
-    rows, has_prev, has_next = _keyset_page(
-        users, after=request.GET.get("after"), before=request.GET.get("before")
-    )
+    rows, has_prev, has_next = _keyset_page(users, after=request.GET.get("after"), before=request.GET.get("before"))
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("before", None)
-    return render(request, "accounts/manage/list.html", {
-        "form": form,
-        "rows": rows,
-        "prev_query": f"{query.urlencode()}&before={rows[0].pk}" if has_prev and rows else "",
-        "next_query": f"{query.urlencode()}&after={rows[-1].pk}" if has_next and rows else "",
-        "unit_suggestions": _unit_suggestions(actor),
-    })
+    return render(
+        request,
+        "accounts/manage/list.html",
+        {
+            "form": form,
+            "rows": rows,
+            "prev_query": f"{query.urlencode()}&before={rows[0].pk}" if has_prev and rows else "",
+            "next_query": f"{query.urlencode()}&after={rows[-1].pk}" if has_next and rows else "",
+            "unit_suggestions": _unit_suggestions(actor),
+        },
+    )
 
 
 @unit_admin_required
@@ -259,18 +265,36 @@ def manage_create(request):
         except ValidationError as exc:
             apply_errors(form, exc, aliases={"unit": "unit_code"})
         else:
-            return _no_store(render(request, "accounts/manage/issued.html", {
-                "account": issued.user, "password": issued.password, "created": True,
-            }))
-    return render(request, "accounts/manage/form.html", {
-        "form": form, "unit_suggestions": _unit_suggestions(actor), "creating": True,
-    })
+            return _no_store(
+                render(
+                    request,
+                    "accounts/manage/issued.html",
+                    {
+                        "account": issued.user,
+                        "password": issued.password,
+                        "created": True,
+                    },
+                )
+            )
+    return render(
+        request,
+        "accounts/manage/form.html",
+        {
+            "form": form,
+            "unit_suggestions": _unit_suggestions(actor),
+            "creating": True,
+        },
+    )
 
 
 def account_edit_form(actor, account, data=None) -> ManagedUserForm:
     initial = {
-        "name": account.name, "nickname": account.nickname, "phone": account.phone, "email": account.email,
-        "user_type": account.user_type, "unit_code": account.unit.code if account.unit else "",
+        "name": account.name,
+        "nickname": account.nickname,
+        "phone": account.phone,
+        "email": account.email,
+        "user_type": account.user_type,
+        "unit_code": account.unit.code if account.unit else "",
     }
     managed = selectors.managed_units(actor=actor)
     return ManagedUserForm(data, managed_units=managed, editing=True, initial=initial)
@@ -332,9 +356,17 @@ def manage_reset_password(request, pk: int):
         for message in exc.messages:
             messages.error(request, message)
         return redirect("accounts:manage_edit", pk=account.pk)
-    return _no_store(render(request, "accounts/manage/issued.html", {
-        "account": account, "password": new_password, "created": False,
-    }))
+    return _no_store(
+        render(
+            request,
+            "accounts/manage/issued.html",
+            {
+                "account": account,
+                "password": new_password,
+                "created": False,
+            },
+        )
+    )
 
 
 @unit_admin_required

@@ -44,9 +44,7 @@ def unit_create_root(*, name: str, code: str) -> OrgUnit:
         )
 
 
-def unit_create(
-    *, parent: OrgUnit, name: str, code: str, level: int | None = None, kind: str | None = None
-) -> OrgUnit:
+def unit_create(*, parent: OrgUnit, name: str, code: str, level: int | None = None, kind: str | None = None) -> OrgUnit:
     """Add one unit under ``parent``. Callers check that the actor may manage ``parent``."""
     name, code = (name or "").strip(), (code or "").strip()
     _validate_unit_fields(name=name, code=code)

@@ -302,7 +302,11 @@ def test_import_csv_with_bad_rows_creates_nothing_and_names_every_bad_line(admin
     assert response.status_code == 400, response.json()
     fields = response.json()["fields"]
     assert sorted(name for name in fields if name.startswith("line.")) == [
-        "line.3", "line.4", "line.5", "line.6", "line.7",
+        "line.3",
+        "line.4",
+        "line.5",
+        "line.6",
+        "line.7",
     ]
     assert "5" in fields["file"][0]
     assert "email" in fields["line.6"][0]

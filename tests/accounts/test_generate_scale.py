@@ -19,9 +19,7 @@ PASSWORD = "Scale-Test-2024"
 
 def generate(*args: str) -> str:
     out = StringIO()
-    call_command(
-        "generate_scale", "--no-progress", "--password", PASSWORD, *args, stdout=out, stderr=StringIO()
-    )
+    call_command("generate_scale", "--no-progress", "--password", PASSWORD, *args, stdout=out, stderr=StringIO())
     return out.getvalue()
 
 
@@ -53,9 +51,7 @@ def test_users_land_in_the_new_schools_and_the_counties_and_are_searchable(tree)
     assert len({u.username for u in users}) == 120
     counties = {tree.haidian.pk, tree.heping.pk}
     new_schools = set(
-        OrgUnit.objects.filter(level=OrgLevel.SCHOOL)
-        .exclude(code__startswith="S")
-        .values_list("pk", flat=True)
+        OrgUnit.objects.filter(level=OrgLevel.SCHOOL).exclude(code__startswith="S").values_list("pk", flat=True)
     )
     for user in users:
         assert user.unit_id in counties | new_schools

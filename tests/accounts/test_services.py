@@ -109,20 +109,24 @@ def test_reset_password_returns_working_password_and_revokes_tokens(tree, haidia
 def test_password_change_rules(teacher, password):
     services.token_issue(user=teacher)
     with pytest.raises(ValidationError) as exc:
-        services.password_change(user=teacher, old_password="wrong", new_password="N3w-Secret-42",
-                                 new_password_confirm="N3w-Secret-42")
+        services.password_change(
+            user=teacher, old_password="wrong", new_password="N3w-Secret-42", new_password_confirm="N3w-Secret-42"
+        )
     assert "old_password" in exc.value.message_dict
     with pytest.raises(ValidationError) as exc:
-        services.password_change(user=teacher, old_password=password, new_password="N3w-Secret-42",
-                                 new_password_confirm="different")
+        services.password_change(
+            user=teacher, old_password=password, new_password="N3w-Secret-42", new_password_confirm="different"
+        )
     assert "new_password_confirm" in exc.value.message_dict
     with pytest.raises(ValidationError) as exc:
-        services.password_change(user=teacher, old_password=password, new_password="12345678",
-                                 new_password_confirm="12345678")
+        services.password_change(
+            user=teacher, old_password=password, new_password="12345678", new_password_confirm="12345678"
+        )
     assert "new_password" in exc.value.message_dict
     assert Token.objects.filter(user=teacher).exists()
-    services.password_change(user=teacher, old_password=password, new_password="N3w-Secret-42",
-                             new_password_confirm="N3w-Secret-42")
+    services.password_change(
+        user=teacher, old_password=password, new_password="N3w-Secret-42", new_password_confirm="N3w-Secret-42"
+    )
     teacher.refresh_from_db()
     assert teacher.check_password("N3w-Secret-42")
     assert not Token.objects.filter(user=teacher).exists()

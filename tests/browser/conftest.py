@@ -22,8 +22,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 MISSING = (
-    "Chromium not found: install Debian's chromium (apt-get install chromium fonts-noto-cjk) "
-    "to run the browser tests"
+    "Chromium not found: install Debian's chromium (apt-get install chromium fonts-noto-cjk) to run the browser tests"
 )
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -49,9 +48,7 @@ def browser():
             # (the snapshot serialized_rollback restores); keep using the thread's connections.
             for alias, connection in thread_connections.items():
                 connections[alias] = connection
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, headless=True, args=CHROMIUM_ARGS)
             yield browser
             browser.close()
     finally:
@@ -72,7 +69,9 @@ def new_page(browser, live_server):
 
     def _open():
         context = browser.new_context(
-            base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
+            base_url=live_server.url,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
             viewport={"width": 1280, "height": 860},
         )
         context.set_default_timeout(10_000)

@@ -58,7 +58,12 @@ def platform_env(tmp_path) -> dict[str, str]:
 
 def settings_seen_by(env: dict[str, str]) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", DUMP_SETTINGS], env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", DUMP_SETTINGS],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -73,7 +78,11 @@ class Processes:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "helpdesk", *args],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         self.running.append((name, proc))

@@ -92,7 +92,8 @@ def test_app_services_use_postgres_and_redis_and_start_in_order(compose):
         assert env["REDIS_URL"] == "redis://redis:6379/0"
         assert env["DJANGO_SETTINGS_MODULE"] == "helpdesk.settings.production"
     assert services["web"]["depends_on"] == {
-        "postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
     }
     # The websocket server, the worker and beat start once web has migrated and answers its health check.
     for name in ("ws", "worker", "beat"):
@@ -115,7 +116,12 @@ def test_compose_environment_satisfies_production_settings(compose, tmp_path):
     env.update(HELPDESK_VAR_DIR=str(tmp_path / "var"), DJANGO_MEDIA_ROOT=str(tmp_path / "media"))
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

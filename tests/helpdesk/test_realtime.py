@@ -162,6 +162,7 @@ async def test_deactivated_users_token_is_refused(channel_layer):
 # A payload of the declared shape: the tests check every payload against the events registry.
 PAYLOAD = {"id": 1, "number": "TS20260101001", "state": "new"}
 
+
 @database_sync_to_async
 def send_in_transaction(user_ids, *, payload, rollback=False) -> None:
     class Rollback(Exception):

@@ -38,7 +38,8 @@ def get(url: str) -> tuple[int, bytes]:
 def fresh_env(tmp_path) -> dict[str, str]:
     """A machine with nothing configured: embedded defaults, a var directory of its own."""
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith(("DJANGO_", "HELPDESK_")) and k not in {"DATABASE_URL", "REDIS_URL"}
     }
     env.update(HELPDESK_VAR_DIR=str(tmp_path / "var"), HELPDESK_HEARTBEAT_SECONDS="1", PYTHONUNBUFFERED="1")
@@ -51,7 +52,11 @@ class Platform:
         with open(log, "wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "run_platform", *args],
-                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     @property

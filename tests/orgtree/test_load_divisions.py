@@ -89,15 +89,11 @@ def test_loads_the_national_tree_under_the_ministry_in_its_real_layers():
 
 def test_a_second_run_changes_nothing():
     load()
-    before = list(
-        OrgUnit.objects.order_by("path").values_list("pk", "code", "path", "name", "numchild", "level")
-    )
+    before = list(OrgUnit.objects.order_by("path").values_list("pk", "code", "path", "name", "numchild", "level"))
 
     output = load()
 
-    after = list(
-        OrgUnit.objects.order_by("path").values_list("pk", "code", "path", "name", "numchild", "level")
-    )
+    after = list(OrgUnit.objects.order_by("path").values_list("pk", "code", "path", "name", "numchild", "level"))
     assert after == before
     assert "Created 0, already present 3213, renamed 0" in output
 

@@ -1,6 +1,5 @@
 """Tree writes: validation, and consistency when several admins write under one unit at once."""
 
-
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -62,8 +61,7 @@ def test_a_school_under_a_county_gets_the_next_level_and_the_school_kind(tree):
 @pytest.mark.django_db
 def test_bulk_children_go_after_the_existing_ones(tree):
     children = [
-        OrgUnit(name=f"海淀新学校{i}", code=f"BULK{i}", level=OrgLevel.SCHOOL, kind=OrgKind.SCHOOL)
-        for i in range(3)
+        OrgUnit(name=f"海淀新学校{i}", code=f"BULK{i}", level=OrgLevel.SCHOOL, kind=OrgKind.SCHOOL) for i in range(3)
     ]
     assert services.units_bulk_add_children(parent=tree.haidian, children=children) == 3
     single = services.unit_create(parent=tree.haidian, name="再来一所", code="ONEMORE")

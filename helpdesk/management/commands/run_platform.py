@@ -60,10 +60,36 @@ class Command(BaseCommand):
         python = [sys.executable]
         children = [
             Child("web", [*python, "-m", "daphne", "-b", host, "-p", str(port), "helpdesk.asgi:application"]),
-            Child("worker", [*python, "-m", "celery", "-A", "helpdesk", "worker", "-l", "info",
-                             "--concurrency", str(options["concurrency"])]),
-            Child("beat", [*python, "-m", "celery", "-A", "helpdesk", "beat", "-l", "info",
-                           "-s", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)]),
+            Child(
+                "worker",
+                [
+                    *python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "helpdesk",
+                    "worker",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    str(options["concurrency"]),
+                ],
+            ),
+            Child(
+                "beat",
+                [
+                    *python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "helpdesk",
+                    "beat",
+                    "-l",
+                    "info",
+                    "-s",
+                    str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
+                ],
+            ),
         ]
         stop = threading.Event()
 
@@ -85,9 +111,7 @@ class Command(BaseCommand):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if died is not None:
-            raise CommandError(
-                f"{died.name} exited with code {died.process.returncode}; stopped the other processes."
-            )
+            raise CommandError(f"{died.name} exited with code {died.process.returncode}; stopped the other processes.")
         self.stdout.write("All processes stopped.")
 
     # --- Setup ----------------------------------------------------------------------------------

@@ -55,18 +55,24 @@ _STAFF, _TEACHER = UserType.STAFF, UserType.TEACHER
 
 DEMO_ACCOUNTS = (
     DemoAccount("admin", "平台管理员", ROOT_CODE, _STAFF, "platform operator (superuser, /admin/)"),
-    DemoAccount("moe_admin", "教育部管理员", ROOT_CODE, _STAFF, "unit admin of the ministry (whole tree)",
-                (Role.UNIT_ADMIN,)),
+    DemoAccount(
+        "moe_admin", "教育部管理员", ROOT_CODE, _STAFF, "unit admin of the ministry (whole tree)", (Role.UNIT_ADMIN,)
+    ),
     DemoAccount("bj_admin", "北京市管理员", "110000", _STAFF, "unit admin of 北京市", (Role.UNIT_ADMIN,)),
     DemoAccount("hd_admin", "海淀区管理员", _HD, _STAFF, "unit admin of 海淀区", (Role.UNIT_ADMIN,)),
-    DemoAccount("hd_agent", "刘洋", _HD, _STAFF, "support agent of 海淀区 (all handling groups, on duty)",
-                (Role.SUPPORT_AGENT,), nickname="海淀技术支持"),
+    DemoAccount(
+        "hd_agent",
+        "刘洋",
+        _HD,
+        _STAFF,
+        "support agent of 海淀区 (all handling groups, on duty)",
+        (Role.SUPPORT_AGENT,),
+        nickname="海淀技术支持",
+    ),
     DemoAccount("hd_reviewer", "陈静", _HD, _STAFF, "answer reviewer of 海淀区", (Role.ANSWER_REVIEWER,)),
     DemoAccount("hd_publisher", "杨磊", _HD, _STAFF, "notice publisher of 海淀区", (Role.NOTICE_PUBLISHER,)),
-    DemoAccount("hd_notice_reviewer", "周敏", _HD, _STAFF, "notice reviewer of 海淀区",
-                (Role.NOTICE_REVIEWER,)),
-    DemoAccount("teacher_zhang", "张伟", _SCHOOL, _TEACHER, "teacher at 海淀区中关村第一小学",
-                nickname="张老师"),
+    DemoAccount("hd_notice_reviewer", "周敏", _HD, _STAFF, "notice reviewer of 海淀区", (Role.NOTICE_REVIEWER,)),
+    DemoAccount("teacher_zhang", "张伟", _SCHOOL, _TEACHER, "teacher at 海淀区中关村第一小学", nickname="张老师"),
     DemoAccount("student_li", "李明", _SCHOOL, UserType.STUDENT, "student at 海淀区中关村第一小学"),
     DemoAccount("parent_wang", "王芳", _SCHOOL, UserType.PARENT, "parent at 海淀区中关村第一小学"),
     DemoAccount("tj_teacher", "赵磊", "120101D01", _TEACHER, "teacher at 天津市和平区第一中心小学"),
@@ -78,7 +84,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--force", action="store_true",
+            "--force",
+            action="store_true",
             help="Seed even with DEBUG off (the demo password is public: never on a real deployment).",
         )
 
@@ -100,11 +107,13 @@ class Command(BaseCommand):
             created_tickets = seed_demo_tickets()
         if options["verbosity"] < 1:
             return
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {created_schools} school(s) and {created_accounts} account(s) created, "
-            f"{len(DEMO_SCHOOLS) - created_schools} school(s) and {len(DEMO_ACCOUNTS) - created_accounts} "
-            f"account(s) already there; {created_tickets} demo ticket(s) filed."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {created_schools} school(s) and {created_accounts} account(s) created, "
+                f"{len(DEMO_SCHOOLS) - created_schools} school(s) and {len(DEMO_ACCOUNTS) - created_accounts} "
+                f"account(s) already there; {created_tickets} demo ticket(s) filed."
+            )
+        )
         self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD}):")
         for account in DEMO_ACCOUNTS:
             self.stdout.write(f"  {account.username:<20} {account.name} — {account.description}")
@@ -145,7 +154,10 @@ class Command(BaseCommand):
                 created += 1
             for role in account.roles:
                 services.role_grant(
-                    actor=operator, user=user, unit=units[account.unit_code], role=role,
+                    actor=operator,
+                    user=user,
+                    unit=units[account.unit_code],
+                    role=role,
                     handling_groups=groups if role == Role.SUPPORT_AGENT else None,
                 )
         return created
@@ -156,7 +168,10 @@ class Command(BaseCommand):
         if operator is not None:
             return operator, 0
         operator = User.objects.create_superuser(
-            username=spec.username, password=DEMO_PASSWORD, name=spec.name, unit=root,
+            username=spec.username,
+            password=DEMO_PASSWORD,
+            name=spec.name,
+            unit=root,
             user_type=spec.user_type,
         )
         services.user_refresh_search_terms(user=operator)

@@ -79,9 +79,7 @@ def national_divisions() -> list[Division]:
 
 
 @transaction.atomic
-def load_divisions(
-    divisions: list[Division], *, progress: Callable[[int], object] | None = None
-) -> LoadResult:
+def load_divisions(divisions: list[Division], *, progress: Callable[[int], object] | None = None) -> LoadResult:
     """Add the missing ``divisions`` under the ministry root; one bulk insert per parent.
 
     All or nothing: an interrupted load leaves the tree as it was.
@@ -165,11 +163,7 @@ class Command(BaseCommand):
             f"(plus the root {ROOT_NAME})."
         )
         for code in result.misplaced:
-            self.stderr.write(
-                self.style.WARNING(f"Unit {code} exists outside its division parent; left where it is.")
-            )
+            self.stderr.write(self.style.WARNING(f"Unit {code} exists outside its division parent; left where it is."))
         self.stdout.write(
-            self.style.SUCCESS(
-                f"Created {result.created}, already present {result.present}, renamed {result.renamed}."
-            )
+            self.style.SUCCESS(f"Created {result.created}, already present {result.present}, renamed {result.renamed}.")
         )
