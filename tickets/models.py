@@ -195,8 +195,9 @@ class Ticket(models.Model):
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
     # How a ticket closed when not by rating or archiving (withdrawn, invalid, merged); see CloseReason.
     close_reason = models.CharField(_("closed because"), max_length=16, choices=CloseReason.choices, blank=True)
-    # The ticket a duplicate was merged into. No index: it is read from the duplicate (its page links
-    # the target), and the target's timeline lists what was merged into it.
+    # The ticket a duplicate was merged into. Only a partial index (Meta): deleting or archiving a
+    # ticket looks for duplicates pointing at it (PROTECT, and PostgreSQL's deferred foreign-key
+    # check at commit), which without one is a scan of the whole table per deleted ticket.
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("merged into"),
@@ -233,6 +234,10 @@ class Ticket(models.Model):
                 fields=["pool_unit", "next_due_at"],
                 name="ticket_pool_due",
                 condition=models.Q(next_due_at__isnull=False),
+            ),
+            # Merged duplicates only: nothing to write for the tickets that are not (nearly all).
+            models.Index(
+                fields=["merged_into"], name="ticket_merged_into", condition=models.Q(merged_into__isnull=False)
             ),
         ]
         constraints = [

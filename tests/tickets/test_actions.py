@@ -599,3 +599,21 @@ def test_the_table_refuses_a_close_reason_on_an_open_ticket_and_a_merge_without_
         Ticket.objects.filter(pk=ticket.pk).update(close_reason=CloseReason.INVALID)
     with transaction.atomic(), pytest.raises(IntegrityError):
         Ticket.objects.filter(pk=ticket.pk).update(state=TicketState.CLOSED, close_reason=CloseReason.MERGED)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_lookup_for_duplicates_merged_into_a_ticket_is_indexed():
+    """Deleting or archiving a ticket looks for duplicates merged into it (PROTECT, and PostgreSQL's
+    deferred foreign-key check at commit): without the partial index that is a scan of the whole table
+    per ticket; the bench's clean-up of 18,000 tickets took minutes in its COMMIT."""
+    from django.db import connection
+
+    from tests.concurrency import require_postgres
+
+    require_postgres()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT 1 FROM tickets_ticket WHERE merged_into_id = %s", [1])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "ticket_merged_into" in plan, plan
