@@ -568,7 +568,7 @@ def test_the_action_endpoints_are_documented_with_their_bodies(client):
 def test_a_ticket_closed_early_misses_no_deadline_after_its_close(new_ticket, staff, teacher, haidian_admin, tree):
     """Reports count a deadline as missed only while the clock ran: a question withdrawn before its
     deadlines is neither met nor breached, however long ago the deadlines passed."""
-    from tickets import reports
+    from tickets.selectors import reports
 
     ticket = new_ticket(priority="P1")
     services.ticket_withdraw(ticket=ticket, asker=teacher)

@@ -16,8 +16,9 @@ from openpyxl import load_workbook
 from accounts.models import HandlingGroup, Role
 from orgtree.models import OrgLevel
 from tests.factories import UserFactory, grant, make_unit
-from tickets import reports, services
+from tickets import services
 from tickets.models import Ticket, TicketType
+from tickets.selectors import reports
 from tickets.working_time import LOCAL_TZ
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
     GET /api/v1/tickets/reports/?group_by=unit&unit=12&date_from=2024-05-01&date_to=2024-05-31
 
-Thin: the query serializer parses, tickets.reports scopes, validates and aggregates.
+Thin: the query serializer parses, tickets.selectors.reports scopes, validates and aggregates.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from helpdesk.core.api.serializers import ErrorSerializer
 
-from .. import reports
 from ..models import Priority, TicketType
+from ..selectors import reports
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid parameters; `fields` holds a message per field.")
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")

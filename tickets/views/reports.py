@@ -1,6 +1,6 @@
 """Portal page of ticket reports (统计报表): a filter form, a bar chart drawn on the server as inline
 SVG (no script, no CDN: intranets may have no internet), the table, and CSV / XLSX exports of the
-same table. The figures come from tickets.reports, which does the scoping and the one aggregate."""
+same table. The figures come from tickets.selectors.reports, which does the scoping and the one aggregate."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from django.utils.translation import gettext_lazy
 from helpdesk.core.forms import apply_errors
 from helpdesk.core.spreadsheet import csv_safe_row, xlsx_append
 
-from .. import reports
 from ..models import Priority, TicketType
+from ..selectors import reports
 from .tickets import _nav  # the workbench tabs shown above every ticket page
 
 CHART_MAX_BARS = 40

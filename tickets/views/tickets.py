@@ -33,7 +33,7 @@ from django.views.decorators.http import require_POST
 from accounts.scope import scope_of
 from helpdesk.core.forms import apply_errors
 
-from .. import reports, selectors, services
+from .. import selectors, services
 from ..forms import (
     AcceptForm,
     AnswerForm,
@@ -58,6 +58,7 @@ from ..forms import (
     attachments_help,
 )
 from ..models import Ticket
+from ..selectors import reports
 from ..services.attachments import attachment_add
 from ..services.bulk import BULK_MAX, tickets_accept_many, tickets_transfer_many
 

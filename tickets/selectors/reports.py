@@ -32,7 +32,7 @@ from accounts.models import Role, User
 from accounts.scope import path_in_subtree, scope_of, subtrees_q
 from orgtree.models import OrgLevel, OrgUnit
 
-from .models import OPEN_STATES, Priority, Rating, Ticket, TicketType
+from ..models import OPEN_STATES, Priority, Rating, Ticket, TicketType
 
 # The roles that see the tickets of a subtree, and so its figures.
 REPORT_ROLES = (Role.UNIT_ADMIN, Role.SUPPORT_AGENT, Role.ANSWER_REVIEWER)

@@ -25,7 +25,7 @@ from helpdesk.core.db import prefix_upper_bound
 from helpdesk.core.search import filter_by_words
 from orgtree.models import OrgLevel, OrgUnit
 
-from .models import (
+from ..models import (
     ACTIVE_STATES,
     FINAL_STATES,
     OPEN_STATES,
@@ -631,7 +631,7 @@ def transfer_candidates(*, ticket: Ticket) -> QuerySet[User]:
     """Whom the ticket may be transferred (转派) to: the other active, on-duty agents of its pool who
     serve its type's handling group, by id (the rotation's order)."""
     # Imported here: services import the selectors, and GROUP_FOR_TYPE is routing's table.
-    from .services.routing import GROUP_FOR_TYPE
+    from ..services.routing import GROUP_FOR_TYPE
 
     if ticket.pool_unit_id is None:
         return User.objects.none()
