@@ -302,9 +302,16 @@ _AWAITING_RECEIPT = Q(state=TicketState.NEW, accepted_at__isnull=True, ack_due_a
 
 
 def nearest_due_expression():
-    """SQL for a ticket's nearest deadline (``NO_DEADLINE`` when none). PostgreSQL's LEAST skips NULLs."""
+    """SQL for a ticket's nearest deadline (``NO_DEADLINE`` when none). Each side is given the far
+    deadline when missing before LEAST: PostgreSQL's LEAST skips NULLs but SQLite's MIN() returns NULL
+    as soon as one is NULL, which gave the embedded default no deadline for most tickets."""
     ack = Case(When(_AWAITING_RECEIPT, then=F("ack_due_at")), output_field=DateTimeField())
-    return Coalesce(Least(ack, F("next_due_at")), Value(NO_DEADLINE), output_field=DateTimeField())
+    far = Value(NO_DEADLINE, output_field=DateTimeField())
+    return Least(
+        Coalesce(ack, far, output_field=DateTimeField()),
+        Coalesce(F("next_due_at"), far, output_field=DateTimeField()),
+        output_field=DateTimeField(),
+    )
 
 
 def nearest_due(ticket: Ticket) -> datetime | None:
