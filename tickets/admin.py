@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import working_time
 from .models import (
+    ESCALATION_CLOCK_FIELDS,
     CalendarOverride,
     FollowUp,
     PoolTurn,
@@ -166,12 +167,7 @@ class TicketAdmin(admin.ModelAdmin):
         "paused_wall_minutes",
         "paused_working_minutes",
         "next_due_at",
-        "escalation_level",
-        "escalation_due_at",
-        "escalated_at",
-        "escalation_exhausted",
-        "warn_at",
-        "warned_at",
+        *ESCALATION_CLOCK_FIELDS,
         "rating",
         "feedback",
         "rated_at",

@@ -183,8 +183,36 @@ class SupportSettingsForm(forms.Form):
         self.fields["unit"].choices = [(unit.pk, unit.name) for unit in units]
 
 
-class SearchForm(forms.Form):
+class PeriodFilterForm(forms.Form):
+    """The asking period both ticket filters share (答案查询 and the workbench): from and until, the
+    last day included, an impossible or reversed period a form error."""
+
+    created_from = forms.DateField(
+        label=_("Asked from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(label=_("Asked until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The period ends before it starts."))
+        return cleaned
+
+    def period(self) -> tuple[datetime | None, datetime | None]:
+        """The period as aware datetimes in the platform's time zone; the last day is included."""
+        start, end = self.cleaned_data.get("created_from"), self.cleaned_data.get("created_to")
+        zone = timezone.get_current_timezone()
+        return (
+            datetime.combine(start, time.min, tzinfo=zone) if start else None,
+            datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone) if end else None,
+        )
+
+
+class SearchForm(PeriodFilterForm):
     """答案查询: number, words, state, type, priority, unit and period."""
+
+    field_order = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to", "scope")
 
     q = forms.CharField(
         label=_("Words"), required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"})
@@ -200,10 +228,6 @@ class SearchForm(forms.Form):
     unit = forms.CharField(
         label=_("Unit code"), required=False, max_length=32, help_text=_("The unit and every unit below it.")
     )
-    created_from = forms.DateField(
-        label=_("Asked from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(label=_("Asked until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     scope = forms.ChoiceField(
         label=_("Search in"),
         required=False,
@@ -223,24 +247,8 @@ class SearchForm(forms.Form):
             raise ValidationError(NO_SEARCH_WORDS)
         return words
 
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("created_from"), cleaned.get("created_to")
-        if start and end and start > end:
-            self.add_error("created_to", _("The period ends before it starts."))
-        return cleaned
 
-    def period(self) -> tuple[datetime | None, datetime | None]:
-        """The period as aware datetimes in the platform's time zone; the last day is included."""
-        start, end = self.cleaned_data.get("created_from"), self.cleaned_data.get("created_to")
-        zone = timezone.get_current_timezone()
-        return (
-            datetime.combine(start, time.min, tzinfo=zone) if start else None,
-            datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone) if end else None,
-        )
-
-
-class ListFilterForm(forms.Form):
+class ListFilterForm(PeriodFilterForm):
     """The workbench's filters (GET): type, priority, state, unit, handler, period and order. A value
     that is not one of the choices, an unknown unit code or an impossible date is a form error shown
     above the list, never a 500."""
@@ -254,10 +262,6 @@ class ListFilterForm(forms.Form):
         label=_("Unit code"), required=False, max_length=32, help_text=_("The unit and every unit below it.")
     )
     handler = forms.CharField(label=_("Handler account"), required=False, max_length=150)
-    created_from = forms.DateField(
-        label=_("Asked from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(label=_("Asked until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     sort = forms.ChoiceField(
         label=_("Order"),
         required=False,
@@ -265,6 +269,7 @@ class ListFilterForm(forms.Form):
     )
 
     FILTERS = ("type", "priority", "state", "unit", "handler", "created_from", "created_to")
+    field_order = (*FILTERS, "sort")
 
     def __init__(self, *args, sortable: bool = True, staff: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -274,16 +279,6 @@ class ListFilterForm(forms.Form):
         if not staff:
             # An asker's own questions: their unit and nobody else's handler to filter by.
             del self.fields["unit"]
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("created_from"), cleaned.get("created_to")
-        if start and end and start > end:
-            self.add_error("created_to", _("The period ends before it starts."))
-        return cleaned
-
-    def period(self) -> tuple[datetime | None, datetime | None]:
-        return SearchForm.period(self)
 
     def active(self) -> bool:
         """Whether any filter narrows the list (the order alone does not)."""

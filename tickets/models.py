@@ -113,6 +113,17 @@ class TicketDayCounter(models.Model):
         return f"{self.day}: {self.last_serial}"
 
 
+# The escalation clock's columns: the sweep reads and writes them together, the admin shows them.
+ESCALATION_CLOCK_FIELDS = (
+    "escalation_level",
+    "escalation_due_at",
+    "escalated_at",
+    "escalation_exhausted",
+    "warn_at",
+    "warned_at",
+)
+
+
 class Ticket(models.Model):
     number = models.CharField(_("number"), max_length=20, unique=True, editable=False)
     title = models.CharField(_("title"), max_length=200)

@@ -35,7 +35,7 @@ from helpdesk.core.events import send_events
 from orgtree.models import OrgUnit
 
 from .. import events, selectors, sql
-from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketState
+from ..models import ESCALATION_CLOCK_FIELDS, Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
 from .routing import GROUP_FOR_TYPE, unit_ancestor_paths
 from .sla import ESCALATING_STATES, refresh_sla_schedule, sla_policy_for
@@ -61,12 +61,7 @@ READ_FIELDS = (
     "resolved_at",
     "paused_at",
     "next_due_at",
-    "escalation_level",
-    "escalation_due_at",
-    "escalated_at",
-    "escalation_exhausted",
-    "warn_at",
-    "warned_at",
+    *ESCALATION_CLOCK_FIELDS,
     "sla_check_at",
 )
 # What it may change, and so writes back (every column of a batch in one statement).
@@ -77,12 +72,7 @@ WRITE_FIELDS = (
     "accepted_at",
     "ack_due_at",
     "next_due_at",
-    "escalation_level",
-    "escalation_due_at",
-    "escalated_at",
-    "escalation_exhausted",
-    "warn_at",
-    "warned_at",
+    *ESCALATION_CLOCK_FIELDS,
     "sla_check_at",
     "updated_at",
 )

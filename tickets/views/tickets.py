@@ -279,9 +279,14 @@ def ticket_bulk_accept(request: HttpRequest) -> HttpResponse:
     accepted, refused = tickets_accept_many(agent=request.user, tickets=tickets)
     if accepted:
         messages.success(request, _("Receipt confirmed for %(count)d tickets.") % {"count": len(accepted)})
+    return _bulk_outcome(request, ids=ids, found=tickets, refused=refused)
+
+
+def _bulk_outcome(request: HttpRequest, *, ids: list[int], found: list[Ticket], refused: list) -> HttpResponse:
+    """Name each refused ticket and the checked ones the user can no longer see, then go back to the list."""
     for ticket, reason in refused:
         messages.error(request, f"{ticket.number}: {reason}")
-    missing = len(set(ids)) - len(tickets)
+    missing = len(set(ids)) - len(found)
     if missing:
         messages.error(request, _("%(count)d of the checked tickets no longer exist for you.") % {"count": missing})
     return _back_to_list(request)
@@ -316,12 +321,7 @@ def ticket_bulk_transfer(request: HttpRequest) -> HttpResponse:
     )
     if moved:
         messages.success(request, _("%(count)d tickets transferred.") % {"count": len(moved)})
-    for ticket, reason in refused:
-        messages.error(request, f"{ticket.number}: {reason}")
-    missing = len(set(ids)) - len(tickets)
-    if missing:
-        messages.error(request, _("%(count)d of the checked tickets no longer exist for you.") % {"count": missing})
-    return _back_to_list(request)
+    return _bulk_outcome(request, ids=ids, found=tickets, refused=refused)
 
 
 # --- 常用回复: canned replies -------------------------------------------------------------------------
