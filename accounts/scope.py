@@ -45,7 +45,7 @@ def _top_paths(paths: Iterable[str]) -> tuple[str, ...]:
     ordered = sorted(set(paths))
     tops: list[str] = []
     for path in ordered:
-        if not any(path.startswith(top) for top in tops):
+        if not any(path_in_subtree(path, top) for top in tops):
             tops.append(path)
     return tuple(tops)
 

@@ -17,6 +17,7 @@ from pypinyin import Style, lazy_pinyin
 
 from helpdesk.core.db import orders_by_code_point as _orders_by_code_point
 from helpdesk.core.db import prefix_upper_bound as _prefix_upper_bound
+from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 from orgtree.selectors import subtree_range_filter, unit_search
 
@@ -269,18 +270,15 @@ def role_units_for(*, actor: User, user: User, limit: int, query: str = "") -> l
     """Units ``actor`` may give ``user`` a role in, for a picker: first the account's own unit and
     those above it that ``actor`` manages (where its roles usually are), then the rest of the
     actor's subtrees in tree order, at most ``limit`` in all. With ``query``, only the managed units
-    whose name contains it or whose code starts with it. Any managed unit is accepted on
+    that ``managed_unit_search`` finds for it. Any managed unit is accepted on
     submission; the bound only keeps a province administrator's page small."""
+    if (query or "").strip():
+        # The account forms' unit search (name, code, pinyin), within the actor's subtrees.
+        return managed_unit_search(actor=actor, query=query, limit=limit)
     units = managed_units(actor=actor)
-    needle = (query or "").strip()[:100]
-    if needle:
-        # Within the actor's subtrees only (a path range), so "contains" scans a bounded set.
-        return list(units.filter(Q(name__contains=needle) | Q(code__startswith=needle)).order_by("path")[:limit])
     chain: list[OrgUnit] = []
     if user.unit_id is not None:
-        steplen = OrgUnit.steplen
-        home = user.unit
-        paths = [home.path[: steplen * depth] for depth in range(1, home.depth + 1)]
+        paths = ancestor_paths(user.unit.path, OrgUnit.steplen)
         chain = list(units.filter(path__in=paths).order_by("-depth"))
     seen = {unit.pk for unit in chain}
     rest = [unit for unit in units.order_by("path")[: limit + len(seen)] if unit.pk not in seen]

@@ -50,13 +50,9 @@ def unit_search(*, query: str) -> QuerySet[OrgUnit]:
     return units.order_by(*ordering)
 
 
-def subtree_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:
-    """Keyword filter that keeps rows whose unit lies in ``unit``'s subtree (itself included)."""
-    return {f"{prefix}path__startswith": unit.path}
-
-
 def subtree_range_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:
-    """Same rows as ``subtree_filter``, as a range the plain path index serves in path order.
+    """Rows whose unit lies in ``unit``'s subtree (itself included), as a range the plain path index
+    serves in path order.
 
     ``LIKE 'prefix%'`` only uses the varchar_pattern_ops index, whose order is not the column's
     (unless the database collation is exactly "C"), so ``ORDER BY path LIMIT n`` over a big subtree
