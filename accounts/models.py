@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
@@ -197,3 +198,100 @@ class RoleChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_action_display()} {self.get_role_display()} @ {self.unit_id}"
+
+
+class Notification(models.Model):
+    """One entry of a user's notification centre (the bell): what happened, to which ticket, notice or
+    conversation, with the portal link. Written by ``accounts.services.notifications.notify`` in the
+    transaction of the change it reports; pushed on the socket after commit."""
+
+    user = models.ForeignKey(User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="notifications")
+    # A kind registered in accounts.notifications (ticket.assigned, ticket.info_requested …).
+    kind = models.CharField(_("kind"), max_length=48)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.CharField(_("body"), max_length=500, blank=True)
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    # What it is about, for clients that open it natively: "ticket", "notice" or "conversation".
+    subject_type = models.CharField(_("subject type"), max_length=24, blank=True)
+    subject_id = models.BigIntegerField(_("subject id"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [
+            # The list, newest first, and the unread count: one index range each.
+            models.Index(fields=["user", "-id"], name="notification_user_id"),
+            models.Index(fields=["user"], name="notification_user_unread", condition=models.Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.title}"
+
+
+class NotificationPreference(models.Model):
+    """Which channels besides the portal reach a user for one kind (absent row: the kind's defaults)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(_("kind"), max_length=48)
+    email = models.BooleanField(_("e-mail"), default=False)
+    push = models.BooleanField(_("push to phone"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="notification_pref_user_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.kind}"
+
+
+class PushPlatform(models.TextChoices):
+    ANDROID = "android", "Android"
+    IOS = "ios", "iOS"
+    HARMONY = "harmony", "HarmonyOS"
+    WEB = "web", "Web Push"
+
+
+class PushDevice(models.Model):
+    """A phone (or browser) registered for offline notifications through a push provider."""
+
+    user = models.ForeignKey(User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="push_devices")
+    platform = models.CharField(_("platform"), max_length=16, choices=PushPlatform.choices)
+    token = models.CharField(_("push token"), max_length=512)
+    name = models.CharField(_("device name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("push device")
+        verbose_name_plural = _("push devices")
+        # A provider token belongs to one installation: registering it again moves it to the new user.
+        constraints = [models.UniqueConstraint(fields=["platform", "token"], name="push_device_platform_token")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.get_platform_display()} {self.name}"
+
+
+class PushMessage(models.Model):
+    """The outbox a push provider backend consumes (accounts.push): one row per device and
+    notification, sent by a Celery task, retried until ``sent_at`` is set or attempts run out."""
+
+    device = models.ForeignKey(PushDevice, on_delete=models.CASCADE, related_name="messages")
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="+", null=True)
+    title = models.CharField(max_length=200)
+    body = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("push message")
+        verbose_name_plural = _("push messages")
+        indexes = [models.Index(fields=["id"], name="push_message_unsent", condition=models.Q(sent_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}: {self.title}"

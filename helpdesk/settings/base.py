@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     # 验证码 on the portal's password change (manual 2.2.2); images are served from /captcha/.
     "captcha",
     "helpdesk",
+    "helpdesk.core",
     "orgtree",
     "accounts",
     "tickets",
