@@ -11,7 +11,6 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0006_notification_notificationpreference_pushdevice_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
