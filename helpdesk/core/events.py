@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
+from contextvars import ContextVar, Token
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -29,6 +30,27 @@ logger = logging.getLogger(__name__)
 # The close code of a socket whose session, token or account has ended. The client must not reconnect
 # with the same credentials (static/js/realtime.js stops); it is the websocket analogue of HTTP 401.
 SESSION_ENDED_CLOSE_CODE = 4401
+
+
+# The credential group (session_group_name / token_group_name) of the request being served, set by
+# the authentication layer. Events caused by that request are stored with it as their origin, and the
+# socket opened with the same credential does not receive them (no echo to the device that acted;
+# the user's other devices still get them). Empty outside a request (Celery, the sweep).
+_event_origin: ContextVar[str] = ContextVar("helpdesk_event_origin", default="")
+
+
+def set_event_origin(credential_group: str) -> Token:
+    """Mark the current request's events as caused by ``credential_group``; returns the token to
+    pass to ``reset_event_origin`` when the request ends."""
+    return _event_origin.set(credential_group)
+
+
+def reset_event_origin(token: Token) -> None:
+    _event_origin.reset(token)
+
+
+def current_event_origin() -> str:
+    return _event_origin.get()
 
 
 def user_group_name(user_id: int) -> str:

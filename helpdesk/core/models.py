@@ -47,3 +47,46 @@ class StoredEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}#{self.seq} {self.type}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API write sent with an ``Idempotency-Key`` header (helpdesk.core.api
+    idempotency): the same key from the same user within 24 hours gets this answer again instead of a
+    second execution. ``status_code`` is null while the first request is still running."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # Method, path and a digest of the body: a reused key with a different request is refused (422).
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "idempotency record"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="core_idempotency_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="core_idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"
+
+
+class Tombstone(models.Model):
+    """An object that left a cached list: deleted (``user`` null: for everyone) or no longer visible to
+    one user. Delta-sync endpoints report tombstones newer than the client's ``updated_after`` in
+    their ``removed`` list (helpdesk.core.api.delta)."""
+
+    kind = models.CharField(max_length=32)  # "ticket", later "article", "notice", "conversation"
+    object_id = models.BigIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "tombstone"
+        indexes = [models.Index(fields=["kind", "removed_at"], name="core_tombstone_kind_removed")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} removed {self.removed_at:%Y-%m-%d %H:%M}"
