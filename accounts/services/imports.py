@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from orgtree.models import OrgUnit
 
@@ -40,6 +41,20 @@ IMPORT_HEADER_ALIASES = {
     "邮箱": "email",
     "密码": "password",
 }
+# How the portal names the columns (the template's header in the user's language: 账号, 姓名 … in
+# Chinese), used wherever a message points at a column; "account:" meant nothing to a Chinese reader.
+COLUMN_LABELS = {
+    "account": pgettext_lazy("import column", "account"),
+    "name": pgettext_lazy("import column", "name"),
+    "unit_code": pgettext_lazy("import column", "unit_code"),
+    "user_type": pgettext_lazy("import column", "user_type"),
+    "nickname": pgettext_lazy("import column", "nickname"),
+    "phone": pgettext_lazy("import column", "phone"),
+    "email": pgettext_lazy("import column", "email"),
+    "password": pgettext_lazy("import column", "password"),
+}
+# The model's fields under the file's column names.
+_FIELD_COLUMNS = {"username": "account", "unit": "unit_code"}
 USER_TYPE_ALIASES = {"职员": "staff", "工作人员": "staff", "教师": "teacher", "学生": "student", "家长": "parent"}
 # Columns beyond these are never read: the file has eight meaningful ones.
 IMPORT_MAX_COLUMNS = 32
@@ -70,6 +85,21 @@ class ImportResult:
 
 def _file_error(message: str) -> ValidationError:
     return ValidationError({"file": [message]})
+
+
+def _column_label(column: str) -> str:
+    label = COLUMN_LABELS.get(column)
+    if label is None:
+        # A field of the account that is not a column of the file: its own (translated) name.
+        try:
+            label = User._meta.get_field(column).verbose_name
+        except FieldDoesNotExist:
+            label = column
+    return str(label)
+
+
+def _column_message(column: str, message: str) -> str:
+    return _("%(column)s: %(message)s") % {"column": _column_label(column), "message": message}
 
 
 def _looks_misdecoded(text: str) -> bool:
@@ -204,7 +234,8 @@ def _read_rows(*, filename: str, content: bytes) -> list[tuple[int, dict[str, st
     header = [IMPORT_HEADER_ALIASES.get(h.strip(), h.strip().lower()) for h in first]
     missing = [c for c in ("account", "name", "unit_code") if c not in header]
     if missing:
-        raise _file_error(_("The header row lacks these columns: %s") % ", ".join(missing))
+        labels = ", ".join(_column_label(column) for column in missing)
+        raise _file_error(_("The header row lacks these columns: %s") % labels)
     rows: list[tuple[int, dict[str, str]]] = []
     for index, raw in enumerate(raw_rows, start=2):
         if index > max_lines:
@@ -221,7 +252,7 @@ def _control_character_errors(row: dict[str, str]) -> list[str]:
     # NUL and other control characters are never part of a name, an account or a phone number, and
     # PostgreSQL refuses NUL in text: found here, they name their line instead of failing the write.
     return [
-        _("%s: contains a control character.") % column
+        _("%s: contains a control character.") % _column_label(column)
         for column, value in row.items()
         if any(unicodedata.category(char) == "Cc" for char in value)
     ]
@@ -232,6 +263,9 @@ def users_import(*, actor: User, filename: str, content: bytes) -> ImportResult:
     if len(content) > settings.ACCOUNT_IMPORT_MAX_BYTES:
         raise _file_error(_("The file is larger than 5 MB."))
     rows = _read_rows(filename=filename, content=content)
+    if not rows:
+        # A header alone, or only blank rows: "0 accounts created" would read as a success.
+        raise _file_error(_("The file holds no accounts: add one account per row below the header row."))
     codes = {row.get("unit_code", "") for _line, row in rows}
     units = {u.code: u for u in OrgUnit.objects.filter(code__in=codes)}
     lowered = {row.get("account", "").lower() for _line, row in rows} - {""}
@@ -262,7 +296,7 @@ def users_import(*, actor: User, filename: str, content: bytes) -> ImportResult:
             continue
         unit = units.get(row.get("unit_code", ""))
         if unit is None:
-            message = _("unit_code: no unit has the code %s.") % row.get("unit_code", "")
+            message = _column_message("unit_code", _("No unit has the code %s.") % row.get("unit_code", ""))
             result.errors.append(ImportRowError(line, [message]))
             continue
         user_type = row.get("user_type") or UserType.STAFF
@@ -305,8 +339,11 @@ def users_import(*, actor: User, filename: str, content: bytes) -> ImportResult:
 
 
 def _flatten_errors(exc: ValidationError) -> list[str]:
-    # Name the file's columns, not the model's fields.
-    column = {"username": "account", "unit": "unit_code"}
+    # Name the file's columns as the portal does, not the model's fields.
     if hasattr(exc, "error_dict"):
-        return [f"{column.get(name, name)}: {msg}" for name, msgs in exc.message_dict.items() for msg in msgs]
+        return [
+            msg if name == NON_FIELD_ERRORS else _column_message(_FIELD_COLUMNS.get(name, name), msg)
+            for name, msgs in exc.message_dict.items()
+            for msg in msgs
+        ]
     return list(exc.messages)

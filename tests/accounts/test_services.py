@@ -178,8 +178,8 @@ def test_import_csv_with_bad_rows_reports_every_one_and_creates_nothing(tree, ha
     assert {e.line for e in result.errors} == {3, 4, 5, 6, 7}
     messages = {e.line: " ".join(e.messages) for e in result.errors}
     assert "S999999999" in messages[3]
-    assert "account" in messages[4]
-    assert "email" in messages[6]
+    assert messages[4].startswith("账号：")
+    assert messages[6].startswith("邮箱：")
     assert "2" in messages[7]
     assert not User.objects.filter(username__startswith="imp_").exists()
 
