@@ -137,9 +137,10 @@ _loop_lock = threading.Lock()
 
 
 def _crosses_loops(layer) -> bool:
-    """channels_redis keeps a connection pool per event loop, so it can deliver from a loop of our own.
-    The in-memory layer's queues belong to the server's loop: it goes through ``async_to_sync``."""
-    return type(layer).__module__.startswith("channels_redis.")
+    """channels_redis keeps a connection pool per event loop, so it can deliver from a loop of our own
+    (so can helpdesk.core.channel_layer's layer, built on it). The in-memory layer's queues belong to
+    the server's loop: it goes through ``async_to_sync``."""
+    return any(cls.__module__.startswith("channels_redis.") for cls in type(layer).__mro__)
 
 
 def _delivery_loop() -> asyncio.AbstractEventLoop:

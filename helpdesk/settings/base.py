@@ -170,10 +170,27 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
         }
     }
+    # Redis connections per event loop of a process (daphne's, and the loop that hands sync code's
+    # events over: helpdesk.core.events), whatever the number of sockets opening or closing at once.
+    # A socket's join or leave waits for a free connection (up to the pool timeout) instead of opening
+    # one more (helpdesk.core.channel_layer; bench/README.md, "Websocket storms", has the figures).
+    CHANNEL_LAYER_MAX_CONNECTIONS = int(os.environ.get("HELPDESK_CHANNEL_LAYER_MAX_CONNECTIONS", "8"))
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "helpdesk:ws"},
+            "BACKEND": "helpdesk.core.channel_layer.BoundedRedisChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": CHANNEL_LAYER_MAX_CONNECTIONS,
+                        # Seconds a join or leave may wait for a connection before it fails. A storm
+                        # drains in a few seconds; only a stalled Redis makes anyone wait this long.
+                        "timeout": 30,
+                        "socket_connect_timeout": REDIS_TIMEOUT,
+                    }
+                ],
+                "prefix": "helpdesk:ws",
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

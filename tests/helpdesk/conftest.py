@@ -34,13 +34,18 @@ async def channel_layer(request, settings):
     else:
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                # A fresh prefix keeps runs (and parallel test sessions) from hearing each other.
-                "CONFIG": {"hosts": [_redis_url_or_skip()], "prefix": f"test-{uuid.uuid4().hex[:12]}"},
+                # The production layer, its pool smaller than production's: a test's joins, leaves and
+                # sends wait for one another's connections, as sockets do in a storm.
+                "BACKEND": "helpdesk.core.channel_layer.BoundedRedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [{"address": _redis_url_or_skip(), "max_connections": 3, "timeout": 10}],
+                    # A fresh prefix keeps runs (and parallel test sessions) from hearing each other.
+                    "prefix": f"test-{uuid.uuid4().hex[:12]}",
+                },
             }
         }
     layer = get_channel_layer()
-    expected = "InMemoryChannelLayer" if request.param == "in-memory" else "RedisChannelLayer"
+    expected = "InMemoryChannelLayer" if request.param == "in-memory" else "BoundedRedisChannelLayer"
     assert type(layer).__name__ == expected
     yield layer
     if request.param == "redis":

@@ -92,7 +92,7 @@ def test_database_url_and_redis_url_switch_to_postgres_and_redis(clean_env):
     # A pool, never persistent connections, which leak one connection per request thread under ASGI.
     assert seen["db_pool"]["max_size"] >= 2 and seen["db_max_age"] == 0
     assert seen["cache"] == "django.core.cache.backends.redis.RedisCache"
-    assert seen["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert seen["layer"] == "helpdesk.core.channel_layer.BoundedRedisChannelLayer"
     assert seen["broker"] == seen["results"] == REDIS_URL
 
 
