@@ -386,6 +386,8 @@ SESSION_COOKIE_HTTPONLY = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A refused request (403, 404, any 4xx) is one line, not a traceback; 5xx keep theirs (helpdesk.logs).
+    "filters": {"one_line_refusals": {"()": "helpdesk.logs.OneLineRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}, "django.request": {"filters": ["one_line_refusals"]}},
@@ -394,8 +396,6 @@ LOGGING = {
 PLATFORM_NAME = _("Education Technology Service Platform")
 
 # The password change captcha (django-simple-captcha): four letters (case-insensitive), drawn as a
-    # A refused request (403, 404, any 4xx) is one line, not a traceback; 5xx keep theirs (helpdesk.logs).
-    "filters": {"one_line_refusals": {"()": "helpdesk.logs.OneLineRefusals"}},
 # same-origin image (img-src 'self'); the refresh button is static/js/captcha.js. Tests turn on
 # the library's test mode, where the answer "PASSED" is accepted (tests/accounts/conftest.py).
 CAPTCHA_CHALLENGE_FUNCT = "captcha.helpers.random_char_challenge"
