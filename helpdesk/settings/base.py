@@ -187,6 +187,8 @@ if REDIS_URL:
                         # drains in a few seconds; only a stalled Redis makes anyone wait this long.
                         "timeout": 30,
                         "socket_connect_timeout": REDIS_TIMEOUT,
+                        # Redis's CLIENT LIST names them, so the layer's connections can be counted.
+                        "client_name": "helpdesk-ws",
                     }
                 ],
                 "prefix": "helpdesk:ws",
