@@ -11,3 +11,11 @@ def record_heartbeat() -> str:
     now = timezone.now().isoformat()
     cache.set(HEARTBEAT_KEY, now, timeout=None)
     return now
+
+
+@shared_task(name="helpdesk.tasks.prune_tombstones")
+def prune_tombstones() -> int:
+    """Delta-sync tombstones past their retention (30 days); older deltas are answered "resync"."""
+    from helpdesk.core import tombstones
+
+    return tombstones.prune()

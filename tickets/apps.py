@@ -13,6 +13,7 @@ class TicketsConfig(AppConfig):
 
         config_cache.connect_signals()
         connect_unit_moves()
+        connect_deletions()
 
 
 def connect_unit_moves() -> None:
@@ -28,3 +29,19 @@ def _unit_moved(sender, *, old_path: str, new_path: str, using: str, **kwargs) -
     from .services import tickets_follow_unit_move
 
     tickets_follow_unit_move(old_path=old_path, new_path=new_path, using=using)
+
+
+def connect_deletions() -> None:
+    from django.db.models.signals import post_delete
+
+    from .models import Ticket
+
+    post_delete.connect(_ticket_deleted, sender=Ticket, dispatch_uid="tickets.ticket_deleted")
+
+
+def _ticket_deleted(sender, *, instance, **kwargs) -> None:
+    """However a ticket is deleted (the back office's delete, a clean-up's queryset delete), delta sync
+    reports it gone (``removed``), in the deleting transaction."""
+    from .services.core import tickets_removed
+
+    tickets_removed(ticket_ids=[instance.pk])

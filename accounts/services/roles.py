@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from helpdesk.core.tombstones import record_resync
 from orgtree.models import OrgUnit
 
 from ..models import HandlingGroup, Role, RoleAssignment, RoleChange, RoleChangeAction, User
@@ -33,6 +34,10 @@ def role_state(assignment: RoleAssignment) -> dict:
 def _record(
     *, actor: User | None, assignment: RoleAssignment, action: str, before: dict | None, after: dict | None
 ) -> RoleChange:
+    if action in (RoleChangeAction.GRANTED, RoleChangeAction.REVOKED):
+        # What the holder may see changed as a whole (a subtree more or less): its cached lists
+        # cannot be brought up to date change by change, and a delta sync tells it to fetch afresh.
+        record_resync(user_ids=[assignment.user_id])
     return RoleChange.objects.create(
         user_id=assignment.user_id,
         actor=actor if actor is not None and actor.pk else None,

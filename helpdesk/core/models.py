@@ -73,12 +73,22 @@ class IdempotencyRecord(models.Model):
 
 
 class Tombstone(models.Model):
-    """An object that left a cached list: deleted (``user`` null: for everyone) or no longer visible to
-    one user. Delta-sync endpoints report tombstones newer than the client's ``updated_after`` in
-    their ``removed`` list (helpdesk.core.api.delta)."""
+    """An object that left cached lists (helpdesk.core.tombstones writes them, helpdesk.core.api.delta
+    reads them): delta-sync endpoints report tombstones newer than the client's ``updated_after`` in
+    their ``removed`` list, minus what the list still holds.
 
-    kind = models.CharField(max_length=32)  # "ticket", later "article", "notice", "conversation"
-    object_id = models.BigIntegerField()
+    ``kind`` names the collection: ``"ticket"`` for every ticket list, or a narrower key such as
+    ``"ticket:pool:12"`` (the pool list of unit 12) for an object that left only that list.
+    ``user`` null: for everyone who reads that collection (a deleted ticket carries no content, only
+    its id); otherwise for that user only (an agent whose ticket was handed to another).
+    ``object_id`` null: the whole collection changed for these readers (their scope changed: a role
+    was granted or removed, a unit moved), so a delta older than ``removed_at`` cannot be answered
+    and the client must fetch the list afresh (kind ``"*"``: every collection).
+    Kept for ``tombstones.RETENTION`` (30 days); older deltas get the same answer.
+    """
+
+    kind = models.CharField(max_length=32)
+    object_id = models.BigIntegerField(null=True, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True, blank=True
     )
@@ -89,4 +99,5 @@ class Tombstone(models.Model):
         indexes = [models.Index(fields=["kind", "removed_at"], name="core_tombstone_kind_removed")]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.object_id} removed {self.removed_at:%Y-%m-%d %H:%M}"
+        what = "everything" if self.object_id is None else self.object_id
+        return f"{self.kind} {what} removed {self.removed_at:%Y-%m-%d %H:%M}"

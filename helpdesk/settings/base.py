@@ -252,6 +252,8 @@ CELERY_BEAT_SCHEDULE = {
     # Seed 004's clocks: unconfirmed assignments pass on, warnings before a breach, escalation at one.
     "ticket-sla-sweep": {"task": "tickets.tasks.sla_sweep", "schedule": 60.0},
     "ticket-archive-resolved": {"task": "tickets.tasks.archive_resolved", "schedule": 3600.0},
+    # Delta sync's tombstones past their 30 days (helpdesk.core.tombstones).
+    "prune-tombstones": {"task": "helpdesk.tasks.prune_tombstones", "schedule": 86400.0},
 }
 
 # --- Auth ---------------------------------------------------------------------------------------

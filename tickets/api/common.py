@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse
 
-from helpdesk.core.api.pagination import CompositeKeysetPagination, SelectorKeysetPagination
+from helpdesk.core.api.delta import SyncTokenPagination
+from helpdesk.core.api.pagination import CompositeKeysetPagination
 from helpdesk.core.api.serializers import ErrorSerializer
 
 from .. import selectors
@@ -21,6 +22,13 @@ ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such ticket, or not
 ERROR_404_LIST = OpenApiResponse(
     ErrorSerializer, description="No such ticket, not one you may see, or a `cursor` this list did not hand out."
 )
+ERROR_410_RESYNC = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "`resync_required`: `updated_after` is older than 30 days, or what you may see changed since "
+        "(a role, the tree); fetch the list again without it."
+    ),
+)
 ERROR_404_CURSOR = OpenApiResponse(ErrorSerializer, description="The `cursor` is not one this list handed out.")
 
 
@@ -30,7 +38,9 @@ def ticket_or_404(*, user, pk: int) -> Ticket:
     return selectors.ticket_get(user=user, pk=pk)  # Http404, which the API's error handler answers
 
 
-class TicketPagination(SelectorKeysetPagination):
+class TicketPagination(SyncTokenPagination):
+    """The ticket lists' pages, each with the ``sync_token`` a later delta (``updated_after``) starts from."""
+
     page_size = 20
     max_page_size = 100
 

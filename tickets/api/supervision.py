@@ -12,10 +12,11 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts import selectors as account_selectors
+from helpdesk.core.api.pagination import SelectorKeysetPagination
 
 from .. import selectors, services
 from ..models import FollowUp
-from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR, SelectorKeysetPagination
+from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR
 from .serializers import (
     FollowUpCompleteSerializer,
     FollowUpQuerySerializer,

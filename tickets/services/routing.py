@@ -10,13 +10,14 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import RoleAssignment, User
 from accounts.scope import subtrees_q
 from helpdesk.core.db import fetch_prepared
 from helpdesk.core.paths import ancestor_paths
+from helpdesk.core.tombstones import record_resync
 from orgtree.models import OrgUnit
 
-from .. import events, sql
+from .. import events, selectors, sql
 from ..models import SLAPolicy, Ticket, TicketEvent, TicketType
 from .core import event, notify_ticket
 from .sla import refresh_sla_schedule, sla_policy_for
@@ -90,12 +91,24 @@ def assign_to_pool(
 def tickets_follow_unit_move(*, old_path: str, new_path: str, using: str = "default") -> int:
     """A unit moved in the tree (the admin's drag and drop): its subtree's paths were rewritten from
     ``old_path`` to ``new_path``, and so must be the copies on its tickets, which every scoped read
-    and the routing use. Same transaction as the move. Returns the tickets rewritten."""
-    return (
+    and the routing use. Same transaction as the move. Returns the tickets rewritten.
+
+    Who may see those tickets changes (the staff above the old place lose them, those above the new
+    one gain them), so for delta sync (selectors.ticket_delta_source) the tickets count as changed
+    (``updated_at``: the new side receives them) and the staff above the old place only are told to
+    fetch their ticket lists afresh (one resync marker each, not a tombstone per ticket)."""
+    now = timezone.now()
+    moved = (
         Ticket.objects.using(using)
         .filter(subtrees_q([old_path], "unit_path"))
-        .update(unit_path=Concat(Value(new_path), Substr("unit_path", len(old_path) + 1)))
+        .update(unit_path=Concat(Value(new_path), Substr("unit_path", len(old_path) + 1)), updated_at=now)
     )
+    if moved:
+        step = OrgUnit.steplen
+        losing = set(ancestor_paths(old_path, step)[1:]) - set(ancestor_paths(new_path, step))
+        staff = RoleAssignment.objects.using(using).filter(unit__path__in=losing, role__in=selectors.STAFF_ROLES)
+        record_resync(user_ids=staff.values_list("user_id", flat=True), kind=selectors.TOMBSTONE_KIND, at=now)
+    return moved
 
 
 def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = None) -> Ticket:

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(max_length=32)),
-                ('object_id', models.BigIntegerField()),
+                ('object_id', models.BigIntegerField(blank=True, null=True)),
                 ('removed_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
