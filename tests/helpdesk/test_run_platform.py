@@ -13,9 +13,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
+from django.db import connection
+
+from tests.concurrency import require_postgres
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -146,3 +150,30 @@ def test_exits_with_an_error_when_a_process_dies(fresh_env, tmp_path, platforms)
     for pid in platform.child_pids().values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_missing_postgres_database_is_named_with_the_command_that_creates_it(fresh_env):
+    """DATABASE_URL names a database the local PostgreSQL does not have: a clear message at once."""
+    require_postgres()
+    server = connection.settings_dict
+    host, port, user = server["HOST"] or "127.0.0.1", server["PORT"] or 5432, server["USER"]
+    name = f"helpdesk_missing_{uuid.uuid4().hex[:8]}"
+    env = fresh_env | {"DATABASE_URL": f"postgres://{user}@{host}:{port}/{name}"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "run_platform"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    # Django's start-up included; the connection pool alone used to wait 10 s before failing.
+    assert elapsed < 8, (elapsed, output)
+    assert f'The PostgreSQL database "{name}" named in DATABASE_URL does not exist' in output
+    assert f"createdb -h {host} -p {port} -U {user} {name}" in output
+    assert "Traceback" not in output and len(output.strip().splitlines()) <= 3, output

@@ -32,6 +32,10 @@ from helpdesk.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 # A Celery worker's warm shutdown takes several seconds on a busy machine.
 STOP_TIMEOUT = 20.0
+# How long the start-up check waits for PostgreSQL to answer. A missing database is refused at once;
+# without this check the connection pool retried for DATABASE_POOL_TIMEOUT (10 s) and migrate died
+# with a 110-line traceback that never said the database had to be created.
+DATABASE_CHECK_TIMEOUT = 3
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-setup", action="store_true", help="Do not migrate or load data first.")
 
     def handle(self, *args, **options) -> None:
+        check_database()
         if not options["skip_setup"]:
             self._prepare()
         host, port = options["host"], options["port"]
@@ -208,3 +213,50 @@ class Command(BaseCommand):
                 os.killpg(child.process.pid, signum)
             else:  # Windows has no process groups to signal
                 child.process.kill()
+
+
+def check_database() -> None:
+    """Fail at once, saying what to do, when PostgreSQL is unreachable or the database is missing.
+
+    Connects directly (psycopg, no pool) with a short time-out. When that fails, the server's
+    maintenance database tells whether the named database exists, whatever language the server's
+    messages are in. SQLite needs nothing: its file is created by migrate.
+    """
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        return
+    import psycopg
+
+    params = {
+        "host": db.get("HOST") or None,
+        "port": db.get("PORT") or None,
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "connect_timeout": DATABASE_CHECK_TIMEOUT,
+    }
+    params = {k: v for k, v in params.items() if v is not None}
+    name = db["NAME"]
+    where = f"{params.get('host', 'localhost')}:{params.get('port', 5432)}"
+    try:
+        psycopg.connect(dbname=name, **params).close()
+        return
+    except psycopg.OperationalError as exc:
+        error = exc
+    try:
+        with psycopg.connect(dbname="postgres", **params) as maintenance:
+            exists = maintenance.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+    except psycopg.OperationalError:
+        exists = True  # the server itself is unreachable or refuses us: say so below
+    if not exists:
+        flags = [
+            f"{flag} {params[key]}" for flag, key in (("-h", "host"), ("-p", "port"), ("-U", "user")) if key in params
+        ]
+        createdb = " ".join(["createdb", *flags, name])
+        raise CommandError(
+            f'The PostgreSQL database "{name}" named in DATABASE_URL does not exist on {where}. '
+            f"Create it, then run this command again:\n    {createdb}"
+        )
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    raise CommandError(
+        f"Cannot connect to the PostgreSQL database named in DATABASE_URL ({name} on {where}): {first_line}"
+    )
