@@ -23,6 +23,7 @@ from .fields import (
     REASON_MAX,
     SOLUTION_MAX,
     TITLE_MAX,
+    validate_contact_info,
 )
 from .models import Priority, Rating, TicketState, TicketType
 from .services.attachments import (
@@ -90,16 +91,28 @@ class TicketCreateForm(forms.Form):
     )
     contact_name = forms.CharField(label=_("Contact"), max_length=CONTACT_NAME_MAX)
     contact_info = forms.CharField(
-        label=_("Contact info"), max_length=CONTACT_INFO_MAX, help_text=_("A phone number or an e-mail address.")
+        label=_("Contact info"),
+        max_length=CONTACT_INFO_MAX,
+        required=False,
+        validators=[validate_contact_info],
+        help_text=_("A phone number or an e-mail address; left empty, your account's is used."),
     )
     attachments = MultipleFileField(label=_("Attachments"))
 
 
 class MessageForm(forms.Form):
-    """A reply the asker sees, or an internal note (same shape, different action)."""
+    """A reply the asker sees, or an internal note (same shape, different action). The compose box's
+    one file control is this form's: files alone (a screenshot) are attached to the ticket without a
+    message, so the text is needed only when there is no file."""
 
-    body = forms.CharField(label=_("Message"), max_length=MESSAGE_MAX, widget=textarea(3))
+    body = forms.CharField(label=_("Message"), max_length=MESSAGE_MAX, widget=textarea(3), required=False)
     attachments = MultipleFileField(label=_("Attachments"))
+
+    def clean(self):
+        data = super().clean()
+        if not (data.get("body") or "").strip() and not data.get("attachments") and "attachments" not in self.errors:
+            self.add_error("body", _("Write a message or attach a file."))
+        return data
 
 
 class AttachForm(forms.Form):
@@ -133,17 +146,36 @@ class WithdrawForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    """转派: the choices (the pool's other on-duty agents) are set by the view for the ticket."""
+    """转派: the choices (the pool's other on-duty agents, the unit's other staffed handling groups)
+    are set by the view for the ticket."""
 
     agent = forms.TypedChoiceField(label=_("Transfer to"), coerce=int, choices=(), required=False, empty_value=None)
+    group = forms.ChoiceField(
+        label=_("Or to another handling group of this unit"),
+        choices=(),
+        required=False,
+        help_text=_("Its next agent in turn takes the ticket, which takes the type that group handles."),
+    )
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, widget=textarea(2))
 
-    def __init__(self, *args, agents=(), **kwargs):
+    def __init__(self, *args, agents=(), groups=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["agent"].choices = [
             ("", _("The pool's next agent in turn")),
             *[(user.pk, user.name or user.username) for user in agents],
         ]
+        self.fields["group"].choices = [("", _("This group")), *[(group.code, group.name) for group in groups]]
+        if not groups:
+            # No other group of the unit has an agent on duty: nothing to choose.
+            del self.fields["group"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("group") and data.get("agent") is not None:
+            # The agents listed are this group's: a choice of agent and another group contradict.
+            self.add_error("group", _("Choose an agent of this group or another group, not both."))
+        data.setdefault("group", "")
+        return data
 
 
 class MergeForm(forms.Form):

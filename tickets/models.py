@@ -81,7 +81,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "escalate": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
     # 上报 by hand: the same move as a breach's escalation (services.sweep.escalate_one), with a reason.
     "forward": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
-    # 转派 to another agent of the same pool, who must confirm receipt again (so back to 待处理). Not
+    # 转派 to another agent of the same pool, or to another handling group (pool) of the same unit, whose
+    # agent must confirm receipt again (so back to 待处理). Not
     # while waiting on the asker: the question asked is the current handler's, and the clock is paused.
     "transfer": (frozenset({_S.NEW, _S.IN_PROGRESS}), _S.NEW),
     # The asker withdraws the question while no approved answer exists (a draft under review is not
@@ -149,7 +150,9 @@ class Ticket(models.Model):
     # ticket table instead of joining 500,000 units. Units are not moved by any service.
     unit_path = models.CharField(max_length=255, editable=False)
     contact_name = models.CharField(_("contact"), max_length=50)
-    contact_info = models.CharField(_("contact info"), max_length=100)
+    # Optional (an account may have neither phone nor e-mail); when given, a phone number or an e-mail
+    # address (fields.validate_contact_info, checked by the service).
+    contact_info = models.CharField(_("contact info"), max_length=100, blank=True)
     # The unit whose support pool holds the ticket (分级轮巡) and the agent handling it.
     pool_unit = models.ForeignKey(
         OrgUnit,
@@ -246,15 +249,6 @@ class Ticket(models.Model):
                 name="ticket_pool_due",
                 condition=models.Q(next_due_at__isnull=False),
             ),
-            # Delta sync (selectors.ticket_delta_source): a list's changes since the client's last sync,
-            # oldest first, as one index range from the keyset cursor: the handled list of a county
-            # or a prefecture (the subtree indexes' keys), a handler's and a pool's lists, and
-            # everything (superusers, provinces). An asker's own tickets are few: their index serves.
-            models.Index(fields=["updated_at", "id"], name="ticket_updated"),
-            models.Index(Left("unit_path", 16), F("updated_at"), F("id"), name="ticket_subtree16_updated"),
-            models.Index(Left("unit_path", 12), F("updated_at"), F("id"), name="ticket_subtree12_updated"),
-            models.Index(fields=["assignee", "updated_at", "id"], name="ticket_assignee_updated"),
-            models.Index(fields=["pool_unit", "updated_at", "id"], name="ticket_pool_updated"),
             # Merged duplicates only: nothing to write for the tickets that are not (nearly all).
             models.Index(
                 fields=["merged_into"], name="ticket_merged_into", condition=models.Q(merged_into__isnull=False)
@@ -317,10 +311,16 @@ class TicketEvent(models.Model):
         INFO_REQUESTED = "info_requested", _("More information requested")
         INFO_PROVIDED = "info_provided", _("Information provided")
         PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+        # The answer reached the asker: given where review is off (an approval is "reviewed", which
+        # the asker reads as this; see selectors.ticket_timeline).
         ANSWERED = "answered", _("Answered")
-        REVIEWED = "reviewed", _("Reviewed")
+        # The handler's answer went to the reviewers: a draft, a line for staff only.
+        ANSWER_SUBMITTED = "answer_submitted", _("Answer submitted for review")
+        REVIEWED = "reviewed", _("Answer approved")
         REJECTED = "rejected", _("Answer rejected")
         ESCALATED = "escalated", _("Escalated")
+        # A deadline missed where no pool above can take the ticket: nothing moved, people were told.
+        SLA_BREACHED = "sla_breached", _("Deadline missed")
         CONFIRMED = "confirmed", _("Confirmed solved")
         REOPENED = "reopened", _("Reopened")
         RATED = "rated", _("Rated")

@@ -240,7 +240,7 @@ def test_ask_answer_review_and_receive_the_answer_live(open_browser, teacher, co
     ticket.refresh_from_db()
     assert (ticket.state, ticket.rating, ticket.solution) == (TicketState.CLOSED, "very_satisfied", APPROVED)
     kinds = list(ticket.events.order_by("id").values_list("kind", flat=True))
-    for kind in ("created", "accepted", "answered", "reviewed", "confirmed", "rated"):
+    for kind in ("created", "accepted", "answer_submitted", "reviewed", "confirmed", "rated"):
         assert kind in kinds, kinds
     assert ticket.events.filter(kind=TicketEvent.Kind.REVIEWED, actor__username="hd_reviewer").exists()
     # The agent's page heard about the rating too.

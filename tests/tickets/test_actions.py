@@ -322,7 +322,7 @@ def test_portal_transfer_offers_the_pools_other_agents(client, new_ticket, staff
     page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
     assert 'data-action="transfer"' in page and staff.agent2.name in page and staff.city_agent.name not in page
     # The panel speaks Chinese.
-    for words in ("转派给其他坐席", "上报到上一级", "合并到其他工单", "作为无效问题关闭"):
+    for words in ("转派给其他坐席或处理组", "上报到上一级", "合并到其他工单", "作为无效问题关闭"):
         assert words in page, words
     url = reverse("tickets:action", args=[ticket.pk, "transfer"])
     assert client.post(url, {"transfer-agent": staff.agent2.pk, "transfer-reason": ""}).status_code == 400
@@ -617,3 +617,147 @@ def test_the_lookup_for_duplicates_merged_into_a_ticket_is_indexed():
         cursor.execute("EXPLAIN SELECT 1 FROM tickets_ticket WHERE merged_into_id = %s", [1])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ticket_merged_into" in plan, plan
+
+
+# --- 转派 to another handling group (pool) of the same unit ----------------------------------------
+@pytest.fixture
+def software_agent(staff, tree):
+    """An agent of 海淀区 in the software group only (the staff's agents serve every group)."""
+    from accounts.models import HandlingGroup
+    from tests.factories import grant
+
+    user = UserFactory(username="sw_agent", name="软件坐席", unit=tree.haidian, user_type="staff")
+    grant(user, tree.haidian, Role.SUPPORT_AGENT).handling_groups.set(HandlingGroup.objects.filter(code="software"))
+    return user
+
+
+def test_a_transfer_to_another_group_moves_the_pool_and_keeps_the_deadlines(
+    new_ticket, staff, tree, software_agent, sent
+):
+    """A 设备故障 that is a software fault goes to 海淀区's software group: its agent must confirm
+    receipt within the hour, the question counts as 软件异常 from now on, and the response and
+    resolution deadlines stay where they were (a transfer buys no time, seed 004)."""
+    ticket = _accepted(new_ticket, staff, priority="P2")
+    response_due, resolution_due = ticket.response_due_at, ticket.resolution_due_at
+    before = timezone.now()
+    ticket = services.ticket_transfer(
+        ticket=ticket, actor=staff.agent, agent=software_agent, group="software", reason="是软件问题"
+    )
+    after = timezone.now()
+    ticket.refresh_from_db()
+    assert (ticket.type, ticket.pool_unit, ticket.assignee) == ("software", tree.haidian, software_agent)
+    assert (ticket.state, ticket.accepted_at) == (TicketState.NEW, None)
+    low, high = _window(before, after, 60)
+    assert low <= ticket.ack_due_at <= high
+    assert (ticket.response_due_at, ticket.resolution_due_at) == (response_due, resolution_due)
+    line = _last_line(ticket)
+    assert (line.kind, line.actor, line.comment) == ("transferred", staff.agent, "是软件问题")
+    assert (line.data["from_type"], line.data["type"], line.data["group"]) == ("hardware", "software", "software")
+    assert (line.data["from"], line.data["assignee"]) == (staff.agent.pk, software_agent.pk)
+    assert any(t == "ticket.transferred" and software_agent.pk in who for t, who, _p in sent)
+    # The software agent may now act on it as its handler; the hardware agent no longer can.
+    services.ticket_accept(ticket=ticket, agent=software_agent)
+    with pytest.raises(ValidationError):
+        services.ticket_close_invalid(ticket=Ticket.objects.get(pk=ticket.pk), actor=staff.agent, reason="x")
+
+
+def test_a_transfer_to_a_group_without_an_agent_named_takes_its_next_in_turn(new_ticket, staff, software_agent):
+    ticket = _accepted(new_ticket, staff)
+    staff.agent2.roles.update(on_duty=False)  # the only other software agent on duty is software_agent
+    ticket = services.ticket_transfer(ticket=ticket, actor=staff.agent, group="software", reason="软件组处理")
+    assert (ticket.assignee_id, ticket.type) == (software_agent.pk, "software")
+    assert _last_line(ticket).data["in_turn"] is True
+
+
+def test_a_group_transfer_is_refused_without_an_agent_of_that_group_and_changes_nothing(
+    new_ticket, staff, teacher, software_agent
+):
+    ticket = _accepted(new_ticket, staff)
+    before = snapshot(ticket)
+    staff.agent2.roles.update(on_duty=False)
+    # Nobody of the training group on duty at 海淀区 but the current handler.
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_transfer(ticket=ticket, actor=staff.agent, group="training", reason="培训组")
+    assert "group" in refused.value.message_dict
+    # A named agent must be of that group.
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_transfer(
+            ticket=ticket, actor=staff.agent, agent=software_agent, group="complaints", reason="投诉组"
+        )
+    assert "agent" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        services.ticket_transfer(ticket=ticket, actor=staff.agent, group="weather", reason="x")
+    assert "group" in refused.value.message_dict
+    # Only the handler or a supervisor transfers: not the asker, not the pool's other agent.
+    for actor in (teacher, staff.agent2):
+        with pytest.raises(ValidationError):
+            services.ticket_transfer(ticket=ticket, actor=actor, group="software", reason="x")
+    assert snapshot(ticket) == before
+    assert Ticket.objects.get(pk=ticket.pk).type == "hardware"
+
+
+def test_a_supervisor_transfers_to_another_group(new_ticket, staff, software_agent):
+    ticket = _accepted(new_ticket, staff)
+    ticket = services.ticket_transfer(
+        ticket=ticket, actor=staff.supervisor, agent=software_agent, group="software", reason="主管调度"
+    )
+    assert (ticket.assignee_id, ticket.type) == (software_agent.pk, "software")
+
+
+def test_the_sweep_passes_a_group_transfer_on_within_the_new_group(new_ticket, staff, software_agent):
+    """Unconfirmed within the hour, the ticket passes to the next agent of the software group, never
+    back to a hardware-only agent."""
+    from accounts.models import HandlingGroup
+
+    hardware_only = UserFactory(username="hw_only", name="硬件坐席", unit=staff.agent.unit, user_type="staff")
+    RoleAssignment.objects.create(
+        user=hardware_only, unit=staff.agent.unit, role=Role.SUPPORT_AGENT
+    ).handling_groups.set(HandlingGroup.objects.filter(code="hardware"))
+    ticket = _accepted(new_ticket, staff)
+    ticket = services.ticket_transfer(
+        ticket=ticket, actor=staff.agent, agent=software_agent, group="software", reason="软件组"
+    )
+    services.sla_sweep(now=ticket.ack_due_at + timedelta(minutes=1))
+    ticket.refresh_from_db()
+    assert ticket.assignee_id in {staff.agent.pk, staff.agent2.pk}  # they serve software too
+    assert ticket.assignee_id != hardware_only.pk and ticket.type == "software"
+
+
+def test_api_transfer_to_another_group(new_ticket, staff, software_agent, auth_client):
+    ticket = _accepted(new_ticket, staff)
+    url = f"/api/v1/tickets/{ticket.pk}/transfer/"
+    before = snapshot(ticket)
+    response = auth_client(staff.agent).post(url, {"group": "weather", "reason": "x"}, format="json")
+    assert response.status_code == 400 and "group" in response.json()["fields"]
+    assert (
+        auth_client(staff.tianjin_agent).post(url, {"group": "software", "reason": "x"}, format="json").status_code
+        == 404
+    )
+    assert snapshot(ticket) == before
+    response = auth_client(staff.agent).post(
+        url, {"group": "software", "agent": software_agent.pk, "reason": "软件问题"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["assignee"]["id"], body["type"], body["state"]) == (software_agent.pk, "software", "new")
+
+
+def test_portal_transfer_to_another_group(client, new_ticket, staff, software_agent):
+    ticket = _accepted(new_ticket, staff)
+    client.force_login(staff.agent)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'id="id_transfer-group"' in page and "或转派给本单位其他处理组" in page
+    assert '<option value="software">' in page and '<option value="hardware">' not in page
+    url = reverse("tickets:action", args=[ticket.pk, "transfer"])
+    # An agent of this group and another group at once contradict each other.
+    both = {"transfer-agent": staff.agent2.pk, "transfer-group": "software", "transfer-reason": "x"}
+    response = client.post(url, both)
+    assert response.status_code == 400 and 'id="id_transfer-group_errors"' in response.content.decode()
+    staff.agent2.roles.update(on_duty=False)
+    response = client.post(url, {"transfer-agent": "", "transfer-group": "software", "transfer-reason": "软件问题"})
+    assert response.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.type) == (software_agent, "software")
+    client.force_login(software_agent)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert "问题类型随之改为该组处理的类型" in page  # the timeline line

@@ -62,6 +62,23 @@ def test_create_records_the_timeline_and_contact_defaults(teacher):
 
 
 @pytest.mark.parametrize(
+    "contact", ["13800138000", "+86 138 0013 8000", "022-12345678", "(010) 8765 4321", "zhang.wei@hd.edu.cn"]
+)
+def test_contact_info_takes_a_phone_number_or_an_email_address(teacher, contact):
+    assert _create(teacher, contact_info=f" {contact} ").contact_info == contact
+
+
+def test_contact_info_is_optional_and_falls_back_to_the_account(teacher):
+    """Seed 004's contact is the asker's phone or e-mail: left out, the account's is used, and an
+    account with neither still files its question (with no contact info) instead of a 400."""
+    assert (teacher.phone, teacher.email) == ("", "")
+    assert _create(teacher, contact_info="").contact_info == ""
+    teacher.phone = "13912345678"
+    teacher.save(update_fields=["phone"])
+    assert _create(teacher, contact_info="").contact_info == "13912345678"
+
+
+@pytest.mark.parametrize(
     ("fields", "bad_field"),
     [
         ({"title": ""}, "title"),
@@ -69,7 +86,9 @@ def test_create_records_the_timeline_and_contact_defaults(teacher):
         ({"type": "weather"}, "type"),
         ({"priority": "P9"}, "priority"),
         ({"description": ""}, "description"),
-        ({"contact_info": ""}, "contact_info"),
+        ({"contact_info": "abc"}, "contact_info"),
+        ({"contact_info": "138"}, "contact_info"),
+        ({"contact_info": "张老师@"}, "contact_info"),
     ],
 )
 def test_bad_input_is_a_field_error_and_takes_no_number(teacher, fields, bad_field):

@@ -77,8 +77,15 @@ def test_a_breach_escalates_one_level_at_a_time_to_the_top(new_ticket, staff, tr
     assert ticket.pool_unit == tree.root and ticket.escalation_exhausted
     services.sla_sweep(now=breach + timedelta(hours=20))
     escalations = _events(ticket, TicketEvent.Kind.ESCALATED)
-    assert [e.data.get("level") for e in escalations] == [1, 2, 2]
-    assert escalations[-1].data["at_top"] is True
+    assert [e.data.get("level") for e in escalations] == [1, 2]
+    # Nothing moved at the top: the line is a breach, not a third escalation, and says who was told.
+    (breached,) = _events(ticket, TicketEvent.Kind.SLA_BREACHED)
+    assert breached.data["at_top"] is True and breached.data["level"] == 2
+    # The clock stays on the passed deadline: its pre-deadline warning is never sent after the breach.
+    assert _events(ticket, TicketEvent.Kind.SLA_WARNING) == []
+    ticket.refresh_from_db()
+    # What is left to watch is the top agent's unconfirmed receipt, no warning.
+    assert ticket.sla_check_at == ticket.ack_due_at
 
 
 def test_waiting_on_the_asker_stops_the_clock_and_the_sweep(new_ticket, staff):
@@ -93,9 +100,29 @@ def test_an_answer_awaiting_review_is_warned_about_but_not_moved(new_ticket, sta
     services.ticket_request_info(ticket=ticket, agent=staff.agent, question="型号？")  # first response given
     services.ticket_reply(ticket=ticket, author=ticket.asker, body="EB-X41")
     ticket = services.ticket_submit_answer(ticket=Ticket.objects.get(pk=ticket.pk), agent=staff.agent, solution="答")
-    counts = services.sla_sweep(now=ticket.resolution_due_at + timedelta(hours=1))
+    counts = services.sla_sweep(now=ticket.resolution_due_at - timedelta(minutes=10))
     ticket.refresh_from_db()
     assert counts.get("escalated", 0) == 0 and counts["warned"] == 1
+    assert ticket.state == TicketState.PENDING_REVIEW and ticket.escalation_level == 0
+    # Past the deadline it stays with the reviewers, and nothing more is sent (it was warned).
+    assert services.sla_sweep(now=ticket.resolution_due_at + timedelta(hours=1)) == {}
+
+
+def test_an_answer_in_review_past_its_deadline_unwarned_is_a_breach_not_a_late_warning(new_ticket, staff):
+    """The sweep ran late (or the warning window was missed): past the deadline, the line says the
+    deadline was missed and who was told, never a pre-deadline 服务时限预警 after the fact."""
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P4"), agent=staff.agent)
+    services.ticket_request_info(ticket=ticket, agent=staff.agent, question="型号？")
+    services.ticket_reply(ticket=ticket, author=ticket.asker, body="EB-X41")
+    ticket = services.ticket_submit_answer(ticket=Ticket.objects.get(pk=ticket.pk), agent=staff.agent, solution="答")
+    late = ticket.resolution_due_at + timedelta(hours=1)
+    assert services.sla_sweep(now=late) == {"breached": 1, "checked": 1}
+    assert services.sla_sweep(now=late + timedelta(hours=5)) == {}
+    assert _events(ticket, TicketEvent.Kind.SLA_WARNING) == []
+    (breach,) = _events(ticket, TicketEvent.Kind.SLA_BREACHED)
+    assert breach.data["in_review"] is True and breach.data["handler"] is True
+    assert breach.data["supervisors"] == 1  # 海淀区's administrator
+    ticket.refresh_from_db()
     assert ticket.state == TicketState.PENDING_REVIEW and ticket.escalation_level == 0
 
 
@@ -234,3 +261,43 @@ def test_both_ways_of_writing_a_sweep_batch_store_the_same_rows(new_ticket, staf
     (counts, rows), (other_counts, other_rows) = results
     assert counts == other_counts and counts["reassigned"] == 1 and counts["escalated"] == 2
     assert rows == other_rows
+
+
+def test_a_breach_with_no_pool_above_says_who_was_told_and_no_warning_follows(new_ticket, staff, tree):
+    """Nobody on duty above 海淀区: nothing escalates. The line is a breach (已超时), not 已升级, and
+    names exactly who was told: the handler and 海淀区's one administrator. The warning that the
+    sweep had not yet given for that deadline is never given afterwards."""
+    for agent in (staff.city_agent, staff.top_agent):
+        agent.roles.update(on_duty=False)
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    breach = ticket.response_due_at + timedelta(minutes=1)
+    assert services.sla_sweep(now=breach) == {"at_top": 1, "checked": 1}
+    for later in (timedelta(minutes=1), timedelta(hours=1), timedelta(days=2)):
+        assert services.sla_sweep(now=breach + later) == {}
+    assert _events(ticket, TicketEvent.Kind.ESCALATED) == []
+    assert _events(ticket, TicketEvent.Kind.SLA_WARNING) == []
+    (line,) = _events(ticket, TicketEvent.Kind.SLA_BREACHED)
+    assert (line.data["supervisors"], line.data["handler"]) == (1, True)
+    ticket.refresh_from_db()
+    assert (ticket.pool_unit, ticket.escalation_level, ticket.escalation_exhausted) == (tree.haidian, 0, True)
+
+
+def test_a_breach_at_the_top_after_an_escalation_gets_no_late_warning(new_ticket, staff, tree):
+    """Escalated once (a fresh window in 北京市), then nothing above: the clock falls back on the
+    first deadline, whose warning the refresh would schedule again. It is spent, not sent."""
+    staff.top_agent.roles.update(on_duty=False)
+    ticket = services.ticket_accept(ticket=new_ticket(priority="P2"), agent=staff.agent)
+    breach = ticket.response_due_at + timedelta(minutes=1)
+    assert services.sla_sweep(now=breach)["escalated"] == 1
+    services.ticket_accept(ticket=Ticket.objects.get(pk=ticket.pk), agent=staff.city_agent)
+    window_end = breach + timedelta(hours=4)
+    assert services.sla_sweep(now=window_end - timedelta(minutes=30))["warned"] == 1  # before: fine
+    assert services.sla_sweep(now=window_end + timedelta(minutes=1))["at_top"] == 1
+    assert services.sla_sweep(now=window_end + timedelta(minutes=2)) == {}
+    lines = list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("kind", flat=True))
+    assert lines[-1] == TicketEvent.Kind.SLA_BREACHED
+    assert lines.count(TicketEvent.Kind.SLA_WARNING) == 1
+    assert lines.index(TicketEvent.Kind.SLA_WARNING) < lines.index(TicketEvent.Kind.SLA_BREACHED)
+    (line,) = _events(ticket, TicketEvent.Kind.SLA_BREACHED)
+    # 北京市 has no administrator in the test tree: the line does not claim one was told.
+    assert (line.data["supervisors"], line.data["handler"]) == (0, True)

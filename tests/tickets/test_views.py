@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import translation
 from PIL import Image
 
+from tickets import services
 from tickets.models import FollowUp, SupportSettings, Ticket, TicketAttachment, TicketEvent, TicketState
 
 pytestmark = pytest.mark.django_db
@@ -174,7 +175,8 @@ def test_asking_files_the_ticket_with_its_attachment_and_opens_it(client, teache
         ({"description": ""}, "description"),
         ({"type": "weather"}, "type"),
         ({"priority": "P9"}, "priority"),
-        ({"contact_info": ""}, "contact_info"),
+        ({"contact_info": "abc"}, "contact_info"),
+        ({"contact_info": "138"}, "contact_info"),
     ],
 )
 def test_bad_questions_show_errors_and_file_nothing(client, teacher, changes, field):
@@ -265,7 +267,9 @@ def test_accept_answer_approve_confirm_and_rate_through_the_page(client, teacher
     page = text_of(client.get(detail_url(ticket)))
     kinds = re.findall(r'<li data-kind="(\w+)">', page)
     assert kinds[0] == "created"
-    assert {"accepted", "answered", "reviewed", "confirmed", "rated"} <= set(kinds)
+    assert {"accepted", "answered", "confirmed", "rated"} <= set(kinds)
+    # The asker's timeline: the approved answer arrived (已答复); nothing of the draft or its review.
+    assert not {"answer_submitted", "reviewed"} & set(kinds) and kinds.count("answered") == 1
     assert 'data-action="' not in page  # nothing left to do on a closed ticket
 
 
@@ -451,6 +455,37 @@ def _closed_with_rating(client, teacher, staff, new_ticket, rating: str) -> Tick
     return refresh(ticket)
 
 
+def _follow_up_row(page: str, follow_up: FollowUp) -> str:
+    row = page[page.index(f'data-follow-up-id="{follow_up.pk}"') :]
+    return row[: row.index("</tr>")]
+
+
+def test_a_follow_up_row_names_the_askers_school_and_is_a_live_region(client, teacher, staff, tree, new_ticket):
+    """The supervisor follows up with the asker: the row names the asker's school (and contact), not
+    the answering unit they supervise; the list refreshes itself when a ticket event arrives (the
+    follow-up event, tickets.js), fetching its rows alone."""
+    ticket = _closed_with_rating(client, teacher, staff, new_ticket, "neutral")
+    follow_up = FollowUp.objects.get(ticket=ticket)
+    client.force_login(staff.supervisor)
+    page = text_of(client.get(reverse("tickets:follow_ups")))
+    row = _follow_up_row(page, follow_up)
+    assert tree.school_a.name in row and teacher.name in row and tree.haidian.name not in row
+    region = page[page.index('id="follow-up-list"') - 5 :]
+    region = region[: region.index(">")]
+    assert "data-live-list" in region and 'hx-trigger="ticket-changed"' in region
+    assert f'hx-get="{reverse("tickets:follow_ups")}"' in region
+    # A second poor rating: the live region's own request brings its row, and nothing of the page around.
+    other = new_ticket(title="电子白板无响应")
+    other = services.ticket_accept(ticket=other, agent=other.assignee)
+    other = services.ticket_submit_answer(ticket=other, agent=other.assignee, solution="重新校准。")
+    other = services.ticket_approve(ticket=other, reviewer=staff.reviewer)
+    other = services.ticket_confirm(ticket=other, asker=teacher)
+    other = services.ticket_rate(ticket=other, asker=teacher, rating="dissatisfied", feedback="没解决")
+    part = text_of(client.get(reverse("tickets:follow_ups"), HTTP_HX_REQUEST="true"))
+    assert part.lstrip().startswith('<div id="follow-up-list"') and "<html" not in part
+    assert _follow_up_row(part, FollowUp.objects.get(ticket=other)) and other.number in part
+
+
 def test_a_poor_rating_lands_on_the_supervisors_follow_ups(client, teacher, staff, new_ticket):
     ticket = _closed_with_rating(client, teacher, staff, new_ticket, "dissatisfied")
     follow_up = FollowUp.objects.get(ticket=ticket)
@@ -509,21 +544,41 @@ def test_files_refused_by_a_limit_are_reported_not_crashed(client, settings, tea
     settings.TICKET_ATTACHMENT_MAX_PER_TICKET = 1
     ticket = new_ticket()
     signed_in(client, teacher)
-    url = reverse("tickets:action", args=[ticket.pk, "attach"])
-    response = client.post(url, {"attach-attachments": [SimpleUploadedFile("一.png", png_bytes())]}, follow=True)
+    # Files alone, from the reply box's one file control: attached to the ticket, no message.
+    url = reverse("tickets:action", args=[ticket.pk, "reply"])
+    response = client.post(url, {"reply-attachments": [SimpleUploadedFile("一.png", png_bytes())]}, follow=True)
     assert 'class="success"' in text_of(response)
-    response = client.post(url, {"attach-attachments": [SimpleUploadedFile("二.png", png_bytes())]}, follow=True)
+    response = client.post(url, {"reply-attachments": [SimpleUploadedFile("二.png", png_bytes())]}, follow=True)
     page = text_of(response)
     assert response.status_code == 200
     assert "二.png" in page and 'class="error"' in page and 'class="success"' not in page
     assert list(ticket.attachments.values_list("original_name", flat=True)) == ["一.png"]
+    assert not ticket.messages.exists()
 
 
-def test_attaching_nothing_is_a_form_error(client, teacher, new_ticket):
+def test_a_reply_with_neither_text_nor_file_is_a_form_error(client, teacher, new_ticket):
     ticket = new_ticket()
-    response = act(signed_in(client, teacher), ticket, "attach")
+    response = act(signed_in(client, teacher), ticket, "reply", body="  ")
     assert response.status_code == 400
-    assert 'id="id_attach-attachments_errors"' in text_of(response)
+    assert 'id="id_reply-body_errors"' in text_of(response)
+    assert "请写下消息或添加附件" in text_of(response)
+    assert not ticket.messages.exists()
+
+
+def test_each_compose_box_has_one_file_control(client, staff, teacher, new_ticket):
+    """The reply box and the note box each carry one file input; there is no separate attach form."""
+    ticket = new_ticket()
+    for user, boxes in ((teacher, ("reply",)), (staff.agent, ("reply", "note"))):
+        page = text_of(signed_in(client, user).get(reverse("tickets:detail", args=[ticket.pk])))
+        compose = page[page.index('id="ticket-compose"') :]
+        assert compose.count('type="file"') == len(boxes), user
+        for box in boxes:
+            form = compose[compose.index(f'data-action="{box}"') :]
+            form = form[: form.index("</form>")]
+            assert form.count('type="file"') == 1
+        assert 'data-action="attach"' not in page
+    # The retired attach form's address is gone from the portal (the API keeps its attach endpoint).
+    assert client.post(reverse("tickets:action", args=[ticket.pk, "attach"])).status_code == 404
 
 
 # --- Nothing of a draft answer or its review reaches the asker (issue 10, item 2) -------------------------
@@ -640,3 +695,15 @@ def test_two_replies_sent_at_once_from_the_askers_pages_are_both_kept(teacher, s
     client.force_login(agent)
     page = text_of(client.get(detail_url(ticket)))
     assert "型号是 EB-X41" in page and "指示灯是橙色的" in page
+
+
+# --- Avatars: the name's first character (issue 17) ---------------------------------------------------
+def test_avatars_show_the_first_character_of_the_name_not_of_the_nickname(client, teacher, new_ticket):
+    teacher.nickname = "小伟老师"
+    teacher.save(update_fields=["nickname"])
+    ticket = new_ticket()
+    signed_in(client, teacher)
+    act(client, ticket, "reply", body="补充：型号 EB-X41")
+    page = text_of(client.get(reverse("tickets:detail", args=[ticket.pk])))
+    avatars = re.findall(r'<span class="avatar[^"]*" aria-hidden="true">([^<]*)</span>', page)
+    assert avatars and set(avatars) == {"张"}  # 张伟: the surname, as Chinese apps show it

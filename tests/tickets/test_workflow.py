@@ -48,7 +48,7 @@ def test_the_manual_flow_from_question_to_rating(new_ticket, staff, teacher):
         "accepted",
         "info_requested",
         "info_provided",
-        "answered",
+        "answer_submitted",
         "reviewed",
         "confirmed",
         "rated",

@@ -14,7 +14,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from helpdesk.core.api.delta import UpdatedAfterField
 from helpdesk.core.api.serializers import StrictSerializer
 from helpdesk.core.search import NO_SEARCH_WORDS, has_words
 from orgtree.api.serializers import UnitRefSerializer
@@ -33,6 +32,7 @@ from ..fields import (
     SOLUTION_MAX,
     TITLE_MAX,
     mask_contact,
+    validate_contact_info,
 )
 from ..models import (
     CloseReason,
@@ -46,6 +46,7 @@ from ..models import (
     TicketState,
     TicketType,
 )
+from ..services.routing import GROUP_FOR_TYPE
 
 # The lists a client can ask for (selectors.ticket_list).
 VIEW_CHOICES = [
@@ -313,7 +314,11 @@ class TicketCreateSerializer(StrictSerializer):
         max_length=CONTACT_INFO_MAX,
         required=False,
         allow_blank=True,
-        help_text=_("Phone or e-mail; defaults to the asker's."),
+        validators=[validate_contact_info],
+        help_text=_(
+            "Optional. When given, a phone number (e.g. 13800138000, 022-12345678) or an e-mail address, "
+            "else 400. Left out or empty: the asker's account phone, else e-mail, else none."
+        ),
     )
 
 
@@ -405,8 +410,6 @@ class TicketQuerySerializer(serializers.Serializer):
             "default. The other lists are always newest first."
         ),
     )
-
-    updated_after = UpdatedAfterField()
 
     SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to", "handler")
 
@@ -515,8 +518,19 @@ class TransferSerializer(StrictSerializer):
         allow_null=True,
         default=None,
         help_text=_(
-            "The user id of another on-duty agent of the ticket's pool who handles its type; "
-            "omit it (or null) for the pool's next agent in turn."
+            "The user id of another on-duty agent of the ticket's pool who handles its type (with `group`: "
+            "of that group at the same unit); omit it (or null) for the pool's next agent in turn."
+        ),
+    )
+    group = serializers.ChoiceField(
+        choices=sorted(set(GROUP_FOR_TYPE.values())),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "Another handling group (pool) of the same unit to transfer to, by code: hardware, software, "
+            "training or complaints. Each group serves one type, so the ticket takes that group's type "
+            "(software: 软件异常, training: 操作咨询, complaints: 投诉建议, hardware: 设备故障)."
         ),
     )
     reason = serializers.CharField(max_length=REASON_MAX)
@@ -626,12 +640,13 @@ class AttachmentUploadSerializer(StrictSerializer):
 # --- Follow-ups and unit settings --------------------------------------------------------------------
 class FollowUpSerializer(serializers.ModelSerializer):
     ticket = TicketRefSerializer(read_only=True)
-    unit = UnitRefSerializer(read_only=True)
+    unit = UnitRefSerializer(read_only=True, help_text=_("The answering unit, whose supervisors follow up."))
+    asker_unit = UnitRefSerializer(source="ticket.unit", read_only=True, help_text=_("The asker's unit (the school)."))
     done_by = TicketUserSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = FollowUp
-        fields = ("id", "ticket", "unit", "due_at", "done_at", "done_by", "outcome", "created_at")
+        fields = ("id", "ticket", "unit", "asker_unit", "due_at", "done_at", "done_by", "outcome", "created_at")
         read_only_fields = fields
 
 

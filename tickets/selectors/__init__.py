@@ -19,9 +19,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, RoleAssignment, User
+from accounts.models import HandlingGroup, Role, RoleAssignment, User
 from accounts.scope import HeldRole, path_in_subtree, scope_of, subtrees_q
-from helpdesk.core.api.delta import DeltaSource
 from helpdesk.core.db import prefix_upper_bound
 from helpdesk.core.search import filter_by_words
 from orgtree.models import OrgLevel, OrgUnit
@@ -400,64 +399,6 @@ def ticket_list(
     raise ValueError(f"unknown list {view!r}")
 
 
-# --- Delta sync (helpdesk.core.api.delta) -----------------------------------------------------------
-# Tombstones of tickets: "ticket" for every ticket list (a deleted ticket, for everyone; a ticket
-# handed from one agent to another, for the first agent), and one kind per pool for a ticket that
-# left a pool (forwarded or escalated up): its agents' and reviewers' pool lists lose it, although
-# nothing of theirs changed.
-TOMBSTONE_KIND = "ticket"
-# The lists the clock changes without a ticket changing (a deadline draws near): fetched whole.
-CLOCK_VIEWS = frozenset({"due_soon", "breached"})
-
-
-def pool_tombstone_kind(unit_id: int) -> str:
-    return f"{TOMBSTONE_KIND}:pool:{unit_id}"
-
-
-def ticket_delta_source(*, user: User, view: str) -> DeltaSource:
-    """What a delta of one of ``ticket_list``'s lists reads: the tickets that are in it or may have
-    left it by a change of their own (its query without the state and scope conditions: a ticket
-    of my pool accepted by someone is no longer new, still my pool's), which of them are in it now,
-    and the tombstones of what left it otherwise. ValueError for the clock's lists.
-
-    Who stops seeing a ticket, and how they learn it (``removed``):
-    - deleted (the back office): a tombstone for everyone;
-    - handed to another agent (转派, 上报, an escalation, the sweep's reassignment): the previous
-      handler's tombstone: out of its ``assigned`` list;
-    - moved to another pool (上报, an escalation): the old pool's tombstone: out of its agents'
-      ``pool`` and reviewers' ``review`` lists;
-    - closed, accepted, answered, approved …: a change of its own, read from the candidates;
-    - the reader's roles, or the tree above the ticket, changed: the whole list is to be fetched
-      again (410 ``resync_required``), since a new subtree brings tickets that did not change.
-    Visibility itself (``visible_tickets``: the asker, and staff of the ticket's unit or above)
-    does not change with a transfer, a forward or an escalation: the pools above are the ticket's
-    unit's ancestors, so their staff already saw it, and the pool below keeps seeing it."""
-    if view in CLOCK_VIEWS:
-        raise ValueError(f"list {view!r} changes with the clock")
-    kinds = (TOMBSTONE_KIND,)
-    if view == "mine":
-        return DeltaSource(candidates=Ticket.objects.filter(asker=user), kinds=kinds, user_id=user.pk)
-    if view == "handled":
-        return DeltaSource(candidates=_handled(user), kinds=kinds, user_id=user.pk)
-    if view == "assigned":
-        member = Q(state__in=OPEN_STATES) if user.is_superuser else Q(state__in=OPEN_STATES) & _visible(user)
-        return DeltaSource(candidates=Ticket.objects.filter(assignee=user), kinds=kinds, user_id=user.pk, member=member)
-    if view in ("pool", "review"):
-        role, state = (
-            (Role.SUPPORT_AGENT, TicketState.NEW)
-            if view == "pool"
-            else (Role.ANSWER_REVIEWER, TicketState.PENDING_REVIEW)
-        )
-        units = sorted({held.unit_id for held in scope_of(user).held(role)})
-        return DeltaSource(
-            candidates=Ticket.objects.filter(pool_unit_id__in=units),
-            kinds=(*kinds, *(pool_tombstone_kind(unit_id) for unit_id in units)),
-            user_id=user.pk,
-            member=Q(state=state),
-        )
-    raise ValueError(f"unknown list {view!r}")
-
-
 def bulk_tickets(*, user: User, ids: Iterable[int]) -> QuerySet[Ticket]:
     """The tickets of a bulk action that the user may see, in id order; the others do not exist for
     them (a bulk request cannot probe another unit's ids any more than a single one)."""
@@ -622,10 +563,11 @@ def ticket_attachments(*, user: User, ticket: Ticket) -> QuerySet[TicketAttachme
     return attachments
 
 
-# Timeline lines only the ticket's staff read. A rejection is the reviewer's word to the agent about
-# an answer the asker never saw (its comment is the reason); warnings and follow-ups are the support
-# centre's own business.
+# Timeline lines only the ticket's staff read. A submitted answer is a draft for the reviewers, and a
+# rejection is the reviewer's word to the agent about it (its comment is the reason): the asker
+# never saw either. Warnings and follow-ups are the support centre's own business.
 STAFF_ONLY_EVENT_KINDS = (
+    TicketEvent.Kind.ANSWER_SUBMITTED,
     TicketEvent.Kind.REJECTED,
     TicketEvent.Kind.SLA_WARNING,
     TicketEvent.Kind.FOLLOW_UP,
@@ -638,14 +580,17 @@ ANSWER_DATA_KEYS = frozenset({"solution"})
 
 
 class _AskerTimelineIterable(ModelIterable):
-    """Timeline lines without the answer texts their data holds. The selector's queryset yields these
-    whoever reads it (the API's keyset pages, the portal's template), so no reader can forget to
-    strip them; the lines are for reading, never saved back."""
+    """Timeline lines without the answer texts their data holds, and an approval told as what it is
+    to the asker: the answer arrived (已答复), not that a review happened. The selector's queryset
+    yields these whoever reads it (the API's keyset pages, the portal's template), so no reader can
+    forget to strip them; the lines are for reading, never saved back."""
 
     def __iter__(self):
         for line in super().__iter__():
             if isinstance(line.data, dict) and ANSWER_DATA_KEYS & line.data.keys():
                 line.data = {key: value for key, value in line.data.items() if key not in ANSWER_DATA_KEYS}
+            if line.kind == TicketEvent.Kind.REVIEWED:
+                line.kind = TicketEvent.Kind.ANSWERED
             yield line
 
 
@@ -662,7 +607,8 @@ def ticket_timeline(*, user: User, ticket: Ticket) -> QuerySet[TicketEvent]:
 
 def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]:
     """Follow-ups of the units the user supervises (unit administrators, their subtrees)."""
-    follow_ups = FollowUp.objects.select_related("ticket", "unit", "done_by")
+    # The row shows the asker's unit (the school), not the answering unit the reader supervises.
+    follow_ups = FollowUp.objects.select_related("ticket", "ticket__unit", "unit", "done_by")
     if not user.is_superuser:
         follow_ups = follow_ups.filter(scope_of(user).subtree_q("unit__path", Role.UNIT_ADMIN))
     if open_only:
@@ -693,9 +639,10 @@ def review_required(*, unit_id: int | None) -> bool:
     return settings_row.review_required if settings_row else True
 
 
-def transfer_candidates(*, ticket: Ticket) -> QuerySet[User]:
-    """Whom the ticket may be transferred (转派) to: the other active, on-duty agents of its pool who
-    serve its type's handling group, by id (the rotation's order)."""
+def transfer_candidates(*, ticket: Ticket, group: str | None = None) -> QuerySet[User]:
+    """Whom the ticket may be transferred (转派) to: the other active, on-duty agents of its pool's unit
+    who serve its type's handling group (or ``group``, another group of the same unit), by id (the
+    rotation's order)."""
     # Imported here: services import the selectors, and GROUP_FOR_TYPE is routing's table.
     from ..services.routing import GROUP_FOR_TYPE
 
@@ -705,9 +652,27 @@ def transfer_candidates(*, ticket: Ticket) -> QuerySet[User]:
         unit_id=ticket.pool_unit_id,
         role=Role.SUPPORT_AGENT,
         on_duty=True,
-        handling_groups__code=GROUP_FOR_TYPE[ticket.type],
+        handling_groups__code=group or GROUP_FOR_TYPE[ticket.type],
     ).values("user_id")
     return User.objects.filter(pk__in=agent_ids, is_active=True).exclude(pk=ticket.assignee_id or 0).order_by("pk")
+
+
+def transfer_groups(*, ticket: Ticket) -> QuerySet[HandlingGroup]:
+    """The other handling groups (pools) of the ticket's pool unit a transfer may go to: those with an
+    active, on-duty agent there, other than the one handling it now."""
+    from ..services.routing import GROUP_FOR_TYPE
+
+    if ticket.pool_unit_id is None:
+        return HandlingGroup.objects.none()
+    staffed = RoleAssignment.objects.filter(
+        unit_id=ticket.pool_unit_id, role=Role.SUPPORT_AGENT, on_duty=True, user__is_active=True
+    ).exclude(user_id=ticket.assignee_id or 0)
+    return (
+        HandlingGroup.objects.filter(code__in=set(GROUP_FOR_TYPE.values()), roleassignment__in=staffed)
+        .exclude(code=GROUP_FOR_TYPE[ticket.type])
+        .distinct()
+        .order_by("id")
+    )
 
 
 def merge_target_get(*, user: User, ticket: Ticket, ref: str | int) -> Ticket:

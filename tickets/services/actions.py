@@ -1,16 +1,17 @@
 """Ticket actions beyond the answer path (issue 17): the asker withdraws, staff close as invalid,
-转派 transfer to another agent of the pool, 上报 forward to the pool one level up, and merge a
-duplicate into another ticket. Each is one entry of the transition table, applied by
-``ticket_transition`` under the ticket's row lock, so of two racing actions one wins and the other
-finds the ticket changed and is refused.
+转派 transfer to another agent of the pool or to another pool (handling group) of the same unit,
+上报 forward to the pool one level up, and merge a duplicate into another ticket. Each is one entry
+of the transition table, applied by ``ticket_transition`` under the ticket's row lock, so of two
+racing actions one wins and the other finds the ticket changed and is refused.
 
 Who may act: the asker withdraws; the handler (the assigned agent) or a supervisor (administrator of
 the ticket's unit or a unit above) does the rest. A ticket the actor may not see never gets here
 (the selectors answer 404 first); one they may see but not act on is a ValidationError (400).
 
-SLA (seed 004): closing stops every clock; a transfer restarts the 1-hour acknowledgement for the
-new agent and keeps the response and resolution deadlines; a forward follows the sweep's escalation
-(a fresh window in the pool above). See ``sla.apply_clock_effects`` and ``sweep.escalate_one``.
+SLA (seed 004): closing stops every clock; a transfer (to an agent or to another group) restarts the
+1-hour acknowledgement for the new agent and keeps the response and resolution deadlines; a forward
+follows the sweep's escalation (a fresh window in the pool above). See ``sla.apply_clock_effects``
+and ``sweep.escalate_one``.
 """
 
 from __future__ import annotations
@@ -91,42 +92,63 @@ def _label(user: User) -> str:
     return user.name or user.username
 
 
-def ticket_transfer(*, ticket: Ticket, actor: User, reason: str, agent: User | None = None) -> Ticket:
+def ticket_transfer(
+    *, ticket: Ticket, actor: User, reason: str, agent: User | None = None, group: str | None = None
+) -> Ticket:
     """转派: hand the ticket to another on-duty agent of the same pool who serves its type, with a
     reason; without ``agent``, to the pool: its next agent in turn other than the current one (the
     rotation the sweep uses when receipt is not confirmed, advanced as it is). A chosen agent does
-    not advance the rotation: that is a choice, not a turn. The new agent must confirm receipt
-    (待处理, a new hour); the response and resolution deadlines do not move."""
+    not advance the rotation: that is a choice, not a turn.
+
+    With ``group`` (a handling group's code), to another pool of the same unit: that group's chosen
+    on-duty agent, or its next in turn. The groups serve one type each (seed 004, step 3: tickets go
+    to the group of their type), so the question takes the type that group serves: a 设备故障 that
+    is a software fault moves to the 软件组 as a 软件异常, and routing, rotation, the sweep and the
+    reports all follow it there. The timeline keeps both types.
+
+    The new agent must confirm receipt (待处理, a new hour); the response and resolution deadlines
+    do not move (a transfer buys no time, seed 004's targets count from the filing)."""
     reason = _reason(reason, required=True, message=_("Say why the ticket is transferred."))
+    new_type = _type_for_group(group) if group else None
     _require_handler_or_supervisor(ticket, actor)
 
     def prepare(locked: Ticket) -> Step:
         # Read under the lock: the pool and the handler are those of now, not of the caller's copy
         # (a handler whose ticket was just transferred away may no longer act on it).
         _require_handler_or_supervisor(locked, actor)
-        candidates = list(selectors.transfer_candidates(ticket=locked))
+        target_type = new_type or locked.type
+        candidates = list(selectors.transfer_candidates(ticket=locked, group=GROUP_FOR_TYPE[target_type]))
         if agent is None:
-            chosen = _next_in_turn(locked, candidates)
+            chosen = _next_in_turn(locked, candidates, ticket_type=target_type)
         elif agent.pk == locked.assignee_id:
             raise ValidationError({"agent": [_("This agent already handles the ticket.")]})
         else:
             chosen = next((user for user in candidates if user.pk == agent.pk), None)
             if chosen is None:
-                raise ValidationError(
-                    {"agent": [_("Choose an on-duty agent of this ticket's support pool who handles its type.")]}
-                )
+                if target_type != locked.type:
+                    message = _("Choose an on-duty agent of that handling group at this ticket's unit.")
+                else:
+                    message = _("Choose an on-duty agent of this ticket's support pool who handles its type.")
+                raise ValidationError({"agent": [message]})
         previous = locked.assignee_id
-        return Step(
-            changes={"assignee": chosen},
-            data={
-                "from": previous,
-                "from_name": _label(locked.assignee) if previous else "",
-                "assignee": chosen.pk,
-                "assignee_name": _label(chosen),
-                "in_turn": agent is None,
-            },
-            recipients={chosen.pk} | ({previous} if previous else set()),
-        )
+        changes: dict = {"assignee": chosen}
+        data = {
+            "from": previous,
+            "from_name": _label(locked.assignee) if previous else "",
+            "assignee": chosen.pk,
+            "assignee_name": _label(chosen),
+            "in_turn": agent is None,
+        }
+        if target_type != locked.type:
+            changes["type"] = target_type
+            groups = dict(HandlingGroup.objects.values_list("code", "name"))
+            data |= {
+                "from_type": locked.type,
+                "from_group": GROUP_FOR_TYPE[locked.type],
+                "group": GROUP_FOR_TYPE[target_type],
+                "group_name": groups.get(GROUP_FOR_TYPE[target_type], GROUP_FOR_TYPE[target_type]),
+            }
+        return Step(changes=changes, data=data, recipients={chosen.pk} | ({previous} if previous else set()))
 
     return ticket_transition(
         ticket=ticket,
@@ -138,16 +160,28 @@ def ticket_transfer(*, ticket: Ticket, actor: User, reason: str, agent: User | N
     )
 
 
-def _next_in_turn(ticket: Ticket, candidates: list[User]) -> User:
-    """The pool's next agent in turn among ``candidates`` (the others on duty), by the sweep's
-    rotation; the turn row is locked and saved in the caller's transaction."""
+def _type_for_group(code: str) -> str:
+    """The ticket type a handling group serves (GROUP_FOR_TYPE read backwards; one type per group)."""
+    for ticket_type, group_code in GROUP_FOR_TYPE.items():
+        if group_code == code:
+            return ticket_type
+    raise ValidationError({"group": [_("Choose a handling group of this unit.")]})
+
+
+def _next_in_turn(ticket: Ticket, candidates: list[User], *, ticket_type: str | None = None) -> User:
+    """The next agent in turn among ``candidates`` (the others on duty) of the pool that serves
+    ``ticket_type`` (the ticket's own by default) at the ticket's unit, by the sweep's rotation; the
+    turn row is locked and saved in the caller's transaction."""
+    ticket_type = ticket_type or ticket.type
     groups = dict(HandlingGroup.objects.values_list("code", "id"))
-    code = GROUP_FOR_TYPE[ticket.type]
-    key = (ticket.pool_unit_id, ticket.type)
+    code = GROUP_FOR_TYPE[ticket_type]
+    key = (ticket.pool_unit_id, ticket_type)
     agents = {(ticket.pool_unit_id, code): [Agent(user.pk, _label(user)) for user in candidates]}
     rotation = take_turns({key}, groups=groups, agents=agents)[key] if ticket.pool_unit_id else None
     picked = rotation.next(avoid=ticket.assignee_id) if rotation is not None else None
     if picked is None:
+        if ticket_type != ticket.type:
+            raise ValidationError({"group": [_("No agent of that handling group is on duty at this ticket's unit.")]})
         raise ValidationError({"agent": [_("No other agent of this pool is on duty for this type of question.")]})
     _save_turns([rotation])
     return next(user for user in candidates if user.pk == picked.pk)

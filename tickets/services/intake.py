@@ -19,6 +19,7 @@ from helpdesk.core.events import send_events
 from helpdesk.core.search import search_text_for
 
 from .. import events, sql
+from ..fields import validate_contact_info
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch
 from .core import event, ticket_number_for
 from .routing import assign_to_pool, route_params, routed_to
@@ -38,6 +39,12 @@ def ticket_create(
     """问题咨询: file a question for the asker's unit; it is routed to a pool and an agent at once."""
     if asker.unit_id is None:
         raise ValidationError({"unit": [_("Your account belongs to no unit; ask your administrator.")]})
+    # Optional: without it the account's phone or e-mail is used, and an account may have neither.
+    # What the asker types must be one of the two (the account's own is the account's business).
+    try:
+        validate_contact_info(contact_info)
+    except ValidationError as exc:
+        raise ValidationError({"contact_info": exc.messages}) from None
     now = timezone.now()
     unit = asker.unit
     ticket = Ticket(

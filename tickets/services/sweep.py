@@ -1,8 +1,11 @@
 """The SLA sweep Celery beat runs every minute (seed 004):
 
 - an assignee who has not confirmed receipt in time (1 hour) → the ticket passes to the next agent;
-- a deadline drawing near → the assignee and the pool's supervisors are warned, once;
-- a deadline passed → the ticket escalates to the pool one level up, to the top of the tree.
+- a deadline drawing near → the assignee and the pool's supervisors are warned, once, and never after
+  the deadline;
+- a deadline passed → the ticket escalates to the pool one level up, to the top of the tree; where it
+  cannot (no pool above, or an answer waiting for review) the breach is recorded and the handler and
+  the pool's supervisors are told, once.
 
 It reads due tickets through a partial index on ``sla_check_at``, so its cost follows the tickets
 that are due, not all open ones, and works in set-wise batches: a fixed handful of queries per
@@ -32,7 +35,6 @@ from django.utils import timezone
 from accounts.models import HandlingGroup, Role, RoleAssignment
 from helpdesk.core.db import rows_with_native_timestamps
 from helpdesk.core.events import send_events
-from helpdesk.core.tombstones import record_removed_rows
 from orgtree.models import OrgUnit
 
 from .. import events, selectors, sql
@@ -161,8 +163,6 @@ def _sweep_batch(
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     lines: list[Line] = []
-    # (kind, ticket id, user id or None): who lost the ticket from a list (helpdesk.core.tombstones).
-    gone: list[tuple[str, int, int | None]] = []
     notices: list[tuple[DueTicket, str, set[int]]] = []
 
     escalating = [
@@ -178,15 +178,19 @@ def _sweep_batch(
         and t.ack_due_at
         and t.ack_due_at <= now
     ]
-    warned = [
-        t
-        for t in tickets
-        if t.id not in escalating_ids
-        and t.warn_at
-        and t.warned_at is None
-        and t.warn_at <= now
-        and t.next_due_at is not None
-    ]
+    # A warning is for a deadline still ahead. One whose deadline has passed unwarned (the sweep ran
+    # late) is spent, never sent after the fact: what happened is a breach. A ticket that escalates
+    # says so itself; one that does not move (an answer waiting for review) gets a breach line.
+    warned: list[DueTicket] = []
+    breached: list[DueTicket] = []
+    for t in tickets:
+        if t.id in escalating_ids or not _warning_due(t, now):
+            continue
+        if _moot_warning(t, now, spend=True):
+            if t.state not in ESCALATING_STATES:
+                breached.append(t)
+        else:
+            warned.append(t)
     # Set-wise: one query reads the units above the escalating tickets, one the on-duty agents of
     # those and of the unconfirmed tickets' pools, one takes every pool's turn, one reads the
     # supervisors: the same few queries whatever the batch's spread.
@@ -206,17 +210,18 @@ def _sweep_batch(
     for ticket in escalating:
         target = targets[(_start_path(ticket), ticket.type)]
         if target is None:
+            # No pool above has an agent for it: nothing moves, so the line is a breach, not an
+            # escalation, and it says who was actually told (the pool's administrators, if it has
+            # any, and the handler, if there is one), not more.
             ticket.escalation_exhausted = True
-            data = {"at_top": True, "pool": ticket.pool_unit_id, "level": ticket.escalation_level}
-            lines.append((ticket.id, TicketEvent.Kind.ESCALATED, "", "", data))
-            notices.append((ticket, events.TICKET_SLA_BREACHED, set(supervisors.get(ticket.pool_unit_id, []))))
+            told = set(supervisors.get(ticket.pool_unit_id, [])) if ticket.pool_unit_id else set()
+            data = _breach_data(ticket, told) | {"at_top": True}
+            lines.append((ticket.id, TicketEvent.Kind.SLA_BREACHED, "", "", data))
+            notices.append((ticket, events.TICKET_SLA_BREACHED, told))
             counts["at_top"] += 1
             continue
         agent = rotations[(target.pk, ticket.type)].next()
         previous_assignee, from_state = ticket.assignee_id, ticket.state
-        gone.extend(
-            _left_lists(ticket, assignee=previous_assignee, pool=ticket.pool_unit_id, target=target.pk, agent=agent)
-        )
         data, assigned = escalate_one(
             ticket,
             target=target,
@@ -241,12 +246,17 @@ def _sweep_batch(
             continue
         previous = ticket.assignee_id
         ticket.assignee_id = agent.pk
-        if previous:
-            gone.append((selectors.TOMBSTONE_KIND, ticket.id, previous))
         data = {"from": previous, "assignee": agent.pk, "assignee_name": agent.label, "reason": "not_confirmed"}
         lines.append((ticket.id, TicketEvent.Kind.REASSIGNED, "", "", data))
         notices.append((ticket, events.TICKET_ASSIGNED, {previous} if previous else set()))
         counts["reassigned"] += 1
+
+    for ticket in breached:
+        told = set(supervisors.get(ticket.pool_unit_id, [])) if ticket.pool_unit_id else set()
+        data = _breach_data(ticket, told) | {"in_review": True}
+        lines.append((ticket.id, TicketEvent.Kind.SLA_BREACHED, "", "", data))
+        notices.append((ticket, events.TICKET_SLA_BREACHED, told))
+        counts["breached"] += 1
 
     for ticket in warned:
         ticket.warned_at = now
@@ -256,17 +266,16 @@ def _sweep_batch(
         notices.append((ticket, events.TICKET_SLA_WARNING, set(supervisors.get(ticket.pool_unit_id, []))))
         counts["warned"] += 1
 
-    # Stamped when written, not with the run's start: a run of many batches commits each one later,
-    # and a delta sync trusts a row's updated_at to be at most a few seconds older than its commit.
-    # (Never before the run's ``now``, which a test may set ahead.)
-    stamped = max(now, timezone.now())
     for ticket in tickets:
         refresh_sla_schedule(ticket, policy=policies[ticket.priority], calendar=calendar)
-        ticket.updated_at = stamped
+        # A breach with no pool above leaves the clock on the passed deadline, whose warning the
+        # refresh would schedule again (for now): spent, so none follows the breach.
+        if _moot_warning(ticket, now, spend=True):
+            refresh_sla_schedule(ticket, policy=policies[ticket.priority], calendar=calendar)
+        ticket.updated_at = now
     _save_turns(rotations.values())
     _save(tickets)
     _insert_lines(lines)
-    record_removed_rows(gone, at=stamped)
     outgoing = []
     for ticket, event_type, extra in notices:
         recipients = {ticket.asker_id} if event_type == events.TICKET_ESCALATED else set()
@@ -277,17 +286,32 @@ def _sweep_batch(
     return counts
 
 
-def _left_lists(
-    ticket: DueTicket, *, assignee: int | None, pool: int | None, target: int, agent: Agent | None
-) -> list[tuple[str, int, int | None]]:
-    """Tombstones of an escalation: the previous handler's assigned list and the old pool's lists
-    lose the ticket without a change they could see (helpdesk.core.api.delta)."""
-    rows: list[tuple[str, int, int | None]] = []
-    if assignee and assignee != (agent.pk if agent else None):
-        rows.append((selectors.TOMBSTONE_KIND, ticket.id, assignee))
-    if pool and pool != target:
-        rows.append((selectors.pool_tombstone_kind(pool), ticket.id, None))
-    return rows
+def _breach_data(ticket: DueTicket, told: set[int]) -> dict[str, Any]:
+    """A breach line's data: where it happened and who was told (the timeline says no more than that:
+    the pool's administrators, counted, and whether the ticket had a handler to tell)."""
+    return {
+        "pool": ticket.pool_unit_id,
+        "level": ticket.escalation_level,
+        "supervisors": len(told),
+        "handler": ticket.assignee_id is not None,
+    }
+
+
+def _warning_due(ticket: DueTicket, now: datetime) -> bool:
+    return bool(ticket.warn_at and ticket.warned_at is None and ticket.warn_at <= now and ticket.next_due_at)
+
+
+def _moot_warning(ticket: DueTicket, now: datetime, *, spend: bool) -> bool:
+    """Whether the ticket's pending warning is for a deadline that has already passed at ``now``
+    (a pre-deadline warning after the breach would be false); with ``spend``, mark it given."""
+    if not (ticket.warn_at and ticket.warned_at is None and ticket.warn_at <= now):
+        return False
+    deadline = ticket.escalation_due_at or ticket.next_due_at
+    if deadline is not None and deadline > now:
+        return False
+    if spend:
+        ticket.warned_at = now
+    return True
 
 
 def escalate_one(

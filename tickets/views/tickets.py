@@ -38,7 +38,6 @@ from ..forms import (
     AcceptForm,
     AnswerForm,
     ApproveForm,
-    AttachForm,
     BulkTransferForm,
     CannedReplyForm,
     ConfirmForm,
@@ -423,10 +422,27 @@ def _approve(request: HttpRequest, ticket: Ticket, data: dict) -> Ticket:
     return services.ticket_approve(ticket=ticket, reviewer=request.user, solution=edited)
 
 
-def _reply(request: HttpRequest, ticket: Ticket, data: dict, *, internal: bool) -> None:
+def _reply(request: HttpRequest, ticket: Ticket, data: dict, *, internal: bool) -> bool | None:
+    if not data["body"].strip():
+        # Files without a word: attached to the ticket (internal ones from the note box), as the
+        # separate attach form did before the compose box kept a single file control.
+        if _attach_all(request, ticket, data["attachments"], internal=internal):
+            messages.success(request, _("The files have been attached."))
+        return False  # the message said is the files', not the reply's
     add = services.ticket_add_note if internal else services.ticket_reply
     message = add(ticket=ticket, author=request.user, body=data["body"])
     _attach_all(request, ticket, data["attachments"], message=message, internal=internal)
+    return None
+
+
+def _transfer(request: HttpRequest, ticket: Ticket, data: dict) -> Ticket:
+    return services.ticket_transfer(
+        ticket=ticket,
+        actor=request.user,
+        agent=_transfer_agent(ticket, data),
+        group=data.get("group") or None,
+        reason=data["reason"],
+    )
 
 
 def _transfer_agent(ticket: Ticket, data: dict):
@@ -505,9 +521,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "transfer": Action(
         TransferForm,
-        lambda r, t, d: services.ticket_transfer(
-            ticket=t, actor=r.user, agent=_transfer_agent(t, d), reason=d["reason"]
-        ),
+        _transfer,
         gettext_lazy("The ticket has been transferred; the new agent must confirm receipt."),
     ),
     "forward": Action(
@@ -522,11 +536,9 @@ ACTIONS: dict[str, Action] = {
     "note": Action(
         MessageForm, lambda r, t, d: _reply(r, t, d, internal=True), gettext_lazy("The internal note has been saved.")
     ),
-    "attach": Action(
-        AttachForm, lambda r, t, d: _attach_all(r, t, d["attachments"]), gettext_lazy("The files have been attached.")
-    ),
 }
-# Actions in the side panel; reply, note and attach sit under the conversation (tickets/_compose.html).
+# Actions in the side panel; reply and note sit under the conversation (tickets/_compose.html), each
+# with the box's one file control: files sent alone are attached to the ticket (the API's "attach").
 PANEL_ACTIONS = (
     "accept",
     "request_info",
@@ -546,9 +558,13 @@ PANEL_ACTIONS = (
 
 
 def _form_kwargs(name: str, ticket: Ticket) -> dict[str, Any]:
-    # 转派 offers the pool's other on-duty agents of the ticket's type, read now.
+    # 转派 offers the pool's other on-duty agents of the ticket's type and the unit's other staffed
+    # handling groups, read now.
     if name == "transfer":
-        return {"agents": list(selectors.transfer_candidates(ticket=ticket))}
+        return {
+            "agents": list(selectors.transfer_candidates(ticket=ticket)),
+            "groups": list(selectors.transfer_groups(ticket=ticket)),
+        }
     return {}
 
 
@@ -740,9 +756,11 @@ FOLLOW_UP_PAGE = 100
 def _follow_ups_page(request: HttpRequest, *, show_done: bool, status: int = 200, **extra) -> HttpResponse:
     # Open follow-ups first, the most urgent on top; a supervisor's list is short, so one page.
     follow_ups = selectors.follow_ups_for(user=request.user, open_only=not show_done)[:FOLLOW_UP_PAGE]
+    # The live region asks for its rows alone when a follow-up arrives (tickets.js, htmx).
+    live = request.htmx and request.method == "GET"
     return render(
         request,
-        "tickets/follow_ups.html",
+        "tickets/_follow_up_rows.html" if live else "tickets/follow_ups.html",
         {
             "rows": list(follow_ups),
             "show_done": show_done,
