@@ -133,3 +133,16 @@ def test_interactive_docs_load_from_local_static_files_only(client, db):
     script = client.get("/api/docs/?script=")
     assert script["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in script.content
+
+
+def test_the_ticket_list_documents_delta_sync(schema):
+    operation = schema["paths"]["/api/v1/tickets/"]["get"]
+    parameter = next(p for p in operation["parameters"] if p["name"] == "updated_after")
+    assert parameter["schema"]["format"] == "date-time"
+    assert "sync_token" in parameter["description"]
+    assert "410" in operation["responses"]
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    page = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[-1]] if "$ref" in page else page
+    assert page["properties"]["removed"]["items"]["type"] == "integer"
+    assert page["properties"]["sync_token"]["nullable"] is True
+    assert {"removed", "sync_token"} <= set(page["required"])
