@@ -249,6 +249,15 @@ class Ticket(models.Model):
                 name="ticket_pool_due",
                 condition=models.Q(next_due_at__isnull=False),
             ),
+            # Delta sync (selectors.ticket_delta_source): a list's changes since the client's last sync,
+            # oldest first, as one index range from the keyset cursor: the handled list of a county
+            # or a prefecture (the subtree indexes' keys), a handler's and a pool's lists, and
+            # everything (superusers, provinces). An asker's own tickets are few: their index serves.
+            models.Index(fields=["updated_at", "id"], name="ticket_updated"),
+            models.Index(Left("unit_path", 16), F("updated_at"), F("id"), name="ticket_subtree16_updated"),
+            models.Index(Left("unit_path", 12), F("updated_at"), F("id"), name="ticket_subtree12_updated"),
+            models.Index(fields=["assignee", "updated_at", "id"], name="ticket_assignee_updated"),
+            models.Index(fields=["pool_unit", "updated_at", "id"], name="ticket_pool_updated"),
             # Merged duplicates only: nothing to write for the tickets that are not (nearly all).
             models.Index(
                 fields=["merged_into"], name="ticket_merged_into", condition=models.Q(merged_into__isnull=False)

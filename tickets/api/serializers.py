@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from helpdesk.core.api.delta import UpdatedAfterField
 from helpdesk.core.api.serializers import StrictSerializer
 from helpdesk.core.search import NO_SEARCH_WORDS, has_words
 from orgtree.api.serializers import UnitRefSerializer
@@ -410,6 +411,8 @@ class TicketQuerySerializer(serializers.Serializer):
             "default. The other lists are always newest first."
         ),
     )
+
+    updated_after = UpdatedAfterField()
 
     SEARCH_FIELDS = ("q", "number", "state", "type", "priority", "unit", "created_from", "created_to", "handler")
 

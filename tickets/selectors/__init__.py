@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import HandlingGroup, Role, RoleAssignment, User
 from accounts.scope import HeldRole, path_in_subtree, scope_of, subtrees_q
+from helpdesk.core.api.delta import DeltaSource
 from helpdesk.core.db import prefix_upper_bound
 from helpdesk.core.search import filter_by_words
 from orgtree.models import OrgLevel, OrgUnit
@@ -396,6 +397,64 @@ def ticket_list(
         return order(Ticket.objects.filter(pool_unit_id__in=units, state=TicketState.PENDING_REVIEW))
     if view == "handled":
         return _ordered(_handled(user))
+    raise ValueError(f"unknown list {view!r}")
+
+
+# --- Delta sync (helpdesk.core.api.delta) -----------------------------------------------------------
+# Tombstones of tickets: "ticket" for every ticket list (a deleted ticket, for everyone; a ticket
+# handed from one agent to another, for the first agent), and one kind per pool for a ticket that
+# left a pool (forwarded or escalated up): its agents' and reviewers' pool lists lose it, although
+# nothing of theirs changed.
+TOMBSTONE_KIND = "ticket"
+# The lists the clock changes without a ticket changing (a deadline draws near): fetched whole.
+CLOCK_VIEWS = frozenset({"due_soon", "breached"})
+
+
+def pool_tombstone_kind(unit_id: int) -> str:
+    return f"{TOMBSTONE_KIND}:pool:{unit_id}"
+
+
+def ticket_delta_source(*, user: User, view: str) -> DeltaSource:
+    """What a delta of one of ``ticket_list``'s lists reads: the tickets that are in it or may have
+    left it by a change of their own (its query without the state and scope conditions: a ticket
+    of my pool accepted by someone is no longer new, still my pool's), which of them are in it now,
+    and the tombstones of what left it otherwise. ValueError for the clock's lists.
+
+    Who stops seeing a ticket, and how they learn it (``removed``):
+    - deleted (the back office): a tombstone for everyone;
+    - handed to another agent (转派, 上报, an escalation, the sweep's reassignment): the previous
+      handler's tombstone: out of its ``assigned`` list;
+    - moved to another pool (上报, an escalation): the old pool's tombstone: out of its agents'
+      ``pool`` and reviewers' ``review`` lists;
+    - closed, accepted, answered, approved …: a change of its own, read from the candidates;
+    - the reader's roles, or the tree above the ticket, changed: the whole list is to be fetched
+      again (410 ``resync_required``), since a new subtree brings tickets that did not change.
+    Visibility itself (``visible_tickets``: the asker, and staff of the ticket's unit or above)
+    does not change with a transfer, a forward or an escalation: the pools above are the ticket's
+    unit's ancestors, so their staff already saw it, and the pool below keeps seeing it."""
+    if view in CLOCK_VIEWS:
+        raise ValueError(f"list {view!r} changes with the clock")
+    kinds = (TOMBSTONE_KIND,)
+    if view == "mine":
+        return DeltaSource(candidates=Ticket.objects.filter(asker=user), kinds=kinds, user_id=user.pk)
+    if view == "handled":
+        return DeltaSource(candidates=_handled(user), kinds=kinds, user_id=user.pk)
+    if view == "assigned":
+        member = Q(state__in=OPEN_STATES) if user.is_superuser else Q(state__in=OPEN_STATES) & _visible(user)
+        return DeltaSource(candidates=Ticket.objects.filter(assignee=user), kinds=kinds, user_id=user.pk, member=member)
+    if view in ("pool", "review"):
+        role, state = (
+            (Role.SUPPORT_AGENT, TicketState.NEW)
+            if view == "pool"
+            else (Role.ANSWER_REVIEWER, TicketState.PENDING_REVIEW)
+        )
+        units = sorted({held.unit_id for held in scope_of(user).held(role)})
+        return DeltaSource(
+            candidates=Ticket.objects.filter(pool_unit_id__in=units),
+            kinds=(*kinds, *(pool_tombstone_kind(unit_id) for unit_id in units)),
+            user_id=user.pk,
+            member=Q(state=state),
+        )
     raise ValueError(f"unknown list {view!r}")
 
 

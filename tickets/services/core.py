@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.core.events import send_event
 from helpdesk.core.search import search_text_for
+from helpdesk.core.tombstones import record_removed, record_removed_rows
 
 from .. import events, selectors
 from ..models import TRANSITIONS, Priority, Ticket, TicketEvent, TicketSearch, TicketState
@@ -145,6 +146,7 @@ def ticket_transition(
                 }
             )
         from_state = locked.state
+        before = (locked.assignee_id, locked.pool_unit_id)
         step = prepare(locked) if prepare is not None else Step()
         changes = (changes or {}) | step.changes
         locked.state = to_state
@@ -164,9 +166,28 @@ def ticket_transition(
         )
         if step.lines:
             TicketEvent.objects.bulk_create(step.lines)
+        record_left_lists(locked, assignee=before[0], pool=before[1])
         extra = ({actor.pk} if actor else set()) | (extra_recipients or set()) | step.recipients
         notify_ticket(locked, event_type=event_type, extra=extra - {None}, payload=step.payload)
     return locked
+
+
+def record_left_lists(ticket: Ticket, *, assignee: int | None, pool: int | None) -> None:
+    """Tombstones for the lists the ticket left without a change their readers could find
+    (selectors.ticket_delta_source): the previous handler's, when another took it (转派, 上报), and
+    the previous pool's, when it moved up. Same transaction as the change."""
+    rows: list[tuple[str, int, int | None]] = []
+    if assignee and assignee != ticket.assignee_id:
+        rows.append((selectors.TOMBSTONE_KIND, ticket.pk, assignee))
+    if pool and pool != ticket.pool_unit_id:
+        rows.append((selectors.pool_tombstone_kind(pool), ticket.pk, None))
+    record_removed_rows(rows)
+
+
+def tickets_removed(*, ticket_ids: list[int]) -> None:
+    """Deleted tickets (the back office, a clean-up): gone from everyone's lists. The tombstone
+    carries the id only, so it is written for everyone rather than for each user who could see them."""
+    record_removed(kind=selectors.TOMBSTONE_KIND, object_ids=ticket_ids)
 
 
 def _index_published_answer(ticket: Ticket, *, from_state: str, solution_changed: bool) -> None:

@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.models import HandlingGroup, Role, RoleAssignment
 from helpdesk.core.db import rows_with_native_timestamps
 from helpdesk.core.events import send_events
+from helpdesk.core.tombstones import record_removed_rows
 from orgtree.models import OrgUnit
 
 from .. import events, selectors, sql
@@ -163,6 +164,8 @@ def _sweep_batch(
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     lines: list[Line] = []
+    # (kind, ticket id, user id or None): who lost the ticket from a list (helpdesk.core.tombstones).
+    gone: list[tuple[str, int, int | None]] = []
     notices: list[tuple[DueTicket, str, set[int]]] = []
 
     escalating = [
@@ -222,6 +225,9 @@ def _sweep_batch(
             continue
         agent = rotations[(target.pk, ticket.type)].next()
         previous_assignee, from_state = ticket.assignee_id, ticket.state
+        gone.extend(
+            _left_lists(ticket, assignee=previous_assignee, pool=ticket.pool_unit_id, target=target.pk, agent=agent)
+        )
         data, assigned = escalate_one(
             ticket,
             target=target,
@@ -246,6 +252,8 @@ def _sweep_batch(
             continue
         previous = ticket.assignee_id
         ticket.assignee_id = agent.pk
+        if previous:
+            gone.append((selectors.TOMBSTONE_KIND, ticket.id, previous))
         data = {"from": previous, "assignee": agent.pk, "assignee_name": agent.label, "reason": "not_confirmed"}
         lines.append((ticket.id, TicketEvent.Kind.REASSIGNED, "", "", data))
         notices.append((ticket, events.TICKET_ASSIGNED, {previous} if previous else set()))
@@ -266,16 +274,21 @@ def _sweep_batch(
         notices.append((ticket, events.TICKET_SLA_WARNING, set(supervisors.get(ticket.pool_unit_id, []))))
         counts["warned"] += 1
 
+    # Stamped when written, not with the run's start: a run of many batches commits each one later,
+    # and a delta sync trusts a row's updated_at to be at most a few seconds older than its commit.
+    # (Never before the run's ``now``, which a test may set ahead.)
+    stamped = max(now, timezone.now())
     for ticket in tickets:
         refresh_sla_schedule(ticket, policy=policies[ticket.priority], calendar=calendar)
         # A breach with no pool above leaves the clock on the passed deadline, whose warning the
         # refresh would schedule again (for now): spent, so none follows the breach.
         if _moot_warning(ticket, now, spend=True):
             refresh_sla_schedule(ticket, policy=policies[ticket.priority], calendar=calendar)
-        ticket.updated_at = now
+        ticket.updated_at = stamped
     _save_turns(rotations.values())
     _save(tickets)
     _insert_lines(lines)
+    record_removed_rows(gone, at=stamped)
     outgoing = []
     for ticket, event_type, extra in notices:
         recipients = {ticket.asker_id} if event_type == events.TICKET_ESCALATED else set()
@@ -312,6 +325,19 @@ def _moot_warning(ticket: DueTicket, now: datetime, *, spend: bool) -> bool:
     if spend:
         ticket.warned_at = now
     return True
+
+
+def _left_lists(
+    ticket: DueTicket, *, assignee: int | None, pool: int | None, target: int, agent: Agent | None
+) -> list[tuple[str, int, int | None]]:
+    """Tombstones of an escalation: the previous handler's assigned list and the old pool's lists
+    lose the ticket without a change they could see (helpdesk.core.api.delta)."""
+    rows: list[tuple[str, int, int | None]] = []
+    if assignee and assignee != (agent.pk if agent else None):
+        rows.append((selectors.TOMBSTONE_KIND, ticket.id, assignee))
+    if pool and pool != target:
+        rows.append((selectors.pool_tombstone_kind(pool), ticket.id, None))
+    return rows
 
 
 def escalate_one(
