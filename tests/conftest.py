@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.backends import redis_url
 from tests.factories import DEFAULT_PASSWORD, Tree, UserFactory, grant
 
 
@@ -25,6 +26,10 @@ def _test_settings(settings, tmp_path):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     ]
+    if redis_url() is None:
+        # Without REDIS_URL the settings' cache is a file cache under var/, which a dev server and
+        # every other test session on the machine share; a test's cache stays in this process.
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
 
 
 @pytest.fixture

@@ -1,33 +1,19 @@
-"""Fixtures of the realtime tests: each runs on the in-process channel layer and on Redis."""
+"""Fixtures of the realtime tests: each runs on the in-process channel layer, and on the Redis that
+REDIS_URL names when it is set (tests/backends.py)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
-import redis
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from helpdesk.core.events import close_delivery_connections
-
-REDIS_DEFAULT_URL = "redis://127.0.0.1:6379/0"
-
-
-def _redis_url_or_skip() -> str:
-    """Redis is required in CI and whenever REDIS_URL is set; elsewhere it is used if it answers."""
-    url = os.environ.get("REDIS_URL") or REDIS_DEFAULT_URL
-    required = bool(os.environ.get("REDIS_URL") or os.environ.get("CI"))
-    if not required:
-        try:
-            redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-        except redis.exceptions.ConnectionError:
-            pytest.skip(f"Redis does not answer at {url}; set REDIS_URL to run the Redis channel layer tests")
-    return url
+from tests.backends import channel_layer_params, redis_url
 
 
-@pytest.fixture(params=["in-memory", "redis"])
+@pytest.fixture(params=channel_layer_params())
 async def channel_layer(request, settings):
     if request.param == "in-memory":
         settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -38,7 +24,7 @@ async def channel_layer(request, settings):
                 # sends wait for one another's connections, as sockets do in a storm.
                 "BACKEND": "helpdesk.core.channel_layer.BoundedRedisChannelLayer",
                 "CONFIG": {
-                    "hosts": [{"address": _redis_url_or_skip(), "max_connections": 3, "timeout": 10}],
+                    "hosts": [{"address": redis_url(), "max_connections": 3, "timeout": 10}],
                     # A fresh prefix keeps runs (and parallel test sessions) from hearing each other.
                     "prefix": f"test-{uuid.uuid4().hex[:12]}",
                 },

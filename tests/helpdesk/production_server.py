@@ -20,6 +20,7 @@ import httpx
 import pytest
 from django.db import connection
 
+from tests.backends import require_redis_url
 from tests.concurrency import require_postgres
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +37,7 @@ def _free_port() -> int:
 
 def production_env(static_root: Path, var_dir: Path, **extra: str) -> dict[str, str]:
     require_postgres()
+    redis_url = require_redis_url()
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
@@ -48,7 +50,7 @@ def production_env(static_root: Path, var_dir: Path, **extra: str) -> dict[str, 
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DATABASE_URL": database_url,
-        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        "REDIS_URL": redis_url,
         "DJANGO_STATIC_ROOT": str(static_root),
         "HELPDESK_VAR_DIR": str(var_dir),
         **extra,
@@ -58,6 +60,7 @@ def production_env(static_root: Path, var_dir: Path, **extra: str) -> dict[str, 
 @pytest.fixture(scope="session")
 def collected_static(tmp_path_factory) -> Path:
     """The production settings serve hashed file names from the manifest collectstatic writes."""
+    redis_url = require_redis_url()  # before collectstatic's minute: production_env needs it anyway
     root = tmp_path_factory.mktemp("static")
     var_dir = tmp_path_factory.mktemp("var")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
@@ -65,7 +68,7 @@ def collected_static(tmp_path_factory) -> Path:
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DATABASE_URL": os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/unused",
-        "REDIS_URL": os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+        "REDIS_URL": redis_url,
         "DJANGO_STATIC_ROOT": str(root),
         "HELPDESK_VAR_DIR": str(var_dir),
     }
