@@ -229,3 +229,22 @@ class AgentSettingsForm(forms.Form):
 
     handling_groups = HandlingGroupsField()
     on_duty = forms.BooleanField(label=_("On duty"), required=False)
+
+
+class NotificationPreferencesForm(forms.Form):
+    """The preferences section of the notification centre: per kind, e-mail and push on or off (the
+    portal is always on). Each checkbox posts its kind's name under ``email`` or ``push``."""
+
+    email = forms.MultipleChoiceField(required=False)
+    push = forms.MultipleChoiceField(required=False)
+
+    def __init__(self, *args, kinds: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kinds = kinds
+        for name in ("email", "push"):
+            self.fields[name].choices = kinds
+
+    def choices(self) -> dict[str, dict[str, bool]]:
+        """``{kind: {"email": bool, "push": bool}}`` for every kind: an unticked box is a choice too."""
+        email, push = set(self.cleaned_data["email"]), set(self.cleaned_data["push"])
+        return {kind: {"email": kind in email, "push": kind in push} for kind, _label in self.kinds}

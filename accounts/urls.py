@@ -1,6 +1,7 @@
 from django.urls import path
 
 from .views import accounts as views
+from .views import notifications as notification_views
 from .views import roles as role_views
 from .views import units as unit_views
 
@@ -11,6 +12,11 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("password/", views.password_change, name="password_change"),
     path("duty/", role_views.duty, name="duty"),
+    # The notification centre (the bell's page).
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("notifications/read-all/", notification_views.notifications_mark_all_read, name="notifications_read_all"),
+    path("notifications/<int:pk>/open/", notification_views.notification_open, name="notification_open"),
+    path("notifications/<int:pk>/read/", notification_views.notification_mark_read, name="notification_read"),
     path("manage/", views.manage_list, name="manage"),
     path("manage/new/", views.manage_create, name="manage_create"),
     # The unit picker of the account forms (htmx fills its datalist).

@@ -8,6 +8,9 @@ in the main thread, which the asyncio tests that come after must not inherit.
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,90 @@ def screenshot():
         return path
 
     return _take
+
+
+# --- The ASGI server (HTTP and /ws/) for tests of live updates ------------------------------------
+# Live updates need the websocket, which pytest-django's live server (WSGI) does not speak: these run
+# the platform's ASGI application in Daphne, in a thread of the test process, sharing the test
+# database (SQLite's in-memory one too) and the channel layer. One server for every module that
+# uses it: Twisted's reactor cannot run twice in a process.
+class AsgiServer:
+    """Daphne serving helpdesk.asgi (with static files) on a free port, in a daemon thread."""
+
+    def __init__(self) -> None:
+        import daphne.server  # first: it installs Twisted's asyncio reactor
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        from helpdesk.asgi import application
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = daphne.server.Server(
+            ASGIStaticFilesHandler(application),
+            endpoints=[f"tcp:port={self.port}:interface=127.0.0.1"],
+            signal_handlers=False,
+        )
+        self.thread = threading.Thread(target=self.server.run, name="daphne", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("Daphne did not start")
+
+    def wait_idle(self, timeout: float = 5) -> None:
+        """Wait until every connection (pages, sockets) is closed, so nothing touches the database
+        while the test's data is being rolled back."""
+        deadline = time.monotonic() + timeout
+        while self.server.connections and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        from twisted.internet import reactor
+
+        reactor.callFromThread(reactor.stop)
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def asgi_server():
+    # Twisted's reactor cannot be started twice in a process: one server for the session.
+    server = AsgiServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_browser(browser, asgi_server, transactional_db):
+    """Opens a page in a fresh browser context (one person) against the ASGI server."""
+    # The server runs each request in a thread of its own; with persistent connections every such
+    # thread would keep one open to the test database. Close them at the end of each request.
+    from django.db import connections
+
+    max_ages = {alias: connections.settings[alias].get("CONN_MAX_AGE") for alias in connections.settings}
+    for alias in max_ages:
+        connections.settings[alias]["CONN_MAX_AGE"] = 0
+    contexts = []
+
+    def _open():
+        context = browser.new_context(
+            base_url=asgi_server.url,
+            locale="zh-CN",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1280, "height": 860},
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+    asgi_server.wait_idle()
+    for alias, max_age in max_ages.items():
+        connections.settings[alias]["CONN_MAX_AGE"] = max_age

@@ -45,7 +45,14 @@ def test_portal_pages_run_under_the_policy(page, tree, teacher, password, live_s
     page.get_by_role("searchbox").fill("zw")
     expect(page.locator("#search-results")).to_contain_text("张伟")
 
-    for path in ("/accounts/profile/", "/accounts/password/", "/tickets/", "/tickets/new/", "/tickets/search/"):
+    for path in (
+        "/accounts/profile/",
+        "/accounts/password/",
+        "/accounts/notifications/",
+        "/tickets/",
+        "/tickets/new/",
+        "/tickets/search/",
+    ):
         page.goto(path)
         expect(page.locator(".topbar")).to_be_visible()
         # The stylesheet applied: the page is laid out by portal.css, not the browser's defaults.

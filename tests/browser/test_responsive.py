@@ -170,7 +170,7 @@ def test_no_list_page_scrolls_sideways_on_a_phone(new_page, live_server, desk):
     document is no wider than the window."""
     pages = {
         "agent": [f"/tickets/?view={view}" for view in ("mine", "assigned", "pool", "due_soon", "breached", "handled")]
-        + ["/tickets/search/?q=打印机", "/org/"],
+        + ["/tickets/search/?q=打印机", "/org/", "/accounts/notifications/"],
         "admin": [
             "/accounts/manage/",
             "/accounts/manage/new/",
@@ -190,8 +190,12 @@ def test_no_list_page_scrolls_sideways_on_a_phone(new_page, live_server, desk):
             "/accounts/profile/",
             f"/tickets/{desk['tickets'][0].pk}/",
             f"/tickets/{desk['tickets'][0].pk}/sla/",
+            "/accounts/notifications/",
         ],
     }
+    # The notification centre with a long entry, as a request for information leaves it.
+    first = Ticket.objects.get(pk=desk["tickets"][0].pk)
+    services.ticket_request_info(ticket=first, agent=desk["agent"], question=LONG_TITLE * 3)
     for who, paths in pages.items():
         page = open_as(new_page, live_server, desk[who], PHONE)
         for path in paths:

@@ -3,8 +3,8 @@ agent accepts and answers, the reviewer approves, and the teacher, whose page st
 sees the answer arrive over the websocket, confirms and rates.
 
 Live updates need the websocket, which pytest-django's live server (WSGI) does not speak, so these
-tests run the platform's ASGI application (HTTP and /ws/) in Daphne, in a thread of the test process:
-it shares the test database, including SQLite's in-memory one, and the in-process channel layer.
+tests run the platform's ASGI application (HTTP and /ws/) in Daphne, in a thread of the test process
+(the ``asgi_server`` and ``open_browser`` fixtures of tests/browser/conftest.py).
 
 Elements are found by ids and data attributes rather than by their (translated) labels.
 """
@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import io
 import re
-import socket
-import threading
 import time
 
 import pytest
-from django.db import connections
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -33,86 +30,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 QUESTION_TITLE = "三年级二班投影仪无法开机"
 ANSWER = "请检查投影仪电源线是否插紧，并长按电源键 5 秒重启。"
 APPROVED = ANSWER + "如仍无法开机，请联系区电教馆上门维修。"
-
-
-class AsgiServer:
-    """Daphne serving helpdesk.asgi (with static files) on a free port, in a daemon thread."""
-
-    def __init__(self) -> None:
-        import daphne.server  # first: it installs Twisted's asyncio reactor
-        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-        from helpdesk.asgi import application
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = daphne.server.Server(
-            ASGIStaticFilesHandler(application),
-            endpoints=[f"tcp:port={self.port}:interface=127.0.0.1"],
-            signal_handlers=False,
-        )
-        self.thread = threading.Thread(target=self.server.run, name="daphne", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("Daphne did not start")
-
-    def wait_idle(self, timeout: float = 5) -> None:
-        """Wait until every connection (pages, sockets) is closed, so nothing touches the database
-        while the test's data is being rolled back."""
-        deadline = time.monotonic() + timeout
-        while self.server.connections and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        from twisted.internet import reactor
-
-        reactor.callFromThread(reactor.stop)
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture(scope="session")
-def asgi_server():
-    # Twisted's reactor cannot be started twice in a process: one server for the session.
-    server = AsgiServer()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def open_browser(browser, asgi_server, transactional_db):
-    """Opens a page in a fresh browser context (one person) against the ASGI server."""
-    # The server runs each request in a thread of its own; with persistent connections every such
-    # thread would keep one open to the test database. Close them at the end of each request.
-    max_ages = {alias: connections.settings[alias].get("CONN_MAX_AGE") for alias in connections.settings}
-    for alias in max_ages:
-        connections.settings[alias]["CONN_MAX_AGE"] = 0
-    contexts = []
-
-    def _open():
-        context = browser.new_context(
-            base_url=asgi_server.url,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-            viewport={"width": 1280, "height": 860},
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
-    asgi_server.wait_idle()
-    for alias, max_age in max_ages.items():
-        connections.settings[alias]["CONN_MAX_AGE"] = max_age
 
 
 def sign_in(page, account: str, password: str) -> None:
