@@ -31,6 +31,12 @@
     if (labelEl) labelEl.textContent = label || "";
     bell.title = label || "";
     document.title = (n ? "(" + (n > 99 ? "99+" : n) + ") " : "") + baseTitle;
+    // The notifications page's "n unread" beside its heading (the number leads in both languages).
+    var heading = document.getElementById("notifications-unread");
+    if (heading) {
+      heading.dataset.count = String(n);
+      heading.textContent = heading.textContent.replace(/\d+/, String(n));
+    }
   }
 
   function openUrl(id) {
@@ -108,12 +114,52 @@
     });
   }
 
+  // The notifications page: a new entry goes on top of the first page's list, unread.
+  function showCreated(notification) {
+    var list = document.getElementById("notification-list");
+    if (!list || list.dataset.page !== "1" || list.querySelector('[data-notification-id="' + notification.id + '"]')) return;
+    var empty = list.querySelector(".empty");
+    if (empty) empty.remove();
+    var item = document.createElement("li");
+    item.className = "notification is-unread";
+    item.dataset.notificationId = String(notification.id);
+    item.setAttribute("data-unread", "");
+    var dot = document.createElement("span");
+    dot.className = "notification-dot";
+    dot.setAttribute("aria-hidden", "true");
+    var main = document.createElement("div");
+    main.className = "notification-main";
+    var link = document.createElement("a");
+    link.className = "notification-title";
+    link.href = openUrl(notification.id);
+    link.textContent = notification.title || "";
+    main.appendChild(link);
+    if (notification.body) {
+      var body = document.createElement("p");
+      body.className = "notification-body";
+      body.textContent = notification.body.length > 200 ? notification.body.slice(0, 199) + "…" : notification.body;
+      main.appendChild(body);
+    }
+    var meta = document.createElement("div");
+    meta.className = "notification-meta muted small";
+    var time = document.createElement("time");
+    time.dateTime = notification.created_at || "";
+    // The server's local time as it wrote it ("2026-12-05T09:30:00+08:00" → "2026-12-05 09:30").
+    time.textContent = (notification.created_at || "").slice(0, 16).replace("T", " ");
+    meta.appendChild(time);
+    main.appendChild(meta);
+    item.appendChild(dot);
+    item.appendChild(main);
+    list.insertBefore(item, list.firstChild);
+  }
+
   document.addEventListener("platform:event", function (event) {
     var frame = event.detail || {};
     var payload = frame.payload || {};
     if (frame.type === "notification.created") {
       setCount(count() + 1);
       showToast(payload);
+      showCreated(payload);
     } else if (frame.type === "notification.read") {
       if (typeof payload.unread_count === "number") setCount(payload.unread_count);
       showRead(payload);

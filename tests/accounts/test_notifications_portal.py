@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import selectors, services
@@ -46,6 +48,16 @@ def test_the_bell_counts_unread_notifications_on_every_page(client_of, teacher):
     assert 'data-count="2"' in page
     assert 'id="bell-count">2</span>' in page
     assert reverse("accounts:notifications") in page
+
+
+def test_the_bell_costs_one_count_query(client_of, teacher):
+    client = client_of(teacher)
+    _notify(teacher, "未读")
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("accounts:profile"))
+    table = Notification._meta.db_table
+    touching = [query["sql"] for query in queries.captured_queries if table in query["sql"]]
+    assert len(touching) == 1 and "COUNT(" in touching[0].upper(), touching
 
 
 def test_the_list_shows_only_ones_own_newest_first(client_of, teacher, tianjin_teacher):

@@ -123,6 +123,12 @@ def test_the_teacher_on_the_home_page_is_told_live_when_the_agent_asks_for_infor
     assert toast_box["x"] >= 0 and toast_box["x"] + toast_box["width"] <= SIZES[size]["width"], toast_box
     assert_no_sideways_scroll(home, "the home page with a toast")
     expect(centre.locator("#bell-count")).to_have_text("1")
+    # The other device's open list shows the new entry on top, unread, without a reload.
+    fresh = centre.locator("#notification-list .notification").first
+    expect(fresh).to_contain_text(ticket.number)
+    expect(fresh).to_have_class(re.compile("is-unread"))
+    expect(centre.locator("#notification-list .empty")).to_have_count(0)
+    expect(centre.locator("#notifications-unread")).to_have_attribute("data-count", "1")
     screenshot(home, f"notification-toast-{size}")
 
     notification = Notification.objects.get(user__username="teacher_zw", kind=ticket_kinds.INFO_REQUESTED)
