@@ -19,3 +19,11 @@ def prune_tombstones() -> int:
     from helpdesk.core import tombstones
 
     return tombstones.prune()
+
+
+@shared_task(name="helpdesk.tasks.prune_idempotency_records")
+def prune_idempotency_records() -> int:
+    """Idempotency-Key answers older than 24 hours: the keys no longer hold, the rows go."""
+    from helpdesk.core.api.idempotency import prune_idempotency_records as prune
+
+    return prune()

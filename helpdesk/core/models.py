@@ -61,6 +61,8 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.BinaryField(null=True, blank=True)
     content_type = models.CharField(max_length=100, blank=True)
+    # The answer's headers that belong to it rather than to the transport (Location of a create).
+    response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

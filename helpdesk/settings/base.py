@@ -69,6 +69,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every answer: under /api/ an error is JSON even where Django answers HTML
+    # (DEBUG's pages, a bad Host refused by the middlewares below, a bare 405).
+    "helpdesk.core.api.errors.ApiJsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise: static files need no policy; every page and API answer gets one.
@@ -83,6 +86,8 @@ MIDDLEWARE = [
     "accounts.middleware.PasswordChangeRequiredMiddleware",
     # NUL bytes and undocumented or ill-typed query parameters are a 400 before any view runs.
     "helpdesk.core.api.middleware.QueryStringMiddleware",
+    # API writes with an Idempotency-Key: a malformed key is a 400, the first answer is stored and replayed.
+    "helpdesk.core.api.idempotency.IdempotencyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, so that it sees the outcome of authentication.
@@ -252,6 +257,8 @@ CELERY_BEAT_SCHEDULE = {
     # Seed 004's clocks: unconfirmed assignments pass on, warnings before a breach, escalation at one.
     "ticket-sla-sweep": {"task": "tickets.tasks.sla_sweep", "schedule": 60.0},
     "ticket-archive-resolved": {"task": "tickets.tasks.archive_resolved", "schedule": 3600.0},
+    # Idempotency-Key answers are kept 24 hours (helpdesk.core.api.idempotency).
+    "prune-idempotency-records": {"task": "helpdesk.tasks.prune_idempotency_records", "schedule": 3600.0},
     # Delta sync's tombstones past their 30 days (helpdesk.core.tombstones).
     "prune-tombstones": {"task": "helpdesk.tasks.prune_tombstones", "schedule": 86400.0},
 }
@@ -312,6 +319,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_THROTTLE_RATES": {},
+    # Not a rate limit: claims the Idempotency-Key of a write once the user is known (helpdesk.core.api.idempotency).
+    # A view that sets throttle_classes must keep it.
+    "DEFAULT_THROTTLE_CLASSES": ["helpdesk.core.api.idempotency.IdempotencyGate"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "教育技术服务平台 API",
@@ -332,6 +342,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "helpdesk.core.api.schema.document_bad_query",
+        # The Idempotency-Key header, its 422 and 409, and the retry rules in the API's description.
+        "helpdesk.core.api.schema.document_idempotency",
         "accounts.api.schema.document_password_change_required",
     ],
 }

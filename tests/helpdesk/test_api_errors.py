@@ -294,3 +294,47 @@ def test_a_multipart_body_with_too_many_fields_answers_json(auth_client, teacher
     response = auth_client(teacher).patch("/api/v1/me/", fields, format="multipart")
     assert response["Content-Type"] == "application/json"
     assert_error(response, 400, "too_large")
+
+
+# --- JSON under /api/ whatever DEBUG is (issue 12: run_platform's default answered HTML pages) ----------
+@pytest.fixture
+def debug_on(settings):
+    settings.DEBUG = True  # as run_platform runs by default
+
+
+def test_an_unknown_api_url_is_a_json_404_with_debug_on(debug_on, auth_client, teacher, client):
+    for api in (auth_client(teacher), client):  # signed in or not
+        response = api.get("/api/v1/no-such-endpoint/")
+        assert response["Content-Type"] == "application/json"
+        assert_error(response, 404, "not_found")
+    # The portal keeps Django's debug page for developers.
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
+
+
+def test_an_uncaught_error_is_a_json_500_with_debug_on(debug_on, auth_client, teacher, monkeypatch):
+    from accounts.api import me
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(me.MeView, "get", broken)
+    api = auth_client(teacher)
+    api.raise_request_exception = False
+    response = api.get("/api/v1/me/")
+    assert response["Content-Type"] == "application/json"
+    body = assert_error(response, 500, "error")
+    assert "boom" not in body["detail"] and "Traceback" not in response.content.decode()
+
+
+def test_a_wrong_method_on_the_docs_page_is_a_json_405_with_debug_on(debug_on, client, db):
+    # The docs view renders HTML only, so its refusal was the text "405 Method Not Allowed".
+    response = client.post("/api/docs/")
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
+
+
+def test_a_bad_host_under_the_api_is_a_json_400(debug_on, client, db):
+    response = client.get("/api/v1/", HTTP_HOST="evil.example")
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 400, "bad_request")

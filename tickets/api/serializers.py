@@ -323,61 +323,19 @@ class TicketCreateSerializer(StrictSerializer):
     )
 
 
-class _RefSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(read_only=True)
+class TicketCreateWithFilesSerializer(TicketCreateSerializer):
+    """The create as multipart/form-data: the same fields, and the files to attach in one go."""
 
-
-class _PersonSerializer(_RefSerializer):
-    account = serializers.CharField(source="username", read_only=True)
-
-
-class TicketCreatedSerializer(serializers.Serializer):
-    """The answer to a create: what the asker needs to show the new ticket and where it went, built from
-    the ticket in hand (no re-read). The full detail, with actions and SLA, is GET /api/v1/tickets/{id}/."""
-
-    id = serializers.IntegerField(read_only=True)
-    number = serializers.CharField(read_only=True)
-    title = serializers.CharField(read_only=True)
-    type = serializers.ChoiceField(choices=TicketType.choices, read_only=True)
-    priority = serializers.ChoiceField(choices=Priority.choices, read_only=True)
-    state = serializers.ChoiceField(choices=TicketState.choices, read_only=True)
-    unit = _RefSerializer(read_only=True)
-    pool_unit = _RefSerializer(read_only=True, allow_null=True)
-    assignee = _PersonSerializer(read_only=True, allow_null=True)
-    contact_name = serializers.CharField(read_only=True)
-    contact_info = serializers.CharField(read_only=True, help_text=_("Whole: the reader is the asker."))
-    created_at = serializers.DateTimeField(read_only=True)
-    ack_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    response_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    resolution_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    next_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
-
-    def to_representation(self, ticket: Ticket) -> dict:
-        # Built directly from the ticket in hand: DRF's generic path deep-copies the declared fields
-        # and the nested ones on every call (about 1 ms of a create's 5). The fields above document
-        # the shape; a test checks both agree.
-        pool, assignee = ticket.pool_unit, ticket.assignee
-        return {
-            "id": ticket.pk,
-            "number": ticket.number,
-            "title": ticket.title,
-            "type": ticket.type,
-            "priority": ticket.priority,
-            "state": ticket.state,
-            "unit": {"id": ticket.unit.pk, "name": ticket.unit.name},
-            "pool_unit": None if pool is None else {"id": pool.pk, "name": pool.name},
-            "assignee": None
-            if assignee is None
-            else {"id": assignee.pk, "name": assignee.name, "account": assignee.username},
-            "contact_name": ticket.contact_name,
-            "contact_info": ticket.contact_info,
-            "created_at": _DATETIME.to_representation(ticket.created_at),
-            "ack_due_at": _DATETIME.to_representation(ticket.ack_due_at),
-            "response_due_at": _DATETIME.to_representation(ticket.response_due_at),
-            "resolution_due_at": _DATETIME.to_representation(ticket.resolution_due_at),
-            "next_due_at": _DATETIME.to_representation(ticket.next_due_at),
-        }
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text=_(
+            "Files to attach (the field repeated once per file), checked like any attachment: images, logs, "
+            "office documents, PDF or archives, size-limited. One refused file is a 400 naming it, and no "
+            "ticket is filed."
+        ),
+    )
 
 
 class TicketQuerySerializer(serializers.Serializer):

@@ -26,7 +26,7 @@ from helpdesk.core.api.delta import DeltaPagination
 
 from .. import selectors, services
 from ..models import Ticket
-from ..services.attachments import attachment_add
+from ..services.attachments import attachment_add, ticket_create_with_attachments
 from ..services.bulk import tickets_accept_many, tickets_transfer_many
 from .common import (
     ERROR_400,
@@ -57,8 +57,8 @@ from .serializers import (
     ReasonSerializer,
     RequestInfoSerializer,
     SlaTargetSerializer,
-    TicketCreatedSerializer,
     TicketCreateSerializer,
+    TicketCreateWithFilesSerializer,
     TicketDetailSerializer,
     TicketEventSerializer,
     TicketListSerializer,
@@ -213,21 +213,32 @@ class TicketViewSet(GenericViewSet):
         return paginator.response(page, TicketListSerializer(page.rows, many=True).data)
 
     @extend_schema(
-        request=TicketCreateSerializer,
-        responses={201: TicketCreatedSerializer, 400: ERROR_400, 401: ERROR_401},
+        request={
+            "application/json": TicketCreateSerializer,
+            "multipart/form-data": TicketCreateWithFilesSerializer,
+        },
+        responses={201: TicketDetailSerializer, 400: ERROR_400, 401: ERROR_401},
         description=(
             "File a question for your unit (问题咨询). It is routed to the nearest support pool at once; the "
-            "answer says where it went and its deadlines. GET the ticket for the full detail."
+            "answer is the ticket as GET /api/v1/tickets/{id}/ gives it (where it went, its SLA deadlines, "
+            "`allowed_actions`), with its address in `Location`. As multipart/form-data the question may "
+            "bring its files (`attachments`, repeated): all are checked first, and the ticket and its files "
+            "are written together or not at all (a refused file is a 400 and files no ticket)."
         ),
     )
     def create(self, request):
-        data = _validated(TicketCreateSerializer, request.data)
-        ticket = services.ticket_create(asker=request.user, **data)
-        return Response(
-            TicketCreatedSerializer(ticket).data,
-            status=status.HTTP_201_CREATED,
-            headers={"Location": reverse("api-tickets-detail", args=[ticket.pk])},
-        )
+        if request.content_type.startswith("multipart/"):
+            data = _validated(TicketCreateWithFilesSerializer, request.data)
+            uploads = data.pop("attachments")
+            if uploads:
+                ticket, _attachments = ticket_create_with_attachments(asker=request.user, uploads=uploads, **data)
+            else:
+                ticket = services.ticket_create(asker=request.user, **data)
+        else:
+            ticket = services.ticket_create(asker=request.user, **_validated(TicketCreateSerializer, request.data))
+        response = self._detail(ticket, status_code=status.HTTP_201_CREATED, refetch=False)
+        response["Location"] = reverse("api-tickets-detail", args=[ticket.pk])
+        return response
 
     @extend_schema(responses={200: TicketDetailSerializer, 401: ERROR_401, 404: ERROR_404})
     def retrieve(self, request, pk=None):

@@ -279,7 +279,10 @@ def ticket_merge(*, ticket: Ticket, actor: User, into: Ticket, reason: str = "")
             comment=reason,
             prepare=prepare,
             event_type=events.TICKET_MERGED,
+            same_outcome=lambda merged: merged.merged_into_id == target.pk,
         )
+        if getattr(duplicate, "already_done", False):  # a retry: both timelines say it already
+            return duplicate
         _record(
             target,
             actor=actor,

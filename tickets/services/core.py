@@ -124,12 +124,16 @@ def ticket_transition(
     data: dict[str, Any] | None = None,
     prepare: Callable[[Ticket], Step] | None = None,
     event_type: str = events.TICKET_UPDATED,
+    same_outcome: Callable[[Ticket], bool] | None = None,
 ) -> Ticket:
     """Apply one action of the transition table under a row lock; refuse what the table does not allow.
 
     Two agents accepting at once: the second waits for the first's lock, then finds the ticket no
     longer new and is refused, so there is exactly one winner. ``prepare`` (called with the locked
     row, before any change) may refuse with a ValidationError or return a ``Step``.
+
+    A retry of an action that already took effect is not refused: see ``already_done``. The ticket
+    comes back unchanged with ``already_done`` set, so callers skip their own extra writes.
     """
     if action not in TRANSITIONS:
         raise ValidationError({"action": [_("Unknown action.")]})
@@ -137,6 +141,16 @@ def ticket_transition(
     with transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if locked.state not in allowed_from:
+            if already_done(
+                locked,
+                actor=actor,
+                action=action,
+                comment=comment,
+                changes=changes or {},
+                same_outcome=same_outcome,
+            ):
+                locked.already_done = True
+                return locked
             raise ValidationError(
                 {
                     "state": [
@@ -188,6 +202,36 @@ def tickets_removed(*, ticket_ids: list[int]) -> None:
     """Deleted tickets (the back office, a clean-up): gone from everyone's lists. The tombstone
     carries the id only, so it is written for everyone rather than for each user who could see them."""
     record_removed(kind=selectors.TOMBSTONE_KIND, object_ids=ticket_ids)
+
+
+def already_done(
+    ticket: Ticket,
+    *,
+    actor: User | None,
+    action: str,
+    comment: str = "",
+    changes: dict[str, Any] | None = None,
+    same_outcome: Callable[[Ticket], bool] | None = None,
+) -> bool:
+    """Whether ``action`` by ``actor`` is a retry of a request that already took effect: the ticket is
+    in the action's target state and its latest change of state is this action, by this user, with
+    the same content (comment, reason or answer, and the values it set). The phone sent it again
+    because the answer was lost on the way back; it gets the ticket as it is, not a refusal that
+    reads like a real one. Anything in between (another action, another person, other words) makes
+    it a new request, judged on its own. Only consulted when the table refuses the action, so it
+    costs a query on that path only. Transfer and forward lead back to 待处理, where the table allows
+    them again: a repeat is a new transfer there, and only an Idempotency-Key tells a retry apart."""
+    if actor is None or ticket.state != TRANSITIONS[action][1]:
+        return False
+    line = TicketEvent.objects.filter(ticket=ticket).exclude(to_state="").order_by("-id").first()
+    if line is None or line.kind != EVENT_FOR_ACTION[action] or line.actor_id != actor.pk:
+        return False
+    if line.comment != comment:
+        return False
+    # Moments (rated_at) differ between the first request and its retry by nature.
+    if any(not isinstance(v, datetime) and line.data.get(k) != _plain(v) for k, v in (changes or {}).items()):
+        return False
+    return same_outcome is None or same_outcome(ticket)
 
 
 def _index_published_answer(ticket: Ticket, *, from_state: str, solution_changed: bool) -> None:

@@ -55,7 +55,8 @@ def ticket_request_info(*, ticket: Ticket, agent: User, question: str) -> Ticket
     _require_handler(ticket, agent)
     with transaction.atomic():
         ticket = ticket_transition(ticket=ticket, actor=agent, action="request_info", comment=question)
-        TicketMessage.objects.create(ticket=ticket, author=agent, body=question)
+        if not getattr(ticket, "already_done", False):  # a retry: the question is on the thread already
+            TicketMessage.objects.create(ticket=ticket, author=agent, body=question)
     return ticket
 
 
@@ -191,7 +192,8 @@ def ticket_rate(*, ticket: Ticket, asker: User, rating: str, feedback: str = "")
             comment=feedback,
             changes={"rating": rating, "feedback": feedback, "rated_at": now},
         )
-        if rating in POOR_RATINGS:
+        # A retry of the rating that closed the ticket opens no second follow-up.
+        if rating in POOR_RATINGS and not getattr(ticket, "already_done", False):
             unit_id = ticket.pool_unit_id or ticket.unit_id
             follow_up = FollowUp.objects.create(ticket=ticket, unit_id=unit_id, due_at=now + FOLLOW_UP_WITHIN)
             _record(

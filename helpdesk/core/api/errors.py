@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
@@ -65,6 +66,10 @@ def _too_big(exc) -> RequestTooBig:
 
 
 def exception_handler(exc, context):
+    replay = getattr(exc, "idempotent_replay", None)
+    if replay is not None:
+        # The stored first answer to a request with the same Idempotency-Key (helpdesk/core/api/idempotency.py).
+        return replay
     if isinstance(exc, RequestDataTooBig | TooManyFieldsSent | TooManyFilesSent):
         exc = _too_big(exc)
     elif isinstance(exc, DjangoValidationError):
@@ -128,3 +133,48 @@ def server_error(request):
             json_dumps_params=_JSON,
         )
     return defaults.server_error(request)
+
+
+# What an error status means when nothing more specific was said (DRF's own texts and codes).
+_BY_STATUS = {
+    400: (exceptions.ParseError.default_detail, "bad_request"),
+    403: (exceptions.PermissionDenied.default_detail, "permission_denied"),
+    404: (exceptions.NotFound.default_detail, "not_found"),
+    405: (exceptions.MethodNotAllowed.default_detail, "method_not_allowed"),
+}
+
+
+class ApiJsonErrorMiddleware:
+    """Under ``/api/`` every error is the API's JSON, whatever DEBUG is.
+
+    ``handler404`` and ``handler500`` answer JSON only with DEBUG off: with it on (``run_platform``'s
+    default) Django answers an unknown URL and an uncaught exception with its HTML debug pages, a
+    non-DRF view's wrong method with an empty text/html 405, and a suspicious request (a bad Host)
+    with an HTML 400. A phone app cannot read any of them. Such an answer is replaced by the one
+    error body here; Django has already logged it (the traceback of a 500 included), and the debug
+    page stays available to a browser everywhere outside ``/api/``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not _is_api(request)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        detail, code = _BY_STATUS.get(response.status_code, (None, "error"))
+        if response.status_code >= 500:
+            detail = exceptions.APIException.default_detail
+        elif response.status_code == 405:
+            detail = exceptions.MethodNotAllowed.default_detail.format(method=request.method)
+        elif detail is None:
+            detail = response.reason_phrase
+        # Changed in place: the headers the other middlewares set (security, CSP, language) stay.
+        response.content = json.dumps({"detail": str(detail), "code": code}, **_JSON).encode()
+        response["Content-Type"] = "application/json"
+        if response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response

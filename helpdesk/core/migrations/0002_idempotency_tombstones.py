@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                 ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
                 ('response_body', models.BinaryField(blank=True, null=True)),
                 ('content_type', models.CharField(blank=True, max_length=100)),
+                ('response_headers', models.JSONField(blank=True, default=dict)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
