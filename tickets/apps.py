@@ -34,9 +34,10 @@ def _unit_moved(sender, *, old_path: str, new_path: str, using: str, **kwargs) -
 def connect_deletions() -> None:
     from django.db.models.signals import post_delete
 
-    from .models import Ticket
+    from .models import FollowUp, Ticket
 
     post_delete.connect(_ticket_deleted, sender=Ticket, dispatch_uid="tickets.ticket_deleted")
+    post_delete.connect(_follow_up_deleted, sender=FollowUp, dispatch_uid="tickets.follow_up_deleted")
 
 
 def _ticket_deleted(sender, *, instance, **kwargs) -> None:
@@ -45,3 +46,10 @@ def _ticket_deleted(sender, *, instance, **kwargs) -> None:
     from .services.core import tickets_removed
 
     tickets_removed(ticket_ids=[instance.pk])
+
+
+def _follow_up_deleted(sender, *, instance, **kwargs) -> None:
+    """A follow-up goes with its ticket (CASCADE): the follow-up lists report it gone."""
+    from .services.core import follow_ups_removed
+
+    follow_ups_removed(follow_up_ids=[instance.pk])

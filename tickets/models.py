@@ -428,11 +428,16 @@ class FollowUp(models.Model):
     )
     outcome = models.TextField(_("outcome"), blank=True, max_length=5000)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Delta sync of the follow-up list (selectors.follow_up_delta_source): completing one changes it.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
-        indexes = [models.Index(fields=["unit", "done_at", "due_at"], name="follow_up_queue")]
+        indexes = [
+            models.Index(fields=["unit", "done_at", "due_at"], name="follow_up_queue"),
+            models.Index(fields=["updated_at", "id"], name="follow_up_updated"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} due {self.due_at:%Y-%m-%d %H:%M}"

@@ -281,3 +281,51 @@ def test_a_school_moved_to_another_county_resyncs_the_staff_who_lose_it(as_user,
     )
     # The new county's staff receive the tickets as changes.
     assert walk(as_user(staff.tianjin_agent), after=gaining["token"], view="handled")["ids"] == [ticket.pk]
+
+
+# --- The follow-up list ---------------------------------------------------------------------------
+def _poorly_rated(new_ticket, staff, teacher, title: str) -> Ticket:
+    ticket = new_ticket(title=title)
+    ticket = services.ticket_accept(ticket=ticket, agent=ticket.assignee)
+    ticket = services.ticket_submit_answer(ticket=ticket, agent=ticket.assignee, solution="重启即可")
+    ticket = services.ticket_approve(ticket=ticket, reviewer=staff.reviewer)
+    ticket = services.ticket_confirm(ticket=ticket, asker=teacher)
+    return services.ticket_rate(ticket=ticket, asker=teacher, rating="dissatisfied", feedback="没解决")
+
+
+def follow_up_walk(client, *, after: str | None = None, **params) -> dict:
+    query = {"page_size": 100, **params}
+    if after is not None:
+        query["updated_after"] = after
+    body = _get(client, "/api/v1/tickets/follow-ups/", **query)
+    rows, removed, token = list(body["results"]), list(body["removed"]), body["sync_token"]
+    while body["next"]:
+        body = _get(client, body["next"])
+        rows += body["results"]
+        removed += body["removed"]
+    return {"ids": [row["id"] for row in rows], "rows": rows, "removed": removed, "token": token}
+
+
+def test_the_follow_up_list_syncs_completions_new_ones_and_deletions(as_user, new_ticket, staff, teacher):
+    first = _poorly_rated(new_ticket, staff, teacher, "一").follow_up
+    gone = _poorly_rated(new_ticket, staff, teacher, "二").follow_up
+    phone = as_user(staff.supervisor)
+    everything = follow_up_walk(phone)
+    open_only = follow_up_walk(phone, open="true")
+    assert set(everything["ids"]) == set(open_only["ids"]) == {first.pk, gone.pk}
+
+    services.follow_up_complete(follow_up=first, user=staff.supervisor, outcome="已回访，已解决")
+    third = _poorly_rated(new_ticket, staff, teacher, "三").follow_up
+    Ticket.objects.filter(pk=gone.ticket_id).delete()
+
+    delta = follow_up_walk(phone, after=everything["token"])
+    assert delta["ids"] == [first.pk, third.pk]
+    assert delta["rows"][0]["outcome"] == "已回访，已解决"
+    assert delta["removed"] == [gone.pk]
+    # The open list loses the completed one as well.
+    open_delta = follow_up_walk(phone, after=open_only["token"], open="true")
+    assert open_delta["ids"] == [third.pk]
+    assert sorted(open_delta["removed"]) == sorted([first.pk, gone.pk])
+    # Nobody else's: a teacher's delta of the list is empty.
+    teacher_token = follow_up_walk(as_user(teacher))["token"]
+    assert follow_up_walk(as_user(teacher), after=teacher_token)["ids"] == []

@@ -613,6 +613,7 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
 class FollowUpQuerySerializer(serializers.Serializer):
     open = serializers.BooleanField(required=False, default=False, help_text=_("Only the follow-ups not yet done."))
+    updated_after = UpdatedAfterField()
 
 
 class FollowUpCompleteSerializer(StrictSerializer):

@@ -12,11 +12,11 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
 from accounts import selectors as account_selectors
-from helpdesk.core.api.pagination import SelectorKeysetPagination
+from helpdesk.core.api.delta import DeltaPagination, SyncTokenPagination
 
 from .. import selectors, services
 from ..models import FollowUp
-from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR
+from .common import ERROR_400, ERROR_401, ERROR_403, ERROR_404, ERROR_404_CURSOR, ERROR_410_RESYNC
 from .serializers import (
     FollowUpCompleteSerializer,
     FollowUpQuerySerializer,
@@ -26,11 +26,16 @@ from .serializers import (
 )
 
 
+class FollowUpPagination(SyncTokenPagination):
+    page_size = 20
+    max_page_size = 100
+
+
 class FollowUpViewSet(GenericViewSet):
     """一般 / 不满意 ratings open a follow-up for the supervisors of the answering unit, due in 24 hours."""
 
     serializer_class = FollowUpSerializer
-    pagination_class = SelectorKeysetPagination
+    pagination_class = FollowUpPagination
     lookup_value_converter = "int"
 
     # Soonest due first; due_at is never null, so it keys the pages.
@@ -43,13 +48,33 @@ class FollowUpViewSet(GenericViewSet):
 
     @extend_schema(
         parameters=[FollowUpQuerySerializer],
-        responses={200: FollowUpSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404_CURSOR},
-        description="Follow-ups of the units you supervise (with their subtrees), soonest due first.",
+        responses={
+            200: FollowUpSerializer(many=True),
+            400: ERROR_400,
+            401: ERROR_401,
+            404: ERROR_404_CURSOR,
+            410: ERROR_410_RESYNC,
+        },
+        description=(
+            "Follow-ups of the units you supervise (with their subtrees), open ones first, soonest due first. "
+            "Delta sync as for the ticket lists: send the page's `sync_token` as `updated_after` next time for "
+            "the follow-ups changed since, oldest change first, and `removed` (with `open=true`, the ones done "
+            "since; any deleted with their ticket)."
+        ),
     )
     def list(self, request):
         query = FollowUpQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        follow_ups = selectors.follow_ups_for(user=request.user, open_only=query.validated_data["open"])
+        open_only = query.validated_data["open"]
+        after = query.validated_data.get("updated_after")
+        if after is not None:
+            source = selectors.follow_up_delta_source(user=request.user, open_only=open_only)
+            paginator = DeltaPagination(page_size=FollowUpPagination.page_size)
+            page = paginator.paginate(
+                request, source, after=after, shape=lambda rows: rows.select_related("ticket", "unit", "done_by")
+            )
+            return paginator.response(page, self.get_serializer(page.rows, many=True).data)
+        follow_ups = selectors.follow_ups_for(user=request.user, open_only=open_only)
         page = self.paginate_queryset(follow_ups)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

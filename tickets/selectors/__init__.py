@@ -676,6 +676,22 @@ def follow_ups_for(*, user: User, open_only: bool = False) -> QuerySet[FollowUp]
     return follow_ups.order_by(F("done_at").asc(nulls_first=True), "due_at", "id")
 
 
+FOLLOW_UP_TOMBSTONE_KIND = "follow_up"
+
+
+def follow_up_delta_source(*, user: User, open_only: bool = False) -> DeltaSource:
+    """A delta of ``follow_ups_for``: the follow-ups of the units the user supervises; with
+    ``open_only`` a completed one leaves the list (``removed``). One whose ticket was deleted is a
+    tombstone; a supervisor's role granted or removed asks for a fresh list (410)."""
+    candidates = follow_ups_for(user=user).select_related(None).order_by()
+    return DeltaSource(
+        candidates=candidates,
+        kinds=(FOLLOW_UP_TOMBSTONE_KIND,),
+        user_id=user.pk,
+        member=Q(done_at__isnull=True) if open_only else None,
+    )
+
+
 def follow_up_get(*, user: User, pk: int) -> FollowUp:
     """The follow-up if the user supervises its unit; Http404 otherwise."""
     try:

@@ -204,6 +204,11 @@ def tickets_removed(*, ticket_ids: list[int]) -> None:
     record_removed(kind=selectors.TOMBSTONE_KIND, object_ids=ticket_ids)
 
 
+def follow_ups_removed(*, follow_up_ids: list[int]) -> None:
+    """Deleted follow-ups (with their ticket): gone from every follow-up list."""
+    record_removed(kind=selectors.FOLLOW_UP_TOMBSTONE_KIND, object_ids=follow_up_ids)
+
+
 def already_done(
     ticket: Ticket,
     *,

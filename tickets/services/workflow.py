@@ -219,7 +219,7 @@ def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str) -> Foll
         _require(scope_of(user).manages_unit(locked.unit), "user", _("Only a supervisor of this unit can complete it."))
         _require(locked.done_at is None, "follow_up", _("This follow-up is already done."))
         locked.done_at, locked.done_by, locked.outcome = timezone.now(), user, outcome
-        locked.save(update_fields=["done_at", "done_by", "outcome"])
+        locked.save(update_fields=["done_at", "done_by", "outcome", "updated_at"])
         _record(locked.ticket, actor=user, kind=TicketEvent.Kind.FOLLOW_UP_DONE, comment=outcome)
     return locked
 
