@@ -645,6 +645,47 @@ def test_the_create_answer_is_the_detail_the_schema_says(client, as_user, teache
     assert "attachments" in schema["components"]["schemas"][multipart]["properties"]
 
 
+def test_the_detail_built_by_hand_is_what_drf_builds(as_user, teacher, staff):
+    """TicketDetailSerializer writes its JSON directly for speed; DRF's generic path, from the same
+    ticket and context, must give the same, for every reader and in every shape a ticket takes."""
+    from tickets import selectors
+    from tickets.api.serializers import TicketDetailSerializer
+
+    def both(user, pk):
+        ticket = selectors.ticket_get(user=user, pk=pk)
+        context = {
+            "capabilities": set(selectors.ticket_capabilities(user=user, ticket=ticket)),
+            "allowed_actions": selectors.ticket_allowed_actions(user=user, ticket=ticket),
+            "sla": services.ticket_sla(ticket=ticket, now=timezone.now()),
+        }
+        serializer = TicketDetailSerializer(ticket, context=context)
+        generic = super(TicketDetailSerializer, serializer).to_representation(ticket)
+        return json.loads(json.dumps(serializer.data)), json.loads(json.dumps(generic))
+
+    new = _file(as_user(teacher))  # assigned, nothing met
+    rated = _accepted(as_user, teacher, staff)  # an answer, a rating, a follow-up
+    pk, agent = rated["id"], as_user(rated["_agent"])
+    ok(agent.post(f"{URL}{pk}/answer/", {"solution": "更换灯泡"}, format="json"))
+    drafted = _accepted(as_user, teacher, staff)  # an answer the asker may not read yet
+    ok(as_user(drafted["_agent"]).post(f"{URL}{drafted['id']}/answer/", {"solution": "草稿"}, format="json"))
+    ok(as_user(staff.reviewer).post(f"{URL}{pk}/approve/", {}, format="json"))
+    ok(as_user(teacher).post(f"{URL}{pk}/confirm/"))
+    ok(as_user(teacher).post(f"{URL}{pk}/rate/", {"rating": "dissatisfied", "feedback": "慢"}, format="json"))
+    duplicate = _file(as_user(teacher), title="投影仪又坏了")
+    merger = as_user(staff.supervisor)
+    ok(merger.post(f"{URL}{duplicate['id']}/merge/", {"into": new["id"], "reason": "重复"}, format="json"))
+    unassigned = _file(as_user(teacher), title="无人处理")
+    Ticket.objects.filter(pk=unassigned["id"]).update(assignee=None, pool_unit=None)
+    for ticket in (new, rated, drafted, duplicate, unassigned):
+        for reader in (teacher, staff.agent, staff.reviewer, staff.supervisor):
+            if reader == staff.reviewer and ticket is unassigned:
+                continue
+            fast, generic = both(reader, ticket["id"])
+            assert fast == generic, (ticket["id"], reader.username)
+    assert both(teacher, duplicate["id"])[0]["merged_into"] == {"id": new["id"], "number": new["number"]}
+    assert both(teacher, rated["id"])[0]["rating_display"] and both(teacher, drafted["id"])[0]["solution"] == ""
+
+
 def test_a_question_is_filed_with_its_files_in_one_request(as_user, teacher, staff):
     client = as_user(teacher)
     log = SimpleUploadedFile("error.log", "启动失败: lamp error 0x1F\n".encode(), content_type="text/plain")

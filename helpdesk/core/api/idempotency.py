@@ -11,7 +11,8 @@ back, so it sends the same request again. With a key, the retry is safe:
 - The same key with another request (a different body, method or path) is refused with 422,
   ``code: idempotency_key_mismatch``: the client has a bug, and guessing would hide it.
 - A key that is empty or longer than 255 characters is a 400.
-- A 5xx answer is not stored: the work did not happen (or not wholly), and a retry may try again.
+- A 5xx answer is not stored: the work did not happen (or not wholly), and a retry may try again
+  (nor a 429, which also asks for a retry).
   Nor is a request of an anonymous client (signing in): there is no user to keep the key for.
 
 How it runs. ``IdempotencyMiddleware`` checks the header's form before any view, and after the view
@@ -190,9 +191,10 @@ def claim(*, user_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
 
 
 def store(record: IdempotencyRecord, response) -> None:
-    """Keep the answer under the claim; a 5xx (or a stream, which cannot be kept) gives the key up."""
+    """Keep the answer under the claim. A 5xx, a 429 (both say "try again", which a replay would
+    forbid for a day) or a stream (which cannot be kept) gives the key up."""
     claimed = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True, created_at=record.created_at)
-    if response.status_code >= 500 or getattr(response, "streaming", False):
+    if response.status_code >= 500 or response.status_code == 429 or getattr(response, "streaming", False):
         claimed.delete()
         return
     claimed.update(
