@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import HandlingGroup, RoleAssignment, RoleChange, User, UserSearchTerm
+from .models import HandlingGroup, RoleAssignment, RoleChange, User
 
 
 class RoleAssignmentInline(admin.TabularInline):
@@ -93,14 +93,6 @@ class RoleAssignmentAdmin(admin.ModelAdmin):
 class HandlingGroupAdmin(admin.ModelAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
-
-
-@admin.register(UserSearchTerm)
-class UserSearchTermAdmin(admin.ModelAdmin):
-    list_display = ("term", "user")
-    search_fields = ("term",)
-    raw_id_fields = ("user",)
-    list_select_related = ("user",)
 
 
 @admin.register(RoleChange)

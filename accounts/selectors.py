@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
-from pypinyin import Style, lazy_pinyin
 
 from helpdesk.core.db import orders_by_code_point as _orders_by_code_point
 from helpdesk.core.db import prefix_upper_bound as _prefix_upper_bound
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
-from orgtree.selectors import subtree_range_filter, unit_search
+from orgtree.selectors import subtree_range_filter, unit_pinyin_search, unit_search
 
 from .models import HandlingGroup, Role, RoleAssignment, RoleChange, User, UserSearchTerm
 from .scope import scope_of, strictly_below_q, subtrees_q
@@ -103,18 +102,14 @@ def managed_users_filtered(
     return users
 
 
-UNIT_PINYIN_SCAN = 2000
-
-
 def managed_unit_search(*, actor: User, query: str, limit: int = 20) -> list[OrgUnit]:
     """Units ``actor`` manages whose name or code starts with ``query``, then those whose name
     contains it, then (for a query of Latin letters) those whose name's pinyin or pinyin initials
     start with it, at most ``limit`` in all, for the account forms' unit picker.
 
     Names and codes are matched in the database by prefix (orgtree's index) and by substring in
-    tree order, each stopping at ``limit`` rows. Units keep no pinyin column, so pinyin is matched
-    in Python over the first ``UNIT_PINYIN_SCAN`` managed units in tree order: all of a county's or
-    city's, the top of a province's (whose administrators can type a name or code instead).
+    tree order, pinyin and initials by prefix on their own indexes (orgtree keeps both columns),
+    each stopping at ``limit`` rows: any managed unit is found, the last school of a province too.
     """
     needle = (query or "").strip()[:100]
     if not needle:
@@ -133,14 +128,10 @@ def managed_unit_search(*, actor: User, query: str, limit: int = 20) -> list[Org
         # School codes mix letters and digits (S110108001); unit_search takes only digits as a code.
         add(managed.filter(code__startswith=needle.upper()).order_by("code")[:limit])
     add(managed.filter(name__contains=needle).order_by("path")[:limit])
-    if len(found) < limit and needle.isascii() and needle.isalpha():
-        wanted = needle.lower()
-        for unit in managed.order_by("path").only("pk", "name", "code", "path", "depth", "level")[:UNIT_PINYIN_SCAN]:
-            syllables = [s.lower() for s in lazy_pinyin(unit.name, style=Style.NORMAL) if s.strip()]
-            if "".join(syllables).startswith(wanted) or "".join(s[0] for s in syllables).startswith(wanted):
-                add([unit])
-                if len(found) >= limit:
-                    break
+    if needle.isascii() and needle.isalpha():
+        for initials in (False, True):
+            if len(found) < limit:
+                add(unit_pinyin_search(query=needle, initials=initials, units=managed)[:limit])
     return list(found.values())
 
 

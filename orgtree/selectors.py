@@ -40,14 +40,45 @@ def unit_search(*, query: str) -> QuerySet[OrgUnit]:
     if not query:
         return OrgUnit.objects.none()
     field, ordering = ("code", ("code",)) if query.isdigit() else ("name", ("name", "path"))
-    units = OrgUnit.objects.all()
-    upper = prefix_upper_bound(query)
+    return _starting_with(OrgUnit.objects.all(), field, query).order_by(*ordering)
+
+
+def unit_directory_search(*, query: str) -> QuerySet[OrgUnit]:
+    """The directory's unit search (``unit_search``), where a query of Latin letters matches the
+    name's pinyin (haidian), or when no unit's pinyin starts with it, the initials (hdq): one index
+    range either way, in that column's order, so a page stops after its rows."""
+    needle = (query or "").strip()
+    if needle.isascii() and needle.isalpha():
+        by_pinyin = unit_pinyin_search(query=needle)
+        return by_pinyin if by_pinyin.exists() else unit_pinyin_search(query=needle, initials=True)
+    return unit_search(query=needle)
+
+
+def _starting_with(units: QuerySet[OrgUnit], field: str, prefix: str) -> QuerySet[OrgUnit]:
+    upper = prefix_upper_bound(prefix)
     if upper is not None:
-        units = units.filter(**{f"{field}__gte": query, f"{field}__lt": upper})
+        units = units.filter(**{f"{field}__gte": prefix, f"{field}__lt": upper})
     if upper is None or not orders_by_code_point():
         # Only where the range is not exact; both together mislead PostgreSQL's row estimate.
-        units = units.filter(**{f"{field}__startswith": query})
-    return units.order_by(*ordering)
+        units = units.filter(**{f"{field}__startswith": prefix})
+    return units
+
+
+def unit_pinyin_search(
+    *, query: str, initials: bool = False, units: QuerySet[OrgUnit] | None = None
+) -> QuerySet[OrgUnit]:
+    """Units of ``units`` (all by default) whose name's pinyin, or with ``initials`` its pinyin
+    initials, starts with ``query`` (haidian, hdq; any case), in that order.
+
+    A range on the (name_pinyin, path) or (name_initials, path) index: a page stops after its rows
+    however many units match, and a subtree filter on ``units`` (path ranges) is checked in the index.
+    """
+    needle = "".join(char for char in (query or "").lower() if char.isascii() and char.isalnum())[:100]
+    base = OrgUnit.objects.all() if units is None else units
+    if not needle:
+        return base.none()
+    field = "name_initials" if initials else "name_pinyin"
+    return _starting_with(base, field, needle).order_by(field, "path")
 
 
 def subtree_range_filter(unit: OrgUnit, prefix: str = "") -> dict[str, str]:

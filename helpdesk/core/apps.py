@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CoreConfig(AppConfig):
@@ -8,5 +9,5 @@ class CoreConfig(AppConfig):
 
     name = "helpdesk.core"
     label = "core"
-    verbose_name = "Platform core"
+    verbose_name = _("Platform core")
     default_auto_field = "django.db.models.BigAutoField"

@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
+from pypinyin import Style, lazy_pinyin
 
 _CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A run of Chinese characters, or a run of other letters and digits.
@@ -117,3 +118,15 @@ def filter_by_words(queryset: QuerySet, query: str, *, table: str, key: str, nar
             [f"%{term}%" for term, _prefix in terms],
         )
     )
+
+
+_NOT_PINYIN = re.compile(r"[^a-z0-9]+")
+
+
+def pinyin_and_initials(text: str) -> tuple[str, str]:
+    """``海淀区实验中学`` → ``("haidianqushiyanzhongxue", "hdqsyzx")``: the pinyin without tones and
+    its initials, lower-case letters and digits only (brackets, dots and spaces dropped, other
+    letters and digits kept as they are), so that a prefix match on either is a plain range."""
+    pieces = [_NOT_PINYIN.sub("", piece.lower()) for piece in lazy_pinyin(text or "", style=Style.NORMAL)]
+    pieces = [piece for piece in pieces if piece]
+    return "".join(pieces), "".join(piece[0] for piece in pieces)

@@ -42,7 +42,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Django admin on the platform's site (its name, no internal tables: helpdesk.admin).
+    "helpdesk.apps.PlatformAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,7 +56,7 @@ INSTALLED_APPS = [
     "channels",
     "treebeard",
     "django_htmx",
-    "axes",
+    "helpdesk.apps.AxesConfig",  # django-axes under a Chinese name
     # 验证码 on the portal's password change (manual 2.2.2); images are served from /captcha/.
     "captcha",
     "helpdesk",

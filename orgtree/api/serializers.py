@@ -71,7 +71,8 @@ class UnitQuerySerializer(serializers.Serializer):
         required=False,
         max_length=SEARCH_MAX,
         help_text=_(
-            "Start of a unit's name, or of its code when digits only; searches the whole tree. "
+            "Start of a unit's name, of its code when digits only, or of its pinyin or pinyin initials "
+            "when Latin letters only (海淀区: haidian, hdq); searches the whole tree. "
             "Not together with `parent` (a 400): a search is not limited to one unit's children."
         ),
         error_messages={"blank": _("Enter a search term.")},

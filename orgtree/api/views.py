@@ -44,7 +44,8 @@ class UnitViewSet(GenericViewSet):
         responses={200: UnitSerializer(many=True), 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
         description=(
             "Without parameters: the roots of the tree. With `parent`: that unit's children. "
-            "With `search`: units anywhere in the tree whose name (or, for digits, code) starts with it. "
+            "With `search`: units anywhere in the tree whose name (or, for digits, code; for Latin letters, "
+            "pinyin or pinyin initials) starts with it. "
             "`parent` and `search` exclude each other: both together are a 400 naming `search`."
         ),
     )
@@ -53,7 +54,7 @@ class UnitViewSet(GenericViewSet):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         if "search" in params:
-            units = selectors.unit_search(query=params["search"])
+            units = selectors.unit_directory_search(query=params["search"])
             # Page in the selector's own order (name search by path, code search by code).
             self.keyset_ordering = tuple(units.query.order_by) or ("path",)
         elif "parent" in params:

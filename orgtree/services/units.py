@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from helpdesk.core.search import pinyin_and_initials
+
 from ..models import OrgKind, OrgLevel, OrgUnit
 
 
@@ -36,11 +38,33 @@ def _validate_unit_fields(*, name: str, code: str) -> None:
         raise ValidationError(errors)
 
 
+def _pinyin_fields(name: str) -> dict[str, str]:
+    full, initials = pinyin_and_initials(name)
+    return {
+        "name_pinyin": full[: OrgUnit._meta.get_field("name_pinyin").max_length],
+        "name_initials": initials[: OrgUnit._meta.get_field("name_initials").max_length],
+    }
+
+
+def unit_set_pinyin(unit: OrgUnit) -> OrgUnit:
+    """Fill ``unit``'s pinyin and initials from its name, in memory (for writers that save it
+    themselves: the bulk loaders, the back office's form)."""
+    for field, value in _pinyin_fields(unit.name).items():
+        setattr(unit, field, value)
+    return unit
+
+
 def unit_create_root(*, name: str, code: str) -> OrgUnit:
     _validate_unit_fields(name=name, code=code)
     with transaction.atomic():
         return OrgUnit.objects.add_root(
-            {"name": name, "code": code, "level": OrgLevel.CENTRAL, "kind": OrgKind.EDUCATION_DEPARTMENT}
+            {
+                "name": name,
+                "code": code,
+                "level": OrgLevel.CENTRAL,
+                "kind": OrgKind.EDUCATION_DEPARTMENT,
+                **_pinyin_fields(name),
+            }
         )
 
 
@@ -55,9 +79,8 @@ def unit_create(*, parent: OrgUnit, name: str, code: str, level: int | None = No
     try:
         with transaction.atomic():
             locked_parent = OrgUnit.objects.select_for_update().get(pk=parent.pk)
-            unit = OrgUnit.objects.add_child(
-                locked_parent, {"name": name, "code": code, "level": level, "kind": kind or _default_kind(level)}
-            )
+            fields = {"name": name, "code": code, "level": level, "kind": kind or _default_kind(level)}
+            unit = OrgUnit.objects.add_child(locked_parent, {**fields, **_pinyin_fields(name)})
     except IntegrityError as exc:
         # Another writer took the code between our check and our insert.
         raise ValidationError({"code": [_("A unit with this code already exists.")]}) from exc
@@ -79,6 +102,8 @@ def units_bulk_add_children(*, parent: OrgUnit, children: Sequence[OrgUnit], bat
         last_path = last.path if last else None
         depth = locked.depth + 1
         for child in children:
+            if not child.name_pinyin:
+                unit_set_pinyin(child)
             if last_path is None:
                 last_path = OrgUnit._get_path(locked.path, depth, 1)
             else:
@@ -89,6 +114,14 @@ def units_bulk_add_children(*, parent: OrgUnit, children: Sequence[OrgUnit], bat
         OrgUnit.objects.bulk_create(children, batch_size=batch_size)
         OrgUnit.objects.filter(pk=locked.pk).update(numchild=F("numchild") + len(children))
     return len(children)
+
+
+def units_rename(*, renamed: Sequence[OrgUnit], batch_size: int = 500) -> int:
+    """Write the new names already set on ``renamed`` (the division loader's), with their pinyin."""
+    for unit in renamed:
+        unit_set_pinyin(unit)
+    OrgUnit.objects.bulk_update(renamed, ["name", "name_pinyin", "name_initials"], batch_size=batch_size)
+    return len(renamed)
 
 
 def _step_number(path: str) -> int:

@@ -80,3 +80,22 @@ def test_the_form_shows_the_picker_without_inline_script(admin_client, teacher):
     assert "名称、拼音或代码" in page
     for tag in re.findall(r"<script[^>]*>", page):
         assert "src=" in tag and "nonce=" in tag, tag
+
+
+def test_a_unit_beyond_the_first_2000_is_found_by_pinyin_and_initials(admin_client, tree, haidian_admin):
+    """Pinyin is matched on orgtree's indexed columns, not over the first units in tree order: a
+    school added after 2,500 others (last in tree order) is found, and nothing outside the subtree."""
+    from accounts import selectors
+    from orgtree import services as org_services
+    from orgtree.models import OrgLevel, OrgUnit
+
+    many = [OrgUnit(name=f"海淀第{n}学校", code=f"S1101089{n:04d}", level=OrgLevel.SCHOOL) for n in range(2500)]
+    org_services.units_bulk_add_children(parent=tree.haidian, children=many)
+    last = org_services.unit_create(parent=tree.haidian, name="青龙桥小学", code="S110108999", level=OrgLevel.SCHOOL)
+    # The same name outside the administrator's subtree stays out.
+    org_services.unit_create(parent=tree.tianjin, name="青龙桥中学", code="S120101999", level=OrgLevel.SCHOOL)
+    assert OrgUnit.objects.filter(path__startswith=tree.haidian.path, path__lt=last.path).count() > 2000
+
+    for query in ("qinglongqiao", "QingLong", "qlqxx", "qlq"):
+        assert [u.pk for u in selectors.managed_unit_search(actor=haidian_admin, query=query)] == [last.pk], query
+        assert options(admin_client, query) == ["青龙桥小学（S110108999）"]

@@ -173,3 +173,15 @@ def test_the_schema_documents_that_parent_and_search_exclude_each_other(client, 
     assert "Not together with `parent` (a 400)" in parameters["search"]["description"]
     assert "exclude each other" in operation["description"]
     assert "400" in operation["responses"]
+
+
+def test_search_by_pinyin_and_by_initials(client, tree):
+    by_pinyin = client.get(UNITS_URL, {"search": "HaiDian"}).json()["results"]
+    # In pinyin order: haidiandi…, haidianqu, haidianshi…
+    assert [u["name"] for u in by_pinyin] == ["海淀第一中学", "海淀区", "海淀实验小学"]
+    by_initials = client.get(UNITS_URL, {"search": "hdsy"}).json()["results"]
+    assert [u["name"] for u in by_initials] == ["海淀实验小学"]
+    assert client.get(UNITS_URL, {"search": "tj"}).json()["results"][0]["name"] == "天津市"
+    pages = walk(client, f"{UNITS_URL}?search=h&page_size=2")
+    names = ["海淀第一中学", "海淀区", "海淀实验小学", "和平区", "和平小学"]  # hepingq… < hepingx…
+    assert [u["name"] for page in pages for u in page] == names

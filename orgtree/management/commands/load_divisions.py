@@ -135,8 +135,7 @@ def load_divisions(divisions: list[Division], *, progress: Callable[[int], objec
             progress(len(group))
 
     if renamed:
-        OrgUnit.objects.bulk_update(renamed, ["name"], batch_size=500)
-        result.renamed = len(renamed)
+        result.renamed = services.units_rename(renamed=renamed)
     return result
 
 
