@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -707,3 +708,27 @@ def test_avatars_show_the_first_character_of_the_name_not_of_the_nickname(client
     page = text_of(client.get(reverse("tickets:detail", args=[ticket.pk])))
     avatars = re.findall(r'<span class="avatar[^"]*" aria-hidden="true">([^<]*)</span>', page)
     assert avatars and set(avatars) == {"张"}  # 张伟: the surname, as Chinese apps show it
+
+
+# --- Timeline wording (issue 17) ----------------------------------------------------------------------
+def test_the_timeline_says_what_happened_to_the_answer_and_at_a_breach(client, teacher, staff, new_ticket):
+    """An answer sent to review is 提交答案待审核 (staff only), not 已答复; a breach with no pool above is
+    已超时 with who was told, not 已升级."""
+    for agent in (staff.city_agent, staff.top_agent):
+        agent.roles.update(on_duty=False)
+    ticket = new_ticket(priority="P2")
+    ticket = services.ticket_accept(ticket=ticket, agent=ticket.assignee)
+    services.sla_sweep(now=ticket.response_due_at + timedelta(minutes=1))
+    services.ticket_submit_answer(ticket=refresh(ticket), agent=ticket.assignee, solution="请更换灯泡。")
+
+    page = text_of(signed_in(client, staff.supervisor).get(detail_url(ticket)))
+    timeline = page[page.index('id="ticket-timeline"') :]
+    assert "提交答案待审核" in timeline and "已答复" not in timeline
+    assert "已超时，已通知主管" in timeline and "已通知处理人和本单位管理员。" in timeline
+    assert "已升级" not in timeline
+
+    client.force_login(teacher)
+    page = text_of(client.get(detail_url(ticket)))
+    timeline = page[page.index('id="ticket-timeline"') :]
+    # The asker: nothing of the draft, no 已答复 before an answer reached them.
+    assert "提交答案待审核" not in timeline and "已答复" not in timeline and "请更换灯泡" not in page
