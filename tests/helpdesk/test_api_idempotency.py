@@ -127,6 +127,26 @@ def test_a_key_holds_24_hours_then_the_request_runs_again(teacher):
     assert IdempotencyRecord.objects.get().fingerprint  # the one row, now the new request's
 
 
+def test_a_key_still_running_is_waited_for_then_409_and_a_dead_claim_is_taken_over(teacher, settings):
+    """While the first request runs, its claim has no answer yet: a second one waits for it (the race
+    test below), and past the waiting time answers 409. A claim whose request died (no answer after
+    5 minutes) does not block the key forever."""
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.2
+    client = _client(teacher)
+    fingerprint_of = _post(client, QUESTION, "k-probe")  # to learn the request's fingerprint
+    assert fingerprint_of.status_code == 201
+    fingerprint = IdempotencyRecord.objects.get(key="k-probe").fingerprint
+    running = IdempotencyRecord.objects.create(user=teacher, key="k-running", fingerprint=fingerprint)
+    response = _post(client, QUESTION, "k-running")
+    assert response.status_code == 409 and response.json()["code"] == "idempotency_key_in_use"
+    assert Ticket.objects.filter(asker=teacher).count() == 1
+    IdempotencyRecord.objects.filter(pk=running.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+    taken_over = _post(client, QUESTION, "k-running")
+    assert taken_over.status_code == 201 and "Idempotent-Replayed" not in taken_over
+    assert Ticket.objects.filter(asker=teacher).count() == 2
+    assert _post(client, QUESTION, "k-running")["Idempotent-Replayed"] == "true"
+
+
 def test_the_hourly_task_prunes_records_past_24_hours(teacher):
     from helpdesk.tasks import prune_idempotency_records as task
 

@@ -704,7 +704,7 @@ def test_a_question_is_filed_with_its_files_in_one_request(as_user, teacher, sta
     assert ok(client.post(URL, QUESTION, format="multipart"), 201)["number"]
 
 
-def test_a_refused_file_files_no_ticket(as_user, teacher, staff):
+def test_a_refused_file_files_no_ticket(as_user, teacher, staff, settings):
     client = as_user(teacher)
     fake = SimpleUploadedFile("photo.png", b"MZ\x90\x00 not a picture", content_type="image/png")
     script = SimpleUploadedFile("run.exe", b"MZ\x90\x00", content_type="application/octet-stream")
@@ -717,6 +717,9 @@ def test_a_refused_file_files_no_ticket(as_user, teacher, staff):
     assert errors["attachments"][0].startswith("File 2 (photo.png): ")
     assert errors["attachments"][1].startswith("File 3 (run.exe): ")
     assert not Ticket.objects.exists() and not TicketAttachment.objects.exists()
+    assert not [f for f in settings.PRIVATE_MEDIA_ROOT.rglob("*") if f.is_file()]  # nothing left on disk
+    # No number was taken: the day's next ticket is its first.
+    assert _file(client)["number"].endswith("001")
     # Files cannot come in JSON.
     assert "attachments" in field_errors(client.post(URL, QUESTION | {"attachments": ["x"]}, format="json"))
 
