@@ -15,7 +15,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from accounts import services as account_services
 from accounts.models import HandlingGroup, Notification, Role
+from accounts.services import Draft
 from accounts.services.notifications import notifications_deliver
 from tests.factories import UserFactory, grant
 from tickets import notifications as ticket_kinds
@@ -172,3 +174,21 @@ def test_the_teacher_on_the_home_page_is_told_live_when_the_agent_asks_for_infor
     screenshot(centre, f"notification-centre-{size}")
     entry.locator("a.notification-title").click()
     expect(centre).to_have_url(re.compile(rf"/tickets/{ticket.pk}/$"))
+
+    # A toast nobody touches hides by itself (after 8 s); the count stays on the bell.
+    live(home)
+    account_services.notify(
+        [
+            Draft(
+                user_ids=[notification.user_id],
+                kind=ticket_kinds.ANSWERED,
+                title=f"您的问题已答复：{ticket.number}",
+                url=f"/tickets/{ticket.pk}/",
+            )
+        ]
+    )
+    expect(home.locator(".toast")).to_have_count(1, timeout=4000)
+    expect(home.locator("#bell-count")).to_have_text("1")
+    expect(home.locator(".toast")).to_have_count(0, timeout=12_000)
+    expect(home.locator("#bell-count")).to_have_text("1")
+    expect(home).to_have_title(re.compile(r"^\(1\) "))
