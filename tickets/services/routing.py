@@ -19,7 +19,7 @@ from orgtree.models import OrgUnit
 
 from .. import events, selectors, sql
 from ..models import SLAPolicy, Ticket, TicketEvent, TicketType
-from .core import event, notify_ticket
+from .core import event, notify_ticket, record_left_lists
 from .sla import refresh_sla_schedule, sla_policy_for
 
 # Which handling group serves each type of question (seed 004, step 3).
@@ -118,11 +118,13 @@ def ticket_route(*, ticket: Ticket, above: bool = False, actor: User | None = No
     now = timezone.now()
     start = ticket.pool_unit if above and ticket.pool_unit_id else ticket.unit
     with transaction.atomic():
+        before = (ticket.assignee_id, ticket.pool_unit_id)
         policy = sla_policy_for(ticket.priority)
         lines = assign_to_pool(ticket, start=start, above=above, actor=actor, policy=policy, now=now)
         refresh_sla_schedule(ticket, policy=policy)
         ticket.save()
         TicketEvent.objects.bulk_create(lines)
+        record_left_lists(ticket, assignee=before[0], pool=before[1])
         if ticket.assignee_id:
             notify_ticket(ticket, event_type=events.TICKET_ASSIGNED)
     return ticket
