@@ -147,6 +147,7 @@ def claim(*, user_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
     ``IdempotencyKeyMismatch`` for another request under the key, ``IdempotencyKeyInUse`` when the
     first request is still running after the waiting time."""
     deadline = time.monotonic() + _wait_seconds()
+    vanished = 0
     while True:
         now = timezone.now()
         try:
@@ -155,10 +156,15 @@ def claim(*, user_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
                 return IdempotencyRecord.objects.create(
                     user_id=user_id, key=key, fingerprint=fingerprint, created_at=now
                 )
-        except IntegrityError:
-            pass
+        except IntegrityError as exc:
+            conflict = exc
         record = IdempotencyRecord.objects.filter(user_id=user_id, key=key).first()
-        if record is None:  # pruned or given up meanwhile: claim again
+        if record is None:
+            # Pruned or given up between the two statements: claim again. Never found at all, the
+            # insert failed for another reason (the user was deleted): that error stands.
+            vanished += 1
+            if vanished > 3:
+                raise conflict
             continue
         expired = record.created_at <= now - RETENTION
         abandoned = record.status_code is None and record.created_at <= now - STALE_AFTER
