@@ -103,8 +103,8 @@ def key_error(key: str) -> str | None:
 # --- The request's fingerprint ----------------------------------------------------------------------
 def _canonical(value):
     """The parsed body in a form that does not depend on how it was sent: JSON's key order and
-    spacing, a multipart body's boundary and the order of its parts do not matter; a file counts by
-    its name, size and content."""
+    spacing, a multipart body's boundary and the order of its fields do not matter (the order of a
+    field's values, such as the files, does); a file counts by its name, size and content."""
     if isinstance(value, QueryDict):
         return {name: [_canonical(item) for item in value.getlist(name)] for name in sorted(value.keys())}
     if isinstance(value, dict):
