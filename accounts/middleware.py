@@ -14,6 +14,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from helpdesk.core.events import reset_event_origin, session_group_name, set_event_origin
+
 # Reachable before the change: the API (checked by DRF), files the password page itself loads
 # (styles, scripts, the captcha image and its refresh, the avatar in the header), the language
 # switch, and the health check.
@@ -49,3 +51,27 @@ class PasswordChangeRequiredMiddleware:
             response["HX-Redirect"] = target
             return response
         return redirect(target)
+
+
+class EventOriginMiddleware:
+    """The request's events carry the credential that made it as their origin (helpdesk.core.events):
+    the browser session here, replaced by the device by DRF's token authentication
+    (accounts.authentication), and reset when the request ends. The socket opened with the same
+    credential then gets no echo of its own action. Also keeps a browser device's last use current."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        session_key = session.session_key if session is not None else None
+        token = set_event_origin(session_group_name(session_key) if session_key else "")
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_event_origin(token)
+        if session_key and session.session_key == session_key and request.user.is_authenticated:
+            from . import services
+
+            services.browser_seen(session=session)
+        return response

@@ -295,3 +295,50 @@ class PushMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {self.title}"
+
+
+class DeviceKind(models.TextChoices):
+    APP = "app", _("App or script")
+    BROWSER = "browser", _("Browser")
+
+
+class DeviceSession(models.Model):
+    """One signed-in device of an account: a phone or script holding its own API tokens, or a
+    browser's portal session. Each sign-in is a row, so signing out, revoking or expiring one device
+    leaves the others signed in, and the owner sees and revokes them all (我的设备).
+
+    An app's access and refresh tokens are stored as SHA-256 digests only: they are 256-bit random
+    values, so a digest needs no salt, and a leaked table opens nothing. A browser row keeps the key
+    of its Django session (the session table holds the same key) so that revoking it ends the session.
+    """
+
+    user = models.ForeignKey(User, verbose_name=_("account"), on_delete=models.CASCADE, related_name="device_sessions")
+    kind = models.CharField(_("kind"), max_length=8, choices=DeviceKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    # NULL, not "", for the other kind's credential: unique allows many NULLs but one "".
+    access_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    refresh_digest = models.CharField(max_length=64, unique=True, null=True, editable=False)  # noqa: DJ001
+    session_key = models.CharField(max_length=40, unique=True, null=True, editable=False)  # noqa: DJ001
+    created_at = models.DateTimeField(_("signed in at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used"), default=timezone.now)
+    # An app's access token is refused after access_expires_at (401 token_expired) and the device
+    # signs out by itself at expires_at (its refresh token's end, or the browser session's expiry).
+    access_expires_at = models.DateTimeField(_("access expires at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("signed-in device")
+        verbose_name_plural = _("signed-in devices")
+        indexes = [models.Index(fields=["user", "-last_used_at"], name="device_session_user_used")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="app", access_digest__isnull=False, refresh_digest__isnull=False)
+                    | models.Q(kind="browser", session_key__isnull=False)
+                ),
+                name="device_session_kind_credential",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.name}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from helpdesk.core.db import orders_by_code_point as _orders_by_code_point
 from helpdesk.core.db import prefix_upper_bound as _prefix_upper_bound
@@ -20,7 +21,7 @@ from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 from orgtree.selectors import subtree_range_filter, unit_pinyin_search, unit_search
 
-from .models import HandlingGroup, Role, RoleAssignment, RoleChange, User, UserSearchTerm
+from .models import DeviceSession, HandlingGroup, Role, RoleAssignment, RoleChange, User, UserSearchTerm
 from .scope import scope_of, strictly_below_q, subtrees_q
 
 SEARCH_TERM_MAX = 64
@@ -281,3 +282,15 @@ def managed_role_changes(*, actor: User, user_id: int) -> QuerySet[RoleChange]:
     one it does not manage is a 404)."""
     user = managed_user_get(actor=actor, user_id=user_id)
     return RoleChange.objects.filter(user=user).select_related("actor", "unit").order_by("-id")
+
+
+# --- Signed-in devices ------------------------------------------------------------------------------
+def user_devices(*, user: User) -> QuerySet[DeviceSession]:
+    """The account's own devices still signed in, most recently used first (a handful per person)."""
+    return DeviceSession.objects.filter(user=user, expires_at__gt=timezone.now()).order_by("-last_used_at", "-id")
+
+
+def device_for_session(*, session_key: str | None) -> DeviceSession | None:
+    if not session_key:
+        return None
+    return DeviceSession.objects.filter(session_key=session_key).first()

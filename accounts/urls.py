@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("profile/", views.profile, name="profile"),
     path("password/", views.password_change, name="password_change"),
+    path("devices/", views.devices, name="devices"),
     path("duty/", role_views.duty, name="duty"),
     # The notification centre (the bell's page).
     path("notifications/", notification_views.notifications, name="notifications"),

@@ -1,16 +1,16 @@
 """Sockets end with the credential that opened them (helpdesk.core.consumers).
 
 Receivers rather than calls in each write path, so that every way a credential ends is covered: the
-portal's and the back office's sign-out, the token's revocation by the API, a password change or
-reset and deactivation (accounts.services delete the account's token), and an account deactivated
-in the back office.
+portal's and the back office's sign-out, and an account deactivated in the back office. An app
+device's tokens end in accounts.services.devices (sign-out, revocation, password change or reset,
+deactivation), which closes that device's sockets itself.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_out
 
-from .core.events import close_sockets, session_group_name, token_group_name, user_group_name
+from .core.events import close_sockets, session_group_name, user_group_name
 
 
 def _close_session_sockets(sender, request, user, **kwargs) -> None:
@@ -21,10 +21,6 @@ def _close_session_sockets(sender, request, user, **kwargs) -> None:
         close_sockets(groups=[session_group_name(session_key)], reason="signed_out")
 
 
-def _close_token_sockets(sender, instance, **kwargs) -> None:
-    close_sockets(groups=[token_group_name(instance.key)], reason="token_revoked")
-
-
 def _close_deactivated_users_sockets(sender, instance, **kwargs) -> None:
     if not instance.is_active:
         close_sockets(groups=[user_group_name(instance.pk)], reason="deactivated")
@@ -32,11 +28,9 @@ def _close_deactivated_users_sockets(sender, instance, **kwargs) -> None:
 
 def connect() -> None:
     from django.conf import settings
-    from django.db.models.signals import post_delete, post_save
-    from rest_framework.authtoken.models import Token
+    from django.db.models.signals import post_save
 
     user_logged_out.connect(_close_session_sockets, dispatch_uid="helpdesk.close_session_sockets")
-    post_delete.connect(_close_token_sockets, sender=Token, dispatch_uid="helpdesk.close_token_sockets")
     post_save.connect(
         _close_deactivated_users_sockets,
         sender=settings.AUTH_USER_MODEL,

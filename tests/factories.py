@@ -62,3 +62,8 @@ class Tree:
         self.school_tj = make_unit(self.heping, "和平小学", "S120101001", OrgLevel.SCHOOL)
         for unit in (self.root, self.beijing, self.haidian, self.tianjin, self.heping):
             unit.refresh_from_db()
+
+
+def api_token(user: User, name: str = "test phone") -> str:
+    """A new signed-in device of ``user`` (as a sign-in through the API makes); its access token."""
+    return account_services.token_issue(user=user, name=name).key

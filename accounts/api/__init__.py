@@ -6,14 +6,27 @@ accounts.selectors every scoped read. An account outside an administrator's subt
 
 from .directory import UnitMembersView, UserDirectoryViewSet
 from .management import AccountViewSet, RoleAssignmentViewSet
-from .me import DutyView, MeView, PasswordChangeView, TokenView
+from .me import (
+    DeviceDetailView,
+    DeviceListView,
+    DutyView,
+    MeView,
+    PasswordChangeView,
+    SignOutView,
+    TokenRefreshView,
+    TokenView,
+)
 
 __all__ = [
     "AccountViewSet",
+    "DeviceDetailView",
+    "DeviceListView",
     "DutyView",
     "MeView",
     "PasswordChangeView",
     "RoleAssignmentViewSet",
+    "SignOutView",
+    "TokenRefreshView",
     "TokenView",
     "UnitMembersView",
     "UserDirectoryViewSet",

@@ -9,6 +9,8 @@ from ..permissions import CODE
 OPEN_OPERATIONS = {
     ("/api/v1/auth/token/", "post"),
     ("/api/v1/auth/token/", "delete"),
+    ("/api/v1/auth/token/refresh/", "post"),
+    ("/api/v1/auth/logout/", "post"),
     ("/api/v1/me/", "get"),
     ("/api/v1/me/password/", "post"),
     ("/api/v1/", "get"),

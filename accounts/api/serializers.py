@@ -14,7 +14,7 @@ from helpdesk.core.api.serializers import StrictSerializer
 from orgtree.api.serializers import UnitRefSerializer
 from orgtree.models import OrgUnit
 
-from ..models import HandlingGroup, Role, RoleAssignment, RoleChange, User, UserType, account_validator
+from ..models import DeviceSession, HandlingGroup, Role, RoleAssignment, RoleChange, User, UserType, account_validator
 
 ACCOUNT_MAX = User._meta.get_field("username").max_length
 NAME_MAX = User._meta.get_field("name").max_length
@@ -110,11 +110,63 @@ class IssuedAccountSerializer(serializers.Serializer):
 class TokenLoginSerializer(StrictSerializer):
     username = serializers.CharField(max_length=ACCOUNT_MAX, help_text=_("The login account (账号)."))
     password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False, style={"input_type": "password"})
+    device_name = serializers.CharField(
+        max_length=DeviceSession._meta.get_field("name").max_length,
+        required=False,
+        allow_blank=True,
+        help_text=_("What the owner will recognise this device by on its device list; default: the User-Agent."),
+    )
+
+
+class TokenRefreshSerializer(StrictSerializer):
+    refresh_token = serializers.CharField(
+        max_length=200, help_text=_("The refresh token of the last sign-in or refresh.")
+    )
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    """One signed-in device of the account: an app (phone, script) or a browser session."""
+
+    current = serializers.SerializerMethodField(help_text=_("True for the device this request was made from."))
+
+    class Meta:
+        model = DeviceSession
+        fields = ("id", "kind", "name", "created_at", "last_used_at", "expires_at", "current")
+        read_only_fields = fields
+
+    def get_current(self, device: DeviceSession) -> bool:
+        request = self.context.get("request")
+        if request is None:
+            return False
+        if isinstance(request.auth, DeviceSession):
+            return request.auth.pk == device.pk
+        session_key = getattr(getattr(request, "session", None), "session_key", None)
+        return bool(session_key) and device.session_key == session_key
 
 
 class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(read_only=True, help_text=_("Send it as `Authorization: Token <token>`."))
+    token = serializers.CharField(
+        read_only=True, help_text=_("The access token: send it as `Authorization: Token <token>` (or `Bearer`).")
+    )
+    expires_at = serializers.DateTimeField(
+        read_only=True, help_text=_("After this the token answers 401 `token_expired`: refresh it.")
+    )
+    refresh_token = serializers.CharField(
+        read_only=True,
+        help_text=_("Trade it for a new token pair at `POST /api/v1/auth/token/refresh/`; shown only here."),
+    )
+    refresh_expires_at = serializers.DateTimeField(
+        read_only=True, help_text=_("Refresh before this, or sign in again; every refresh moves it on.")
+    )
+    device = DeviceSerializer(read_only=True)
     user = ProfileSerializer(read_only=True)
+
+
+class RefreshedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
+    refresh_token = serializers.CharField(read_only=True)
+    refresh_expires_at = serializers.DateTimeField(read_only=True)
 
 
 # --- Self service ---------------------------------------------------------------------------------
@@ -144,8 +196,8 @@ class PasswordChangedSerializer(serializers.Serializer):
         read_only=True,
         allow_null=True,
         help_text=_(
-            "Every token of the account was revoked. A client that signed in with a token gets its "
-            "new token here; for a browser session this is null and the session stays signed in."
+            "Every other device of the account was signed out; the device the change was made from "
+            "stays signed in with its token, so this is null (kept for older clients)."
         ),
     )
 

@@ -16,13 +16,13 @@ from django.db.models import F
 from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
-from rest_framework.authtoken.models import Token
 
 from orgtree.models import OrgUnit
 
-from ..models import Role, User, UserSearchTerm, UserType
+from ..models import DeviceSession, Role, User, UserSearchTerm, UserType
 from ..scope import scope_of
 from ..selectors import can_manage_unit, can_manage_user
+from .devices import token_revoke
 
 ADMIN_EDITABLE_FIELDS = ("name", "nickname", "phone", "email", "user_type", "unit")
 PROFILE_EDITABLE_FIELDS = ("nickname", "phone", "email", "avatar")
@@ -191,7 +191,7 @@ def user_deactivate(*, actor: User, user: User) -> User:
         user.save(update_fields=["is_active", "session_generation"])
         user.refresh_from_db(fields=["session_generation"])
         # Its sockets get session.ended and close (helpdesk.signals, on the save above, after commit).
-        token_revoke(user=user)
+        token_revoke(user=user, reason="deactivated")
     return user
 
 
@@ -253,8 +253,16 @@ def validate_avatar(upload: UploadedFile) -> None:
         raise ValidationError({"avatar": [_("Upload a valid PNG, JPEG, GIF or WebP image.")]})
 
 
-def password_change(*, user: User, old_password: str, new_password: str, new_password_confirm: str) -> User:
-    """Change one's own password (2.2.2); every mobile token of the account stops working."""
+def password_change(
+    *,
+    user: User,
+    old_password: str,
+    new_password: str,
+    new_password_confirm: str,
+    keep_device: DeviceSession | None = None,
+) -> User:
+    """Change one's own password (2.2.2). Every other device of the account is signed out and its
+    sockets closed; ``keep_device``, the one the change was made from, stays signed in."""
     errors: dict[str, list[str]] = {}
     if not user.check_password(old_password or ""):
         errors["old_password"] = [_("Your old password was entered incorrectly.")]
@@ -271,15 +279,5 @@ def password_change(*, user: User, old_password: str, new_password: str, new_pas
         user.set_password(new_password)
         user.password_change_required = False
         user.save(update_fields=["password", "password_change_required"])
-        token_revoke(user=user)
+        token_revoke(user=user, keep=keep_device)
     return user
-
-
-# --- Tokens for mobile clients ------------------------------------------------------------------
-def token_issue(*, user: User) -> Token:
-    token, _created = Token.objects.get_or_create(user=user)
-    return token
-
-
-def token_revoke(*, user: User) -> None:
-    Token.objects.filter(user=user).delete()

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -130,6 +130,32 @@ def profile(request):
     )
 
 
+@login_required
+def devices(request):
+    """我的设备: the account's signed-in apps and browsers; any but this one can be signed out here."""
+    current_key = request.session.session_key
+    if request.method == "POST":
+        try:
+            device_id = int(request.POST.get("device", ""))
+        except ValueError:
+            device_id = 0
+        current = selectors.device_for_session(session_key=current_key)
+        if current is not None and current.pk == device_id:
+            # Signing this browser out is the sign-out button's job (it also forgets the session).
+            return redirect("accounts:devices")
+        try:
+            services.device_revoke(user=request.user, device_id=device_id)
+        except Http404:
+            messages.error(request, _("That device is no longer signed in."))
+        else:
+            messages.success(request, _("The device has been signed out."))
+        return redirect("accounts:devices")
+    rows = list(selectors.user_devices(user=request.user))
+    for row in rows:
+        row.current = bool(current_key) and row.session_key == current_key
+    return render(request, "accounts/devices.html", {"devices": rows})
+
+
 @sensitive_post_parameters("old_password", "new_password", "new_password_confirm")
 @login_required
 def password_change(request):
@@ -140,12 +166,16 @@ def password_change(request):
     if request.method == "POST" and form.is_valid():
         try:
             passwords = {name: form.cleaned_data[name] for name in PasswordChangeForm.PASSWORD_FIELDS}
-            services.password_change(user=request.user, **passwords)
+            this_browser = selectors.device_for_session(session_key=request.session.session_key)
+            # Every other device (app or browser) is signed out and its sockets closed.
+            services.password_change(user=request.user, keep_device=this_browser, **passwords)
         except ValidationError as exc:
             apply_errors(form, exc)
         else:
-            # Keep this session signed in; other sessions of the account end with the old hash.
+            # Keep this session signed in (under a new key, which its device row follows).
+            old_key = request.session.session_key
             update_session_auth_hash(request, request.user)
+            services.browser_session_moved(old_key=old_key, session=request.session)
             messages.success(request, _("Your password has been changed."))
             return redirect(_safe_next(request, reverse("home" if forced else "accounts:profile")))
     return render(

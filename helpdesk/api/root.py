@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 # (key in "resources", URL name, what it is). A path with an id is given as a URI template.
 RESOURCES: tuple[tuple[str, str, str], ...] = (
-    ("auth_token", "api-token", "POST an account and password for a token; DELETE signs the token out."),
+    ("auth_token", "api-token", "POST an account and password: a new device's tokens; DELETE signs it out."),
     ("me", "api-me", "The signed-in user's profile, password and duty."),
     ("users", "api-users-list", "The directory: people of the units you may see."),
     ("accounts", "api-accounts-list", "Accounts a unit administrator manages."),

@@ -13,10 +13,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
 from .events import SESSION_ENDED_CLOSE_CODE, session_group_name, token_group_name, user_group_name
+from .ws_auth import token_backend
 
 
 def credential_groups(scope) -> list[str]:
-    """The group of the one credential that authenticated this socket."""
+    """The group of the one credential that authenticated this socket: an app device (its
+    ``device_credential``, stable across token refreshes) or the browser session."""
     if scope.get("auth_token"):
         return [token_group_name(scope["auth_token"])]
     session = scope.get("session")
@@ -30,12 +32,11 @@ def credential_still_valid(scope, user_id: int) -> bool:
     """Checked once the socket has joined its groups: a sign-out, revocation or deactivation that
     happened between authentication and joining sent its close before this socket could hear it."""
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
         return False
     if scope.get("auth_token"):
-        return Token.objects.filter(key=scope["auth_token"], user_id=user_id).exists()
+        return token_backend().credential_valid(scope["auth_token"], user_id)
     session = scope.get("session")
     return session is not None and session.exists(session.session_key)
 
@@ -46,12 +47,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.joined: list[str] = []
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
+            # Accept, then close: a close before accept is an HTTP 403 the client cannot read.
+            await self.accept()
             await self.close(code=SESSION_ENDED_CLOSE_CODE)
             return
         for group in (user_group_name(user.pk), *credential_groups(self.scope)):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         if not await credential_still_valid(self.scope, user.pk):
+            await self.accept()
             await self.close(code=SESSION_ENDED_CLOSE_CODE)
             return
         await self.accept()

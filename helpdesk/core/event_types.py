@@ -109,7 +109,11 @@ def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[st
                 "`?token=<API token>` (mobile clients). The server pushes typed frames; clients write "
                 'through the REST API and send only `{"type": "ping"}` keep-alives. A socket whose '
                 "session, token or account ends receives `session.ended` and is closed with code 4401; "
-                "the client must not reconnect with the same credential. A refused socket closes with "
+                "the client must not reconnect with the same credential (after `token_expired`: refresh "
+                "the tokens at POST /api/v1/auth/token/refresh/, then reconnect with the new access token; "
+                "a refresh keeps the device's open sockets). Mobile clients send the device's access token "
+                "as `Authorization: Token <token>` (or `Bearer`) or `?token=`. An HTTP 403 during the "
+                "handshake means a page of another origin. A refused socket closes with "
                 "4401 too. Events are sent after the change is committed; a client that reconnects "
                 "catches up over REST."
             ),
@@ -152,6 +156,6 @@ register(
     EventType(
         "session.ended",
         "The session, token or account this socket was opened with has ended; the socket closes with 4401.",
-        obj({"reason": {"enum": ["signed_out", "token_revoked", "deactivated"]}}),
+        obj({"reason": {"enum": ["signed_out", "token_revoked", "deactivated", "token_expired"]}}),
     ),
 )

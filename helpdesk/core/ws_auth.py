@@ -9,12 +9,25 @@ Origin; they must present their token (``?token=…`` or ``Authorization: Token 
 are ignored, so a missing Origin never lends a cookie session to anybody.
 
 The scope records which credential opened the socket (``scope["session"]`` for a cookie,
-``scope["auth_token"]`` for a token), so that signing out or revoking the token closes exactly the
-sockets opened with it (helpdesk.core.consumers, helpdesk.signals).
+``scope["auth_token"]`` for a token: the device's credential, see ``device_credential``), so that
+signing out or revoking the device closes exactly the sockets opened with it (helpdesk.core.consumers,
+accounts.services.devices).
+
+A socket that presents no valid credential is accepted and at once closed with code 4401
+(SESSION_ENDED_CLOSE_CODE): closing before accepting would reach the client as a bare HTTP 403 on
+daphne, with no code it could read. An expired access token is first told ``session.ended`` with
+the reason ``token_expired`` (refresh the tokens, then reconnect). A refused Origin stays an HTTP 403: that is
+another site, not a signed-out client.
+
+The core imports no app, so the token store is accounts' business: accounts registers a
+``TokenBackend`` here when it loads (``register_token_backend``, in its AppConfig.ready).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from channels.auth import AuthMiddlewareStack
@@ -22,25 +35,59 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
 from django.http.request import is_same_domain, split_domain_port, validate_host
+from django.utils import timezone
+
+from .events import SESSION_ENDED_CLOSE_CODE
+
+
+def device_credential(device_id: int) -> str:
+    """What an app device's sockets are grouped by (``token_group_name`` of it) and what its requests
+    give as their event origin. Stable across token refreshes: a refresh keeps the device's sockets,
+    revoking the device closes them."""
+    return f"device:{device_id}"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """A token's verdict: the active user and the device credential, or the reason it is refused."""
+
+    user: Any = None
+    credential: str = ""
+    refused: str = ""  # "" when accepted; "token_expired" or "unauthenticated"
+
+
+class TokenBackend(Protocol):
+    def check_token(self, key: str) -> TokenCheck: ...
+
+    def credential_valid(self, credential: str, user_id: int) -> bool: ...
+
+
+_token_backend: TokenBackend | None = None
+
+
+def register_token_backend(backend: TokenBackend) -> None:
+    global _token_backend
+    _token_backend = backend
+
+
+def token_backend() -> TokenBackend:
+    if _token_backend is None:
+        raise ImproperlyConfigured("No token backend registered (accounts registers one when it loads).")
+    return _token_backend
 
 
 @database_sync_to_async
-def _user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
-
-    try:
-        token = Token.objects.select_related("user").get(key=key)
-    except Token.DoesNotExist:
-        return AnonymousUser()
-    return token.user if token.user.is_active else AnonymousUser()
+def _check_token(key: str) -> TokenCheck:
+    return token_backend().check_token(key)
 
 
 def _token_from_scope(scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             parts = value.decode("latin-1").split()
-            if len(parts) == 2 and parts[0].lower() == "token":
+            if len(parts) == 2 and parts[0].lower() in ("token", "bearer"):
                 return parts[1]
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     return (query.get("token") or [None])[0]
@@ -58,10 +105,26 @@ class TokenAuthMiddleware:
 
     async def __call__(self, scope, receive, send):
         key = _token_from_scope(scope)
-        user = await _user_for_token(key) if key else AnonymousUser()
-        return await self.inner(
-            {**scope, "user": user, "auth_token": key if user.is_authenticated else None}, receive, send
-        )
+        check = await _check_token(key) if key else TokenCheck(refused="unauthenticated")
+        if check.refused == "token_expired":
+            # Told apart from a bad token: the client refreshes its tokens and reconnects.
+            return await refuse(send, receive, check.refused)
+        if check.user is None:
+            # The consumer accepts and closes with 4401 (helpdesk.core.consumers).
+            return await self.inner({**scope, "user": AnonymousUser(), "auth_token": None}, receive, send)
+        return await self.inner({**scope, "user": check.user, "auth_token": check.credential}, receive, send)
+
+
+async def refuse(send, receive, reason: str) -> None:
+    """Accept, tell ``session.ended`` with ``reason``, then close with 4401: the code and the reason
+    reach the client (see the module's doc; daphne does not pass a close frame's reason text on)."""
+    message = await receive()
+    if message["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    frame = {"type": "session.ended", "payload": {"reason": reason}, "sent_at": timezone.localtime().isoformat()}
+    await send({"type": "websocket.send", "text": json.dumps(frame)})
+    await send({"type": "websocket.close", "code": SESSION_ENDED_CLOSE_CODE})
 
 
 def _headers(scope) -> dict[bytes, str]:

@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
@@ -82,6 +81,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Events a request causes carry its session (or, set by the API's token authentication, its
+    # device) as their origin, for no echo to the socket of the device that acted.
+    "accounts.middleware.EventOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication: an account with an administrator-issued password sees only the password page.
     "accounts.middleware.PasswordChangeRequiredMiddleware",
@@ -282,6 +284,12 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # 14 天内保持登录 (keep me signed in) keeps the session this long; without it the session ends with the browser.
 REMEMBER_ME_AGE = timedelta(days=14)
 SESSION_COOKIE_AGE = int(REMEMBER_ME_AGE.total_seconds())
+# Each API sign-in is a device with its own tokens (accounts.services.devices): the access token
+# expires after this, the refresh token (which renews both) this long after the last refresh.
+HELPDESK_ACCESS_TOKEN_TTL = timedelta(days=int(os.environ.get("HELPDESK_ACCESS_TOKEN_DAYS", "30")))
+HELPDESK_REFRESH_TOKEN_TTL = timedelta(days=int(os.environ.get("HELPDESK_REFRESH_TOKEN_DAYS", "90")))
+# A device's "last used" is written at most this often (not one UPDATE per request).
+HELPDESK_DEVICE_SEEN_INTERVAL = timedelta(minutes=5)
 
 # django-axes: lock an account on one client after repeated failures, on the portal and the API.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
@@ -297,7 +305,7 @@ REST_FRAMEWORK = {
     # Token first: DRF takes the WWW-Authenticate header from the first class, and without one a
     # missing, revoked or deactivated user's token would answer 403 instead of 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.UnitTokenAuthentication",
+        "accounts.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # A one-time password (issued or reset by an administrator) must be changed before anything else.

@@ -5,10 +5,10 @@ import io
 
 import pytest
 from openpyxl import Workbook
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import Role, RoleAssignment, User
+from accounts import services as account_services
+from accounts.models import DeviceSession, Role, RoleAssignment, User
 from tests.factories import UserFactory, grant
 
 ACCOUNTS_URL = "/api/v1/accounts/"
@@ -235,23 +235,24 @@ def test_edit_rejects_bad_input_and_changes_nothing(admin, tree, teacher, payloa
 def test_outside_the_subtree_is_404_and_nothing_changes(admin, tree, tianjin_teacher, method, suffix, payload):
     if payload and payload.get("unit") == "OWN":
         payload = {**payload, "unit": tree.school_tj.pk}
-    token = Token.objects.create(user=tianjin_teacher)
+    token = account_services.token_issue(user=tianjin_teacher).device
     before = snapshot(tianjin_teacher)
     response = getattr(admin, method)(f"{ACCOUNTS_URL}{tianjin_teacher.pk}/{suffix}", payload, format="json")
     assert response.status_code == 404
     assert snapshot(tianjin_teacher) == before
-    assert Token.objects.filter(pk=token.pk).exists()
+    assert DeviceSession.objects.filter(pk=token.pk).exists()
     assert not RoleAssignment.objects.filter(user=tianjin_teacher).exists()
 
 
 def test_deactivate_and_activate(admin, teacher):
-    token = Token.objects.create(user=teacher)
+    issued = account_services.token_issue(user=teacher)
+    token = issued.device
     response = admin.post(f"{ACCOUNTS_URL}{teacher.pk}/deactivate/")
     assert response.status_code == 200
     assert response.json()["is_active"] is False
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert not DeviceSession.objects.filter(pk=token.pk).exists()
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
     assert client.get("/api/v1/me/").status_code == 401
 
     response = admin.post(f"{ACCOUNTS_URL}{teacher.pk}/activate/")
@@ -267,13 +268,13 @@ def test_an_admin_cannot_deactivate_itself(admin, haidian_admin):
 
 
 def test_reset_password(admin, teacher, password):
-    token = Token.objects.create(user=teacher)
+    token = account_services.token_issue(user=teacher).device
     response = admin.post(f"{ACCOUNTS_URL}{teacher.pk}/reset-password/")
     assert response.status_code == 200
     new_password = response.json()["password"]
     teacher.refresh_from_db()
     assert teacher.check_password(new_password) and not teacher.check_password(password)
-    assert not Token.objects.filter(pk=token.pk).exists()
+    assert not DeviceSession.objects.filter(pk=token.pk).exists()
 
 
 def test_superuser_manages_every_unit(auth_client, tree, tianjin_teacher):

@@ -4,10 +4,9 @@ import io
 
 import pytest
 from PIL import Image
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from accounts.models import Role, RoleAssignment, User
+from accounts.models import DeviceSession, Role, RoleAssignment, User
 from accounts.selectors import directory_search
 from tests.factories import UserFactory, grant
 
@@ -54,25 +53,26 @@ def test_token_login_asks_no_csrf_token_even_from_a_browser_with_a_session(teach
     assert response.status_code == 200, response.json()
 
 
-def test_wrong_password_is_a_400_with_a_clear_message(api_client, teacher):
+def test_wrong_password_is_a_401_with_a_clear_message(api_client, teacher):
     response = api_client.post(
         TOKEN_URL,
         {"username": "teacher_zw", "password": "not-the-password"},
         format="json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
     body = response.json()
-    assert body["code"] == "invalid"
+    assert body["code"] == "invalid_credentials"
     assert body["detail"] == "The account or password is incorrect, or the account is deactivated."
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 def test_deactivated_account_cannot_get_a_token(api_client, teacher, password):
     User.objects.filter(pk=teacher.pk).update(is_active=False)
     response = login(api_client, "teacher_zw", password)
-    assert response.status_code == 400
-    assert not Token.objects.filter(user=teacher).exists()
+    assert response.status_code == 401
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_token_login_rejects_bad_input(api_client, teacher, payload, field):
 
 def test_lockout_after_five_failures_even_with_the_right_password(api_client, teacher, password):
     statuses = [login(api_client, "teacher_zw", f"wrong-{i}").status_code for i in range(5)]
-    assert statuses[:4] == [400, 400, 400, 400]
+    assert statuses[:4] == [401, 401, 401, 401]
     assert statuses[4] == 429
     response = api_client.post(
         TOKEN_URL, {"username": "teacher_zw", "password": password}, format="json", HTTP_ACCEPT_LANGUAGE="en"
@@ -104,7 +104,7 @@ def test_lockout_after_five_failures_even_with_the_right_password(api_client, te
         "detail": "Too many failed logins. This account is locked on this device for 15 minutes.",
         "code": "locked_out",
     }
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 def test_failures_on_another_account_do_not_lock_this_one(api_client, teacher, tianjin_teacher, password):
@@ -120,7 +120,7 @@ def test_delete_revokes_the_token(api_client, teacher, password):
     response = client.get(ME_URL)
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 def test_delete_without_credentials_is_401(api_client):
@@ -140,7 +140,7 @@ def test_deactivation_through_the_api_revokes_the_token(api_client, teacher, hai
     admin.force_authenticate(haidian_admin)
     assert admin.post(f"/api/v1/accounts/{teacher.pk}/deactivate/").status_code == 200
     assert token_client(token).get(ME_URL).status_code == 401
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 # --- Profile ----------------------------------------------------------------------------------------
@@ -216,18 +216,18 @@ def test_avatar_that_is_not_an_image_is_refused(auth_client, teacher):
 
 
 # --- Password change --------------------------------------------------------------------------------
-def test_password_change_by_token_client_revokes_and_hands_a_new_token(api_client, teacher, password):
-    old_token = login(api_client, "teacher_zw", password).json()["token"]
-    response = token_client(old_token).post(
+def test_password_change_by_a_device_signs_out_the_others_and_keeps_it(api_client, teacher, password):
+    this_phone = login(api_client, "teacher_zw", password).json()["token"]
+    other_phone = login(APIClient(), "teacher_zw", password).json()["token"]
+    response = token_client(this_phone).post(
         PASSWORD_URL,
         {"old_password": password, "new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
         format="json",
     )
     assert response.status_code == 200, response.json()
-    new_token = response.json()["token"]
-    assert new_token and new_token != old_token
-    assert token_client(old_token).get(ME_URL).status_code == 401
-    assert token_client(new_token).get(ME_URL).status_code == 200
+    assert response.json()["token"] is None
+    assert token_client(this_phone).get(ME_URL).status_code == 200
+    assert token_client(other_phone).get(ME_URL).status_code == 401
     assert login(APIClient(), "teacher_zw", NEW_PASSWORD).status_code == 200
 
 

@@ -6,10 +6,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import Http404
 from openpyxl import Workbook
 from PIL import Image
-from rest_framework.authtoken.models import Token
 
 from accounts import selectors, services
-from accounts.models import Role, User, UserSearchTerm
+from accounts.models import DeviceSession, Role, User, UserSearchTerm
 from tests.factories import UserFactory, grant
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +84,7 @@ def test_deactivate_revokes_tokens_and_hides_from_directory(tree, haidian_admin,
     services.user_deactivate(actor=haidian_admin, user=teacher)
     teacher.refresh_from_db()
     assert not teacher.is_active
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
     assert not selectors.directory_search(query="zw").exists()
     with pytest.raises(ValidationError):
         services.user_deactivate(actor=haidian_admin, user=haidian_admin)
@@ -103,7 +102,7 @@ def test_reset_password_returns_working_password_and_revokes_tokens(tree, haidia
     new_password = services.user_reset_password(actor=haidian_admin, user=teacher)
     teacher.refresh_from_db()
     assert teacher.check_password(new_password)
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 def test_password_change_rules(teacher, password):
@@ -123,13 +122,13 @@ def test_password_change_rules(teacher, password):
             user=teacher, old_password=password, new_password="12345678", new_password_confirm="12345678"
         )
     assert "new_password" in exc.value.message_dict
-    assert Token.objects.filter(user=teacher).exists()
+    assert DeviceSession.objects.filter(user=teacher).exists()
     services.password_change(
         user=teacher, old_password=password, new_password="N3w-Secret-42", new_password_confirm="N3w-Secret-42"
     )
     teacher.refresh_from_db()
     assert teacher.check_password("N3w-Secret-42")
-    assert not Token.objects.filter(user=teacher).exists()
+    assert not DeviceSession.objects.filter(user=teacher).exists()
 
 
 def _png_bytes() -> bytes:

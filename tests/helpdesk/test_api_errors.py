@@ -9,10 +9,10 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from jsonschema import Draft202012Validator, FormatChecker
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.factories import api_token
 
 ERROR_KEYS = {"detail", "code"}
 
@@ -154,7 +154,7 @@ def test_session_writes_need_the_csrf_token(tree, teacher):
 
 def test_token_clients_need_no_csrf_token(tree, teacher):
     client = APIClient(enforce_csrf_checks=True)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=teacher).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(teacher)}")
     assert client.patch("/api/v1/me/", {"nickname": "x"}, format="json").status_code == 200
 
 

@@ -15,10 +15,9 @@ import time
 import httpx
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from tests.concurrency import require_postgres
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_token
 from tests.helpdesk.production_server import REPO, _free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -89,7 +88,7 @@ def test_bad_multipart_bodies_get_the_api_json_error(daphne, content):
     if body["code"] == "invalid":
         assert set(body["fields"]) == {"username", "password"}
 
-    token = Token.objects.create(user=UserFactory()).key
+    token = api_token(UserFactory())
     signed_in = httpx.post(
         f"{daphne}/api/v1/tickets/",
         content=content,

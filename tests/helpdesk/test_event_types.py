@@ -53,6 +53,7 @@ def test_the_asyncapi_document_describes_every_event_type(client):
         "signed_out",
         "token_revoked",
         "deactivated",
+        "token_expired",
     ]
     assert "sent_at" in ended["properties"]
 

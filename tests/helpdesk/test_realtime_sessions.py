@@ -1,7 +1,7 @@
 """A socket lives no longer than the credential that opened it, and only the platform's own pages open one.
 
-Sign-out closes that session's sockets (the account's other devices stay), revoking a token closes the
-sockets opened with it, deactivation closes all of the account's sockets: each is told
+Sign-out closes that session's sockets (the account's other devices stay), a device's sign-out closes
+the sockets opened with its token, deactivation closes all of the account's sockets: each is told
 ``session.ended`` and closed with 4401, and hears nothing more. The Origin must match the socket's own
 scheme, host and port, or be one of CSRF_TRUSTED_ORIGINS. On the in-process and the Redis layer.
 """
@@ -76,6 +76,16 @@ async def assert_ended(communicator: WebsocketCommunicator, reason: str) -> None
     assert closed == {"type": "websocket.close", "code": SESSION_ENDED_CLOSE_CODE}
 
 
+async def assert_closed_at_once(communicator: WebsocketCommunicator) -> None:
+    """Refused in a way the client can read: accepted, then closed with 4401 (a close before the
+    accept would be an HTTP 403 without a code)."""
+    connected, _ = await communicator.connect(timeout=3)
+    assert connected
+    closed = await communicator.receive_output(timeout=3)
+    assert closed["type"] == "websocket.close" and closed["code"] == SESSION_ENDED_CLOSE_CODE, closed
+    await communicator.disconnect()
+
+
 async def assert_only_these_hear(layer, user, *, alive, ended) -> None:
     """An event for the user reaches the sockets still open and none of the ended ones."""
     await layer.group_send(f"user.{user.pk}", {"type": "platform.event", "event": PROBE})
@@ -101,13 +111,11 @@ async def test_sign_out_closes_that_sessions_sockets_only(channel_layer):
         await assert_ended(tab, "signed_out")
     # The other browser and the phone are other sessions: still connected, still hearing events.
     await assert_only_these_hear(channel_layer, user, alive=[desktop_tab, phone], ended=laptop_tabs)
-    # The signed-out cookie opens nothing any more.
-    refused = ws(origin=f"http://{HOST}", cookie=cookie_of(laptop))
-    connected, _code = await refused.connect(timeout=3)
-    assert not connected
+    # The signed-out cookie opens nothing any more: accepted, then closed with 4401 the client can read.
+    await assert_closed_at_once(ws(origin=f"http://{HOST}", cookie=cookie_of(laptop)))
 
 
-async def test_token_revocation_closes_the_sockets_opened_with_it(channel_layer):
+async def test_a_devices_sign_out_closes_the_sockets_opened_with_its_token(channel_layer):
     user = await make_user()
     key = await token_for(user)
     phone = await phone_socket(key, user)
@@ -118,8 +126,9 @@ async def test_token_revocation_closes_the_sockets_opened_with_it(channel_layer)
     response = await database_sync_to_async(api.delete)("/api/v1/auth/token/")
     assert response.status_code == 204
 
-    await assert_ended(phone, "token_revoked")
+    await assert_ended(phone, "signed_out")
     await assert_only_these_hear(channel_layer, user, alive=[browser], ended=[phone])
+    await assert_closed_at_once(ws(path=f"/ws/?token={key}"))
 
 
 async def test_deactivation_closes_every_socket_of_the_account(channel_layer, tree, haidian_admin, teacher):
@@ -166,9 +175,7 @@ async def test_an_account_deactivated_while_its_socket_connects_is_refused(chann
         return await group_add(self, group, channel)
 
     monkeypatch.setattr(type(channel_layer), "group_add", deactivating_group_add)
-    communicator = ws(path=f"/ws/?token={key}")
-    connected, code = await communicator.connect(timeout=3)
-    assert not connected and code == SESSION_ENDED_CLOSE_CODE
+    await assert_closed_at_once(ws(path=f"/ws/?token={key}"))
 
 
 # --- Origin: scheme, host and port ------------------------------------------------------------------

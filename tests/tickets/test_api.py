@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.api_helpers import walk
+from tests.factories import api_token
 from tickets import services
 from tickets.models import FollowUp, Ticket, TicketAttachment, TicketState
 
@@ -970,9 +970,9 @@ def test_a_create_through_the_api_takes_three_queries(teacher, staff, django_ass
     from tests.concurrency import require_postgres
 
     require_postgres()
-    token = Token.objects.create(user=teacher)
+    token = api_token(teacher)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.post(URL, {**QUESTION, "title": "热身"}, format="json").status_code == 201
     with django_assert_num_queries(3):
         response = client.post(URL, QUESTION, format="json")

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from tests.concurrency import require_postgres
+from tests.factories import api_token
 from tickets.models import Ticket
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def gunicorn():
 
 
 def test_gunicorn_files_numbers_and_lists_tickets(gunicorn, teacher, staff):
-    token = Token.objects.create(user=teacher).key
+    token = api_token(teacher)
     headers = {"Authorization": f"Token {token}"}
     body = {"title": "投影仪无法开机", "description": "指示灯常亮", "type": "hardware", "contact_info": "138"}
     with httpx.Client(base_url=gunicorn, headers=headers, timeout=10) as http:
