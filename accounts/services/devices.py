@@ -46,9 +46,45 @@ def credential_group(device: DeviceSession) -> str:
     return token_group_name(device_credential(device.pk))
 
 
+# (marker in the User-Agent, name shown), first match wins: Edge and Opera also say Chrome, Chrome
+# also says Safari, WeChat's browser says everything.
+BROWSERS = (
+    ("MicroMessenger/", "WeChat"),
+    ("DingTalk", "DingTalk"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("CriOS/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+SYSTEMS = (
+    ("HarmonyOS", "HarmonyOS"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def _browser_name(user_agent: str) -> str | None:
+    """ "Chrome (Windows)" for a browser's User-Agent; None for anything else (an app's own)."""
+    browser = next((name for marker, name in BROWSERS if marker in user_agent), None)
+    if browser is None or not user_agent.startswith("Mozilla/"):
+        return None
+    system = next((name for marker, name in SYSTEMS if marker in user_agent), None)
+    return f"{browser} ({system})" if system else browser
+
+
 def device_name(*, given: str | None, user_agent: str | None, fallback: str) -> str:
-    """The name the owner recognises the device by: the client's own, else its User-Agent."""
-    name = " ".join((given or "").split()) or " ".join((user_agent or "").split()) or fallback
+    """The name the owner recognises the device by: the client's own, else what its User-Agent says
+    (a browser and its system, or an app's own User-Agent as it is)."""
+    given = " ".join((given or "").split())
+    user_agent = " ".join((user_agent or "").split())
+    name = given or (user_agent and (_browser_name(user_agent) or user_agent)) or fallback
     return name[:NAME_MAX]
 
 

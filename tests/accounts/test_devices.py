@@ -327,3 +327,36 @@ def test_the_hourly_clean_up_forgets_devices_past_their_end(teacher, password):
     DeviceSession.objects.filter(pk=ended["device"]["id"]).update(expires_at=timezone.now() - timedelta(seconds=1))
     clear_expired_sessions()
     assert list(DeviceSession.objects.values_list("pk", flat=True)) == [live["device"]["id"]]
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "name"),
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+            "Edge (Windows)",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+            "Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari (iPhone)",
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 14; V2309A) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+            "Mobile Safari/537.36 MicroMessenger/8.0.49",
+            "WeChat (Android)",
+        ),
+        ("HelpdeskApp/2.1 (HarmonyOS 4.2)", "HelpdeskApp/2.1 (HarmonyOS 4.2)"),
+        ("", "App"),
+    ],
+)
+def test_a_device_is_named_after_its_user_agent(teacher, password, user_agent, name):
+    response = APIClient().post(
+        TOKEN_URL,
+        {"username": "teacher_zw", "password": password},
+        format="json",
+        HTTP_USER_AGENT=user_agent,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.json()["device"]["name"] == name
