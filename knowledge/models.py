@@ -246,3 +246,80 @@ class ArticleReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.version} {self.decision}"
+
+
+# --- Search index (knowledge/search.py) ------------------------------------------------------------
+# Written only by knowledge.search (index_article / remove_article, in the publishing transaction).
+
+
+class ArticleSearchTerm(models.Model):
+    """The inverted index: one row per term of a published article, with how often it occurs in the
+    title and in the body. The article's field lengths ride along so that scoring a term's postings
+    reads this table alone (on PostgreSQL an index-only scan of a covering index on the term)."""
+
+    pk = models.CompositePrimaryKey("article", "term")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="+", db_index=False)
+    term = models.CharField(max_length=32)
+    tf_title = models.PositiveSmallIntegerField(default=0)
+    tf_body = models.PositiveSmallIntegerField(default=0)
+    title_len = models.PositiveSmallIntegerField(default=0)
+    body_len = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.term}"
+
+
+class ArticleSearchDoc(models.Model):
+    """That an article is in the index, at which version, and its field lengths in terms. The catch-up
+    task compares it with the articles to find what a lost write left behind."""
+
+    article = models.OneToOneField(Article, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.PositiveIntegerField(default=0)
+    title_len = models.PositiveIntegerField(default=0)
+    body_len = models.PositiveIntegerField(default=0)
+    indexed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.article_id} v{self.version}"
+
+
+class ArticleSearchTermStat(models.Model):
+    """In how many indexed articles a term occurs (BM25's document frequency)."""
+
+    term = models.CharField(max_length=32, primary_key=True)
+    documents = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.term} {self.documents}"
+
+
+class ArticleSearchStats(models.Model):
+    """The whole index's counts (one row, id 1): articles, and total title and body lengths for BM25's
+    average lengths. Row-locked by every index change, so concurrent publishes count correctly."""
+
+    documents = models.PositiveIntegerField(default=0)
+    title_terms = models.PositiveBigIntegerField(default=0)
+    body_terms = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.documents} articles"
+
+
+class SelfSolved(models.Model):
+    """"这解决了我的问题": a reader closed their question with a suggested article instead of filing a
+    ticket. Counted per article and per unit in the reports (the deflection rate)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="self_solved")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The reader's unit when it happened (reports count by unit, and a user may move later).
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    question = models.CharField(_("question"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("question solved by an article")
+        verbose_name_plural = _("questions solved by articles")
+        indexes = [models.Index(fields=["unit", "created_at"], name="kb_self_solved_unit")]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} {self.user_id}"
