@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import HandlingGroup, RoleAssignment, RoleChange, User
+from .models import DeviceSession, HandlingGroup, RoleAssignment, RoleChange, User
 
 
 class RoleAssignmentInline(admin.TabularInline):
@@ -115,3 +115,29 @@ class RoleChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(DeviceSession)
+class DeviceSessionAdmin(admin.ModelAdmin):
+    """An account's signed-in devices (apps and browsers). Nothing is edited here; deleting a row
+    signs that device out as its owner would (accounts.services.devices: its sockets close too)."""
+
+    list_display = ("user", "name", "kind", "created_at", "last_used_at", "expires_at")
+    list_filter = ("kind",)
+    search_fields = ("user__username", "user__name", "name")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "kind", "name", "created_at", "last_used_at", "access_expires_at", "expires_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def delete_model(self, request, obj):
+        services.device_revoke(user=obj.user, device_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for device in queryset.select_related("user"):
+            services.device_revoke(user=device.user, device_id=device.pk)

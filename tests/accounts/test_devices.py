@@ -360,3 +360,14 @@ def test_a_device_is_named_after_its_user_agent(teacher, password, user_agent, n
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.json()["device"]["name"] == name
+
+
+def test_the_back_office_signs_a_device_out_as_its_owner_would(client, tree, teacher, password):
+    operator = UserFactory(username="ops", unit=tree.root, is_staff=True, is_superuser=True)
+    phone = sign_in(password, device_name="丢失的手机")
+    client.force_login(operator, backend=MODEL_BACKEND)
+    listed = client.get("/admin/accounts/devicesession/", {"q": "teacher_zw"})
+    assert listed.status_code == 200 and "丢失的手机" in listed.content.decode()
+    url = f"/admin/accounts/devicesession/{phone['device']['id']}/delete/"
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert client_for(phone["token"]).get(ME_URL).status_code == 401
