@@ -21,7 +21,18 @@ from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 from orgtree.selectors import subtree_range_filter, unit_pinyin_search, unit_search
 
-from .models import DeviceSession, HandlingGroup, Role, RoleAssignment, RoleChange, User, UserSearchTerm
+from .models import (
+    DeviceSession,
+    HandlingGroup,
+    Notification,
+    NotificationPreference,
+    PushDevice,
+    Role,
+    RoleAssignment,
+    RoleChange,
+    User,
+    UserSearchTerm,
+)
 from .scope import scope_of, strictly_below_q, subtrees_q
 
 SEARCH_TERM_MAX = 64
@@ -294,3 +305,37 @@ def device_for_session(*, session_key: str | None) -> DeviceSession | None:
     if not session_key:
         return None
     return DeviceSession.objects.filter(session_key=session_key).first()
+
+
+# --- Notification centre -----------------------------------------------------------------------------
+def notifications_of(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's own notifications, newest first (nobody reads another's)."""
+    notifications = Notification.objects.filter(user=user)
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications.order_by("-id")
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def notification_preferences_of(*, user: User) -> list[dict]:
+    """Every registered kind with the user's channels (their choice, else the kind's defaults)."""
+    from . import notifications as kinds
+
+    chosen = {p.kind: p for p in NotificationPreference.objects.filter(user=user)}
+    return [
+        {
+            "kind": kind.name,
+            "label": str(kind.label),
+            "portal": True,
+            "email": chosen[kind.name].email if kind.name in chosen else kind.email,
+            "push": chosen[kind.name].push if kind.name in chosen else kind.push,
+        }
+        for kind in kinds.all_kinds()
+    ]
+
+
+def push_devices_of(*, user: User) -> QuerySet[PushDevice]:
+    return PushDevice.objects.filter(user=user).order_by("-last_seen_at", "-id")

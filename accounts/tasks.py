@@ -12,3 +12,19 @@ def clear_expired_sessions() -> int:
 
     devices_clear_expired(now=now)
     return deleted
+
+
+@shared_task(name="accounts.tasks.notifications_deliver")
+def notifications_deliver(notification_ids: list[int]) -> dict[str, int]:
+    """E-mail and push for new notifications (accounts.services.notifications)."""
+    from .services.notifications import notifications_deliver as deliver
+
+    return deliver(notification_ids)
+
+
+@shared_task(name="accounts.tasks.push_outbox_send")
+def push_outbox_send() -> int:
+    """Retry pushes the provider refused earlier."""
+    from .services.notifications import push_outbox_send as send
+
+    return send()

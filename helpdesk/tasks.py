@@ -13,12 +13,12 @@ def record_heartbeat() -> str:
     return now
 
 
-@shared_task(name="helpdesk.tasks.prune_tombstones")
-def prune_tombstones() -> int:
-    """Delta-sync tombstones past their retention (30 days); older deltas are answered "resync"."""
-    from helpdesk.core import tombstones
+@shared_task(name="helpdesk.tasks.prune_realtime_events")
+def prune_realtime_events() -> int:
+    """Stored realtime events past their retention; a client resuming from one is told to resync."""
+    from helpdesk.core import eventlog
 
-    return tombstones.prune()
+    return eventlog.prune()
 
 
 @shared_task(name="helpdesk.tasks.prune_idempotency_records")
@@ -27,3 +27,11 @@ def prune_idempotency_records() -> int:
     from helpdesk.core.api.idempotency import prune_idempotency_records as prune
 
     return prune()
+
+
+@shared_task(name="helpdesk.tasks.prune_tombstones")
+def prune_tombstones() -> int:
+    """Delta-sync tombstones past their retention (30 days); older deltas are answered "resync"."""
+    from helpdesk.core import tombstones
+
+    return tombstones.prune()

@@ -8,8 +8,8 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the app's realtime event types (tickets/events.py) before anything is sent or the
-        # socket's AsyncAPI description is built.
-        from . import config_cache, events  # noqa: F401
+        # socket's AsyncAPI description is built, and its notification kinds (the preferences page).
+        from . import config_cache, events, notifications  # noqa: F401
 
         config_cache.connect_signals()
         connect_unit_moves()

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from django.utils import timezone
+
 from helpdesk.core.event_types import INTEGER, STRING, EventType, obj, register
 
-from .models import FollowUp, Ticket, TicketState
+from .models import FollowUp, Priority, Ticket, TicketState
 
 TICKET_CREATED = "ticket.created"
 TICKET_ASSIGNED = "ticket.assigned"
@@ -28,9 +30,57 @@ TICKET_CLOSED_INVALID = "ticket.closed_invalid"
 TICKET_TRANSFERRED = "ticket.transferred"
 TICKET_FORWARDED = "ticket.forwarded"
 TICKET_MERGED = "ticket.merged"
+TICKET_ACCEPTED = "ticket.accepted"
+TICKET_INFO_REQUESTED = "ticket.info_requested"
+TICKET_INFO_PROVIDED = "ticket.info_provided"
+TICKET_ANSWER_SUBMITTED = "ticket.answer_submitted"
+TICKET_ANSWER_REJECTED = "ticket.answer_rejected"
+TICKET_ANSWERED = "ticket.answered"
+TICKET_CONFIRMED = "ticket.confirmed"
+TICKET_REOPENED = "ticket.reopened"
+TICKET_RATED = "ticket.rated"
+TICKET_CLOSED = "ticket.closed"
+TICKET_PRIORITY_CHANGED = "ticket.priority_changed"
+TICKET_FOLLOW_UP_DONE = "ticket.follow_up_done"
 
-_TICKET_PAYLOAD = obj({"id": INTEGER, "number": STRING, "state": {"enum": list(TicketState.values)}})
-_EXAMPLE = {"id": 42, "number": "TS20261205001", "state": TicketState.NEW.value}
+# What a list row or a ticket screen's header needs without a second request. Nothing here is
+# beyond what every recipient may read (they are the ticket's asker, handlers, reviewers and the
+# pools' supervisors); the answer travels only in ticket.answered, once it is published.
+_TICKET_FIELDS = {
+    "id": INTEGER,
+    "number": STRING,
+    "title": STRING,
+    "state": {"enum": list(TicketState.values)},
+    "priority": {"enum": list(Priority.values)},
+    "updated_at": {"type": "string", "format": "date-time"},
+}
+_TICKET_PAYLOAD = obj(_TICKET_FIELDS)
+_EXAMPLE = {
+    "id": 42,
+    "number": "TS20261205001",
+    "title": "多媒体教室投影仪无信号",
+    "state": TicketState.NEW.value,
+    "priority": Priority.P3.value,
+    "updated_at": "2026-12-05T09:30:00+08:00",
+}
+
+# The event each action of the transition table sends (tickets.services.core.ticket_transition).
+# The asker never hears of an answer under review or its rejection (a review never reaches the asker):
+# for those the asker gets ticket.updated, staff the specific type.
+ACTION_EVENTS: dict[str, str] = {
+    "accept": TICKET_ACCEPTED,
+    "request_info": TICKET_INFO_REQUESTED,
+    "provide_info": TICKET_INFO_PROVIDED,
+    "submit_answer": TICKET_ANSWER_SUBMITTED,
+    "answer_direct": TICKET_ANSWERED,
+    "approve": TICKET_ANSWERED,
+    "reject": TICKET_ANSWER_REJECTED,
+    "confirm": TICKET_CONFIRMED,
+    "reopen": TICKET_REOPENED,
+    "rate": TICKET_RATED,
+    "close": TICKET_CLOSED,
+}
+STAFF_ONLY_EVENTS = frozenset({TICKET_ANSWER_SUBMITTED, TICKET_ANSWER_REJECTED})
 
 
 class TicketRef(Protocol):
@@ -38,23 +88,46 @@ class TicketRef(Protocol):
 
     pk: Any
     number: str
+    title: str
     state: str
+    priority: str
+    updated_at: Any
 
 
 def ticket_payload(ticket: Ticket | TicketRef) -> dict[str, Any]:
-    """Which ticket changed and its state now: the payload of every ticket event but the follow-up."""
-    return {"id": ticket.pk, "number": ticket.number, "state": ticket.state}
+    """Which ticket changed and how it stands now: the payload of every ticket event."""
+    return {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "title": ticket.title,
+        "state": ticket.state,
+        "priority": ticket.priority,
+        "updated_at": timezone.localtime(ticket.updated_at).isoformat(),
+    }
+
+
+def answered_payload(ticket: Ticket) -> dict[str, Any]:
+    """The published answer itself: the asker's screen shows it without reading the ticket again."""
+    return ticket_payload(ticket) | {"solution": ticket.solution}
 
 
 def follow_up_payload(ticket: Ticket, follow_up: FollowUp) -> dict[str, Any]:
     """A poor rating opened a follow-up of this ticket for the answering unit's supervisors."""
-    return {"id": ticket.pk, "number": ticket.number, "follow_up": follow_up.pk}
+    return ticket_payload(ticket) | {
+        "follow_up": follow_up.pk,
+        "rating": ticket.rating or "",
+        "due_at": timezone.localtime(follow_up.due_at).isoformat(),
+    }
 
 
 def merged_payload(duplicate: Ticket, target: Ticket) -> dict[str, Any]:
     """A duplicate was merged: which one, and the ticket that carries on (by id and number only; a
     recipient who may not open the target learns no more than its number)."""
     return ticket_payload(duplicate) | {"merged_into": {"id": target.pk, "number": target.number}}
+
+
+def _action_event(name: str, summary: str) -> EventType:
+    return EventType(name, summary, _TICKET_PAYLOAD, examples=(_EXAMPLE,))
 
 
 def _ticket_event(name: str, summary: str) -> EventType:
@@ -73,9 +146,16 @@ EVENT_TYPES = register(
     _ticket_event(TICKET_MESSAGE, "To the ticket's people: a reply (or, to staff, an internal note) was added."),
     EventType(
         TICKET_FOLLOW_UP,
-        "To the answering unit's supervisors: a poor rating opened a follow-up, due in 24 hours.",
-        obj({"id": INTEGER, "number": STRING, "follow_up": INTEGER}),
-        examples=({"id": 42, "number": "TS20261205001", "follow_up": 7},),
+        "To the answering unit's supervisors and the answering agent: a poor rating opened a follow-up, "
+        "due in 24 hours.",
+        obj(
+            _TICKET_FIELDS
+            | {"follow_up": INTEGER, "rating": STRING, "due_at": {"type": "string", "format": "date-time"}}
+        ),
+        examples=(
+            _EXAMPLE
+            | {"state": "closed", "follow_up": 7, "rating": "dissatisfied", "due_at": "2026-12-06T09:30:00+08:00"},
+        ),
     ),
     _ticket_event(
         TICKET_SLA_WARNING,
@@ -102,16 +182,10 @@ EVENT_TYPES = register(
     EventType(
         TICKET_MERGED,
         "To both tickets' askers and handlers and the actor: a duplicate was closed into another ticket.",
-        obj(
-            {
-                "id": INTEGER,
-                "number": STRING,
-                "state": {"enum": list(TicketState.values)},
-                "merged_into": obj({"id": INTEGER, "number": STRING}),
-            }
-        ),
+        obj(_TICKET_FIELDS | {"merged_into": obj({"id": INTEGER, "number": STRING})}),
         examples=(
-            {
+            _EXAMPLE
+            | {
                 "id": 43,
                 "number": "TS20261205002",
                 "state": TicketState.CLOSED.value,
@@ -119,4 +193,42 @@ EVENT_TYPES = register(
             },
         ),
     ),
+    _action_event(TICKET_ACCEPTED, "To the asker, the handler and the actor: the handler confirmed receipt."),
+    _action_event(
+        TICKET_INFO_REQUESTED,
+        "To the asker and the handler: the handler asks for more information (the clock pauses).",
+    ),
+    _action_event(TICKET_INFO_PROVIDED, "To the handler and the asker: the asker answered; the clock runs again."),
+    _action_event(
+        TICKET_ANSWER_SUBMITTED,
+        "To the handler and the answering unit's reviewers (the asker gets ticket.updated): an answer awaits review.",
+    ),
+    _action_event(
+        TICKET_ANSWER_REJECTED,
+        "To the handler and the reviewer (the asker gets ticket.updated): the reviewer sent the answer back.",
+    ),
+    EventType(
+        TICKET_ANSWERED,
+        "To the asker, the handler and the actor: the answer was approved (or given where review is off); "
+        "carries the answer.",
+        obj(_TICKET_FIELDS | {"solution": STRING}),
+        examples=(_EXAMPLE | {"state": "answered", "solution": "请检查投影仪信号源是否切换到 HDMI。"},),
+    ),
+    EventType(
+        TICKET_FOLLOW_UP_DONE,
+        "To the unit's supervisors and the answering agent: a supervisor recorded the follow-up's outcome.",
+        obj(
+            _TICKET_FIELDS
+            | {"follow_up": INTEGER, "rating": STRING, "due_at": {"type": "string", "format": "date-time"}}
+        ),
+        examples=(
+            _EXAMPLE
+            | {"state": "closed", "follow_up": 7, "rating": "dissatisfied", "due_at": "2026-12-06T09:30:00+08:00"},
+        ),
+    ),
+    _action_event(TICKET_CONFIRMED, "To the asker, the handler and the actor: the asker confirmed it solved."),
+    _action_event(TICKET_REOPENED, "To the handler, the asker and the actor: the answer did not solve it."),
+    _action_event(TICKET_RATED, "To the asker, the handler and the actor: the asker rated the service."),
+    _action_event(TICKET_CLOSED, "To the asker, the handler and the actor: the ticket was closed."),
+    _action_event(TICKET_PRIORITY_CHANGED, "To the asker, the handler and the actor: an agent changed the priority."),
 )

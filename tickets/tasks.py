@@ -13,3 +13,10 @@ def sla_sweep() -> dict[str, int]:
 @shared_task(name="tickets.tasks.archive_resolved")
 def archive_resolved() -> int:
     return services.tickets_archive_resolved()
+
+
+@shared_task(name="tickets.tasks.ticket_created_notify")
+def ticket_created_notify(ticket_id: int) -> int:
+    """After a create commits: the pool's agents hear a question arrived, the handler that it is theirs.
+    Idempotent: a rerun finds the notifications written and writes none."""
+    return services.ticket_created_notify(ticket_id=ticket_id)

@@ -21,6 +21,8 @@ from rest_framework.views import APIView
 RESOURCES: tuple[tuple[str, str, str], ...] = (
     ("auth_token", "api-token", "POST an account and password: a new device's tokens; DELETE signs it out."),
     ("me", "api-me", "The signed-in user's profile, password and duty."),
+    ("notifications", "api-notifications", "The notification centre: your notifications, unread count, preferences."),
+    ("devices", "api-push-devices", "Phones registered for push notifications (POST a provider's token)."),
     ("users", "api-users-list", "The directory: people of the units you may see."),
     ("accounts", "api-accounts-list", "Accounts a unit administrator manages."),
     ("roles", "api-roles-detail", "One role assignment (granted under accounts/{id}/roles/)."),

@@ -8,10 +8,13 @@ socket, which tells the client ``session.ended`` and closes with SESSION_ENDED_C
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
+from . import eventlog
 from .events import SESSION_ENDED_CLOSE_CODE, session_group_name, token_group_name, user_group_name
 from .ws_auth import token_backend
 
@@ -41,17 +44,50 @@ def credential_still_valid(scope, user_id: int) -> bool:
     return session is not None and session.exists(session.session_key)
 
 
+def _last_event_id(scope) -> int | str | None:
+    """The ``last_event_id`` query parameter: an int, None when absent, "invalid" otherwise."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("last_event_id")
+    if not values:
+        return None
+    value = values[-1]
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else "invalid"
+
+
+@database_sync_to_async
+def _replay(user_id: int, after: int, up_to: int | None = None) -> eventlog.Replay:
+    return eventlog.replay(user_id, after=after, up_to=up_to)
+
+
+@database_sync_to_async
+def _newest_id(user_id: int) -> int:
+    return eventlog.last_id(user_id)
+
+
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    """Delivers each stored event once, in id order.
+
+    ``last_seq`` is the id of the last event this socket has dealt with (sent, or skipped as an echo
+    of its own device's action). A live event at or below it is a duplicate and dropped; one above
+    ``last_seq + 1`` means an event is missing (two pushes overtook each other, or Redis dropped one),
+    and the gap is filled from the log first. A ping also looks in the log, so a socket whose live
+    stream broke (a Redis restart) catches up within one ping interval.
+    """
+
     async def connect(self) -> None:
         self.ended = False
         self.joined: list[str] = []
+        self.last_seq = 0
         user = self.scope.get("user")
+        requested = _last_event_id(self.scope)
         if user is None or not user.is_authenticated or not user.is_active:
             # Accept, then close: a close before accept is an HTTP 403 the client cannot read.
             await self.accept()
             await self.close(code=SESSION_ENDED_CLOSE_CODE)
             return
-        for group in (user_group_name(user.pk), *credential_groups(self.scope)):
+        self.user_id = user.pk
+        credential = credential_groups(self.scope)
+        self.origin = credential[0] if credential else ""
+        for group in (user_group_name(user.pk), *credential):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         if not await credential_still_valid(self.scope, user.pk):
@@ -59,7 +95,51 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=SESSION_ENDED_CLOSE_CODE)
             return
         await self.accept()
-        await self.send_json({"type": "hello", "payload": {"user_id": user.pk}})
+        # Joined before reading the log: an event committed from here on is either in the replay
+        # or arrives live (and is dropped as a duplicate if it was in both).
+        if requested is None or requested == "invalid":
+            self.last_seq = await _newest_id(user.pk)
+            await self._hello(resumed=False)
+            if requested == "invalid":
+                await self.send_json(
+                    {"type": "error", "payload": {"detail": "last_event_id must be a non-negative integer."}}
+                )
+            return
+        replay = await _replay(user.pk, requested)
+        if replay.resync:
+            self.last_seq = replay.last_id
+            await self._hello(resumed=False)
+            await self.send_json(
+                {"type": "resync", "payload": {"reason": replay.resync, "last_event_id": self.last_seq}}
+            )
+            return
+        self.last_seq = requested
+        await self._hello(resumed=True)
+        await self._send_stored(replay.events)
+
+    async def _hello(self, *, resumed: bool) -> None:
+        await self.send_json(
+            {"type": "hello", "payload": {"user_id": self.user_id, "last_event_id": self.last_seq, "resumed": resumed}}
+        )
+
+    async def _send_stored(self, events: list[eventlog.Event]) -> None:
+        for event in events:
+            if event.seq <= self.last_seq:
+                continue
+            self.last_seq = event.seq
+            if not (self.origin and event.origin == self.origin):
+                await self.send_json(event.frame())
+
+    async def _catch_up(self, up_to: int | None = None) -> None:
+        """Send what the log holds above ``last_seq`` (up to ``up_to``)."""
+        replay = await _replay(self.user_id, self.last_seq, up_to)
+        if replay.resync:
+            self.last_seq = replay.last_id
+            await self.send_json(
+                {"type": "resync", "payload": {"reason": replay.resync, "last_event_id": self.last_seq}}
+            )
+            return
+        await self._send_stored(replay.events)
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
@@ -70,18 +150,28 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return
         # Clients write through the REST API; the socket accepts only keep-alive pings.
         if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong", "payload": {}})
+            await self._catch_up()
+            await self.send_json({"type": "pong", "payload": {"last_event_id": self.last_seq}})
         else:
             await self.send_json({"type": "error", "payload": {"detail": "Send writes through the REST API."}})
 
     async def platform_event(self, message: dict) -> None:
         if self.ended:
             return
-        event = message["event"]
-        await self.send_json(event)
-        # Sent to the user's group, it means every session of the account has ended (deactivation).
-        if event.get("type") == "session.ended":
-            await self._end()
+        frame = message["event"]
+        seq = frame.get("id")
+        if seq is None:  # an unstored frame (none today): deliver as it comes
+            await self.send_json(frame)
+            return
+        if seq <= self.last_seq:
+            return
+        if seq > self.last_seq + 1:
+            await self._catch_up(up_to=seq - 1)
+            if seq <= self.last_seq:
+                return
+        self.last_seq = seq
+        if not (self.origin and message.get("origin") == self.origin):
+            await self.send_json(frame)
 
     async def session_close(self, message: dict) -> None:
         """From helpdesk.core.events.close_sockets: this socket's session, token or account has ended."""

@@ -31,6 +31,11 @@ class EventType:
     payload: dict[str, Any]  # JSON Schema of the payload
     # Frames the socket itself sends (hello, pong …) carry no sent_at.
     socket_frame: bool = False
+    # Stored in each recipient's event log with an id the client resumes from (helpdesk.core.eventlog).
+    # False for frames about the connection itself (session.ended) and for events to audiences too
+    # large for one row per recipient, which clients catch up on through the named REST list instead.
+    resumable: bool = True
+    resync_via: str = ""
     examples: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
@@ -88,6 +93,12 @@ def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[st
     messages = {}
     for event_type in all_types():
         properties: dict[str, Any] = {"type": {"const": event_type.name}, "payload": event_type.payload}
+        if not event_type.socket_frame and event_type.resumable:
+            properties["id"] = {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The user's event id: strictly increasing per user; resume with ?last_event_id=",
+            }
         if not event_type.socket_frame:
             properties["sent_at"] = {"type": "string", "format": "date-time"}
         message: dict[str, Any] = {
@@ -96,6 +107,10 @@ def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[st
             "contentType": "application/json",
             "payload": obj(properties),
         }
+        if not event_type.socket_frame and not event_type.resumable:
+            message["x-resumable"] = False
+            if event_type.resync_via:
+                message["x-resync-via"] = event_type.resync_via
         if event_type.examples:
             message["examples"] = [{"payload": example} for example in event_type.examples]
         messages[event_type.name.replace(".", "_")] = message
@@ -114,8 +129,18 @@ def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[st
                 "a refresh keeps the device's open sockets). Mobile clients send the device's access token "
                 "as `Authorization: Token <token>` (or `Bearer`) or `?token=`. An HTTP 403 during the "
                 "handshake means a page of another origin. A refused socket closes with "
-                "4401 too. Events are sent after the change is committed; a client that reconnects "
-                "catches up over REST."
+                "4401 too (accepted, then closed, so the code reaches the client). Events are sent after "
+                "the change is committed. Every event carries `id`, the user's event id, strictly "
+                "increasing per user: a client that reconnects with `/ws/?last_event_id=<the last id it "
+                "saw>` first receives every event it missed, in order and once, then live events; `hello` "
+                "says `resumed: true`. When the missed events cannot be replayed (kept 48 hours, at most "
+                "5,000 per reconnect) the server sends `resync`: reload over REST (lists accept "
+                "`updated_after`) and go on from its `last_event_id`. Without `last_event_id` the socket "
+                "starts at the newest event (`hello.last_event_id`). A ping makes the server send any "
+                "stored event the socket has not received yet. Events caused by a request are not sent "
+                "to the socket opened with the same session or device token (the user's other devices "
+                "get them). Types marked `x-resumable: false` are not stored; their `x-resync-via` "
+                "names the REST list to read after a reconnect."
             ),
         },
         "servers": {"platform": {"url": server_url, "protocol": "wss"}},
@@ -143,10 +168,23 @@ register(
     EventType(
         "hello",
         "Sent once when the socket is accepted.",
-        obj({"user_id": INTEGER}),
+        obj({"user_id": INTEGER, "last_event_id": INTEGER, "resumed": {"type": "boolean"}}),
         socket_frame=True,
     ),
-    EventType("pong", "The answer to a client's ping.", obj({}), socket_frame=True),
+    EventType(
+        "pong",
+        "The answer to a client's ping, after any stored event the socket had not yet received.",
+        obj({"last_event_id": INTEGER}),
+        socket_frame=True,
+    ),
+    EventType(
+        "resync",
+        "The events after the client's last_event_id cannot be replayed (pruned after the retention, too "
+        "many, or an id this server never gave): reload state over REST (lists with updated_after), then "
+        "go on from last_event_id.",
+        obj({"reason": {"enum": ["expired", "too_many", "unknown_id"]}, "last_event_id": INTEGER}),
+        socket_frame=True,
+    ),
     EventType(
         "error",
         "The client sent something other than a ping; writes go through the REST API.",
@@ -157,5 +195,6 @@ register(
         "session.ended",
         "The session, token or account this socket was opened with has ended; the socket closes with 4401.",
         obj({"reason": {"enum": ["signed_out", "token_revoked", "deactivated", "token_expired"]}}),
+        resumable=False,
     ),
 )

@@ -1,8 +1,9 @@
 """The one way services push realtime events to users.
 
-Events are sent after the surrounding transaction commits, so a client never hears of something
-that was rolled back, and everything pushed is already persisted for a client that reconnects and
-catches up over REST.
+Events are stored and sent after the surrounding transaction commits, so a client never hears of
+something that was rolled back. Each event is first written to the recipient's event log
+(helpdesk.core.eventlog) with the user's next event id, then pushed; a socket that reconnects with
+the last id it saw receives what it missed from the log (helpdesk.core.consumers).
 """
 
 from __future__ import annotations
@@ -80,52 +81,77 @@ def close_sockets(*, groups: Iterable[str], reason: str) -> None:
 
 
 def send_event(*, user_ids: Iterable[int], event_type: str, payload: dict[str, Any]) -> None:
-    """Push ``{"type": event_type, "payload": payload}`` to every connection of each user, on commit."""
+    """After commit, store ``event_type`` with ``payload`` in each user's event log (numbered per
+    user) and push it to every connection of each user."""
     send_events([(user_ids, event_type, payload)])
 
 
 def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> None:
-    """Push many events after commit in one hand-over to the channel layer: a sweep that changes a
-    thousand tickets pays one event-loop round trip, not one per recipient."""
+    """Store and push many events after commit in one go: a sweep that changes a thousand tickets
+    pays one log write and one event-loop round trip, not one per recipient. Each user's events keep
+    the order given here."""
     events = list(events)
     check_payloads = getattr(settings, "HELPDESK_VALIDATE_EVENTS", False)
-    for _user_ids, event_type, payload in events:
+    items: list[tuple[int, str, dict[str, Any]]] = []
+    unstored: list[tuple[str, dict[str, Any]]] = []
+    origin = current_event_origin()
+    for user_ids, event_type, payload in events:
         # Every type is declared in an app's events.py (helpdesk.core.event_types); the tests also
         # check each payload against its declared schema.
-        event_types.get(event_type)
+        declared = event_types.get(event_type)
         if check_payloads:
             event_types.validate(event_type, payload)
-    sent_at = timezone.localtime().isoformat()
-    deliveries = [
-        (
-            user_group_name(user_id),
-            {"type": "platform.event", "event": {"type": event_type, "payload": payload, "sent_at": sent_at}},
+        if declared.resumable:
+            items.extend((user_id, event_type, payload) for user_id in sorted(set(user_ids)))
+        else:
+            frame = {"type": event_type, "payload": payload, "sent_at": timezone.localtime().isoformat()}
+            unstored.extend(
+                (user_group_name(user_id), {"type": "platform.event", "event": frame, "origin": origin})
+                for user_id in sorted(set(user_ids))
+            )
+    _deliver_on_commit(unstored)
+    if not items:
+        return
+
+    def _store_and_push() -> None:
+        from . import eventlog
+
+        try:
+            stored = eventlog.store(items, origin=origin)
+        except Exception:  # the change has committed; a client that resumes reloads it over REST
+            logger.exception("could not store %d realtime events", len(items))
+            return
+        _push(
+            [
+                (user_group_name(event.user_id), {"type": "platform.event", "event": event.frame(), "origin": origin})
+                for event in stored
+            ]
         )
-        for user_ids, event_type, payload in events
-        for user_id in sorted(set(user_ids))
-    ]
-    _deliver_on_commit(deliveries)
+
+    transaction.on_commit(_store_and_push)
 
 
 def _deliver_on_commit(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
+    if deliveries:
+        transaction.on_commit(lambda: _push(deliveries))
+
+
+def _push(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
     if not deliveries:
         return
-
-    def _push() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            if _crosses_loops(layer):
-                asyncio.run_coroutine_threadsafe(_deliver(layer, deliveries), _delivery_loop()).result(
-                    timeout=DELIVERY_TIMEOUT
-                )
-            else:
-                async_to_sync(_deliver)(layer, deliveries)
-        except Exception:  # a realtime hiccup must not break the write that already committed
-            logger.exception("could not push %d realtime events", len(deliveries))
-
-    transaction.on_commit(_push)
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        if _crosses_loops(layer):
+            asyncio.run_coroutine_threadsafe(_deliver(layer, deliveries), _delivery_loop()).result(
+                timeout=DELIVERY_TIMEOUT
+            )
+        else:
+            async_to_sync(_deliver)(layer, deliveries)
+    except Exception:  # a realtime hiccup must not break the write that already committed
+        # The events are stored: a socket that missed them gets them when it pings or reconnects.
+        logger.exception("could not push %d realtime events", len(deliveries))
 
 
 DELIVERY_TIMEOUT = 10  # seconds; a stalled Redis must not hold a request for longer

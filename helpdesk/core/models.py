@@ -37,7 +37,7 @@ class StoredEvent(models.Model):
     payload = models.JSONField()
     # The credential (session or device token digest) whose request caused the event: that socket
     # does not receive an echo of its own action; the user's other devices do.
-    origin = models.CharField(max_length=40, blank=True, default="")
+    origin = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

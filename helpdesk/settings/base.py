@@ -262,9 +262,32 @@ CELERY_BEAT_SCHEDULE = {
     "ticket-archive-resolved": {"task": "tickets.tasks.archive_resolved", "schedule": 3600.0},
     # Idempotency-Key answers are kept 24 hours (helpdesk.core.api.idempotency).
     "prune-idempotency-records": {"task": "helpdesk.tasks.prune_idempotency_records", "schedule": 3600.0},
+    # Stored realtime events past their retention (helpdesk.core.eventlog), and push retries.
+    "prune-realtime-events": {"task": "helpdesk.tasks.prune_realtime_events", "schedule": 3600.0},
+    "push-outbox": {"task": "accounts.tasks.push_outbox_send", "schedule": 60.0},
     # Delta sync's tombstones past their 30 days (helpdesk.core.tombstones).
     "prune-tombstones": {"task": "helpdesk.tasks.prune_tombstones", "schedule": 86400.0},
 }
+
+# --- Notifications ------------------------------------------------------------------------------
+# E-mail: SMTP when EMAIL_HOST is set, else the console (the embedded default prints each mail).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "true").lower() == "true"
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "教育技术服务平台 <noreply@localhost>")
+# Links in e-mails and pushes.
+HELPDESK_SITE_URL = os.environ.get("HELPDESK_SITE_URL", "http://127.0.0.1:8000")
+# The push provider adapter (accounts.services.notifications.PushBackend); the default logs.
+HELPDESK_PUSH_BACKEND = os.environ.get("HELPDESK_PUSH_BACKEND", "accounts.services.LoggingPushBackend")
+# Stored realtime events are kept this long; resuming from older ids is answered with a resync.
+HELPDESK_EVENT_RETENTION_HOURS = int(os.environ.get("HELPDESK_EVENT_RETENTION_HOURS", "48"))
 
 # --- Auth ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -83,7 +83,9 @@ async def connect_ok(communicator: WebsocketCommunicator, user) -> None:
     connected, _ = await communicator.connect(timeout=3)
     assert connected
     hello = await communicator.receive_json_from(timeout=3)
-    assert hello == {"type": "hello", "payload": {"user_id": user.pk}}
+    assert hello["type"] == "hello"
+    assert hello["payload"]["user_id"] == user.pk
+    assert hello["payload"]["resumed"] is False
 
 
 async def assert_refused(communicator: WebsocketCommunicator, *, readable: bool = True) -> None:
@@ -106,7 +108,8 @@ async def test_browser_with_session_and_allowed_origin_joins_its_group(channel_l
     await assert_joined_user_group(communicator, channel_layer, user)
     # The socket carries keep-alive pings only; writes go through the REST API.
     await communicator.send_json_to({"type": "ping"})
-    assert await communicator.receive_json_from(timeout=3) == {"type": "pong", "payload": {}}
+    pong = await communicator.receive_json_from(timeout=3)
+    assert pong["type"] == "pong" and isinstance(pong["payload"]["last_event_id"], int)
     await communicator.send_json_to({"type": "chat.send", "payload": {"text": "hi"}})
     assert (await communicator.receive_json_from(timeout=3))["type"] == "error"
     await communicator.disconnect()
@@ -168,7 +171,14 @@ async def test_deactivated_users_token_is_refused(channel_layer):
 
 # --- send_event -----------------------------------------------------------------------------------
 # A payload of the declared shape: the tests check every payload against the events registry.
-PAYLOAD = {"id": 1, "number": "TS20260101001", "state": "new"}
+PAYLOAD = {
+    "id": 1,
+    "number": "TS20260101001",
+    "title": "投影仪无信号",
+    "state": "new",
+    "priority": "P3",
+    "updated_at": "2026-01-01T09:00:00+08:00",
+}
 
 
 @database_sync_to_async
@@ -194,12 +204,12 @@ async def test_event_reaches_every_connection_of_the_user_after_commit(channel_l
     for communicator, owner in ((browser, user), (phone, user), (bystander, other)):
         await connect_ok(communicator, owner)
 
-    await send_in_transaction([user.pk], payload={"id": 7, "number": "TS20260101001", "state": "in_progress"})
+    await send_in_transaction([user.pk], payload=PAYLOAD | {"id": 7, "state": "in_progress"})
 
     for communicator in (browser, phone):
         event = await communicator.receive_json_from(timeout=3)
         assert event["type"] == "ticket.updated"
-        assert event["payload"] == {"id": 7, "number": "TS20260101001", "state": "in_progress"}
+        assert event["payload"] == PAYLOAD | {"id": 7, "state": "in_progress"}
         assert event["sent_at"]
     assert await bystander.receive_nothing(timeout=0.3)
     for communicator in (browser, phone, bystander):

@@ -3,6 +3,7 @@
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils import timezone
 
 from helpdesk.core.events import user_group_name
 from tickets import services
@@ -60,9 +61,23 @@ def test_the_asker_hears_the_approved_answer_and_the_agent_the_assignment(
     asker_inbox()
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_approve(ticket=ticket, reviewer=staff.reviewer)
-    (event,) = asker_inbox()
-    assert event["type"] == "ticket.updated"
-    assert event["payload"] == {"id": ticket.pk, "number": ticket.number, "state": "answered"}
+    heard = asker_inbox()
+    (event,) = [e for e in heard if e["type"].startswith("ticket.")]
+    # The bell has it too.
+    assert [e["payload"]["kind"] for e in heard if e["type"] == "notification.created"] == ["ticket.answered"]
+    # The screen needs no second request: the approved answer arrives with the ticket's header fields.
+    assert event["type"] == "ticket.answered"
+    ticket.refresh_from_db()
+    assert event["payload"] == {
+        "id": ticket.pk,
+        "number": ticket.number,
+        "title": ticket.title,
+        "state": "answered",
+        "priority": ticket.priority,
+        "updated_at": timezone.localtime(ticket.updated_at).isoformat(),
+        "solution": "更换灯泡",
+    }
+    assert event["sent_at"].endswith("+08:00")
 
 
 def test_nothing_is_pushed_when_the_write_rolls_back(
@@ -92,12 +107,19 @@ def test_what_the_asker_hears_carries_nothing_of_a_draft_or_its_review(
         services.ticket_reject(ticket=ticket, reviewer=staff.reviewer, reason="步骤不完整")
         services.ticket_submit_answer(ticket=ticket, agent=agent, solution="请检查路由器的电源")
         services.ticket_approve(ticket=ticket, reviewer=staff.reviewer, solution="请更换网线接头")
-    heard = asker_inbox()
-    # Every event the asker gets says which ticket changed and its state, nothing more: the page
-    # fetches what the asker may read.
-    assert heard and all(set(event["payload"]) == {"id", "number", "state"} for event in heard)
-    text = json.dumps(heard, ensure_ascii=False)
-    for secret in ("交换机", "路由器", "步骤不完整", "网线"):
+    everything = asker_inbox()
+    heard = [event for event in everything if event["type"].startswith("ticket.")]
+    # Every event the asker gets says which ticket changed and how it stands; only the published
+    # answer (the reviewer's edit) travels, in ticket.answered. Nothing of a draft or its review:
+    # no answer_submitted or answer_rejected reaches the asker.
+    fields = {"id", "number", "title", "state", "priority", "updated_at"}
+    assert heard and all(set(event["payload"]) - {"solution"} == fields for event in heard)
+    assert not {"ticket.answer_submitted", "ticket.answer_rejected"} & {event["type"] for event in heard}
+    (answered,) = [event for event in heard if event["type"] == "ticket.answered"]
+    assert answered["payload"]["solution"] == "请更换网线接头"
+    # Nor in the notification centre's entries.
+    text = json.dumps(everything, ensure_ascii=False)
+    for secret in ("交换机", "路由器", "步骤不完整"):
         assert secret not in text, secret
     # The note went to the staff only, and the reviewer heard of the answers to review.
     assert [event["type"] for event in heard].count("ticket.message") == 0
@@ -123,9 +145,41 @@ def test_every_ticket_event_is_declared_in_tickets_events_and_its_builders_match
         assert not re.search(r"[\"']ticket\.[a-z_]+[\"']", text), f"{source.name} names an event type as a literal"
         for used in re.findall(r"events\.(TICKET_[A-Z_]+)", text):
             assert getattr(events, used) in declared
-    ticket = Ticket(pk=7, number="TS20261205007", state="in_progress")
-    for name in declared - {events.TICKET_FOLLOW_UP, events.TICKET_MERGED}:
+    ticket = Ticket(
+        pk=7, number="TS20261205007", title="投影仪", state="in_progress", priority="P3", updated_at=timezone.now()
+    )
+    follow_up_types = {events.TICKET_FOLLOW_UP, events.TICKET_FOLLOW_UP_DONE}
+    for name in declared - follow_up_types - {events.TICKET_MERGED, events.TICKET_ANSWERED}:
         event_types.validate(name, events.ticket_payload(ticket))
-    event_types.validate(events.TICKET_FOLLOW_UP, events.follow_up_payload(ticket, FollowUp(pk=3)))
+    ticket.solution = "重启"
+    event_types.validate(events.TICKET_ANSWERED, events.answered_payload(ticket))
+    for name in follow_up_types:
+        event_types.validate(name, events.follow_up_payload(ticket, FollowUp(pk=3, due_at=timezone.now())))
     target = Ticket(pk=8, number="TS20261205008", state="in_progress")
     event_types.validate(events.TICKET_MERGED, events.merged_payload(ticket, target))
+
+
+def test_a_poor_rating_and_its_follow_up_reach_the_supervisor_and_the_answering_agent(
+    new_ticket, staff, teacher, inbox, django_capture_on_commit_callbacks
+):
+    from tickets.models import FollowUp
+
+    ticket = new_ticket()
+    agent = staff.agent if ticket.assignee_id == staff.agent.pk else staff.agent2
+    services.ticket_accept(ticket=ticket, agent=agent)
+    services.ticket_submit_answer(ticket=ticket, agent=agent, solution="更换灯泡")
+    services.ticket_approve(ticket=ticket, reviewer=staff.reviewer)
+    services.ticket_confirm(ticket=ticket, asker=teacher)
+    supervisor_inbox, agent_inbox = inbox(staff.supervisor), inbox(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_rate(ticket=ticket, asker=teacher, rating="dissatisfied", feedback="等太久")
+    for heard in (supervisor_inbox(), agent_inbox()):
+        (opened,) = [e for e in heard if e["type"] == "ticket.follow_up"]
+        assert opened["payload"]["rating"] == "dissatisfied" and opened["payload"]["number"] == ticket.number
+        assert [e["payload"]["kind"] for e in heard if e["type"] == "notification.created"] == ["ticket.follow_up"]
+    follow_up = FollowUp.objects.get(ticket=ticket)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.follow_up_complete(follow_up=follow_up, user=staff.supervisor, outcome="已电话回访")
+    assert [e["type"] for e in agent_inbox()] == ["ticket.follow_up_done"]
+    # The supervisor who completed it hears it too (its other open lists follow).
+    assert [e["type"] for e in supervisor_inbox()] == ["ticket.follow_up_done"]

@@ -75,7 +75,7 @@ def gunicorn():
 def test_gunicorn_files_numbers_and_lists_tickets(gunicorn, teacher, staff):
     token = api_token(teacher)
     headers = {"Authorization": f"Token {token}"}
-    body = {"title": "投影仪无法开机", "description": "指示灯常亮", "type": "hardware", "contact_info": "138"}
+    body = {"title": "投影仪无法开机", "description": "指示灯常亮", "type": "hardware", "contact_info": "13800138000"}
     with httpx.Client(base_url=gunicorn, headers=headers, timeout=10) as http:
         # More creates than workers: every worker's pooled connection prepares and reuses the statements.
         created = [http.post("/api/v1/tickets/", json=body) for _ in range(8)]

@@ -775,3 +775,12 @@ def supervisors_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
     for unit_id, user_id in rows.values_list("unit_id", "user_id"):
         result.setdefault(unit_id, []).append(user_id)
     return result
+
+
+def pool_agents_of(*, unit_id: int) -> list[int]:
+    """The active, on-duty support agents of a pool's unit: who hears that a question arrived."""
+    return list(
+        RoleAssignment.objects.filter(
+            unit_id=unit_id, role=Role.SUPPORT_AGENT, on_duty=True, user__is_active=True
+        ).values_list("user_id", flat=True)
+    )

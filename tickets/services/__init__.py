@@ -20,7 +20,7 @@ from .core import (
     ticket_number_for,
     ticket_transition,
 )
-from .intake import ticket_create
+from .intake import ticket_create, ticket_created_notify
 from .routing import GROUP_FOR_TYPE, ticket_route, tickets_follow_unit_move
 from .sla import DEFAULT_SLA, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines, ticket_sla
 from .sweep import sla_sweep
@@ -69,6 +69,7 @@ __all__ = [
     "ticket_compute_deadlines",
     "ticket_confirm",
     "ticket_create",
+    "ticket_created_notify",
     "ticket_forward",
     "ticket_merge",
     "ticket_number_for",

@@ -15,12 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import services as account_services
 from accounts.models import User
-from helpdesk.core.events import send_event
+from helpdesk.core.events import send_event, send_events
 from helpdesk.core.search import search_text_for
 from helpdesk.core.tombstones import record_removed, record_removed_rows
 
-from .. import events, selectors
+from .. import events, notifications, selectors
 from ..models import TRANSITIONS, Priority, Ticket, TicketEvent, TicketSearch, TicketState
 from .sla import apply_clock_effects, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
 
@@ -103,14 +104,29 @@ def notify_ticket(
     event_type: str = events.TICKET_UPDATED,
     extra: set[int] | None = None,
     payload: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+    body: str = "",
 ) -> None:
-    """Tell the people of a ticket (asker, handler, and whoever else is named) that it changed."""
+    """Tell the people of a ticket (asker, handler, and whoever else is named) that it changed, and
+    leave a notification in the bell of those the change concerns (tickets.notifications).
+
+    A type about an answer under review goes to staff only; the asker hears ``ticket.updated``."""
     recipients = {ticket.asker_id} | ({ticket.assignee_id} if ticket.assignee_id else set()) | (extra or set())
-    send_event(
-        user_ids=recipients,
-        event_type=event_type,
-        payload=payload or events.ticket_payload(ticket),
+    account_services.notify(
+        notifications.drafts_for(event_type, ticket, recipients=recipients, actor_id=actor_id, body=body)
     )
+    if payload is None:
+        payload = events.answered_payload(ticket) if event_type == events.TICKET_ANSWERED else None
+    payload = payload or events.ticket_payload(ticket)
+    if event_type in events.STAFF_ONLY_EVENTS and ticket.asker_id in recipients:
+        send_events(
+            [
+                (recipients - {ticket.asker_id}, event_type, payload),
+                ([ticket.asker_id], events.TICKET_UPDATED, events.ticket_payload(ticket)),
+            ]
+        )
+        return
+    send_event(user_ids=recipients, event_type=event_type, payload=payload)
 
 
 def ticket_transition(
@@ -123,7 +139,7 @@ def ticket_transition(
     extra_recipients: set[int] | None = None,
     data: dict[str, Any] | None = None,
     prepare: Callable[[Ticket], Step] | None = None,
-    event_type: str = events.TICKET_UPDATED,
+    event_type: str | None = None,
     same_outcome: Callable[[Ticket], bool] | None = None,
 ) -> Ticket:
     """Apply one action of the transition table under a row lock; refuse what the table does not allow.
@@ -182,7 +198,14 @@ def ticket_transition(
             TicketEvent.objects.bulk_create(step.lines)
         record_left_lists(locked, assignee=before[0], pool=before[1])
         extra = ({actor.pk} if actor else set()) | (extra_recipients or set()) | step.recipients
-        notify_ticket(locked, event_type=event_type, extra=extra - {None}, payload=step.payload)
+        notify_ticket(
+            locked,
+            event_type=event_type or events.ACTION_EVENTS.get(action, events.TICKET_UPDATED),
+            extra=extra - {None},
+            payload=step.payload,
+            actor_id=actor.pk if actor else None,
+            body=comment,
+        )
     return locked
 
 
@@ -302,5 +325,5 @@ def ticket_change_priority(*, ticket: Ticket, agent: User, priority: str, reason
             comment=reason.strip(),
             data={"from": old, "to": priority},
         )
-        notify_ticket(locked)
+        notify_ticket(locked, event_type=events.TICKET_PRIORITY_CHANGED)
     return locked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,17 +14,20 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import services as account_services
 from accounts.models import User
 from helpdesk.core.db import fetch_prepared
 from helpdesk.core.events import send_events
 from helpdesk.core.search import search_text_for
 
-from .. import events, sql
+from .. import events, notifications, selectors, sql
 from ..fields import validate_contact_info
 from ..models import Priority, SLAPolicy, Ticket, TicketEvent, TicketSearch
 from .core import event, ticket_number_for
 from .routing import assign_to_pool, route_params, routed_to
 from .sla import refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines
+
+logger = logging.getLogger(__name__)
 
 
 def ticket_create(
@@ -87,7 +91,17 @@ def ticket_create(
     if ticket.assignee_id:
         outgoing.append(([ticket.assignee_id], events.TICKET_ASSIGNED, payload))
     send_events(outgoing)
+    transaction.on_commit(lambda: _queue_created_notify(ticket.pk))
     return ticket
+
+
+def _queue_created_notify(ticket_id: int) -> None:
+    from ..tasks import ticket_created_notify
+
+    try:
+        ticket_created_notify.delay(ticket_id)
+    except Exception:  # the ticket is filed; the pool sees it in its queue either way
+        logger.exception("could not queue the new-ticket notifications of %s", ticket_id)
 
 
 def _write_routed_and_numbered(
@@ -191,3 +205,19 @@ def _ticket_insert_plan() -> list[tuple[models.Field, str]]:
         return "routing" if field.attname in sql.FROM_ROUTING else "record"
 
     return [(field, source(field)) for field in sql.ticket_insert_fields()]
+
+
+def ticket_created_notify(*, ticket_id: int) -> int:
+    """Notify the pool of a new ticket (tickets.tasks.ticket_created_notify, after the create commits)."""
+    from accounts.models import Notification
+
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None or ticket.pool_unit_id is None:
+        return 0
+    with transaction.atomic():
+        if Notification.objects.filter(
+            subject_type="ticket", subject_id=ticket.pk, kind__in=[notifications.NEW_IN_POOL, notifications.ASSIGNED]
+        ).exists():
+            return 0
+        agents = selectors.pool_agents_of(unit_id=ticket.pool_unit_id)
+        return len(account_services.notify(notifications.pool_drafts(ticket, agent_ids=agents)))

@@ -32,13 +32,14 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.models import HandlingGroup, Role, RoleAssignment
 from helpdesk.core.db import rows_with_native_timestamps
 from helpdesk.core.events import send_events
 from helpdesk.core.tombstones import record_removed_rows
 from orgtree.models import OrgUnit
 
-from .. import events, selectors, sql
+from .. import events, notifications, selectors, sql
 from ..models import ESCALATION_CLOCK_FIELDS, Priority, SLAPolicy, Ticket, TicketEvent, TicketState
 from ..working_time import DeadlineCalendar
 from .routing import GROUP_FOR_TYPE, unit_ancestor_paths
@@ -50,6 +51,7 @@ BATCH_SIZE = 1000
 READ_FIELDS = (
     "id",
     "number",
+    "title",
     "type",
     "priority",
     "state",
@@ -290,13 +292,29 @@ def _sweep_batch(
     _insert_lines(lines)
     record_removed_rows(gone, at=stamped)
     outgoing = []
+    drafts = []
     for ticket, event_type, extra in notices:
         recipients = {ticket.asker_id} if event_type == events.TICKET_ESCALATED else set()
         recipients |= extra | ({ticket.assignee_id} if ticket.assignee_id else set())
         outgoing.append((recipients, event_type, events.ticket_payload(ticket)))
+        drafts.extend(notifications.drafts_for(event_type, ticket, recipients=recipients))
+    account_services.notify(drafts)
     send_events(outgoing)
     counts["checked"] += len(tickets)
     return counts
+
+
+def _left_lists(
+    ticket: DueTicket, *, assignee: int | None, pool: int | None, target: int, agent: Agent | None
+) -> list[tuple[str, int, int | None]]:
+    """Tombstones of an escalation: the previous handler's assigned list and the old pool's lists
+    lose the ticket without a change they could see (helpdesk.core.api.delta)."""
+    rows: list[tuple[str, int, int | None]] = []
+    if assignee and assignee != (agent.pk if agent else None):
+        rows.append((selectors.TOMBSTONE_KIND, ticket.id, assignee))
+    if pool and pool != target:
+        rows.append((selectors.pool_tombstone_kind(pool), ticket.id, None))
+    return rows
 
 
 def _breach_data(ticket: DueTicket, told: set[int]) -> dict[str, Any]:
@@ -325,19 +343,6 @@ def _moot_warning(ticket: DueTicket, now: datetime, *, spend: bool) -> bool:
     if spend:
         ticket.warned_at = now
     return True
-
-
-def _left_lists(
-    ticket: DueTicket, *, assignee: int | None, pool: int | None, target: int, agent: Agent | None
-) -> list[tuple[str, int, int | None]]:
-    """Tombstones of an escalation: the previous handler's assigned list and the old pool's lists
-    lose the ticket without a change they could see (helpdesk.core.api.delta)."""
-    rows: list[tuple[str, int, int | None]] = []
-    if assignee and assignee != (agent.pk if agent else None):
-        rows.append((selectors.TOMBSTONE_KIND, ticket.id, assignee))
-    if pool and pool != target:
-        rows.append((selectors.pool_tombstone_kind(pool), ticket.id, None))
-    return rows
 
 
 def escalate_one(

@@ -10,12 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import services as account_services
 from accounts.models import User
 from accounts.scope import scope_of
 from helpdesk.core.events import send_event
 from orgtree.models import OrgUnit
 
-from .. import events, selectors
+from .. import events, notifications, selectors
 from ..models import POOR_RATINGS, FollowUp, Rating, SupportSettings, Ticket, TicketEvent, TicketMessage, TicketState
 from .core import _record, notify_ticket, ticket_transition
 from .sla import refresh_sla_schedule
@@ -203,10 +204,17 @@ def ticket_rate(*, ticket: Ticket, asker: User, rating: str, feedback: str = "")
                 data={"follow_up": follow_up.pk, "unit": unit_id, "due_at": follow_up.due_at.isoformat()},
             )
             supervisors = selectors.supervisors_of(unit_ids=[unit_id]).get(unit_id, [])
+            # The answering agent is told too: the follow-up is about its answer.
+            handler = [ticket.assignee_id] if ticket.assignee_id else []
             send_event(
-                user_ids=supervisors,
+                user_ids=[*supervisors, *handler],
                 event_type=events.TICKET_FOLLOW_UP,
                 payload=events.follow_up_payload(ticket, follow_up),
+            )
+            account_services.notify(
+                notifications.drafts_for(
+                    events.TICKET_FOLLOW_UP, ticket, recipients={*supervisors, *handler}, body=feedback
+                )
             )
     return ticket
 
@@ -221,6 +229,14 @@ def follow_up_complete(*, follow_up: FollowUp, user: User, outcome: str) -> Foll
         locked.done_at, locked.done_by, locked.outcome = timezone.now(), user, outcome
         locked.save(update_fields=["done_at", "done_by", "outcome", "updated_at"])
         _record(locked.ticket, actor=user, kind=TicketEvent.Kind.FOLLOW_UP_DONE, comment=outcome)
+        # Every supervisor's open list drops it live; the answering agent learns how it ended.
+        supervisors = selectors.supervisors_of(unit_ids=[locked.unit_id]).get(locked.unit_id, [])
+        handler = [locked.ticket.assignee_id] if locked.ticket.assignee_id else []
+        send_event(
+            user_ids=[*supervisors, *handler],
+            event_type=events.TICKET_FOLLOW_UP_DONE,
+            payload=events.follow_up_payload(locked.ticket, locked),
+        )
     return locked
 
 

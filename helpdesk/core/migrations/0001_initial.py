@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('seq', models.BigIntegerField()),
                 ('type', models.CharField(max_length=64)),
                 ('payload', models.JSONField()),
-                ('origin', models.CharField(blank=True, default='', max_length=40)),
+                ('origin', models.CharField(blank=True, default='', max_length=64)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('user', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],

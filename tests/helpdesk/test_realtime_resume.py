@@ -1,0 +1,247 @@
+"""Resumable realtime over a real daphne process on PostgreSQL and Redis (issue 12's proof).
+
+A phone that loses its socket reconnects with the last event id it saw and receives every event it
+missed, in order and once: after a plain disconnect, after the web process restarts, and after
+Redis itself restarts (a Redis of this test's own, with its append-only file on). The events come
+from this test process through ``helpdesk.core.events.send_event``, as a Celery worker's would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from accounts import services as account_services
+from helpdesk.core.events import send_event
+from tests.backends import require_redis_url
+from tests.concurrency import require_postgres
+from tests.factories import UserFactory
+from tests.ws_client import Closed, WebSocket
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+REPO = Path(__file__).resolve().parents[2]
+PAYLOAD = {
+    "id": 1,
+    "number": "TS20261205001",
+    "title": "投影仪无信号",
+    "state": "in_progress",
+    "priority": "P3",
+    "updated_at": "2026-12-05T09:30:00+08:00",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Daphne:
+    """daphne serving helpdesk.asgi on this test's database and the given Redis."""
+
+    def __init__(self, redis_url: str) -> None:
+        require_postgres()
+        db = connection.settings_dict
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "REDIS_URL": redis_url,
+        }
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+        self.log = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def start(self) -> None:
+        # The log goes to a file: a pipe nobody reads fills up and stops the server.
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "helpdesk.asgi:application"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail("daphne exited: " + self.output())
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.2)
+        pytest.fail("daphne did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def daphne():
+    server = Daphne(require_redis_url())
+    server.start()
+    yield server
+    server.stop()
+
+
+def produce(user_id: int, count: int) -> None:
+    for n in range(count):
+        send_event(user_ids=[user_id], event_type="ticket.updated", payload=PAYLOAD | {"id": n + 1})
+
+
+async def connect(server: Daphne, key: str, last_event_id: int | None = None) -> tuple[WebSocket, dict]:
+    query = f"?token={key}" + (f"&last_event_id={last_event_id}" if last_event_id is not None else "")
+    try:
+        sock = await WebSocket.connect("127.0.0.1", server.port, f"/ws/{query}")
+    except Exception:
+        print(server.output())
+        raise
+    hello = await sock.receive(timeout=10)
+    assert hello["type"] == "hello", hello
+    return sock, hello
+
+
+async def drain(sock: WebSocket) -> list[dict]:
+    """Every event the server has for this socket: ping, collect until the pong."""
+    await sock.send_json({"type": "ping"})
+    frames = []
+    while True:
+        frame = await sock.receive(timeout=10)
+        if frame["type"] == "pong":
+            return frames
+        frames.append(frame)
+
+
+def assert_in_order_once(frames: list[dict], after: int, count: int) -> None:
+    assert [frame["type"] for frame in frames] == ["ticket.updated"] * count
+    assert [frame["id"] for frame in frames] == list(range(after + 1, after + count + 1))
+    assert [frame["payload"]["id"] for frame in frames] == list(range(1, count + 1))
+
+
+def test_a_client_that_missed_50_events_receives_all_50_in_order_once(daphne):
+    user = UserFactory()
+    key = account_services.token_issue(user=user).key
+
+    async def scenario():
+        sock, hello = await connect(daphne, key)
+        seen = hello["payload"]["last_event_id"]
+        await sock.close()
+        await asyncio.to_thread(produce, user.pk, 50)
+        sock, hello = await connect(daphne, key, seen)
+        assert hello["payload"]["resumed"] is True
+        frames = await drain(sock)
+        assert_in_order_once(frames, seen, 50)
+        # Nothing more follows: each was sent once.
+        assert await drain(sock) == []
+        await sock.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_same_after_the_web_process_restarts(daphne):
+    user = UserFactory()
+    key = account_services.token_issue(user=user).key
+
+    async def scenario():
+        sock, hello = await connect(daphne, key)
+        seen = hello["payload"]["last_event_id"]
+        await asyncio.to_thread(produce, user.pk, 5)
+        live = await drain(sock)
+        assert_in_order_once(live, seen, 5)
+        seen = live[-1]["id"]
+        await asyncio.to_thread(daphne.stop)
+        await asyncio.to_thread(produce, user.pk, 50)
+        await asyncio.to_thread(daphne.start)
+        sock, _hello = await connect(daphne, key, seen)
+        assert_in_order_once(await drain(sock), seen, 50)
+        await sock.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis of this test's own with its append-only file on, which the test may restart."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed")
+    port = _free_port()
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--appendonly", "yes", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return process
+            time.sleep(0.1)
+        pytest.fail("redis-server did not start")
+
+    state = {"process": start()}
+
+    def restart() -> None:
+        state["process"].terminate()
+        state["process"].wait(timeout=20)
+        state["process"] = start()
+
+    yield f"redis://127.0.0.1:{port}/0", restart
+    state["process"].terminate()
+    state["process"].wait(timeout=20)
+
+
+def test_after_a_redis_restart_nothing_is_lost(own_redis, settings):
+    url, restart = own_redis
+    # This process pushes through the same Redis as the server.
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+    }
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    server = Daphne(url)
+    server.start()
+    user = UserFactory()
+    key = account_services.token_issue(user=user).key
+
+    async def scenario():
+        sock, hello = await connect(server, key)
+        seen = hello["payload"]["last_event_id"]
+        await asyncio.to_thread(restart)
+        await asyncio.to_thread(produce, user.pk, 20)
+        received: list[dict] = []
+        try:
+            received = await drain(sock)
+        except (Closed, ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            # The server dropped the socket with its Redis connection: reconnect from the last id.
+            sock, _hello = await connect(server, key, seen)
+            received = await drain(sock)
+        assert_in_order_once(received, seen, 20)
+        await sock.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+        channel_layers.backends.clear()
