@@ -12,9 +12,10 @@ class HelpdeskConfig(AppConfig):
     verbose_name = _("Platform")
 
     def ready(self) -> None:
-        from . import signals
+        from . import knowledge_sources, signals
 
         signals.connect()
+        knowledge_sources.register()
 
 
 class PlatformAdminConfig(admin_apps.AdminConfig):
