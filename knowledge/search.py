@@ -1,28 +1,53 @@
-"""Search of knowledge articles: a placeholder the search engine replaces (issue 13's search part).
+"""Search of knowledge articles: an inverted index in the database, ranked by BM25F.
 
-The contract the services, selectors and views rely on:
+Why this engine (figures in bench/README.md, "Knowledge search"): the index is four tables of our
+own (knowledge.models: ``ArticleSearchTerm`` the postings, ``ArticleSearchDoc``, ``ArticleSearchTermStat``
+the document frequencies, ``ArticleSearchStats`` the totals), written in the same transaction as the
+publish, edit, restore or archive that changes what readers may find, so a search never sees an
+article the reader cannot open nor misses one just published. It runs the same on the embedded
+SQLite default and on PostgreSQL (no server to add, no second store to keep in step), and the scope
+filter is the reader's own queryset, applied inside the scoring statement.
 
-- ``index_article(article)``: called in the transaction of every publish, edit of a published
-  article and restore; makes the article findable as it now reads.
-- ``remove_article(article)``: called when an article leaves publication (archived).
-- ``search_articles(queryset, query, *, limit=50) -> list[SearchHit]``: the articles of ``queryset``
-  (already scoped to the reader) matching ``query``, best match first, each with highlighted title
-  and snippet HTML (escaped text, matched words in ``<mark>``).
+Text analysis (knowledge/search_text.py): synonyms of the domain rewritten to one form, bigrams of
+Chinese runs, question fillers and particles dropped, related words added to a query at half weight.
 
-Until the engine lands, this matches like the ticket search (every word in title or body) and ranks
-by title matches then views.
+Scoring (BM25F, Robertson & Zaragoza): for each query term t with weight w_t (1, or 0.5 for a related
+word) and idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)),
+
+    tfn = TITLE_WEIGHT × tf_title / (1 - B_TITLE + B_TITLE × title_len / avg_title_len)
+          + tf_body / (1 - B_BODY + B_BODY × body_len / avg_body_len)
+    score = Σ w_t × idf(t) × tfn × (K1 + 1) / (tfn + K1)
+
+Document frequencies and N are those of all published articles, not only the reader's: what a word
+is worth does not depend on who asks, and the figures cost nothing to read. Only articles of the
+reader's queryset are scored and returned.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
-from django.utils.html import escape
+from django.db import transaction
+from django.db.models import QuerySet
 
-from helpdesk.core.search import query_terms
+from . import sql
+from .models import Article, ArticleSearchDoc, ArticleSearchTerm, ArticleState
+from .search_text import document_terms, highlight, query_terms, snippet
 
-from .models import Article
+K1 = 1.2
+TITLE_WEIGHT = 3.0
+B_TITLE = 0.5
+B_BODY = 0.75
+# A term in more than this share of the articles (无法, 教室 in a big corpus) costs the most postings
+# to read and moves a score least: it is left out when the query has rarer terms.
+COMMON_SHARE = 0.2
+# A question typed into the ticket form can be long: its most telling terms make the suggestion.
+SUGGEST_TERMS = 12
+MAX_LIMIT = 200
+_POSTING_MAX = 32767
 
 
 @dataclass
@@ -33,37 +58,223 @@ class SearchHit:
     snippet_html: str
 
 
+def article_text(article: Article) -> tuple[str, str]:
+    """What the index reads of an article: its title, and its body (problem, steps, solution)."""
+    return article.title, "\n".join(part for part in (article.problem, article.steps, article.solution) if part)
+
+
+def _postings(article: Article) -> tuple[list[tuple[int, str, int, int, int, int]], int, int]:
+    title, body = article_text(article)
+    title_terms, body_terms = document_terms(title), document_terms(body)
+    title_len, body_len = sum(title_terms.values()), sum(body_terms.values())
+    rows = [
+        (
+            article.pk,
+            term,
+            min(title_terms.get(term, 0), _POSTING_MAX),
+            min(body_terms.get(term, 0), _POSTING_MAX),
+            min(title_len, _POSTING_MAX),
+            body_len,
+        )
+        for term in sorted(title_terms.keys() | body_terms.keys())
+    ]
+    return rows, title_len, body_len
+
+
 def index_article(article: Article) -> None:
-    """Nothing to index for the plain matcher."""
+    """Make a published article findable as it now reads (called in the transaction of its publish,
+    edit or restore). Replaces whatever the index held for it; an article that is not published is
+    taken out instead."""
+    if article.state != ArticleState.PUBLISHED:
+        remove_article(article)
+        return
+    with transaction.atomic():
+        sql.lock_stats()
+        old_doc = ArticleSearchDoc.objects.filter(article_id=article.pk).first()
+        old_terms = set(ArticleSearchTerm.objects.filter(article_id=article.pk).values_list("term", flat=True))
+        ArticleSearchTerm.objects.filter(article_id=article.pk).delete()
+        rows, title_len, body_len = _postings(article)
+        ArticleSearchTerm.objects.bulk_create(
+            ArticleSearchTerm(article_id=a, term=t, tf_title=tt, tf_body=tb, title_len=tl, body_len=bl)
+            for a, t, tt, tb, tl, bl in rows
+        )
+        new_terms = {row[1] for row in rows}
+        sql.change_document_frequencies(sorted(new_terms - old_terms), sorted(old_terms - new_terms))
+        sql.add_to_stats(
+            0 if old_doc else 1,
+            title_len - (old_doc.title_len if old_doc else 0),
+            body_len - (old_doc.body_len if old_doc else 0),
+        )
+        ArticleSearchDoc.objects.update_or_create(
+            article_id=article.pk,
+            defaults={"version": article.version, "title_len": title_len, "body_len": body_len},
+        )
 
 
 def remove_article(article: Article) -> None:
-    """Nothing to remove for the plain matcher."""
+    """Take an article out of the index (archived); nothing happens if it was not in it."""
+    with transaction.atomic():
+        sql.lock_stats()
+        old_doc = ArticleSearchDoc.objects.filter(article_id=article.pk).first()
+        if old_doc is None:
+            return
+        old_terms = list(ArticleSearchTerm.objects.filter(article_id=article.pk).values_list("term", flat=True))
+        ArticleSearchTerm.objects.filter(article_id=article.pk).delete()
+        sql.change_document_frequencies([], sorted(old_terms))
+        sql.add_to_stats(-1, -old_doc.title_len, -old_doc.body_len)
+        old_doc.delete()
 
 
-def _highlight(text: str, words: list[str]) -> str:
-    html = escape(text)
-    for word in sorted(set(words), key=len, reverse=True):
-        html = html.replace(escape(word), f"<mark>{escape(word)}</mark>")
-    return html
+def rebuild_index(*, batch: int = 1000, progress: Callable[[int], None] | None = None) -> int:
+    """Index every published article from scratch, in one transaction (readers keep the old index
+    until it commits). ``progress`` is called with the number of articles done in each batch.
+    Returns how many articles were indexed."""
+    done = 0
+    with transaction.atomic():
+        sql.lock_stats()
+        sql.clear_index()
+        articles = Article.objects.filter(state=ArticleState.PUBLISHED).order_by("pk")
+        last = 0
+        while True:
+            chunk = list(
+                articles.filter(pk__gt=last).only("pk", "title", "problem", "steps", "solution", "version")[:batch]
+            )
+            if not chunk:
+                break
+            rows: list[tuple[int, str, int, int, int, int]] = []
+            docs = []
+            for article in chunk:
+                article_rows, title_len, body_len = _postings(article)
+                rows.extend(article_rows)
+                docs.append(
+                    ArticleSearchDoc(
+                        article_id=article.pk, version=article.version, title_len=title_len, body_len=body_len
+                    )
+                )
+            sql.copy_postings(rows)
+            ArticleSearchDoc.objects.bulk_create(docs)
+            last = chunk[-1].pk
+            done += len(chunk)
+            if progress:
+                progress(len(chunk))
+        sql.recount_after_rebuild()
+    return done
+
+
+def catch_up_index(*, batch: int = 500) -> tuple[int, int]:
+    """Bring the index in step with the articles if a write ever bypassed the services (a restore
+    from backup, a manual fix in the database): published articles missing or at another version
+    are indexed, indexed articles no longer published are removed. Idempotent: a second run finds
+    nothing. Returns (indexed, removed)."""
+    indexed = removed = 0
+    stale = (
+        ArticleSearchDoc.objects.exclude(article__state=ArticleState.PUBLISHED)
+        .values_list("article_id", flat=True)
+        .order_by("article_id")
+    )
+    for article in Article.objects.filter(pk__in=list(stale[:batch])):
+        remove_article(article)
+        removed += 1
+    indexed_versions = ArticleSearchDoc.objects.filter(article_id__in=Article.objects.filter(state="published"))
+    versions = dict(indexed_versions.values_list("article_id", "version"))
+    published = Article.objects.filter(state=ArticleState.PUBLISHED).values_list("pk", "version")
+    missing = [pk for pk, version in published.iterator(chunk_size=5000) if versions.get(pk) != version]
+    for start in range(0, len(missing), batch):
+        for article in Article.objects.filter(pk__in=missing[start : start + batch]):
+            with transaction.atomic():
+                # Re-read under the lock: the article may have been archived meanwhile.
+                fresh = Article.objects.select_for_update().get(pk=article.pk)
+                index_article(fresh)
+            indexed += 1
+    return indexed, removed
+
+
+# --- Searching ---------------------------------------------------------------------------------------
+
+
+def _weights(query: str, *, max_terms: int | None = None) -> tuple[dict[str, float], set[str]]:
+    """term → IDF × the query's weight, for the terms the index holds; and every term of the query
+    (to highlight)."""
+    asked = query_terms(query)
+    documents, _title_terms, _body_terms = sql.read_stats()
+    if not asked or not documents:
+        return {}, set(asked)
+    frequencies = sql.document_frequencies(asked)
+    weights = {
+        term: weight * math.log(1 + (documents - frequencies[term] + 0.5) / (frequencies[term] + 0.5))
+        for term, weight in asked.items()
+        if frequencies.get(term)
+    }
+    rare = {term: value for term, value in weights.items() if frequencies[term] <= documents * COMMON_SHARE}
+    if rare and documents >= 50:
+        weights = rare
+    if max_terms is not None and len(weights) > max_terms:
+        weights = dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:max_terms])
+    return weights, set(asked)
+
+
+def rank(queryset: QuerySet[Article], query: str, *, limit: int = 50, max_terms: int | None = None):
+    """(article id, score) pairs, best first, and the query's terms."""
+    weights, asked = _weights(query, max_terms=max_terms)
+    if not weights:
+        return [], asked
+    documents, title_terms, body_terms = sql.read_stats()
+    avg_title = max(title_terms / documents, 1.0)
+    avg_body = max(body_terms / documents, 1.0)
+    ranked = sql.score(
+        queryset,
+        weights,
+        k1=K1,
+        title_weight=TITLE_WEIGHT,
+        title_norm=(1 - B_TITLE, B_TITLE / avg_title),
+        body_norm=(1 - B_BODY, B_BODY / avg_body),
+        limit=max(1, min(limit, MAX_LIMIT)),
+    )
+    return ranked, asked
+
+
+_MARKDOWN = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[#>*_`|]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
+_BLANKS = re.compile(r"\s+")
+
+
+def plain_body(article: Article) -> str:
+    """The body as text for a snippet: Markdown marks and link targets dropped, one line."""
+    _title, body = article_text(article)
+    return _BLANKS.sub(" ", _MARKDOWN.sub(lambda match: match.group(1) or " ", body)).strip()
+
+
+def _hits(queryset: QuerySet[Article], ranked: list[tuple[int, float]], terms: set[str]) -> list[SearchHit]:
+    articles = queryset.in_bulk([article_id for article_id, _score in ranked])
+    hits = []
+    for article_id, value in ranked:
+        article = articles.get(article_id)
+        if article is None:
+            continue
+        hits.append(
+            SearchHit(
+                article=article,
+                score=round(value, 6),
+                title_html=highlight(article.title, terms),
+                snippet_html=snippet(plain_body(article), terms),
+            )
+        )
+    return hits
 
 
 def search_articles(queryset: QuerySet[Article], query: str, *, limit: int = 50) -> list[SearchHit]:
-    words = [term for term, _exact in query_terms(query)]
-    if not words:
-        return []
-    matched = queryset
-    for word in words:
-        matched = matched.filter(
-            Q(title__icontains=word)
-            | Q(problem__icontains=word)
-            | Q(steps__icontains=word)
-            | Q(solution__icontains=word)
-        )
-    hits = []
-    for article in matched.order_by("-views", "-id")[: limit * 4]:
-        score = sum(3 for word in words if word in article.title) + sum(1 for word in words if word in article.problem)
-        snippet = article.problem[:160]
-        hits.append(SearchHit(article, float(score), _highlight(article.title, words), _highlight(snippet, words)))
-    hits.sort(key=lambda hit: -hit.score)
-    return hits[:limit]
+    """The articles of ``queryset`` (the reader's, already filtered) that share a meaning-bearing
+    word with ``query``, best first, with the title and a snippet highlighted: escaped text, the
+    matched words in ``<mark>``."""
+    ranked, terms = rank(queryset, query, limit=limit)
+    return _hits(queryset, ranked, terms)
+
+
+def suggest_articles(user, text: str, limit: int = 5) -> list[SearchHit]:
+    """Published articles the user may read that answer the question being typed (问题咨询): the
+    title and description so far, ranked by their most telling terms."""
+    from .selectors import published_articles
+
+    queryset = published_articles(user=user)
+    ranked, terms = rank(queryset, text, limit=limit, max_terms=SUGGEST_TERMS)
+    return _hits(queryset, ranked, terms)
+
