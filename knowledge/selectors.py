@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.scope import path_in_subtree, scope_of
+from helpdesk.core.api.delta import DeltaSource
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
@@ -82,6 +83,21 @@ def published_articles(*, user: User) -> QuerySet[Article]:
     if not user.is_authenticated:
         return Article.objects.none()
     return Article.objects.filter(Q(state=ArticleState.PUBLISHED) & _reader_q(user))
+
+
+# Tombstones of articles that left readers' lists without a change the list can find (a new scope).
+TOMBSTONE_KIND = "knowledge_article"
+
+
+def article_delta_source(*, user: User) -> DeltaSource:
+    """The published list's delta: articles scoped to the reader that changed, those no longer
+    published (archived) among them removed; a scope moved away comes as a tombstone."""
+    return DeltaSource(
+        candidates=Article.objects.filter(_reader_q(user)),
+        kinds=(TOMBSTONE_KIND,),
+        user_id=user.pk,
+        member=Q(state=ArticleState.PUBLISHED),
+    )
 
 
 def article_get(*, user: User, pk) -> Article:

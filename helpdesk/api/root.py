@@ -31,6 +31,8 @@ RESOURCES: tuple[tuple[str, str, str], ...] = (
     ("ticket_follow_ups", "api-ticket-follow-ups-list", "Follow-ups of poorly rated tickets (supervisors)."),
     ("ticket_reports", "api-ticket-reports", "Ticket figures of a unit's subtree."),
     ("ticket_support_settings", "api-ticket-support-settings", "A unit's answer review switch."),
+    ("knowledge_articles", "api-knowledge-articles-list", "The knowledge base: articles, search, review, versions."),
+    ("knowledge_categories", "api-knowledge-categories-list", "The knowledge base's category tree."),
 )
 # URL names whose path takes an id: the URL argument and the template variable shown for it.
 TEMPLATED = {"api-roles-detail": ("pk", "id"), "api-ticket-support-settings": ("unit_id", "unit_id")}

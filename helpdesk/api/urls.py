@@ -8,5 +8,6 @@ urlpatterns = [
     path("", include("tickets.api.urls")),
     path("", include("accounts.api.urls")),
     path("", include("orgtree.api.urls")),
+    path("", include("knowledge.api.urls")),
     path("", ApiRootView.as_view(), name="api-root"),
 ]

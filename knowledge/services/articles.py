@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from helpdesk.core.tombstones import record_removed
 from orgtree.models import OrgUnit
 
 from .. import search, selectors
@@ -169,7 +170,11 @@ def article_update(*, user: User, article: Article, data: ArticleInput) -> Artic
     if not selectors.can_edit(user, article):
         raise ValidationError({"state": [_("You cannot edit this article.")]})
     cleaned = _clean(data, owner=article.unit)
+    old_scope = article.scope_path
     _apply(article, data, cleaned)
+    if article.scope_path != old_scope and article.state == ArticleState.PUBLISHED:
+        # Readers outside the new scope drop it from their synced lists (delta sync).
+        record_removed(kind=selectors.TOMBSTONE_KIND, object_ids=[article.pk])
     article.save()
     _set_tags(article, cleaned["tags"])
     _new_version(article, user=user, note=data.note)
