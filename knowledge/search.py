@@ -46,6 +46,7 @@ B_BODY = 0.75
 COMMON_SHARE = 0.2
 # A question typed into the ticket form can be long: its most telling terms make the suggestion.
 SUGGEST_TERMS = 12
+SUGGEST_FLOOR = 0.35
 MAX_LIMIT = 200
 _POSTING_MAX = 32767
 
@@ -233,7 +234,11 @@ def rank(queryset: QuerySet[Article], query: str, *, limit: int = 50, max_terms:
     return ranked, asked
 
 
-_MARKDOWN = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|[#>*_`|]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
+# Links keep their text; headings, quotes, list marks, emphasis and table bars go.
+_MARKDOWN = re.compile(
+    r"!?\[([^\]]*)\]\([^)]*\)|^\s*(?:#+|>+|[-+*]|\d+\.)\s+|[*_`|]+",
+    re.MULTILINE,
+)
 _BLANKS = re.compile(r"\s+")
 
 
@@ -276,5 +281,9 @@ def suggest_articles(user, text: str, limit: int = 5) -> list[SearchHit]:
 
     queryset = published_articles(user=user)
     ranked, terms = rank(queryset, text, limit=limit, max_terms=SUGGEST_TERMS)
+    # A suggestion interrupts the asker: only articles close to the best one are worth it, not
+    # those sharing one stray word with a long description.
+    if ranked:
+        floor = ranked[0][1] * SUGGEST_FLOOR
+        ranked = [(article_id, value) for article_id, value in ranked if value >= floor]
     return _hits(queryset, ranked, terms)
-

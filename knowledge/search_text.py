@@ -178,8 +178,8 @@ class Normalised:
 
 
 def normalise(text: str) -> Normalised:
-    """Lower case, ``wi-fi`` → ``wi fi``, synonyms rewritten to their canonical form; every character
-    of the result remembers where it came from in ``text``."""
+    """Lower case, synonyms rewritten to their canonical form set apart by spaces; every character
+    of the result remembers the span of ``text`` it came from (empty for the added spaces)."""
     # Character by character: a few letters lower to two characters, which would shift the spans.
     lowered = "".join(char if len(char.lower()) != 1 else char.lower() for char in text or "")
     out: list[str] = []
@@ -190,8 +190,10 @@ def normalise(text: str) -> Normalised:
             out.append(lowered[index])
             spans.append((index, index + 1))
         replacement = _CANONICAL[match.group(0)]
-        out.extend(replacement)
-        spans.extend([(match.start(), match.end())] * len(replacement))
+        # Spaces around the word: a pair across its edge (机无 in 打印机无法连接) belongs to no word.
+        out.extend(f" {replacement} ")
+        spans.extend([(match.start(), match.start())] + [(match.start(), match.end())] * len(replacement))
+        spans.append((match.end(), match.end()))
         position = match.end()
     for index in range(position, len(lowered)):
         out.append(lowered[index])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Model, QuerySet
 
@@ -157,7 +158,10 @@ def score(
     ``a + b × length``, saturate through k1; ties go to the newer article (higher id)."""
     if not weights:
         return []
-    scope_sql, scope_params = queryset.order_by().values("pk").query.sql_with_params()
+    try:
+        scope_sql, scope_params = queryset.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # queryset.none(), or a filter that can match nothing
+        return []
     terms = " UNION ALL ".join([f"SELECT %s AS term, {_FLOAT} AS weight"] * len(weights))
     term_params = [value for term, weight in weights.items() for value in (term, float(weight))]
     # Table names from the models, the scope's SQL from the ORM; every value is a parameter.
