@@ -17,6 +17,7 @@ urlpatterns = [
     # Captcha images and refresh for the password change page (django-simple-captcha).
     path("captcha/", include("captcha.urls")),
     path("tickets/", include("tickets.urls")),
+    path("knowledge/", include("knowledge.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The websocket and its event types (AsyncAPI 2.6), generated from the events registry.

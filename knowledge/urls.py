@@ -1,0 +1,23 @@
+"""Portal URLs of the knowledge base, under /knowledge/."""
+
+from django.urls import path
+
+from .views import articles
+
+app_name = "knowledge"
+
+urlpatterns = [
+    path("", articles.article_index, name="index"),
+    path("new/", articles.article_create, name="create"),
+    path("preview/", articles.article_preview, name="preview"),
+    path("review/", articles.review_queue, name="review"),
+    path("from-ticket/<int:ticket_id>/", articles.article_from_ticket, name="from_ticket"),
+    path("<int:pk>/", articles.article_detail, name="detail"),
+    path("<int:pk>/edit/", articles.article_edit, name="edit"),
+    path("<int:pk>/vote/", articles.article_vote, name="vote"),
+    path("<int:pk>/do/<slug:action>/", articles.article_action, name="action"),
+    path("<int:pk>/history/", articles.article_history, name="history"),
+    path("<int:pk>/history/<int:number>/", articles.article_version, name="version"),
+    path("<int:pk>/files/", articles.attachment_upload, name="attachment_upload"),
+    path("<int:pk>/files/<int:attachment_id>/", articles.attachment_download, name="attachment"),
+]
