@@ -159,21 +159,29 @@ def score(
     if not weights:
         return []
     try:
-        scope_sql, scope_params = queryset.order_by().values("pk").query.sql_with_params()
+        scope_sql, scope_params = queryset.order_by().values("id").query.sql_with_params()
     except EmptyResultSet:  # queryset.none(), or a filter that can match nothing
         return []
     terms = " UNION ALL ".join([f"SELECT %s AS term, {_FLOAT} AS weight"] * len(weights))
     term_params = [value for term, weight in weights.items() for value in (term, float(weight))]
-    # Table names from the models, the scope's SQL from the ORM; every value is a parameter.
-    sql = f"""SELECT article_id, SUM(weight * tfn * {_FLOAT} / (tfn + {_FLOAT})) AS score FROM (
-    SELECT p.article_id AS article_id, q.weight AS weight,
-        ({_FLOAT} * p.tf_title / ({_FLOAT} + {_FLOAT} * p.title_len)
-            + p.tf_body / ({_FLOAT} + {_FLOAT} * p.body_len)) AS tfn
-    FROM ({terms}) q JOIN {POSTINGS} p ON p.term = q.term
-    WHERE p.article_id IN ({scope_sql})
-) hits GROUP BY article_id ORDER BY score DESC, article_id DESC LIMIT %s"""  # noqa: S608
+    # Table names from the models, the scope's SQL from the ORM; every value is a parameter. The
+    # postings of the query's terms are scored first (materialised: whatever the statistics say, the
+    # planner must not walk every visible article's postings instead), then the best are checked
+    # against the reader's scope, one article at a time by primary key, until the page is full.
+    sql = f"""WITH q AS MATERIALIZED ({terms}),
+hits AS MATERIALIZED (
+    SELECT article_id, SUM(weight * tfn * {_FLOAT} / (tfn + {_FLOAT})) AS score FROM (
+        SELECT p.article_id AS article_id, q.weight AS weight,
+            ({_FLOAT} * p.tf_title / ({_FLOAT} + {_FLOAT} * p.title_len)
+                + p.tf_body / ({_FLOAT} + {_FLOAT} * p.body_len)) AS tfn
+        FROM q JOIN {POSTINGS} p ON p.term = q.term
+    ) scored GROUP BY article_id
+)
+SELECT hits.article_id, hits.score FROM hits
+WHERE EXISTS (SELECT 1 FROM ({scope_sql}) scope WHERE scope.id = hits.article_id)
+ORDER BY hits.score DESC, hits.article_id DESC LIMIT %s"""  # noqa: S608
     # The parameters' order follows the text: the outer constants, then the inner select's.
-    params = [k1 + 1.0, k1, title_weight, *title_norm, *body_norm, *term_params, *scope_params, limit]
+    params = [*term_params, k1 + 1.0, k1, title_weight, *title_norm, *body_norm, *scope_params, limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(article_id, float(value)) for article_id, value in cursor.fetchall()]
