@@ -51,7 +51,7 @@ def test_sign_in_edit_profile_and_change_password(page, teacher, password, live_
     screenshot(page, "02-home")
 
     # The capabilities still being built are visible but not clickable.
-    coming = page.locator(".mainnav .is-disabled", has_text="知识库")
+    coming = page.locator(".mainnav .is-disabled", has_text="公告")
     expect(coming).to_have_attribute("data-tooltip", "即将上线")
 
     page.locator(".user-menu summary").click()
