@@ -182,7 +182,7 @@ if REDIS_URL:
     # events over: helpdesk.core.events), whatever the number of sockets opening or closing at once.
     # A socket's join or leave waits for a free connection (up to the pool timeout) instead of opening
     # one more (helpdesk.core.channel_layer; bench/README.md, "Websocket storms", has the figures).
-    CHANNEL_LAYER_MAX_CONNECTIONS = int(os.environ.get("HELPDESK_CHANNEL_LAYER_MAX_CONNECTIONS", "8"))
+    CHANNEL_LAYER_MAX_CONNECTIONS = int(os.environ.get("HELPDESK_CHANNEL_LAYER_MAX_CONNECTIONS", "32"))
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "helpdesk.core.channel_layer.BoundedRedisChannelLayer",
@@ -200,6 +200,11 @@ if REDIS_URL:
                     }
                 ],
                 "prefix": "helpdesk:ws",
+                # Messages waiting in a process's inbox (one Redis key per process, whatever its
+                # sockets) before group_send drops more (channels_redis's default: 100). A process
+                # busy with a storm of sockets falls behind for seconds; at 100 the bench's watcher
+                # lost events while it caught up. Messages older than ``expiry`` (60 s) still go.
+                "capacity": 1000,
             },
         }
     }

@@ -17,6 +17,7 @@ import pytest
 import redis
 from django.db import connection, connections, transaction
 
+from helpdesk.core import event_types
 from helpdesk.core.events import send_event
 from tests.concurrency import require_postgres
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -29,7 +30,6 @@ MAX_CONNECTIONS = 4  # per event loop; daphne has two (its own, and the one for 
 BOUND = 2 * MAX_CONNECTIONS
 USERS = 4
 SOCKETS_PER_USER = 50  # 200 sockets
-PAYLOAD = {"id": 1, "number": "TS20261205001", "state": "new"}
 
 
 @pytest.fixture
@@ -116,10 +116,15 @@ class Sampler(threading.Thread):
         return self.peak
 
 
+def example_payload() -> dict:
+    """A ticket.updated payload of the declared shape (the tests validate every payload)."""
+    return dict(event_types.get("ticket.updated").examples[0])
+
+
 def _push(user_id: int, number: int) -> None:
     try:
         with transaction.atomic():
-            send_event(user_ids=[user_id], event_type="ticket.updated", payload={**PAYLOAD, "id": number})
+            send_event(user_ids=[user_id], event_type="ticket.updated", payload={**example_payload(), "id": number})
     finally:
         connections.close_all()  # this thread's, or PostgreSQL could not drop the test database
 
