@@ -238,7 +238,7 @@ class ArticleViewSet(GenericViewSet):
     @extend_schema(responses={200: ArticleDetailSerializer, 401: ERROR_401, 404: ERROR_404})
     def retrieve(self, request, pk=None):
         article = self.get_object()
-        services.article_count_view(article=article)
+        services.article_count_view(user=request.user, article=article)
         return self._detail(article)
 
     @extend_schema(

@@ -302,9 +302,10 @@ def _refreshed(article: Article) -> Article:
     return article
 
 
-def article_count_view(*, article: Article) -> None:
-    """One more view of a published article (a counter only: no version, no sync change)."""
-    if article.state == ArticleState.PUBLISHED:
+def article_count_view(*, user: User, article: Article) -> None:
+    """One more view of a published article (a counter only: no version, no sync change). The
+    owning unit's own staff opening it (after editing or approving it) are not its readers."""
+    if article.state == ArticleState.PUBLISHED and not selectors.is_editor_of(user, article):
         Article.objects.filter(pk=article.pk).update(views=F("views") + 1)
         article.views += 1
 

@@ -24,6 +24,7 @@ from helpdesk.core.search import has_words
 from .. import search, selectors, services
 from ..forms import NATIONAL, ArticleForm, ReasonForm, SearchForm
 from ..models import Article, ArticleState, ArticleVote, Category, Tag
+from ..sources import ticket_source
 
 PAGE_SIZE = 20
 
@@ -77,7 +78,7 @@ def article_index(request: HttpRequest) -> HttpResponse:
 def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
     article = selectors.article_get(user=request.user, pk=pk)
     if request.method == "GET" and not request.htmx:
-        services.article_count_view(article=article)
+        services.article_count_view(user=request.user, article=article)
     return render(request, "knowledge/detail.html", _detail_context(request, article))
 
 
@@ -94,6 +95,9 @@ def _detail_context(request: HttpRequest, article: Article, **extra) -> dict:
         "source_visible": selectors.source_ticket_visible(user=user, article=article),
         "last_review": article.reviews.select_related("reviewer").first() if staff else None,
         "reason_form": extra.pop("reason_form", None) or ReasonForm(),
+        "ticket_types": [
+            label for value, label in ticket_source().ticket_type_choices() if value in article.ticket_types
+        ],
         **extra,
     }
 

@@ -170,7 +170,8 @@ def test_no_list_page_scrolls_sideways_on_a_phone(new_page, live_server, desk):
     document is no wider than the window."""
     pages = {
         "agent": [f"/tickets/?view={view}" for view in ("mine", "assigned", "pool", "due_soon", "breached", "handled")]
-        + ["/tickets/search/?q=打印机", "/org/", "/accounts/notifications/"],
+        + ["/tickets/search/?q=打印机", "/org/", "/accounts/notifications/"]
+        + ["/knowledge/", "/knowledge/?q=打印机", "/knowledge/review/", "/knowledge/new/"],
         "admin": [
             "/accounts/manage/",
             "/accounts/manage/new/",
@@ -188,6 +189,7 @@ def test_no_list_page_scrolls_sideways_on_a_phone(new_page, live_server, desk):
             "/tickets/search/",
             "/tickets/new/",
             "/accounts/profile/",
+            "/knowledge/",
             f"/tickets/{desk['tickets'][0].pk}/",
             f"/tickets/{desk['tickets'][0].pk}/sla/",
             "/accounts/notifications/",

@@ -140,13 +140,15 @@ def test_votes_one_per_reader_and_changeable(people, publish, tree):
 
 def test_views_count_published_only(people, write, publish):
     draft = write()
-    services.article_count_view(article=draft)
+    services.article_count_view(user=people.teacher, article=draft)
     draft.refresh_from_db()
     assert draft.views == 0
     article = publish()
     before = article.updated_at
-    services.article_count_view(article=article)
-    services.article_count_view(article=article)
+    services.article_count_view(user=people.teacher, article=article)
+    services.article_count_view(user=people.teacher_b, article=article)
+    # The owning unit's staff are not readers.
+    services.article_count_view(user=people.reviewer, article=article)
     article.refresh_from_db()
     assert article.views == 2
     assert article.updated_at == before
@@ -159,7 +161,7 @@ def test_lists_sort_and_filter(people, publish, tree):
     projector = Category.objects.create(name="投影", parent=hardware)
     first = publish(title="投影机无信号", category=projector, tags=["投影", "HDMI"])
     second = publish(title="打印机脱机", category=hardware)
-    services.article_count_view(article=first)
+    services.article_count_view(user=people.teacher, article=first)
     services.article_vote(user=people.teacher, article=second, helpful=True)
     assert list(selectors.article_list(user=people.teacher, sort="newest")) == [second, first]
     assert list(selectors.article_list(user=people.teacher, sort="views")) == [first, second]

@@ -1,0 +1,95 @@
+"""The knowledge base in Chromium, at a laptop's 1366×900 and a phone's 390×844: an agent writes an
+article and previews it, a reviewer publishes it, a teacher finds it by other words with the match
+highlighted, opens it and votes; the author edits it and compares the versions. Screenshots go to
+test-artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from knowledge.models import Article, Category
+from tests.factories import UserFactory, grant
+
+from .test_responsive import LAPTOP, PHONE, assert_no_sideways_scroll, open_as
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+SIZES = {"laptop": LAPTOP, "phone": PHONE}
+
+
+@pytest.fixture
+def kb(tree, teacher):
+    agent = UserFactory(username="kb_b_agent", name="刘洋", unit=tree.haidian, user_type="staff")
+    grant(agent, tree.haidian, Role.SUPPORT_AGENT)
+    reviewer = UserFactory(username="kb_b_reviewer", name="审核员", unit=tree.haidian, user_type="staff")
+    grant(reviewer, tree.haidian, Role.ANSWER_REVIEWER)
+    hardware = Category.objects.create(name="多媒体设备")
+    Category.objects.create(name="投影机", parent=hardware)
+    return {"agent": agent, "reviewer": reviewer, "teacher": teacher}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_write_review_find_read_and_vote(new_page, live_server, kb, screenshot, size, tree):
+    viewport = SIZES[size]
+    page = open_as(new_page, live_server, kb["agent"], viewport)
+    page.goto("/")
+    if size == "phone":
+        page.get_by_role("button", name="菜单").click()
+    page.locator(".mainnav").get_by_role("link", name="知识库").click()
+    expect(page.get_by_role("heading", name="知识库", exact=True)).to_be_visible()
+    page.get_by_role("link", name="撰写文章").click()
+    page.get_by_label("标题").fill("多媒体教室投影机显示无信号的排查")
+    page.get_by_label("问题描述").fill("投影机开机后画面提示**无信号**。<script>alert(1)</script>")
+    page.get_by_label("排查步骤").fill("1. 检查 HDMI 线是否松动\n2. 用遥控器切换信号源")
+    page.get_by_label("解决方法").fill("按遥控器的 Source 键切换到 HDMI1。")
+    page.get_by_label("分类").select_option(label="\u3000投影机")
+    page.get_by_label("标签").fill("投影机，HDMI")
+    page.get_by_role("button", name="预览").click()
+    preview = page.locator("#kb-preview")
+    expect(preview.locator("strong")).to_have_text("无信号")
+    expect(preview).to_contain_text("<script>alert(1)</script>")
+    assert_no_sideways_scroll(page, "the editor")
+    screenshot(page, f"knowledge-editor-{size}")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".messages")).to_contain_text("草稿已保存")
+    page.get_by_role("button", name="提交审核").click()
+    expect(page.locator(".kb-meta [data-state]")).to_have_text("待审核")
+
+    page = open_as(new_page, live_server, kb["reviewer"], viewport)
+    page.goto("/knowledge/review/")
+    page.locator("#kb-review-queue").get_by_role("link", name="多媒体教室投影机显示无信号的排查").click()
+    page.get_by_role("button", name="通过并发布").click()
+    expect(page.locator(".kb-meta [data-state]")).to_have_text("已发布")
+
+    page = open_as(new_page, live_server, kb["teacher"], viewport)
+    page.goto("/knowledge/")
+    page.get_by_placeholder("描述问题").fill("投影机无信号")
+    page.get_by_role("button", name="搜索", exact=True).click()
+    hit = page.locator(".kb-item").first
+    expect(hit.locator("mark").first).to_be_visible()
+    assert_no_sideways_scroll(page, "the search results")
+    screenshot(page, f"knowledge-search-{size}")
+    hit.locator(".kb-title").click()
+    expect(page.get_by_role("heading", name="多媒体教室投影机显示无信号的排查")).to_be_visible()
+    expect(page.locator("#kb-problem strong")).to_have_text("无信号")
+    page.locator("#kb-vote").get_by_role("button", name="有帮助").click()
+    expect(page.locator("#kb-vote [data-count=helpful]")).to_have_text("1")
+    assert_no_sideways_scroll(page, "the article")
+    screenshot(page, f"knowledge-article-{size}")
+
+    article = Article.objects.get()
+    assert article.views == 1 and article.helpful_count == 1
+
+    page = open_as(new_page, live_server, kb["agent"], viewport)
+    page.goto(f"/knowledge/{article.pk}/edit/")
+    page.get_by_label("解决方法").fill("按遥控器的 Source 键切换到 HDMI1；仍无信号则更换 HDMI 线。")
+    page.get_by_label("修改说明").fill("补充更换线缆")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".messages")).to_contain_text("已保存为新版本")
+    page.get_by_role("link", name="版本历史").click()
+    page.get_by_role("link", name="v2").click()
+    expect(page.locator(".kb-diff .diff_add, .kb-diff .diff_chg").first).to_be_visible()
+    assert_no_sideways_scroll(page, "the diff")
+    screenshot(page, f"knowledge-diff-{size}")
