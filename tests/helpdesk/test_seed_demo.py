@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from accounts import selectors
 from accounts.models import HandlingGroup, Role, RoleAssignment, User, UserSearchTerm
 from helpdesk.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from knowledge.models import Article
 from orgtree.models import OrgLevel, OrgUnit
 from tickets.models import Ticket
 
@@ -27,6 +28,7 @@ def counts() -> dict[str, int]:
         "roles": RoleAssignment.objects.count(),
         "terms": UserSearchTerm.objects.count(),
         "tickets": Ticket.objects.count(),
+        "articles": Article.objects.count(),
     }
 
 
@@ -53,6 +55,18 @@ def test_running_twice_changes_nothing(seeded):
     output = seed()
     assert "0 school(s) and 0 account(s) created" in output
     assert counts() == before
+
+
+def test_demo_knowledge_articles_are_published_and_readable(seeded):
+    from knowledge.selectors import published_articles
+
+    assert Article.objects.filter(state="published").count() == 5
+    teacher = User.objects.get(username="teacher_zhang")
+    titles = set(published_articles(user=teacher).values_list("title", flat=True))
+    assert "网络打印机无法连接的处理方法" in titles and "校园网账号忘记密码怎么办" in titles
+    # 天津's teacher reads the national article only.
+    tianjin = User.objects.get(username="tj_teacher")
+    assert list(published_articles(user=tianjin).values_list("title", flat=True)) == ["校园网账号忘记密码怎么办"]
 
 
 def test_every_demo_account_signs_in_with_the_published_password(seeded):

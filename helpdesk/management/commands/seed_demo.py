@@ -15,6 +15,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.models import HandlingGroup, Role, User, UserType
+from knowledge.demo import seed_demo_articles
 from orgtree import services as org_services
 from orgtree.models import OrgLevel, OrgUnit
 from tickets.demo import seed_demo_tickets
@@ -105,13 +106,15 @@ class Command(BaseCommand):
             created_schools = self._seed_schools()
             created_accounts = self._seed_accounts()
             created_tickets = seed_demo_tickets()
+            created_articles = seed_demo_articles()
         if options["verbosity"] < 1:
             return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {created_schools} school(s) and {created_accounts} account(s) created, "
                 f"{len(DEMO_SCHOOLS) - created_schools} school(s) and {len(DEMO_ACCOUNTS) - created_accounts} "
-                f"account(s) already there; {created_tickets} demo ticket(s) filed."
+                f"account(s) already there; {created_tickets} demo ticket(s) filed, "
+                f"{created_articles} knowledge article(s) published."
             )
         )
         self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD}):")
