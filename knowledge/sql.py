@@ -28,6 +28,8 @@ POSTINGS, DOCS, TERMS, STATS = (
     _table(ArticleSearchStats),
 )
 _FLOAT = "CAST(%s AS DOUBLE PRECISION)"
+# How many of the best-scored articles are checked against the reader's scope one by one.
+SCOPE_WINDOW = 1000
 
 
 def lock_stats() -> tuple[int, int, int]:
@@ -164,11 +166,15 @@ def score(
         return []
     terms = " UNION ALL ".join([f"SELECT %s AS term, {_FLOAT} AS weight"] * len(weights))
     term_params = [value for term, weight in weights.items() for value in (term, float(weight))]
+
     # Table names from the models, the scope's SQL from the ORM; every value is a parameter. The
     # postings of the query's terms are scored first (materialised: whatever the statistics say, the
-    # planner must not walk every visible article's postings instead), then the best are checked
-    # against the reader's scope, one article at a time by primary key, until the page is full.
-    sql = f"""WITH q AS MATERIALIZED ({terms}),
+    # planner must not walk every visible article's postings instead). Then the reader's scope: the
+    # best ``SCOPE_WINDOW`` are checked one by one by primary key, which fills a page for most
+    # readers; only when it does not (a narrow scope or filter) are all the hits checked against the
+    # scope as a whole, a scan of the visible articles.
+    def statement(window: bool) -> str:
+        return f"""WITH q AS MATERIALIZED ({terms}),
 hits AS MATERIALIZED (
     SELECT article_id, SUM(weight * tfn * {_FLOAT} / (tfn + {_FLOAT})) AS score FROM (
         SELECT p.article_id AS article_id, q.weight AS weight,
@@ -176,12 +182,20 @@ hits AS MATERIALIZED (
                 + p.tf_body / ({_FLOAT} + {_FLOAT} * p.body_len)) AS tfn
         FROM q JOIN {POSTINGS} p ON p.term = q.term
     ) scored GROUP BY article_id
+),
+best AS MATERIALIZED (
+    SELECT article_id, score FROM hits {"ORDER BY score DESC, article_id DESC LIMIT %s" if window else ""}
 )
-SELECT hits.article_id, hits.score FROM hits
-WHERE EXISTS (SELECT 1 FROM ({scope_sql}) scope WHERE scope.id = hits.article_id)
-ORDER BY hits.score DESC, hits.article_id DESC LIMIT %s"""  # noqa: S608
-    # The parameters' order follows the text: the outer constants, then the inner select's.
-    params = [*term_params, k1 + 1.0, k1, title_weight, *title_norm, *body_norm, *scope_params, limit]
+SELECT best.article_id, best.score, (SELECT COUNT(*) FROM hits) FROM best
+WHERE EXISTS (SELECT 1 FROM ({scope_sql}) scope WHERE scope.id = best.article_id)
+ORDER BY best.score DESC, best.article_id DESC LIMIT %s"""  # noqa: S608
+
+    constants = [k1 + 1.0, k1, title_weight, *title_norm, *body_norm]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(article_id, float(value)) for article_id, value in cursor.fetchall()]
+        # The parameters' order follows the text.
+        cursor.execute(statement(True), [*term_params, *constants, SCOPE_WINDOW, *scope_params, limit])
+        rows = cursor.fetchall()
+        if len(rows) < limit and (not rows or rows[0][2] > SCOPE_WINDOW):
+            cursor.execute(statement(False), [*term_params, *constants, *scope_params, limit])
+            rows = cursor.fetchall()
+    return [(article_id, float(value)) for article_id, value, _hits in rows]

@@ -60,9 +60,8 @@ def _reference_scores(query: str) -> dict[int, float]:
     avg_title, avg_body = max(stats.title_terms / n, 1.0), max(stats.body_terms / n, 1.0)
     frequencies = dict(ArticleSearchTermStat.objects.values_list("term", "documents"))
     asked = {term: weight for term, weight in query_terms(query).items() if term in frequencies}
-    rare = {term: weight for term, weight in asked.items() if frequencies[term] <= n * search.COMMON_SHARE}
-    if rare and n >= 50:
-        asked = rare
+    # Pruning of common terms starts at search.PRUNE_FROM articles, more than this corpus holds.
+    assert n < search.PRUNE_FROM
     scores: dict[int, float] = {}
     for posting in ArticleSearchTerm.objects.filter(term__in=asked):
         df = frequencies[posting.term]
