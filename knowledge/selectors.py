@@ -244,6 +244,16 @@ def source_ticket_visible(*, user: User, article: Article) -> bool:
     return article.source_ticket_id in ticket_source().visible_ticket_ids(user=user, ids=[article.source_ticket_id])
 
 
+def articles_from_ticket(*, user: User, ticket_id: int) -> QuerySet[Article]:
+    """The articles made from a ticket (收录为知识) that the user may open, newest first."""
+    return (
+        visible_articles(user=user)
+        .filter(source_ticket_id=ticket_id)
+        .select_related("category", "unit", "scope_unit")
+        .order_by("-id")
+    )
+
+
 def categories() -> QuerySet[Category]:
     return Category.objects.order_by("order", "id")
 

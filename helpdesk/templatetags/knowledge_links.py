@@ -15,7 +15,5 @@ register = template.Library()
 
 @register.simple_tag
 def ticket_knowledge(user, ticket) -> dict:
-    articles = list(
-        knowledge_selectors.visible_articles(user=user).filter(source_ticket_id=ticket.pk).order_by("-id")[:5]
-    )
+    articles = list(knowledge_selectors.articles_from_ticket(user=user, ticket_id=ticket.pk)[:5])
     return {"articles": articles, "can_capture": ticket_may_become_article(user=user, ticket=ticket)}

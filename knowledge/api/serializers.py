@@ -194,6 +194,12 @@ class ArticleQuerySerializer(StrictSerializer):
         required=False,
         help_text=_("Articles you edit or review in this state (default: published articles you may read)."),
     )
+    ticket = serializers.IntegerField(
+        min_value=1,
+        max_value=ID_MAX,
+        required=False,
+        help_text=_("Articles made from this ticket (收录为知识) that you may open, in any state you may see."),
+    )
     updated_after = UpdatedAfterField()
 
     def validate_search(self, value: str) -> str:

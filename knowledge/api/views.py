@@ -194,6 +194,16 @@ class ArticleViewSet(GenericViewSet):
             tag = Tag.objects.filter(name=params["tag"]).first()
             if tag is None:
                 raise exceptions.ValidationError({"tag": [_("No such tag.")]})
+        if "ticket" in params:
+            if len(params) > 1:
+                raise exceptions.ValidationError(
+                    {"ticket": [_("A ticket's articles are listed without other filters.")]}
+                )
+            self.sync_supported = False
+            self.keyset_ordering = ("-id",)
+            made = selectors.articles_from_ticket(user=user, ticket_id=params["ticket"])
+            page = self.paginate_queryset(made)
+            return self.get_paginated_response(ArticleListSerializer(page, many=True).data)
         state = params.get("article_state")
         articles = selectors.article_list(
             user=user,

@@ -125,6 +125,11 @@ def test_from_ticket_and_source_link_by_who_may_see_it(people, auth_client, reso
     services.article_approve(user=people.reviewer, article=article)
     other_school = auth_client(people.teacher_b).get(f"{BASE}{article.pk}/").json()
     assert other_school["source_ticket"] is None
+    # The ticket's side: its articles, as each reader may see them.
+    assert [row["id"] for row in auth_client(people.reviewer).get(BASE, {"ticket": ticket.pk}).json()["results"]] == [
+        article.pk
+    ]
+    assert auth_client(people.tianjin_teacher).get(BASE, {"ticket": ticket.pk}).json()["results"] == []
     refused = auth_client(people.teacher).post(f"{BASE}from-ticket/", {"ticket": ticket.pk}, format="json")
     assert refused.status_code == 400 and "ticket" in refused.json()["fields"]
 
