@@ -265,13 +265,13 @@ CELERY_BEAT_SCHEDULE = {
     # Seed 004's clocks: unconfirmed assignments pass on, warnings before a breach, escalation at one.
     "ticket-sla-sweep": {"task": "tickets.tasks.sla_sweep", "schedule": 60.0},
     "ticket-archive-resolved": {"task": "tickets.tasks.archive_resolved", "schedule": 3600.0},
+    # Delta sync's tombstones past their 30 days (helpdesk.core.tombstones).
+    "prune-tombstones": {"task": "helpdesk.tasks.prune_tombstones", "schedule": 86400.0},
     # Idempotency-Key answers are kept 24 hours (helpdesk.core.api.idempotency).
     "prune-idempotency-records": {"task": "helpdesk.tasks.prune_idempotency_records", "schedule": 3600.0},
     # Stored realtime events past their retention (helpdesk.core.eventlog), and push retries.
     "prune-realtime-events": {"task": "helpdesk.tasks.prune_realtime_events", "schedule": 3600.0},
     "push-outbox": {"task": "accounts.tasks.push_outbox_send", "schedule": 60.0},
-    # Delta sync's tombstones past their 30 days (helpdesk.core.tombstones).
-    "prune-tombstones": {"task": "helpdesk.tasks.prune_tombstones", "schedule": 86400.0},
 }
 
 # --- Notifications ------------------------------------------------------------------------------
@@ -375,6 +375,11 @@ SPECTACULAR_SETTINGS = {
     # clients (openapi-python-client) cannot tell them apart and send multipart. Upload endpoints
     # declare multipart/form-data explicitly with extend_schema(request={...}).
     "PARSER_WHITELIST": ["helpdesk.core.api.parsers.JSONParser"],
+    # Choice sets that share the field name "kind": each gets a name of its own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "UnitKindEnum": "orgtree.models.OrgKind",
+        "DeviceKindEnum": "accounts.models.DeviceKind",
+    },
     # Every operation documents the 400 an undocumented or ill-typed query parameter gets.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
