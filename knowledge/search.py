@@ -41,11 +41,12 @@ K1 = 1.2
 TITLE_WEIGHT = 3.0
 B_TITLE = 0.5
 B_BODY = 0.75
-# A term in more than this share of the articles (无法, 教室 in a big corpus) costs the most postings
-# to read and moves a score least: it is left out when the query has rarer terms of its own.
-COMMON_SHARE = 0.1
+# What a query may cost (knowledge/search.py ``_within_budget``): postings read at most, and the
+# share of the articles above which a term is left out when rarer ones carry the query (a related
+# word's share is lower). Only from ``PRUNE_FROM`` articles: below, every term is cheap.
+POSTINGS_BUDGET = 80_000
+COMMON_SHARE = 0.35
 RELATED_COMMON_SHARE = 0.03
-# Below this many articles every term is cheap and kept.
 PRUNE_FROM = 1000
 # A question typed into the ticket form can be long: its most telling terms make the suggestion.
 SUGGEST_TERMS = 12
@@ -210,19 +211,37 @@ def _weights(query: str, *, max_terms: int | None = None) -> tuple[dict[str, flo
         if frequencies.get(term)
     }
     if documents >= PRUNE_FROM:
-        # Each term costs its postings: in 100,000 articles 无法 has 15,000, 网络 14,000. The common
-        # ones move a ranking least, so they go when rarer terms carry the query; a related word,
-        # only a hint, goes sooner.
-        rare = {
-            term: value
-            for term, value in weights.items()
-            if frequencies[term] <= documents * (COMMON_SHARE if asked[term] == 1.0 else RELATED_COMMON_SHARE)
-        }
-        if any(asked[term] == 1.0 for term in rare):
-            weights = rare
+        weights = _within_budget(weights, asked, frequencies, documents)
     if max_terms is not None and len(weights) > max_terms:
         weights = dict(sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:max_terms])
     return weights, set(asked)
+
+
+def _within_budget(
+    weights: dict[str, float], asked: dict[str, float], frequencies: dict[str, int], documents: int
+) -> dict[str, float]:
+    """The query's terms worth their cost. Each term costs its postings (in 100,000 articles 无法 has
+    15,000, 重启 32,000) and a common one moves a ranking least: the query's own terms are taken
+    rarest first while their postings fit ``POSTINGS_BUDGET`` (the rarest always), a term in
+    more than ``COMMON_SHARE`` of the articles never when rarer ones carry the query; a related word,
+    only a hint, is taken if it is rare (``RELATED_COMMON_SHARE``) and the budget still has room."""
+    own = sorted((term for term in weights if asked[term] == 1.0), key=lambda term: (frequencies[term], term))
+    kept: dict[str, float] = {}
+    spent = 0
+    for term in own:
+        cost = frequencies[term]
+        if kept and (spent + cost > POSTINGS_BUDGET or cost > documents * COMMON_SHARE):
+            continue
+        kept[term] = weights[term]
+        spent += cost
+    related = sorted((term for term in weights if asked[term] != 1.0), key=lambda term: (frequencies[term], term))
+    for term in related:
+        cost = frequencies[term]
+        if kept and (spent + cost > POSTINGS_BUDGET or cost > documents * RELATED_COMMON_SHARE):
+            continue
+        kept[term] = weights[term]
+        spent += cost
+    return kept
 
 
 def rank(queryset: QuerySet[Article], query: str, *, limit: int = 50, max_terms: int | None = None):

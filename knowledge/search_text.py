@@ -148,6 +148,12 @@ STOP_TERMS = frozenset(
         "解决",
         "办法",
         "排查",
+        # The setting of nearly every question, not what it is about.
+        "上课",
+        "学校",
+        "正在",
+        "时候",
+        "一会",
     ]
 )
 # A pair holding one of these is a grammatical particle's, not a word's.

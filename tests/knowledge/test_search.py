@@ -261,3 +261,24 @@ def test_solved_my_problem_is_counted_once_and_only_for_readable_articles(publis
     assert counts["by_article"] == [{"article": article.pk, "title": article.title, "count": 2}]
     assert sorted(row["unit"] for row in counts["by_unit"]) == sorted([tree.school_a.pk, tree.school_b.pk])
     assert self_solved_counts(user=people.tianjin_teacher) == {"by_unit": [], "by_article": []}
+
+
+def test_common_words_are_left_out_when_rarer_ones_carry_the_query(publish, people, monkeypatch):
+    monkeypatch.setattr(search, "PRUNE_FROM", 5)
+    common = [publish(title=f"教室设备巡检 {n}", problem="教室设备正常。", steps="", solution="无。") for n in range(9)]
+    rare = publish(title="功放无输出", problem="教室功放没有输出。", steps="", solution="换保险丝。")
+    # 教室 is in every article (over COMMON_SHARE): with 功放 in the query it costs postings for nothing.
+    assert _ids(people.teacher, "教室 功放") == [rare.pk]
+    # Alone it is all the query has, and is kept.
+    assert len(_ids(people.teacher, "教室", limit=20)) == len(common) + 1
+
+
+def test_a_page_is_filled_even_when_the_best_hits_are_out_of_scope(publish, people, tree, monkeypatch):
+    from knowledge import sql
+
+    monkeypatch.setattr(sql, "SCOPE_WINDOW", 1)
+    mine = [publish(title=f"交换机端口不通 {n}", problem="端口不通。", steps="", solution="换端口。") for n in range(2)]
+    _publish_in_tianjin(people, tree, title="交换机端口不通 交换机端口", problem="交换机端口不通。")
+    # The best hit is Tianjin's: the window of one holds nothing the teacher may read, so every hit
+    # is checked against the scope.
+    assert sorted(_ids(people.teacher, "交换机端口")) == sorted(article.pk for article in mine)
