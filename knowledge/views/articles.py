@@ -24,6 +24,7 @@ from helpdesk.core.search import has_words
 from .. import search, selectors, services
 from ..forms import NATIONAL, ArticleForm, ReasonForm, SearchForm
 from ..models import Article, ArticleState, ArticleVote, Category, Tag
+from ..services.self_service import article_solved_my_problem
 from ..sources import ticket_source
 
 PAGE_SIZE = 20
@@ -319,3 +320,31 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The file is attached."))
     return redirect("knowledge:detail", pk=article.pk)
+
+
+@login_required
+def article_suggestions(request: HttpRequest) -> HttpResponse:
+    """While a question is typed (问题咨询, htmx): published articles that may already answer it."""
+    text = f"{request.GET.get('title', '')[:200]} {request.GET.get('description', '')[:2000]}".strip()
+    hits = search.suggest_articles(request.user, text, limit=5) if has_words(text) else []
+    return render(request, "knowledge/_suggestions.html", {"hits": hits})
+
+
+@require_POST
+@login_required
+def article_solved(request: HttpRequest, pk: int) -> HttpResponse:
+    """这解决了我的问题: the suggested article answered the question; no ticket is filed."""
+    try:
+        question = (
+            request.POST.get("question") or f"{request.POST.get('title', '')} {request.POST.get('description', '')}"
+        )
+        article_solved_my_problem(user=request.user, article_id=pk, question=question.strip()[:500])
+    except Article.DoesNotExist:
+        raise Http404(_("No such article.")) from None
+    except ValidationError as exc:
+        _service_error(request, exc)
+        return redirect("tickets:create")
+    if request.htmx:
+        return render(request, "knowledge/_solved.html", {"article_id": pk})
+    messages.success(request, _("Glad the article helped; no question was filed."))
+    return redirect("knowledge:detail", pk=pk)

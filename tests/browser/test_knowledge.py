@@ -93,3 +93,39 @@ def test_write_review_find_read_and_vote(new_page, live_server, kb, screenshot, 
     expect(page.locator(".kb-diff .diff_add, .kb-diff .diff_chg").first).to_be_visible()
     assert_no_sideways_scroll(page, "the diff")
     screenshot(page, f"knowledge-diff-{size}")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_asking_a_question_suggests_articles_and_solves_it_without_a_ticket(
+    new_page, live_server, kb, screenshot, size, tree
+):
+    from knowledge import services
+    from knowledge.models import SelfSolved
+    from tickets.models import Ticket
+
+    article = services.article_create(
+        user=kb["agent"],
+        owner=tree.haidian,
+        data=services.ArticleInput(
+            title="网络打印机无法连接的处理方法",
+            problem="办公室的网络打印机显示脱机，电脑无法打印。",
+            solution="在打印机上设置固定 IP，并在电脑上重新添加打印机。",
+            scope_unit=tree.haidian,
+        ),
+    )
+    services.article_submit(user=kb["agent"], article=article)
+    services.article_approve(user=kb["reviewer"], article=article)
+
+    page = open_as(new_page, live_server, kb["teacher"], SIZES[size])
+    page.goto("/tickets/new/")
+    page.get_by_label("标题").press_sequentially("打印机连不上网络", delay=20)
+    suggestion = page.locator("#kb-suggestions .kb-item").first
+    expect(suggestion.locator("mark").first).to_be_visible()
+    assert_no_sideways_scroll(page, "the question form with suggestions")
+    screenshot(page, f"knowledge-suggestions-{size}")
+    with page.expect_response(lambda r: "/solved/" in r.url) as solved:
+        suggestion.get_by_role("button", name="这解决了我的问题").click()
+    assert solved.value.status == 200, solved.value.text()[:500]
+    expect(page.locator("#kb-suggestions")).to_contain_text("没有提交问题")
+    assert SelfSolved.objects.filter(article=article, user=kb["teacher"]).count() == 1
+    assert Ticket.objects.count() == 0

@@ -131,3 +131,24 @@ def test_attachments_outside_the_scope_are_404(login, people, publish):
     url = reverse("knowledge:attachment", args=[article.pk, attachment.pk])
     assert login(people.teacher).get(url).status_code == 200
     assert login(people.tianjin_teacher).get(url).status_code == 404
+
+
+def test_suggestions_while_asking_and_solved_without_a_ticket(login, people, publish):
+    from knowledge.models import SelfSolved
+    from tickets.models import Ticket
+
+    article = publish(title="网络打印机无法连接的处理方法", problem="打印机脱机，电脑无法打印", solution="设置固定 IP")
+    client = login(people.teacher)
+    form = client.get(reverse("tickets:create")).content.decode()
+    assert reverse("knowledge:suggest") in form
+    page = client.get(reverse("knowledge:suggest"), {"title": "打印机连不上网络", "description": ""}).content.decode()
+    assert reverse("knowledge:detail", args=[article.pk]) in page and "<mark>" in page
+    assert client.get(reverse("knowledge:suggest"), {"title": "!!!"}).content.decode().strip() == ""
+    done = client.post(
+        reverse("knowledge:solved", args=[article.pk]), {"question": "打印机连不上网络"}, HTTP_HX_REQUEST="true"
+    )
+    assert done.status_code == 200
+    assert SelfSolved.objects.filter(article=article, user=people.teacher).count() == 1
+    assert Ticket.objects.count() == 0
+    # Not readable: 404.
+    assert login(people.tianjin_teacher).post(reverse("knowledge:solved", args=[article.pk])).status_code == 404
