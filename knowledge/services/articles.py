@@ -280,7 +280,9 @@ def article_vote(*, user: User, article: Article, helpful: bool) -> Article:
         or not selectors.published_articles(user=user).filter(pk=article.pk).exists()
     ):
         raise ValidationError({"helpful": [_("Only a published article you can read takes votes.")]})
-    vote = ArticleVote.objects.select_for_update().filter(article=article, user=user).first()
+    # The article's row lock serialises votes on it: a reader's two first votes at once are one.
+    Article.objects.select_for_update().filter(pk=article.pk).first()
+    vote = ArticleVote.objects.filter(article=article, user=user).first()
     if vote is not None and vote.helpful == helpful:
         return _refreshed(article)
     changes = {"helpful_count": F("helpful_count"), "not_helpful_count": F("not_helpful_count")}

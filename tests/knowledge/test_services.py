@@ -219,3 +219,37 @@ def test_only_resolved_tickets_by_their_staff_become_articles(people, resolved_t
             services.article_from_ticket(user=outsider, ticket_id=ticket.pk)
     with pytest.raises(ValidationError):
         services.article_from_ticket(user=people.author, ticket_id="abc")
+
+
+def test_attachments_follow_the_upload_policy_and_editors(people, publish):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    article = publish()
+    disguised = SimpleUploadedFile("说明.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    with pytest.raises(ValidationError):
+        services.attachment_add(user=people.author, article=article, upload=disguised)
+    text = SimpleUploadedFile("步骤.txt", "先重启路由器".encode(), content_type="text/plain")
+    with pytest.raises(ValidationError):
+        services.attachment_add(user=people.teacher, article=article, upload=text)
+    attachment = services.attachment_add(user=people.author, article=article, upload=text)
+    assert attachment.original_name == "步骤.txt" and attachment.size == len("先重启路由器".encode())
+    assert article.attachments.count() == 1
+    with pytest.raises(ValidationError):
+        services.attachment_delete(user=people.teacher, attachment=attachment)
+    services.attachment_delete(user=people.author, attachment=attachment)
+    assert article.attachments.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_readers_simultaneous_votes_count_once(people, publish):
+    from tests.concurrency import require_postgres, run_at_once
+
+    require_postgres()
+    article = publish()
+    errors = run_at_once(
+        [lambda: services.article_vote(user=people.teacher, article=article, helpful=True) for _ in range(4)]
+    )
+    assert errors == []
+    article.refresh_from_db()
+    assert (article.helpful_count, article.votes.count()) == (1, 1)
