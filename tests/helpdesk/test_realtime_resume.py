@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from accounts import services as account_services
 from helpdesk.core.events import send_event
@@ -103,8 +103,13 @@ def daphne():
 
 
 def produce(user_id: int, count: int) -> None:
-    for n in range(count):
-        send_event(user_ids=[user_id], event_type="ticket.updated", payload=PAYLOAD | {"id": n + 1})
+    """Runs in a worker thread (asyncio.to_thread): closes that thread's connection when done, or
+    PostgreSQL could not drop the test database at the end of the session."""
+    try:
+        for n in range(count):
+            send_event(user_ids=[user_id], event_type="ticket.updated", payload=PAYLOAD | {"id": n + 1})
+    finally:
+        connections.close_all()
 
 
 async def connect(server: Daphne, key: str, last_event_id: int | None = None) -> tuple[WebSocket, dict]:
@@ -245,3 +250,43 @@ def test_after_a_redis_restart_nothing_is_lost(own_redis, settings):
     finally:
         server.stop()
         channel_layers.backends.clear()
+
+
+def test_events_past_the_retention_are_answered_with_a_resync(daphne):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from helpdesk.core import eventlog
+    from helpdesk.core.models import StoredEvent
+
+    user = UserFactory()
+    key = account_services.token_issue(user=user).key
+
+    async def scenario():
+        sock, hello = await connect(daphne, key)
+        seen = hello["payload"]["last_event_id"]
+        await sock.close()
+        await asyncio.to_thread(produce, user.pk, 10)
+
+        def age_and_prune() -> int:
+            try:
+                StoredEvent.objects.filter(user_id=user.pk).update(created_at=timezone.now() - timedelta(hours=49))
+                return eventlog.prune()
+            finally:
+                connections.close_all()
+
+        assert await asyncio.to_thread(age_and_prune) == 10
+        sock, hello = await connect(daphne, key, seen)
+        assert hello["payload"]["resumed"] is False
+        assert await sock.receive(timeout=10) == {
+            "type": "resync",
+            "payload": {"reason": "expired", "last_event_id": seen + 10},
+        }
+        # From there the socket is live again.
+        await asyncio.to_thread(produce, user.pk, 1)
+        (frame,) = await drain(sock)
+        assert frame["id"] == seen + 11
+        await sock.close()
+
+    asyncio.run(scenario())
