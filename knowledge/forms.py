@@ -95,9 +95,13 @@ class SearchForm(forms.Form):
     )
     category = forms.TypedChoiceField(label=_("Category"), required=False, coerce=int, empty_value=None)
     tag = forms.CharField(label=_("Tag"), max_length=TAG_MAX, required=False)
+    unit = forms.TypedChoiceField(label=_("Owning unit"), required=False, coerce=int, empty_value=None)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("All units"))] + [
+            (unit.pk, unit.name) for unit in selectors.reader_units(user=user)
+        ]
         self.fields["category"].choices = [("", _("All categories"))] + [
             (category.pk, "\u3000" * depth + category.name) for category, depth in selectors.category_tree()
         ]

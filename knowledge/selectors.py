@@ -279,6 +279,16 @@ def tags() -> QuerySet[Tag]:
     return Tag.objects.order_by("name")
 
 
+def reader_units(*, user: User | None) -> list[OrgUnit]:
+    """Units whose articles a reader filters by: its own unit and those above it, and the units
+    where it holds a role (in tree order)."""
+    if user is None or not user.is_authenticated:
+        return []
+    paths = set(ancestor_paths(user.unit.path, OrgUnit.steplen)) if getattr(user, "unit", None) else set()
+    paths.update(held.unit_path for held in scope_of(user).held())
+    return list(OrgUnit.objects.filter(path__in=paths).order_by("path"))
+
+
 def author_units(*, user: User) -> list[OrgUnit]:
     """Units whose articles the user may write: where it is an agent or reviewer, or administers."""
     scope = scope_of(user)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from helpdesk.core.files import private_file_response
 from helpdesk.core.forms import apply_errors
 from helpdesk.core.search import has_words
+from orgtree.models import OrgUnit
 
 from .. import search, selectors, services
 from ..forms import NATIONAL, ArticleForm, ReasonForm, SearchForm
@@ -39,14 +40,16 @@ def _service_error(request: HttpRequest, exc: ValidationError) -> None:
 def article_index(request: HttpRequest) -> HttpResponse:
     """Browse by category, or search: the best matches first, matched words highlighted."""
     user = request.user
-    form = SearchForm(request.GET or None)
+    form = SearchForm(request.GET or None, user=user)
     hits, page, query = [], None, ""
-    category = tag = None
+    category = tag = unit = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         query = (data.get("q") or "").strip()
         if data.get("category"):
             category = Category.objects.filter(pk=data["category"]).first()
+        if data.get("unit"):
+            unit = OrgUnit.objects.filter(pk=data["unit"]).first()
         if data.get("tag"):
             tag = Tag.objects.filter(name=data["tag"]).first()
             if tag is None:
@@ -55,7 +58,7 @@ def article_index(request: HttpRequest) -> HttpResponse:
             form.add_error("q", _("Search for words: letters, digits or Chinese characters."))
     sort = (form.cleaned_data.get("sort") if form.is_bound and not form.errors else "") or "newest"
     if not form.errors:
-        articles = selectors.article_list(user=user, sort=sort, category=category, tag=tag)
+        articles = selectors.article_list(user=user, sort=sort, category=category, tag=tag, unit=unit)
         if query:
             hits = search.search_articles(articles, query)
         else:
@@ -67,6 +70,8 @@ def article_index(request: HttpRequest) -> HttpResponse:
         "query": query,
         "sort": sort,
         "category": category,
+        "unit": unit,
+        "tag": tag,
         "categories": selectors.category_tree(),
         "can_write": selectors.is_author(user),
         "queue_count": selectors.review_queue(user=user).count(),

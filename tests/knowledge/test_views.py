@@ -152,3 +152,19 @@ def test_suggestions_while_asking_and_solved_without_a_ticket(login, people, pub
     assert Ticket.objects.count() == 0
     # Not readable: 404.
     assert login(people.tianjin_teacher).post(reverse("knowledge:solved", args=[article.pk])).status_code == 404
+
+
+def test_the_list_filters_by_owning_unit_and_tag(login, people, publish, write, tree):
+    from knowledge import services as kb_services
+
+    county = publish(title="海淀区的文章", tags=["投影"])
+    national = write(user=people.ministry_author, owner=tree.root, scope_unit=None, title="全国的文章")
+    kb_services.article_submit(user=people.ministry_author, article=national)
+    kb_services.article_approve(user=people.ministry_reviewer, article=national)
+    client = login(people.teacher)
+    page = client.get(reverse("knowledge:index"), {"unit": tree.haidian.pk}).content.decode()
+    assert county.title in page and "全国的文章" not in page
+    page = client.get(reverse("knowledge:index"), {"tag": "投影"}).content.decode()
+    assert county.title in page and "全国的文章" not in page
+    # A unit that is not the reader's to filter by is refused, not a 500.
+    assert client.get(reverse("knowledge:index"), {"unit": tree.tianjin.pk}).status_code == 400
