@@ -43,6 +43,9 @@ from pathlib import Path
 
 from bench_common import ROOT, check_database, setup_django
 
+# The handshake limit run_platform gives daphne (helpdesk/management/commands/run_platform.py).
+DAPHNE_OPTIONS = ("--websocket_connect_timeout", "30")
+
 OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")
 HOST = "127.0.0.1"
 PASSWORD = "Bench-ws-storm-1"  # noqa: S105 - the bench database's own throwaway accounts
@@ -77,7 +80,17 @@ class Daphne:
         import httpx
 
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port), "helpdesk.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                *DAPHNE_OPTIONS,
+                "-b",
+                HOST,
+                "-p",
+                str(self.port),
+                "helpdesk.asgi:application",
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
