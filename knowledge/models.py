@@ -306,7 +306,7 @@ class ArticleSearchStats(models.Model):
 
 
 class SelfSolved(models.Model):
-    """"这解决了我的问题": a reader closed their question with a suggested article instead of filing a
+    """ "这解决了我的问题": a reader closed their question with a suggested article instead of filing a
     ticket. Counted per article and per unit in the reports (the deflection rate)."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="self_solved")
