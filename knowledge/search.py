@@ -44,8 +44,8 @@ B_BODY = 0.75
 # What a query may cost (knowledge/search.py ``_within_budget``): postings read at most, and the
 # share of the articles above which a term is left out when rarer ones carry the query (a related
 # word's share is lower). Only from ``PRUNE_FROM`` articles: below, every term is cheap.
-POSTINGS_BUDGET = 80_000
-COMMON_SHARE = 0.35
+POSTINGS_BUDGET = 40_000
+COMMON_SHARE = 0.15
 RELATED_COMMON_SHARE = 0.03
 PRUNE_FROM = 1000
 # A question typed into the ticket form can be long: its most telling terms make the suggestion.

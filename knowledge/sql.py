@@ -29,7 +29,7 @@ POSTINGS, DOCS, TERMS, STATS = (
 )
 _FLOAT = "CAST(%s AS DOUBLE PRECISION)"
 # How many of the best-scored articles are checked against the reader's scope one by one.
-SCOPE_WINDOW = 1000
+SCOPE_WINDOW = 300
 
 
 def lock_stats() -> tuple[int, int, int]:
