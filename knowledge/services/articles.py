@@ -18,7 +18,7 @@ from accounts.models import User
 from helpdesk.core.tombstones import record_removed
 from orgtree.models import OrgUnit
 
-from .. import search, selectors
+from .. import notifications, search, selectors
 from ..models import (
     BODY_MAX,
     REASON_MAX,
@@ -213,6 +213,7 @@ def article_submit(*, user: User, article: Article) -> Article:
         raise ValidationError({"state": [_("Only a draft can be submitted for review.")]})
     article.state = ArticleState.PENDING_REVIEW
     article.save(update_fields=["state", "updated_at"])
+    notifications.review_requested(article, actor_id=user.pk)
     return article
 
 
@@ -238,6 +239,7 @@ def article_approve(*, user: User, article: Article, reason: str = "") -> Articl
         article=article, reviewer=user, version=article.version, decision=ReviewDecision.APPROVED, reason=reason
     )
     search.index_article(article)
+    notifications.reviewed(article, actor_id=user.pk, approved=True, reason=reason)
     return article
 
 
@@ -255,6 +257,7 @@ def article_reject(*, user: User, article: Article, reason: str) -> Article:
     ArticleReview.objects.create(
         article=article, reviewer=user, version=article.version, decision=ReviewDecision.REJECTED, reason=reason
     )
+    notifications.reviewed(article, actor_id=user.pk, approved=False, reason=reason)
     return article
 
 

@@ -253,3 +253,17 @@ def test_a_readers_simultaneous_votes_count_once(people, publish):
     assert errors == []
     article.refresh_from_db()
     assert (article.helpful_count, article.votes.count()) == (1, 1)
+
+
+def test_reviewers_are_told_of_a_submission_and_the_author_of_the_decision(people, write):
+    from accounts.models import Notification
+
+    article = write()
+    services.article_submit(user=people.author, article=article)
+    told = Notification.objects.filter(kind="knowledge.review_requested")
+    assert set(told.values_list("user_id", flat=True)) == {people.reviewer.pk}
+    assert told.get().url == f"/knowledge/{article.pk}/"
+    services.article_reject(user=people.reviewer, article=article, reason="请补充截图")
+    decision = Notification.objects.get(kind="knowledge.reviewed")
+    assert decision.user_id == people.author.pk and decision.body == "请补充截图"
+    assert "退回" in decision.title or "sent back" in decision.title
