@@ -7,18 +7,12 @@ such as a multipart body with no parts, with a bare 400: no content type, no bod
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import httpx
 import pytest
-from django.db import connection
 
-from tests.concurrency import require_postgres
+from tests.backends import redis_url
+from tests.daphne_server import DaphneProcess
 from tests.factories import UserFactory, api_token
-from tests.helpdesk.production_server import REPO, _free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -28,38 +22,11 @@ MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
 
 @pytest.fixture
 def daphne(tmp_path):
-    require_postgres()
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "HELPDESK_VAR_DIR": str(tmp_path / "var"),
-    }
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "helpdesk.asgi:application"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = DaphneProcess(var_dir=tmp_path / "var", redis_url=redis_url()).start()
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"{base}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None:
-                    pytest.fail("daphne did not start: " + process.stderr.read().decode()[-3000:])
-                time.sleep(0.1)
-        else:
-            pytest.fail("daphne did not answer within 30 s")
-        yield base
+        yield server.base
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        server.stop()
 
 
 def assert_api_error(response: httpx.Response) -> dict:

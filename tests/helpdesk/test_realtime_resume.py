@@ -9,28 +9,23 @@ from this test process through ``helpdesk.core.events.send_event``, as a Celery 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from accounts import services as account_services
 from helpdesk.core.events import send_event
 from tests.backends import require_redis_url
-from tests.concurrency import require_postgres
+from tests.daphne_server import DaphneProcess, free_port
 from tests.factories import UserFactory
 from tests.ws_client import Closed, WebSocket
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-REPO = Path(__file__).resolve().parents[2]
 PAYLOAD = {
     "id": 1,
     "number": "TS20261205001",
@@ -41,63 +36,9 @@ PAYLOAD = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Daphne:
-    """daphne serving helpdesk.asgi on this test's database and the given Redis."""
-
-    def __init__(self, redis_url: str) -> None:
-        require_postgres()
-        db = connection.settings_dict
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-            "REDIS_URL": redis_url,
-        }
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-        self.log = Path(tempfile.mkstemp(prefix="daphne-", suffix=".log")[1])
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def start(self) -> None:
-        # The log goes to a file: a pipe nobody reads fills up and stops the server.
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "helpdesk.asgi:application"],
-                cwd=REPO,
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail("daphne exited: " + self.output())
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.2)
-        pytest.fail("daphne did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
 @pytest.fixture
-def daphne():
-    server = Daphne(require_redis_url())
-    server.start()
+def daphne(tmp_path):
+    server = DaphneProcess(var_dir=tmp_path / "var", redis_url=require_redis_url()).start()
     yield server
     server.stop()
 
@@ -112,7 +53,7 @@ def produce(user_id: int, count: int) -> None:
         connections.close_all()
 
 
-async def connect(server: Daphne, key: str, last_event_id: int | None = None) -> tuple[WebSocket, dict]:
+async def connect(server: DaphneProcess, key: str, last_event_id: int | None = None) -> tuple[WebSocket, dict]:
     query = f"?token={key}" + (f"&last_event_id={last_event_id}" if last_event_id is not None else "")
     try:
         sock = await WebSocket.connect("127.0.0.1", server.port, f"/ws/{query}")
@@ -188,7 +129,7 @@ def own_redis(tmp_path):
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed")
-    port = _free_port()
+    port = free_port()
 
     def start() -> subprocess.Popen:
         process = subprocess.Popen(
@@ -216,7 +157,7 @@ def own_redis(tmp_path):
     state["process"].wait(timeout=20)
 
 
-def test_after_a_redis_restart_nothing_is_lost(own_redis, settings):
+def test_after_a_redis_restart_nothing_is_lost(own_redis, settings, tmp_path):
     url, restart = own_redis
     # This process pushes through the same Redis as the server.
     settings.CHANNEL_LAYERS = {
@@ -225,8 +166,7 @@ def test_after_a_redis_restart_nothing_is_lost(own_redis, settings):
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()
-    server = Daphne(url)
-    server.start()
+    server = DaphneProcess(var_dir=tmp_path / "var", redis_url=url).start()
     user = UserFactory()
     key = account_services.token_issue(user=user).key
 

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 import redis
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from helpdesk.core import event_types
 from helpdesk.core.events import send_event
-from tests.concurrency import require_postgres
+from tests.daphne_server import DaphneProcess
 from tests.factories import DEFAULT_PASSWORD, UserFactory
-from tests.helpdesk.production_server import REPO, _free_port
 from tests.helpdesk.ws_client import open_socket, redis_clients_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -42,16 +39,6 @@ def redis_url() -> str:
 
 @pytest.fixture
 def daphne(tmp_path, redis_url, settings):
-    require_postgres()
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
-        "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
-        "DJANGO_DEBUG": "false",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "REDIS_URL": redis_url,
-        "HELPDESK_VAR_DIR": str(tmp_path / "var"),
-        "HELPDESK_CHANNEL_LAYER_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
-    }
     # This process sends the events as a Celery worker would: through the same layer and prefix.
     settings.CHANNEL_LAYERS = {
         "default": {
@@ -59,29 +46,15 @@ def daphne(tmp_path, redis_url, settings):
             "CONFIG": {"hosts": [{"address": redis_url, "max_connections": 2}], "prefix": "helpdesk:ws"},
         }
     }
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "helpdesk.asgi:application"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = DaphneProcess(
+        var_dir=tmp_path / "var",
+        redis_url=redis_url,
+        HELPDESK_CHANNEL_LAYER_MAX_CONNECTIONS=str(MAX_CONNECTIONS),
+    ).start()
     try:
-        for _ in range(300):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                if process.poll() is not None:
-                    pytest.fail("daphne did not start: " + process.stderr.read().decode()[-3000:])
-                time.sleep(0.1)
-        else:
-            pytest.fail("daphne did not answer within 30 s")
-        yield process, port
+        yield server.process, server.port
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        server.stop()
 
 
 def sign_in(port: int, username: str) -> str:
