@@ -19,8 +19,12 @@ word) and idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)),
     score = Σ w_t × idf(t) × tfn × (K1 + 1) / (tfn + K1)
 
 Document frequencies and N are those of all published articles, not only the reader's: what a word
-is worth does not depend on who asks, and the figures cost nothing to read. Only articles of the
-reader's queryset are scored and returned.
+is worth does not depend on who asks, and the figures cost nothing to read. Every article holding a
+query term is scored (its postings are read in any case); only those of the reader's queryset are
+returned (knowledge/sql.py ``score``).
+
+Cost: from ``PRUNE_FROM`` articles on, a query reads at most about ``POSTINGS_BUDGET`` postings: its
+rarest terms first, common words and common related words left out (``_within_budget``).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ K1 = 1.2
 TITLE_WEIGHT = 3.0
 B_TITLE = 0.5
 B_BODY = 0.75
-# What a query may cost (knowledge/search.py ``_within_budget``): postings read at most, and the
+# What a query may cost (``_within_budget``): postings read at most, and the
 # share of the articles above which a term is left out when rarer ones carry the query (a related
 # word's share is lower). Only from ``PRUNE_FROM`` articles: below, every term is cheap.
 POSTINGS_BUDGET = 40_000
