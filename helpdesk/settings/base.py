@@ -272,6 +272,9 @@ CELERY_BEAT_SCHEDULE = {
     # Stored realtime events past their retention (helpdesk.core.eventlog), and push retries.
     "prune-realtime-events": {"task": "helpdesk.tasks.prune_realtime_events", "schedule": 3600.0},
     "push-outbox": {"task": "accounts.tasks.push_outbox_send", "schedule": 60.0},
+    # The knowledge search index is written in the publishing transactions; this repairs anything
+    # written around the services (a restore, a fix in the database). Normally it finds nothing.
+    "knowledge-search-catch-up": {"task": "knowledge.tasks.catch_up_search_index", "schedule": 3600.0},
 }
 
 # --- Notifications ------------------------------------------------------------------------------
