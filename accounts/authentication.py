@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +30,7 @@ from helpdesk.core.events import set_event_origin, token_group_name
 from helpdesk.core.ws_auth import TokenCheck, device_credential
 from orgtree.models import OrgUnit
 
+from .scope import roles_from_json, scope_preload
 from .services.devices import token_digest
 from .sql import DEVICE_COLUMNS, device_with_user_and_unit_sql
 
@@ -49,9 +51,10 @@ def _aware(value) -> datetime:
 
 def load_device(key: str) -> DeviceSession | None:
     """The device whose access token is ``key``, with its user and the user's unit, or None."""
-    row = fetch_prepared(device_with_user_and_unit_sql(), [token_digest(key)])
+    row = fetch_prepared(device_with_user_and_unit_sql(connection.vendor), [token_digest(key)])
     if row is None:
         return None
+    *row, roles = row
     n_device, user_fields = len(DEVICE_COLUMNS), User._meta.concrete_fields
     device_values = [_aware(v) if name.endswith("_at") else v for name, v in zip(DEVICE_COLUMNS, row, strict=False)]
     device = DeviceSession.from_db("default", list(DEVICE_COLUMNS), device_values)
@@ -66,6 +69,8 @@ def load_device(key: str) -> DeviceSession | None:
         unit = OrgUnit.from_db("default", [f.attname for f in OrgUnit._meta.concrete_fields], unit_values)
     User.unit.field.set_cached_value(user, unit)
     DeviceSession.user.field.set_cached_value(device, user)
+    # The request's scope (accounts.scope) without a query of its own.
+    scope_preload(user, roles_from_json(roles))
     return device
 
 

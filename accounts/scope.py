@@ -14,6 +14,7 @@ path index serves in path order (``orgtree.selectors.path_range_filter``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -173,6 +174,22 @@ def _read_roles(user: User) -> tuple[HeldRole, ...]:
         HeldRole(role, unit_id, path, depth, level, on_duty, frozenset(groups))
         for role, unit_id, path, depth, level, on_duty, groups in found.values()
     )
+
+
+def roles_from_json(value: str | list) -> tuple[HeldRole, ...]:
+    """The roles accounts.sql.roles_json_sql read (PostgreSQL hands back a list, SQLite text), in the
+    order _read_roles gives them."""
+    rows = json.loads(value) if isinstance(value, str) else value
+    rows = sorted(rows, key=lambda row: (row[3], row[0]))
+    return tuple(
+        HeldRole(role, unit_id, path, depth, level, bool(on_duty), frozenset(groups))
+        for _pk, role, unit_id, path, depth, level, on_duty, groups in rows
+    )
+
+
+def scope_preload(user: User, roles: tuple[HeldRole, ...]) -> None:
+    """Keep a scope built from roles read with the user (the token check's one statement)."""
+    user._scope = Scope(user=user, roles=roles)
 
 
 def scope_of(user: User | None) -> Scope:

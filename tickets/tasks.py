@@ -15,8 +15,7 @@ def archive_resolved() -> int:
     return services.tickets_archive_resolved()
 
 
-@shared_task(name="tickets.tasks.ticket_created_notify")
-def ticket_created_notify(ticket_id: int) -> int:
-    """After a create commits: the pool's agents hear a question arrived, the handler that it is theirs.
-    Idempotent: a rerun finds the notifications written and writes none."""
-    return services.ticket_created_notify(ticket_id=ticket_id)
+@shared_task(name="tickets.tasks.notify_new_tickets", expires=10)
+def notify_new_tickets() -> int:
+    """Beat runs this every 5 seconds: the pools hear of the tickets filed since the last run."""
+    return services.tickets_notify_new()

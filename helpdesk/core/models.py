@@ -103,3 +103,18 @@ class Tombstone(models.Model):
     def __str__(self) -> str:
         what = "everything" if self.object_id is None else self.object_id
         return f"{self.kind} {what} removed {self.removed_at:%Y-%m-%d %H:%M}"
+
+
+class Watermark(models.Model):
+    """How far a periodic job has got through an ever-growing table (the last id it handled), kept
+    under a row lock by the job so that overlapping runs neither skip nor repeat."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "watermark"
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"

@@ -265,6 +265,8 @@ CELERY_BEAT_SCHEDULE = {
     # Seed 004's clocks: unconfirmed assignments pass on, warnings before a breach, escalation at one.
     "ticket-sla-sweep": {"task": "tickets.tasks.sla_sweep", "schedule": 60.0},
     "ticket-archive-resolved": {"task": "tickets.tasks.archive_resolved", "schedule": 3600.0},
+    # New tickets told to their pools' agents (the bell), a few seconds after filing, in batches.
+    "ticket-notify-new": {"task": "tickets.tasks.notify_new_tickets", "schedule": 5.0},
     # Delta sync's tombstones past their 30 days (helpdesk.core.tombstones).
     "prune-tombstones": {"task": "helpdesk.tasks.prune_tombstones", "schedule": 86400.0},
     # Idempotency-Key answers are kept 24 hours (helpdesk.core.api.idempotency).

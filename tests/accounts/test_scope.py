@@ -67,3 +67,27 @@ def test_forgetting_rereads_after_a_role_change(tree):
     assert not scope_of(user).is_unit_admin  # kept for the request
     scope_forget(user)
     assert scope_of(user).is_unit_admin
+
+
+def test_the_token_check_reads_the_roles_with_the_user(tree, django_assert_num_queries):
+    """A token request's scope comes from the token check's one statement (no query of its own),
+    and is the same scope a query would read: roles in tree order, duty and handling groups."""
+    from accounts.authentication import check_token
+    from accounts.scope import _read_roles
+    from tests.factories import api_token
+
+    user = UserFactory(unit=tree.haidian)
+    agent = grant(user, tree.haidian, Role.SUPPORT_AGENT)
+    agent.on_duty = False
+    agent.save(update_fields=["on_duty"])
+    agent.handling_groups.set(HandlingGroup.objects.all()[:2])
+    grant(user, tree.beijing, Role.UNIT_ADMIN)
+    key = api_token(user)
+    device, refused = check_token(key)
+    assert refused == ""
+    with django_assert_num_queries(0):
+        scope = scope_of(device.user)
+    assert scope.roles == _read_roles(user)
+    assert [held.unit_id for held in scope.roles] == [tree.beijing.pk, tree.haidian.pk]
+    assert [held.on_duty for held in scope.roles] == [True, False]
+    assert len(scope.roles[1].handling_groups) == 2

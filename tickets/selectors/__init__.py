@@ -777,10 +777,13 @@ def supervisors_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
     return result
 
 
-def pool_agents_of(*, unit_id: int) -> list[int]:
-    """The active, on-duty support agents of a pool's unit: who hears that a question arrived."""
-    return list(
-        RoleAssignment.objects.filter(
-            unit_id=unit_id, role=Role.SUPPORT_AGENT, on_duty=True, user__is_active=True
-        ).values_list("user_id", flat=True)
+def pool_agents_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The active, on-duty support agents of pools' units, who hear that a question arrived:
+    {unit id: [user ids]}."""
+    result: dict[int, list[int]] = {}
+    rows = RoleAssignment.objects.filter(
+        unit_id__in=list(unit_ids), role=Role.SUPPORT_AGENT, on_duty=True, user__is_active=True
     )
+    for unit_id, user_id in rows.values_list("unit_id", "user_id"):
+        result.setdefault(unit_id, []).append(user_id)
+    return result

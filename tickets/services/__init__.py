@@ -20,7 +20,7 @@ from .core import (
     ticket_number_for,
     ticket_transition,
 )
-from .intake import ticket_create, ticket_created_notify
+from .intake import ticket_create, tickets_notify_new
 from .routing import GROUP_FOR_TYPE, ticket_route, tickets_follow_unit_move
 from .sla import DEFAULT_SLA, refresh_sla_schedule, sla_policy_for, ticket_compute_deadlines, ticket_sla
 from .sweep import sla_sweep
@@ -69,7 +69,6 @@ __all__ = [
     "ticket_compute_deadlines",
     "ticket_confirm",
     "ticket_create",
-    "ticket_created_notify",
     "ticket_forward",
     "ticket_merge",
     "ticket_number_for",
@@ -86,4 +85,5 @@ __all__ = [
     "ticket_withdraw",
     "tickets_archive_resolved",
     "tickets_follow_unit_move",
+    "tickets_notify_new",
 ]
