@@ -5,12 +5,15 @@ article, answered by ``tickets.selectors`` so the tickets' own rules decide."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.http import Http404
 
+from knowledge.reports import self_solved_in_subtree
 from knowledge.sources import TicketSource, register_ticket_source
 from tickets import selectors as ticket_selectors
 from tickets.models import Ticket, TicketState, TicketType
+from tickets.self_service import register_self_solved_counter
 
 # A ticket whose answer the asker confirmed (已解决), or archived after that (已关闭 without a reason).
 CAPTURABLE_STATES = frozenset({TicketState.RESOLVED, TicketState.CLOSED})
@@ -47,8 +50,16 @@ class TicketsForKnowledge:
         return [(value, str(label)) for value, label in TicketType.choices]
 
 
+class SelfSolvedForTickets:
+    """The ticket reports' window on the knowledge base (``tickets.self_service``)."""
+
+    def self_solved_count(self, *, user, unit_path: str, since: datetime, until: datetime) -> int | None:
+        return self_solved_in_subtree(user=user, unit_path=unit_path, since=since, until=until)
+
+
 def register() -> None:
     register_ticket_source(TicketsForKnowledge())
+    register_self_solved_counter(SelfSolvedForTickets())
 
 
 def ticket_may_become_article(*, user, ticket: Ticket) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.db.models import Count
 
 from accounts.models import Role, User
-from accounts.scope import scope_of
+from accounts.scope import scope_of, subtrees_q
 
 from .models import SelfSolved
 
@@ -36,3 +36,15 @@ def self_solved_counts(
             {"article": r["article_id"], "title": r["article__title"], "count": r["count"]} for r in by_article
         ],
     }
+
+
+def self_solved_in_subtree(*, user: User, unit_path: str, since: datetime, until: datetime) -> int | None:
+    """Questions solved by an article by readers in the subtree of the unit at ``unit_path``, between
+    ``since`` and ``until``; None unless the user administers that unit (or is a superuser), so a
+    ticket report shows the figure to the unit's supervisors and to no one else."""
+    scope = scope_of(user)
+    if not scope.is_superuser and not scope.covers(unit_path, Role.UNIT_ADMIN):
+        return None
+    return SelfSolved.objects.filter(
+        subtrees_q([unit_path], "unit__path"), created_at__gte=since, created_at__lt=until
+    ).count()

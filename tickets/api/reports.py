@@ -101,6 +101,14 @@ class TicketReportSerializer(serializers.Serializer):
     priority = serializers.CharField()
     rows = ReportRowSerializer(many=True)
     totals = ReportCountsSerializer()
+    self_solved = serializers.IntegerField(
+        allow_null=True,
+        help_text=_(
+            "Questions solved by the knowledge base without a ticket: readers in the unit's subtree who "
+            'pressed "this solved my problem" on an article in the period (not narrowed by type or '
+            "priority). Null unless you administer the unit."
+        ),
+    )
 
 
 class TicketReportView(APIView):
@@ -111,6 +119,8 @@ class TicketReportView(APIView):
             "Volume, backlog, first-response and resolution SLA compliance and satisfaction of the tickets "
             "asked in a unit's subtree, one row per child unit (with its subtree), handling level, type, "
             "priority or period. For supervisors, support agents and reviewers, over their units' subtrees. "
+            "`self_solved` counts the questions the knowledge base answered without a ticket, for the "
+            "unit's administrators. "
             "A report spans at most 400 days (daily buckets 92), each day between "
             f"{reports.EARLIEST_DAY.isoformat()} and {reports.LATEST_DAY.isoformat()}."
         ),
