@@ -147,6 +147,26 @@ class AsgiServer:
         while self.server.connections and time.monotonic() < deadline:
             time.sleep(0.05)
 
+    def call(self, func, *args, **kwargs):
+        """Run ``func`` as a request's code runs: in the server's thread pool, under its event loop.
+        Services that push realtime events must run there on the in-process channel layer (the
+        embedded default): its queues belong to the server's loop, and this test thread has an
+        event loop of its own (Playwright's), in which async_to_sync refuses to run."""
+        import asyncio
+
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+        from twisted.internet import reactor
+
+        def in_pool():
+            try:
+                return func(*args, **kwargs)
+            finally:
+                connections.close_all()
+
+        loop = reactor._asyncioEventloop
+        return asyncio.run_coroutine_threadsafe(sync_to_async(in_pool)(), loop).result(timeout=30)
+
     def stop(self) -> None:
         from twisted.internet import reactor
 

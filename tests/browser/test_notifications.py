@@ -69,7 +69,7 @@ def asked(teacher, tree):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_the_teacher_on_the_home_page_is_told_live_when_the_agent_asks_for_information(
-    open_browser, asked, password, screenshot, settings, size
+    open_browser, asgi_server, asked, password, screenshot, settings, size
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ticket, _agent = asked
@@ -177,7 +177,8 @@ def test_the_teacher_on_the_home_page_is_told_live_when_the_agent_asks_for_infor
 
     # A toast nobody touches hides by itself (after 8 s); the count stays on the bell.
     live(home)
-    account_services.notify(
+    asgi_server.call(
+        account_services.notify,
         [
             Draft(
                 user_ids=[notification.user_id],
@@ -185,7 +186,7 @@ def test_the_teacher_on_the_home_page_is_told_live_when_the_agent_asks_for_infor
                 title=f"您的问题已答复：{ticket.number}",
                 url=f"/tickets/{ticket.pk}/",
             )
-        ]
+        ],
     )
     expect(home.locator(".toast")).to_have_count(1, timeout=4000)
     expect(home.locator("#bell-count")).to_have_text("1")
