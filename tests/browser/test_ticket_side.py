@@ -72,7 +72,7 @@ def test_rating_choices_and_sla_dates_stay_on_one_line(new_page, live_server, re
 
 
 def test_a_poor_rating_appears_on_the_supervisors_follow_ups_live(
-    open_browser, resolved, teacher, haidian_admin, tree, password, screenshot
+    open_browser, asgi_server, resolved, teacher, haidian_admin, tree, password, screenshot
 ):
     supervisor = open_browser()
     sign_in(supervisor, haidian_admin.username, password)
@@ -80,7 +80,11 @@ def test_a_poor_rating_appears_on_the_supervisors_follow_ups_live(
     expect(supervisor.locator("#follow-up-list")).to_be_visible()
     # The socket is open before the rating is given.
     expect(supervisor.locator("#ws-status")).to_have_attribute("data-state", "open")
-    ticket = services.ticket_rate(ticket=resolved["ticket"], asker=teacher, rating="dissatisfied", feedback="没解决")
+    # Rated as the asker's request would: in the server's thread pool (the in-process layer's push
+    # cannot leave this thread, where Playwright runs an event loop).
+    ticket = asgi_server.call(
+        services.ticket_rate, ticket=resolved["ticket"], asker=teacher, rating="dissatisfied", feedback="没解决"
+    )
     row = supervisor.locator(f'tr[data-follow-up-id="{ticket.follow_up.pk}"]')
     expect(row).to_be_visible(timeout=10_000)
     expect(row).to_contain_text(tree.school_a.name)
