@@ -126,12 +126,24 @@ def merged_payload(duplicate: Ticket, target: Ticket) -> dict[str, Any]:
     return ticket_payload(duplicate) | {"merged_into": {"id": target.pk, "number": target.number}}
 
 
-def _action_event(name: str, summary: str) -> EventType:
-    return EventType(name, summary, _TICKET_PAYLOAD, examples=(_EXAMPLE,))
-
-
 def _ticket_event(name: str, summary: str) -> EventType:
     return EventType(name, summary, _TICKET_PAYLOAD, examples=(_EXAMPLE,))
+
+
+def _follow_up_event(name: str, summary: str) -> EventType:
+    """A follow-up's event: the ticket's fields and the follow-up's (follow_up_payload)."""
+    return EventType(
+        name,
+        summary,
+        obj(
+            _TICKET_FIELDS
+            | {"follow_up": INTEGER, "rating": STRING, "due_at": {"type": "string", "format": "date-time"}}
+        ),
+        examples=(
+            _EXAMPLE
+            | {"state": "closed", "follow_up": 7, "rating": "dissatisfied", "due_at": "2026-12-06T09:30:00+08:00"},
+        ),
+    )
 
 
 EVENT_TYPES = register(
@@ -144,18 +156,10 @@ EVENT_TYPES = register(
         "To the asker, the handler and the actor: the ticket's state, priority or answer changed.",
     ),
     _ticket_event(TICKET_MESSAGE, "To the ticket's people: a reply (or, to staff, an internal note) was added."),
-    EventType(
+    _follow_up_event(
         TICKET_FOLLOW_UP,
         "To the answering unit's supervisors and the answering agent: a poor rating opened a follow-up, "
         "due in 24 hours.",
-        obj(
-            _TICKET_FIELDS
-            | {"follow_up": INTEGER, "rating": STRING, "due_at": {"type": "string", "format": "date-time"}}
-        ),
-        examples=(
-            _EXAMPLE
-            | {"state": "closed", "follow_up": 7, "rating": "dissatisfied", "due_at": "2026-12-06T09:30:00+08:00"},
-        ),
     ),
     _ticket_event(
         TICKET_SLA_WARNING,
@@ -193,17 +197,17 @@ EVENT_TYPES = register(
             },
         ),
     ),
-    _action_event(TICKET_ACCEPTED, "To the asker, the handler and the actor: the handler confirmed receipt."),
-    _action_event(
+    _ticket_event(TICKET_ACCEPTED, "To the asker, the handler and the actor: the handler confirmed receipt."),
+    _ticket_event(
         TICKET_INFO_REQUESTED,
         "To the asker and the handler: the handler asks for more information (the clock pauses).",
     ),
-    _action_event(TICKET_INFO_PROVIDED, "To the handler and the asker: the asker answered; the clock runs again."),
-    _action_event(
+    _ticket_event(TICKET_INFO_PROVIDED, "To the handler and the asker: the asker answered; the clock runs again."),
+    _ticket_event(
         TICKET_ANSWER_SUBMITTED,
         "To the handler and the answering unit's reviewers (the asker gets ticket.updated): an answer awaits review.",
     ),
-    _action_event(
+    _ticket_event(
         TICKET_ANSWER_REJECTED,
         "To the handler and the reviewer (the asker gets ticket.updated): the reviewer sent the answer back.",
     ),
@@ -214,21 +218,13 @@ EVENT_TYPES = register(
         obj(_TICKET_FIELDS | {"solution": STRING}),
         examples=(_EXAMPLE | {"state": "answered", "solution": "请检查投影仪信号源是否切换到 HDMI。"},),
     ),
-    EventType(
+    _follow_up_event(
         TICKET_FOLLOW_UP_DONE,
         "To the unit's supervisors and the answering agent: a supervisor recorded the follow-up's outcome.",
-        obj(
-            _TICKET_FIELDS
-            | {"follow_up": INTEGER, "rating": STRING, "due_at": {"type": "string", "format": "date-time"}}
-        ),
-        examples=(
-            _EXAMPLE
-            | {"state": "closed", "follow_up": 7, "rating": "dissatisfied", "due_at": "2026-12-06T09:30:00+08:00"},
-        ),
     ),
-    _action_event(TICKET_CONFIRMED, "To the asker, the handler and the actor: the asker confirmed it solved."),
-    _action_event(TICKET_REOPENED, "To the handler, the asker and the actor: the answer did not solve it."),
-    _action_event(TICKET_RATED, "To the asker, the handler and the actor: the asker rated the service."),
-    _action_event(TICKET_CLOSED, "To the asker, the handler and the actor: the ticket was closed."),
-    _action_event(TICKET_PRIORITY_CHANGED, "To the asker, the handler and the actor: an agent changed the priority."),
+    _ticket_event(TICKET_CONFIRMED, "To the asker, the handler and the actor: the asker confirmed it solved."),
+    _ticket_event(TICKET_REOPENED, "To the handler, the asker and the actor: the answer did not solve it."),
+    _ticket_event(TICKET_RATED, "To the asker, the handler and the actor: the asker rated the service."),
+    _ticket_event(TICKET_CLOSED, "To the asker, the handler and the actor: the ticket was closed."),
+    _ticket_event(TICKET_PRIORITY_CHANGED, "To the asker, the handler and the actor: an agent changed the priority."),
 )

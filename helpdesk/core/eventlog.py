@@ -105,13 +105,7 @@ def store(items: list[tuple[int, str, dict[str, Any]]], *, origin: str = "") -> 
     if connection.vendor == "postgresql" and len(items) <= _CHUNK and not connection.in_atomic_block:
         return _store_in_one_statement(items, counts, origin=origin, now=now)
     with transaction.atomic():
-        last = _advance_cursors(counts)
-        # Each user's new numbers end at ``last``; hand them out in the items' order.
-        next_seq = {user_id: last[user_id] - count + 1 for user_id, count in counts.items()}
-        events = []
-        for user_id, event_type, payload in items:
-            events.append(Event(user_id, next_seq[user_id], event_type, payload, origin, now))
-            next_seq[user_id] += 1
+        events = _numbered(items, counts, _advance_cursors(counts), origin=origin, now=now)
         StoredEvent.objects.bulk_create(
             [
                 StoredEvent(
@@ -139,7 +133,14 @@ def _store_in_one_statement(
     # Prepared on the server (one text per batch size: an action's two to four recipients reuse a
     # handful of plans); a client-bound statement was parsed and planned again on every action.
     rows = fetch_prepared(_STORE_PG.format(values=values), [*params, origin, now], many=True)
-    last = {user_id: last_seq for user_id, last_seq, _stored in rows}
+    return _numbered(items, counts, {user_id: last_seq for user_id, last_seq, _stored in rows}, origin=origin, now=now)
+
+
+def _numbered(
+    items: list[tuple[int, str, dict[str, Any]]], counts: Counter, last: dict[int, int], *, origin: str, now: datetime
+) -> list[Event]:
+    """The items as events: each user's new numbers end at ``last`` (the cursor after the write),
+    handed out in the items' order."""
     next_seq = {user_id: last[user_id] - count + 1 for user_id, count in counts.items()}
     events = []
     for user_id, event_type, payload in items:

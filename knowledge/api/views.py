@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from helpdesk.core.api.delta import DeltaPagination, SyncTokenPagination
-from helpdesk.core.api.serializers import ErrorSerializer
+from helpdesk.core.api.serializers import ErrorSerializer, validated
 from helpdesk.core.files import private_file_response
 from orgtree.models import OrgUnit
 
@@ -69,12 +69,6 @@ class PassthroughRenderer(renderers.BaseRenderer):
         if isinstance(data, bytes | str):
             return data
         return json.dumps(data, ensure_ascii=False).encode()
-
-
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _object(model, pk, field: str, message: str):
@@ -168,7 +162,7 @@ class ArticleViewSet(GenericViewSet):
         ),
     )
     def list(self, request):
-        params = _validated(ArticleQuerySerializer, request.query_params.dict())
+        params = validated(ArticleQuerySerializer, request.query_params.dict())
         user = request.user
         updated_after = params.pop("updated_after", None)
         if updated_after is not None:
@@ -234,7 +228,7 @@ class ArticleViewSet(GenericViewSet):
         description="Write a new article (a draft of `unit`, which you write for; version 1).",
     )
     def create(self, request):
-        params = _validated(ArticleWriteSerializer, request.data)
+        params = validated(ArticleWriteSerializer, request.data)
         units = selectors.author_units(user=request.user)
         if "unit" in params:
             owner = _object(OrgUnit, params["unit"], "unit", _("No such unit."))
@@ -276,20 +270,20 @@ class ArticleViewSet(GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="from-ticket")
     def from_ticket(self, request):
-        params = _validated(ArticleFromTicketSerializer, request.data)
+        params = validated(ArticleFromTicketSerializer, request.data)
         article = services.article_from_ticket(user=request.user, ticket_id=params["ticket"])
         return self._detail(article, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=KBEmptySerializer, responses=DETAIL_RESPONSES, description="草稿 → 待审核.")
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        _validated(KBEmptySerializer, request.data)
+        validated(KBEmptySerializer, request.data)
         return self._detail(services.article_submit(user=request.user, article=self.get_object()))
 
     @extend_schema(request=KBReasonSerializer, responses=DETAIL_RESPONSES, description="A reviewer publishes it.")
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        params = _validated(KBReasonSerializer, request.data)
+        params = validated(KBReasonSerializer, request.data)
         return self._detail(
             services.article_approve(user=request.user, article=self.get_object(), reason=params["reason"])
         )
@@ -299,7 +293,7 @@ class ArticleViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        params = _validated(KBReasonSerializer, request.data)
+        params = validated(KBReasonSerializer, request.data)
         return self._detail(
             services.article_reject(user=request.user, article=self.get_object(), reason=params["reason"])
         )
@@ -307,7 +301,7 @@ class ArticleViewSet(GenericViewSet):
     @extend_schema(request=KBEmptySerializer, responses=DETAIL_RESPONSES, description="Out of publication for good.")
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        _validated(KBEmptySerializer, request.data)
+        validated(KBEmptySerializer, request.data)
         return self._detail(services.article_archive(user=request.user, article=self.get_object()))
 
     @extend_schema(
@@ -315,7 +309,7 @@ class ArticleViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def vote(self, request, pk=None):
-        params = _validated(KBVoteSerializer, request.data)
+        params = validated(KBVoteSerializer, request.data)
         return self._detail(
             services.article_vote(user=request.user, article=self.get_object(), helpful=params["helpful"])
         )
@@ -327,7 +321,7 @@ class ArticleViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
-        params = _validated(KBRestoreSerializer, request.data)
+        params = validated(KBRestoreSerializer, request.data)
         return self._detail(
             services.article_restore(user=request.user, article=self.get_object(), number=params["version"])
         )
@@ -358,7 +352,7 @@ class ArticleViewSet(GenericViewSet):
     def attachments(self, request, pk=None):
         article = self.get_object()
         if request.method == "POST":
-            params = _validated(KBAttachmentUploadSerializer, request.data)
+            params = validated(KBAttachmentUploadSerializer, request.data)
             attachment = services.attachment_add(user=request.user, article=article, upload=params["file"])
             return Response(KBAttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
         return Response(

@@ -17,6 +17,7 @@ from django.db import connections, transaction
 
 from helpdesk.core import event_types
 from helpdesk.core.events import send_event
+from tests.backends import require_redis_url
 from tests.daphne_server import DaphneProcess
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.helpdesk.ws_client import open_socket, redis_clients_of
@@ -31,10 +32,7 @@ SOCKETS_PER_USER = 50  # 200 sockets
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("needs Redis: set REDIS_URL, as CI does")
-    return url
+    return require_redis_url()
 
 
 @pytest.fixture

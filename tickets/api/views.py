@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from helpdesk.core.api.delta import DeltaPagination
+from helpdesk.core.api.serializers import validated
 
 from .. import selectors, services
 from ..models import Ticket
@@ -108,12 +109,6 @@ def _search_filters(params: dict) -> dict:
     return filters
 
 
-def _validated(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class TicketViewSet(GenericViewSet):
     """问题咨询 → 问题回答 → 答案审核 → 接收答案 → 答案查询 (manual 2.4.1–2.4.5)."""
 
@@ -176,7 +171,7 @@ class TicketViewSet(GenericViewSet):
         ),
     )
     def list(self, request):
-        params = _validated(TicketQuerySerializer, request.query_params.dict())
+        params = validated(TicketQuerySerializer, request.query_params.dict())
         view = params.pop("view", None) or "handled"
         sort = params.pop("sort", None)
         updated_after = params.pop("updated_after", None)
@@ -228,14 +223,14 @@ class TicketViewSet(GenericViewSet):
     )
     def create(self, request):
         if request.content_type.startswith("multipart/"):
-            data = _validated(TicketCreateWithFilesSerializer, request.data)
+            data = validated(TicketCreateWithFilesSerializer, request.data)
             uploads = data.pop("attachments")
             if uploads:
                 ticket, _attachments = ticket_create_with_attachments(asker=request.user, uploads=uploads, **data)
             else:
                 ticket = services.ticket_create(asker=request.user, **data)
         else:
-            ticket = services.ticket_create(asker=request.user, **_validated(TicketCreateSerializer, request.data))
+            ticket = services.ticket_create(asker=request.user, **validated(TicketCreateSerializer, request.data))
         response = self._detail(ticket, status_code=status.HTTP_201_CREATED, refetch=False)
         response["Location"] = reverse("api-tickets-detail", args=[ticket.pk])
         return response
@@ -254,7 +249,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="bulk-transfer")
     def bulk_transfer(self, request):
-        data = _validated(BulkTransferSerializer, request.data)
+        data = validated(BulkTransferSerializer, request.data)
         agent = None
         if data.get("agent") is not None:
             # Whether this user may take each ticket is the transfer's own check (refused per ticket).
@@ -295,7 +290,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="bulk-accept")
     def bulk_accept(self, request):
-        ids = _validated(BulkAcceptSerializer, request.data)["ids"]
+        ids = validated(BulkAcceptSerializer, request.data)["ids"]
         tickets = list(selectors.bulk_tickets(user=request.user, ids=ids))
         accepted, refused = tickets_accept_many(agent=request.user, tickets=tickets)
         found = {ticket.pk for ticket in tickets}
@@ -314,7 +309,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        _validated(EmptySerializer, request.data)
+        validated(EmptySerializer, request.data)
         return self._detail(services.ticket_accept(ticket=self.get_object(), agent=request.user))
 
     @extend_schema(
@@ -324,7 +319,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="request-info")
     def request_info(self, request, pk=None):
-        data = _validated(RequestInfoSerializer, request.data)
+        data = validated(RequestInfoSerializer, request.data)
         ticket = services.ticket_request_info(ticket=self.get_object(), agent=request.user, **data)
         return self._detail(ticket)
 
@@ -335,7 +330,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def reply(self, request, pk=None):
-        data = _validated(MessageBodySerializer, request.data)
+        data = validated(MessageBodySerializer, request.data)
         ticket = self.get_object()
         services.ticket_reply(ticket=ticket, author=request.user, **data)
         return self._detail(ticket)
@@ -371,7 +366,7 @@ class TicketViewSet(GenericViewSet):
     def notes(self, request, pk=None):
         ticket = self.get_object()
         if request.method == "POST":
-            data = _validated(MessageBodySerializer, request.data)
+            data = validated(MessageBodySerializer, request.data)
             services.ticket_add_note(ticket=ticket, author=request.user, **data)
             return self._detail(ticket)
         if not set(selectors.ticket_capabilities(user=request.user, ticket=ticket)) & selectors.STAFF_CAPABILITIES:
@@ -386,7 +381,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def answer(self, request, pk=None):
-        data = _validated(AnswerSerializer, request.data)
+        data = validated(AnswerSerializer, request.data)
         return self._detail(services.ticket_submit_answer(ticket=self.get_object(), agent=request.user, **data))
 
     @extend_schema(
@@ -396,7 +391,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        data = _validated(ApproveSerializer, request.data)
+        data = validated(ApproveSerializer, request.data)
         return self._detail(services.ticket_approve(ticket=self.get_object(), reviewer=request.user, **data))
 
     @extend_schema(
@@ -406,13 +401,13 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        data = _validated(ReasonSerializer, request.data)
+        data = validated(ReasonSerializer, request.data)
         return self._detail(services.ticket_reject(ticket=self.get_object(), reviewer=request.user, **data))
 
     @extend_schema(request=None, responses=ACTION_RESPONSES, description="The asker confirms the problem solved.")
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        _validated(EmptySerializer, request.data)
+        validated(EmptySerializer, request.data)
         return self._detail(services.ticket_confirm(ticket=self.get_object(), asker=request.user))
 
     @extend_schema(
@@ -422,7 +417,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        data = _validated(ReasonSerializer, request.data)
+        data = validated(ReasonSerializer, request.data)
         return self._detail(services.ticket_reopen(ticket=self.get_object(), asker=request.user, **data))
 
     @extend_schema(
@@ -432,7 +427,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def rate(self, request, pk=None):
-        data = _validated(RateSerializer, request.data)
+        data = validated(RateSerializer, request.data)
         return self._detail(services.ticket_rate(ticket=self.get_object(), asker=request.user, **data))
 
     @extend_schema(
@@ -442,7 +437,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def priority(self, request, pk=None):
-        data = _validated(PrioritySerializer, request.data)
+        data = validated(PrioritySerializer, request.data)
         return self._detail(services.ticket_change_priority(ticket=self.get_object(), agent=request.user, **data))
 
     # --- Passing on and ending early (issue 17) ------------------------------------------------------
@@ -456,7 +451,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        data = _validated(WithdrawSerializer, request.data)
+        data = validated(WithdrawSerializer, request.data)
         return self._detail(services.ticket_withdraw(ticket=self.get_object(), asker=request.user, **data))
 
     @extend_schema(
@@ -469,7 +464,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="close-invalid")
     def close_invalid(self, request, pk=None):
-        data = _validated(ReasonSerializer, request.data)
+        data = validated(ReasonSerializer, request.data)
         return self._detail(services.ticket_close_invalid(ticket=self.get_object(), actor=request.user, **data))
 
     @extend_schema(
@@ -486,7 +481,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
-        data = _validated(TransferSerializer, request.data)
+        data = validated(TransferSerializer, request.data)
         ticket = self.get_object()
         group = data["group"]
         agent = None
@@ -511,7 +506,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def forward(self, request, pk=None):
-        data = _validated(ReasonSerializer, request.data)
+        data = validated(ReasonSerializer, request.data)
         return self._detail(services.ticket_forward(ticket=self.get_object(), actor=request.user, **data))
 
     @extend_schema(
@@ -525,7 +520,7 @@ class TicketViewSet(GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def merge(self, request, pk=None):
-        data = _validated(MergeSerializer, request.data)
+        data = validated(MergeSerializer, request.data)
         ticket = self.get_object()
         into = ticket_or_404(user=request.user, pk=data["into"])
         return self._detail(services.ticket_merge(ticket=ticket, actor=request.user, into=into, reason=data["reason"]))
@@ -565,7 +560,7 @@ class TicketViewSet(GenericViewSet):
     def attachments(self, request, pk=None):
         ticket = self.get_object()
         if request.method == "POST":
-            data = _validated(AttachmentUploadSerializer, request.data)
+            data = validated(AttachmentUploadSerializer, request.data)
             attachment = attachment_add(
                 ticket=ticket, user=request.user, upload=data["file"], internal=data["internal"]
             )

@@ -768,22 +768,21 @@ def reviewers_of(*, unit_id: int) -> list[int]:
     )
 
 
-def supervisors_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
-    """Unit administrators of each unit, for warnings and follow-ups: {unit id: [user ids]}."""
+def _holders_by_unit(unit_ids: Iterable[int], **held) -> dict[int, list[int]]:
+    """Active holders of a role in each unit: {unit id: [user ids]}."""
     result: dict[int, list[int]] = {}
-    rows = RoleAssignment.objects.filter(unit_id__in=list(unit_ids), role=Role.UNIT_ADMIN, user__is_active=True)
+    rows = RoleAssignment.objects.filter(unit_id__in=list(unit_ids), user__is_active=True, **held)
     for unit_id, user_id in rows.values_list("unit_id", "user_id"):
         result.setdefault(unit_id, []).append(user_id)
     return result
+
+
+def supervisors_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Unit administrators of each unit, for warnings and follow-ups: {unit id: [user ids]}."""
+    return _holders_by_unit(unit_ids, role=Role.UNIT_ADMIN)
 
 
 def pool_agents_of(*, unit_ids: Iterable[int]) -> dict[int, list[int]]:
-    """The active, on-duty support agents of pools' units, who hear that a question arrived:
+    """The on-duty support agents of pools' units, who hear that a question arrived:
     {unit id: [user ids]}."""
-    result: dict[int, list[int]] = {}
-    rows = RoleAssignment.objects.filter(
-        unit_id__in=list(unit_ids), role=Role.SUPPORT_AGENT, on_duty=True, user__is_active=True
-    )
-    for unit_id, user_id in rows.values_list("unit_id", "user_id"):
-        result.setdefault(unit_id, []).append(user_id)
-    return result
+    return _holders_by_unit(unit_ids, role=Role.SUPPORT_AGENT, on_duty=True)

@@ -120,3 +120,11 @@ class ErrorSerializer(serializers.Serializer):
 def error_response(description: str) -> OpenApiResponse:
     """An error answer for the schema: the one error body, with what it means on this operation."""
     return OpenApiResponse(ErrorSerializer, description=description)
+
+
+def validated(serializer_class, data) -> dict:
+    """``data`` checked by ``serializer_class``: its validated data, or the API's 400 with field
+    messages."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
