@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from . import eventlog
+from . import eventlog, subscriptions
 from .events import SESSION_ENDED_CLOSE_CODE, session_group_name, token_group_name, user_group_name
 from .ws_auth import token_backend
 
@@ -63,6 +63,11 @@ def _newest_id(user_id: int) -> int:
     return eventlog.last_id(user_id)
 
 
+@database_sync_to_async
+def _memberships(user) -> dict[str, subscriptions.Membership]:
+    return subscriptions.memberships(user)
+
+
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     """Delivers each stored event once, in id order.
 
@@ -88,6 +93,12 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         credential = credential_groups(self.scope)
         self.origin = credential[0] if credential else ""
         for group in (user_group_name(user.pk), *credential):
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        # Audience groups the apps add (helpdesk.core.subscriptions): a notice's units, say.
+        self.memberships = await _memberships(user)
+        self.group_frames_seen: list[str] = []
+        for group in subscriptions.all_groups(self.memberships):
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.append(group)
         if not await credential_still_valid(self.scope, user.pk):
@@ -170,6 +181,23 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             if seq <= self.last_seq:
                 return
         self.last_seq = seq
+        if not (self.origin and message.get("origin") == self.origin):
+            await self.send_json(frame)
+
+    async def platform_group_event(self, message: dict) -> None:
+        """A frame sent to an audience group (helpdesk.core.events.send_group_event): delivered when the
+        subscriber that added the group accepts it for this user; never stored, so no id. A frame that
+        reaches the socket through two of its groups (the same ``key``) is sent once."""
+        if self.ended:
+            return
+        frame = message["event"]
+        key = message.get("key") or ""
+        if key:
+            if key in self.group_frames_seen:
+                return
+            self.group_frames_seen = [*self.group_frames_seen[-63:], key]
+        if not subscriptions.accepted(message.get("subscriber", ""), self.memberships, frame.get("payload") or {}):
+            return
         if not (self.origin and message.get("origin") == self.origin):
             await self.send_json(frame)
 

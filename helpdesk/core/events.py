@@ -131,6 +131,30 @@ def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> 
     transaction.on_commit(_store_and_push)
 
 
+def send_group_event(
+    *, groups: Iterable[str], subscriber: str, event_type: str, payload: dict[str, Any], key: str = ""
+) -> None:
+    """After commit, push ``event_type`` to every socket in ``groups`` (audience groups that the
+    subscriber ``subscriber`` of helpdesk.core.subscriptions adds), where that subscriber's filter
+    accepts the payload for the socket's user. One ``group_send`` per group however large the audience;
+    nothing is stored, so the type must be declared ``resumable=False`` (clients catch up through its
+    ``resync_via`` list). ``key`` lets a socket that is in several of the groups get the frame once."""
+    declared = event_types.get(event_type)
+    if declared.resumable:
+        raise ValueError(f"{event_type!r} is resumable: send it to users with send_event")
+    if getattr(settings, "HELPDESK_VALIDATE_EVENTS", False):
+        event_types.validate(event_type, payload)
+    frame = {"type": event_type, "payload": payload, "sent_at": timezone.localtime().isoformat()}
+    message = {
+        "type": "platform.group_event",
+        "subscriber": subscriber,
+        "event": frame,
+        "origin": current_event_origin(),
+        "key": key,
+    }
+    _deliver_on_commit([(group, message) for group in dict.fromkeys(groups)])
+
+
 def _deliver_on_commit(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
     if deliveries:
         transaction.on_commit(lambda: _push(deliveries))
