@@ -8,15 +8,19 @@ socket, which tells the client ``session.ended`` and closes with SESSION_ENDED_C
 
 from __future__ import annotations
 
+import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils import timezone
 
-from . import eventlog, subscriptions
+from . import eventlog, socket_frames, subscriptions
 from .events import SESSION_ENDED_CLOSE_CODE, session_group_name, token_group_name, user_group_name
 from .ws_auth import token_backend
+
+logger = logging.getLogger(__name__)
 
 
 def credential_groups(scope) -> list[str]:
@@ -106,6 +110,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=SESSION_ENDED_CLOSE_CODE)
             return
         await self.accept()
+        self.socket = socket_frames.Socket(user_id=user.pk, channel_name=self.channel_name, origin=self.origin)
+        await socket_frames.run_hooks("connect", self.socket)
         # Joined before reading the log: an event committed from here on is either in the replay
         # or arrives live (and is dropped as a duplicate if it was in both).
         if requested is None or requested == "invalid":
@@ -155,16 +161,66 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "socket", None) is not None:
+            await socket_frames.run_hooks("disconnect", self.socket)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # A bad frame is answered with an error frame; the socket stays open (the base class would
+        # raise on invalid JSON and drop the connection).
+        if self.ended:
+            return
+        if text_data is None:
+            await self._error("Frames are JSON text, not binary.", "bad_frame")
+        elif len(text_data) > socket_frames.MAX_FRAME_CHARS:
+            await self._error(
+                f"The frame is too large: at most {socket_frames.MAX_FRAME_CHARS} characters.", "frame_too_large"
+            )
+        else:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                await self._error("The frame is not valid JSON.", "invalid_json")
+                return
+            await self.receive_json(content)
+
+    async def _error(self, detail: str, code: str, **extra) -> None:
+        await self.send_json({"type": "error", "payload": {"detail": detail, "code": code, **extra}})
 
     async def receive_json(self, content, **kwargs) -> None:
         if self.ended:
             return
-        # Clients write through the REST API; the socket accepts only keep-alive pings.
-        if isinstance(content, dict) and content.get("type") == "ping":
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ping":
+            await socket_frames.run_hooks("ping", self.socket)
             await self._catch_up()
             await self.send_json({"type": "pong", "payload": {"last_event_id": self.last_seq}})
-        else:
-            await self.send_json({"type": "error", "payload": {"detail": "Send writes through the REST API."}})
+            return
+        # Other writes go through the REST API, apart from the frames apps registered (chat.send).
+        client_frame = socket_frames.get(kind) if isinstance(kind, str) else None
+        if client_frame is None:
+            await self._error(
+                "Unknown frame type: the socket takes ping and the frames listed in the AsyncAPI description; "
+                "other writes go through the REST API.",
+                "unknown_type",
+            )
+            return
+        problems = socket_frames.schema_errors(client_frame, content)
+        extra = {"client_id": content["client_id"]} if isinstance(content.get("client_id"), str) else {}
+        if problems:
+            await self._error(problems, "invalid", **extra)
+            return
+        try:
+            answer = await client_frame.handler(self.socket, content)
+        except socket_frames.FrameError as exc:
+            answer = exc.frame()
+        except Exception:
+            logger.exception("socket frame %s failed", kind)
+            answer = {
+                "type": "error",
+                "payload": {"detail": "The server could not handle the frame.", "code": "error", **extra},
+            }
+        if answer is not None and not self.ended:
+            await self.send_json(answer)
 
     async def platform_event(self, message: dict) -> None:
         if self.ended:

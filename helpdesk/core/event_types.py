@@ -122,7 +122,9 @@ def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[st
             "description": (
                 "One websocket per client session. Sign in with the session cookie (browsers) or "
                 "`?token=<API token>` (mobile clients). The server pushes typed frames; clients write "
-                'through the REST API and send only `{"type": "ping"}` keep-alives. A socket whose '
+                'through the REST API and send only `{"type": "ping"}` keep-alives and the frames listed '
+                "under `publish` (chat messages and typing signals; a bad frame is answered with an "
+                "`error` frame and the socket stays open). A socket whose "
                 "session, token or account ends receives `session.ended` and is closed with code 4401; "
                 "the client must not reconnect with the same credential (after `token_expired`: refresh "
                 "the tokens at POST /api/v1/auth/token/refresh/, then reconnect with the new access token; "
@@ -152,15 +154,26 @@ def asyncapi_document(*, server_url: str = "ws://localhost:8000/ws/") -> dict[st
                 },
                 "publish": {
                     "summary": "Frames the client may send.",
-                    "message": {
-                        "name": "ping",
-                        "payload": obj({"type": {"const": "ping"}}),
-                    },
+                    "message": {"oneOf": _client_frames()},
                 },
             }
         },
         "components": {"messages": messages},
     }
+
+
+def _client_frames() -> list[dict[str, Any]]:
+    from .socket_frames import client_frames
+
+    frames = [
+        {
+            "name": "ping",
+            "summary": "Keep-alive; the server answers pong after any stored event the socket has not yet received.",
+            "payload": obj({"type": {"const": "ping"}}),
+        }
+    ]
+    frames.extend({"name": frame.name, "summary": frame.summary, "payload": frame.schema} for frame in client_frames())
+    return frames
 
 
 # --- The socket's own frames -------------------------------------------------------------------------
@@ -187,8 +200,14 @@ register(
     ),
     EventType(
         "error",
-        "The client sent something other than a ping; writes go through the REST API.",
-        obj({"detail": STRING}),
+        "A frame from the client was refused: invalid JSON (invalid_json), too large (frame_too_large), binary "
+        "(bad_frame), of an unknown type (unknown_type; writes go through the REST API apart from the frames "
+        "listed under publish), not matching its schema (invalid), or refused by its handler (its own code, e.g. "
+        "rate_limited, blocked, not_found). `client_id` echoes the refused frame's. The socket stays open.",
+        obj(
+            {"detail": STRING, "code": STRING, "client_id": STRING},
+            required=["detail"],
+        ),
         socket_frame=True,
     ),
     EventType(
