@@ -110,8 +110,20 @@ class Article(models.Model):
     unit_path = models.CharField(max_length=255, editable=False)
 
     state = models.CharField(_("state"), max_length=16, choices=ArticleState.choices, default=ArticleState.DRAFT)
-    # The number of the newest version (ArticleVersion.number); 0 before the first save.
+    # The number of the version whose text the article shows (ArticleVersion.number); 0 before the
+    # first save. A pending revision of a published article has a higher number and is not this one.
     version = models.PositiveIntegerField(_("version"), default=0)
+    # An edit of a published article waiting for review (有待审核的修改): readers, the search and the
+    # suggestions keep the published text above until a reviewer approves it. One at a time: a
+    # newer edit supersedes it.
+    pending_revision = models.ForeignKey(
+        "ArticleVersion",
+        verbose_name=_("pending revision"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     views = models.PositiveIntegerField(_("views"), default=0)
     helpful_count = models.PositiveIntegerField(_("helpful"), default=0)
     not_helpful_count = models.PositiveIntegerField(_("not helpful"), default=0)
@@ -152,9 +164,18 @@ class Article(models.Model):
         return self.title
 
 
+class VersionStatus(models.TextChoices):
+    SAVED = "saved", _("Saved")  # a draft's save, applied at once (nothing published to protect)
+    PENDING = "pending", _("Waiting for review")  # 待审核的修改 of a published article
+    APPROVED = "approved", _("Approved")  # a revision that became the published text
+    REJECTED = "rejected", _("Rejected")  # a revision a reviewer refused; the published text stayed
+    SUPERSEDED = "superseded", _("Superseded")  # a pending revision replaced by a newer edit
+
+
 class ArticleVersion(models.Model):
     """A snapshot of the article's text as saved; every one is kept (who, when), viewable as a diff
-    against the one before and restorable."""
+    against the one before and restorable. An edit of a published article is a version that waits
+    for review (``status`` pending) and becomes the article's text only when a reviewer approves it."""
 
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField(_("version"))
@@ -167,12 +188,33 @@ class ArticleVersion(models.Model):
     )
     note = models.CharField(_("note"), max_length=REASON_MAX, blank=True, default="")
     created_at = models.DateTimeField(_("saved at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=16, choices=VersionStatus.choices, default=VersionStatus.SAVED)
+    # What the version sets besides the text (category id, tag names, ticket types, scope unit id):
+    # a revision of a published article carries them to its approval. Null on versions saved before
+    # it was recorded (their text alone is restorable).
+    meta = models.JSONField(null=True, blank=True, editable=False)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_reason = models.CharField(_("reason"), max_length=REASON_MAX, blank=True, default="")
 
     class Meta:
         verbose_name = _("article version")
         verbose_name_plural = _("article versions")
         ordering = ["article", "-number"]
-        constraints = [models.UniqueConstraint(fields=["article", "number"], name="kb_version_unique_number")]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "number"], name="kb_version_unique_number"),
+            # At most one revision of an article waits for review (Article.pending_revision).
+            models.UniqueConstraint(
+                fields=["article"], condition=models.Q(status="pending"), name="kb_version_one_pending"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.article_id} v{self.number}"

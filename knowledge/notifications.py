@@ -15,7 +15,7 @@ from accounts.services import Draft, notify
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
-from .models import Article
+from .models import Article, ArticleVersion
 
 REVIEW_REQUESTED = "knowledge.review_requested"
 REVIEWED = "knowledge.reviewed"
@@ -38,24 +38,55 @@ def _draft(kind: str, article: Article, user_ids, title: str, body: str = "") ->
     )
 
 
-def review_requested(article: Article, *, actor_id: int) -> None:
-    """To the owning unit's answer reviewers; where it has none, to the administrators of it and
-    the units above it (who may review too)."""
-    reviewers = set(
-        RoleAssignment.objects.filter(unit_id=article.unit_id, role=Role.ANSWER_REVIEWER).values_list(
-            "user_id", flat=True
-        )
-    )
-    if not reviewers:
-        above = ancestor_paths(article.unit_path, OrgUnit.steplen)
-        reviewers = set(
-            RoleAssignment.objects.filter(Q(unit__path__in=above), role=Role.UNIT_ADMIN).values_list(
+def _reviewers(article: Article, *, exclude: set[int]) -> set[int]:
+    """The owning unit's answer reviewers; where it has none but those excluded (the author, the
+    editor), the administrators of it and the units above it (who may review too)."""
+    reviewers = (
+        set(
+            RoleAssignment.objects.filter(unit_id=article.unit_id, role=Role.ANSWER_REVIEWER).values_list(
                 "user_id", flat=True
             )
         )
-    reviewers -= {actor_id, article.author_id}
+        - exclude
+    )
+    if not reviewers:
+        above = ancestor_paths(article.unit_path, OrgUnit.steplen)
+        reviewers = (
+            set(
+                RoleAssignment.objects.filter(Q(unit__path__in=above), role=Role.UNIT_ADMIN).values_list(
+                    "user_id", flat=True
+                )
+            )
+            - exclude
+        )
+    return reviewers
+
+
+def review_requested(article: Article, *, actor_id: int) -> None:
+    """A submitted article, to its reviewers (not its author: nobody approves their own)."""
+    reviewers = _reviewers(article, exclude={actor_id, article.author_id})
     title = _("Please review the knowledge article: %(title)s") % {"title": article.title}
     notify([_draft(REVIEW_REQUESTED, article, reviewers, title)])
+
+
+def revision_requested(article: Article, version: ArticleVersion, *, actor_id: int) -> None:
+    """An edit of a published article, to the reviewers who may approve it (not its editor; the
+    article's author may, if it reviews for the unit)."""
+    reviewers = _reviewers(article, exclude={actor_id})
+    title = _("Please review an edit of the knowledge article: %(title)s") % {"title": article.title}
+    notify([_draft(REVIEW_REQUESTED, article, reviewers, title, version.note[:500])])
+
+
+def revision_reviewed(
+    article: Article, version: ArticleVersion, *, actor_id: int, approved: bool, reason: str = ""
+) -> None:
+    if version.author_id == actor_id:
+        return
+    if approved:
+        title = _("Your edit of the knowledge article is published: %(title)s") % {"title": article.title}
+    else:
+        title = _("Your edit of the knowledge article was refused: %(title)s") % {"title": article.title}
+    notify([_draft(REVIEWED, article, [version.author_id], title, reason[:500])])
 
 
 def reviewed(article: Article, *, actor_id: int, approved: bool, reason: str = "") -> None:

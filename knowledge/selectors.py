@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ from helpdesk.core.api.delta import DeltaSource
 from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
-from .models import Article, ArticleAttachment, ArticleState, ArticleVersion, Category, Tag
+from .models import Article, ArticleAttachment, ArticleState, ArticleVersion, Category, Tag, VersionStatus
 from .sources import ticket_source
 
 # Roles held in a unit that let one write that unit's articles (administrators: their subtree's).
@@ -102,7 +103,11 @@ def article_delta_source(*, user: User) -> DeltaSource:
 
 def article_get(*, user: User, pk) -> Article:
     try:
-        return visible_articles(user=user).select_related("category", "scope_unit", "unit", "author").get(pk=pk)
+        return (
+            visible_articles(user=user)
+            .select_related("category", "scope_unit", "unit", "author", "pending_revision__author")
+            .get(pk=pk)
+        )
     except (Article.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such article.")) from None
 
@@ -151,18 +156,41 @@ def article_capabilities(*, user: User, article: Article) -> set[str]:
     own = article.author_id == user.pk and not scope_of(user).is_superuser
     if article.state == ArticleState.PENDING_REVIEW and is_reviewer_of(user, article) and not own:
         caps.add("review")
+    # An edit of a published article: a reviewer of the unit approves it, never the one who made
+    # that edit (whatever its roles: a second pair of eyes on what readers will see).
+    if (
+        article.state == ArticleState.PUBLISHED
+        and article.pending_revision_id is not None
+        and article.pending_revision.author_id != user.pk
+        and is_reviewer_of(user, article)
+    ):
+        caps.add("review_revision")
     return caps
 
 
+def pending_revision(*, user: User, article: Article) -> ArticleVersion | None:
+    """The edit waiting for review, for the article's editors and reviewers; None for readers (and
+    when there is none): they see the published text only."""
+    if article.pending_revision_id is None or article.state != ArticleState.PUBLISHED:
+        return None
+    if not (is_editor_of(user, article) or is_reviewer_of(user, article)):
+        return None
+    return article.pending_revision
+
+
 def review_queue(*, user: User) -> QuerySet[Article]:
-    """Articles waiting for this user's review, oldest first."""
+    """What waits for this user's review, oldest first: new articles (not its own) and edits of
+    published articles (not its own edits). ``Article.pending_revision`` tells them apart."""
     if not user.is_authenticated:
         return Article.objects.none()
+    new = Q(state=ArticleState.PENDING_REVIEW) & ~Q(author_id=user.pk)
+    edits = Q(state=ArticleState.PUBLISHED, pending_revision__isnull=False) & ~Q(pending_revision__author_id=user.pk)
     return (
-        Article.objects.filter(_reviewer_q(user), state=ArticleState.PENDING_REVIEW)
-        .exclude(author_id=user.pk)
-        .select_related("unit", "author", "category")
-        .order_by("updated_at", "id")
+        Article.objects.filter(_reviewer_q(user))
+        .filter(new | edits)
+        .select_related("unit", "author", "category", "pending_revision__author")
+        .annotate(submitted_at=Coalesce("pending_revision__created_at", "updated_at"))
+        .order_by("submitted_at", "id")
     )
 
 
@@ -214,7 +242,7 @@ def article_versions(*, user: User, article: Article) -> QuerySet[ArticleVersion
     """The article's versions, newest first: for its editors and reviewers only."""
     if not (is_editor_of(user, article) or is_reviewer_of(user, article)):
         raise Http404(_("No such article."))
-    return article.versions.select_related("author").order_by("-number")
+    return article.versions.select_related("author", "reviewed_by").order_by("-number")
 
 
 def article_version_get(*, user: User, article: Article, number) -> ArticleVersion:
@@ -222,6 +250,14 @@ def article_version_get(*, user: User, article: Article, number) -> ArticleVersi
         return article_versions(user=user, article=article).get(number=number)
     except (ArticleVersion.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such version.")) from None
+
+
+def version_before(*, article: Article, version: ArticleVersion) -> ArticleVersion | None:
+    """What a version's diff compares it with: for an edit waiting for review, the published text
+    (what the reviewer approves is the change readers would see); otherwise the version before."""
+    if version.status == VersionStatus.PENDING and article.version and article.version != version.number:
+        return article.versions.filter(number=article.version).first()
+    return article.versions.filter(number__lt=version.number).order_by("-number").first()
 
 
 def article_attachments(*, user: User, article: Article) -> QuerySet[ArticleAttachment]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from helpdesk.core.api.delta import UpdatedAfterField
@@ -55,12 +56,24 @@ class KBSearchHitSerializer(ArticleListSerializer):
     snippet_html = serializers.CharField(read_only=True, help_text=_("A passage, escaped, matched words in <mark>."))
 
 
+VERSION_STATUS_HELP = (
+    "saved (a draft's save), pending (an edit of the published article waiting for review), approved "
+    "(became the published text), rejected (refused; review_reason says why), superseded (replaced by a "
+    "newer edit before review)."
+)
+
+
 class KBVersionSerializer(serializers.Serializer):
     number = serializers.IntegerField(read_only=True)
     title = serializers.CharField(read_only=True)
     author = serializers.CharField(source="author.name", read_only=True)
     note = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    # Plain strings in the schema, like the article's state (no second enum named "Status").
+    status = serializers.CharField(read_only=True, help_text=VERSION_STATUS_HELP)
+    reviewed_by = serializers.CharField(source="reviewed_by.name", read_only=True, allow_null=True, default=None)
+    reviewed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    review_reason = serializers.CharField(read_only=True)
 
 
 class KBVersionDetailSerializer(KBVersionSerializer):
@@ -109,7 +122,15 @@ class ArticleDetailSerializer(ArticleListSerializer):
         help_text=_("The ticket it was made from, when you may open it; otherwise null.")
     )
     my_vote = serializers.SerializerMethodField(help_text=_("true helpful, false not helpful, null not voted."))
-    capabilities = serializers.SerializerMethodField(help_text=_("What you may do: edit, submit, review, archive …"))
+    capabilities = serializers.SerializerMethodField(
+        help_text=_("What you may do: edit, submit, review, review_revision, archive …")
+    )
+    pending_revision = serializers.SerializerMethodField(
+        help_text=_(
+            "The edit waiting for review (its editors and reviewers only; null for readers, who see the "
+            "published text): approve or reject it by its number."
+        )
+    )
     last_review = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
 
@@ -125,6 +146,11 @@ class ArticleDetailSerializer(ArticleListSerializer):
 
     def get_capabilities(self, article) -> list[str]:
         return sorted(self.context.get("capabilities", ()))
+
+    @extend_schema_field(KBVersionSerializer(allow_null=True))
+    def get_pending_revision(self, article):
+        version = self.context.get("pending_revision")
+        return KBVersionSerializer(version).data if version is not None else None
 
     def get_last_review(self, article) -> dict | None:
         review = self.context.get("last_review")
@@ -159,6 +185,36 @@ class ArticleFromTicketSerializer(StrictSerializer):
 
 class KBReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="")
+
+
+class KBRevisionReviewSerializer(StrictSerializer):
+    version = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text=_("The pending revision's number (the one you read).")
+    )
+    reason = serializers.CharField(
+        max_length=REASON_MAX, required=False, allow_blank=True, default="", help_text=_("Required to reject.")
+    )
+
+
+class KBReviewQueueSerializer(ArticleListSerializer):
+    review_kind = serializers.SerializerMethodField(
+        help_text=_("new: a new article waiting for publication; revision: an edit of a published article.")
+    )
+    pending_revision = serializers.SerializerMethodField()
+    submitted_by = serializers.SerializerMethodField()
+    submitted_at = serializers.DateTimeField(read_only=True)
+
+    def _is_revision(self, article) -> bool:
+        return article.state == ArticleState.PUBLISHED and article.pending_revision_id is not None
+
+    def get_review_kind(self, article) -> str:
+        return "revision" if self._is_revision(article) else "new"
+
+    def get_pending_revision(self, article) -> int | None:
+        return article.pending_revision.number if self._is_revision(article) else None
+
+    def get_submitted_by(self, article) -> str:
+        return article.pending_revision.author.name if self._is_revision(article) else article.author.name
 
 
 class KBVoteSerializer(StrictSerializer):

@@ -22,6 +22,7 @@ from orgtree.models import OrgUnit
 from .. import search, selectors, services
 from ..models import Article, ArticleVote, Category, Tag
 from ..services.attachments import ALLOWED_EXTENSIONS
+from .revisions import RevisionActions
 from .serializers import (
     ArticleDetailSerializer,
     ArticleFromTicketSerializer,
@@ -109,7 +110,7 @@ class CategoryViewSet(GenericViewSet):
         return Response(KBCategorySerializer(selectors.categories(), many=True).data)
 
 
-class ArticleViewSet(GenericViewSet):
+class ArticleViewSet(RevisionActions, GenericViewSet):
     """知识库 (manual 2.4.6): read, search, write, review, version and vote on articles."""
 
     serializer_class = ArticleListSerializer
@@ -135,6 +136,7 @@ class ArticleViewSet(GenericViewSet):
             "capabilities": selectors.article_capabilities(user=user, article=article),
             "source_ticket": source,
             "my_vote": vote,
+            "pending_revision": selectors.pending_revision(user=user, article=article),
             "last_review": article.reviews.select_related("reviewer").first()
             if selectors.is_editor_of(user, article) or selectors.is_reviewer_of(user, article)
             else None,
@@ -248,7 +250,12 @@ class ArticleViewSet(GenericViewSet):
     @extend_schema(
         request=ArticleWriteSerializer,
         responses=DETAIL_RESPONSES,
-        description="Change the text (only the fields sent); every save is a new version, earlier ones kept.",
+        description=(
+            "Change the text (only the fields sent, over the latest text: an edit waiting for review when there "
+            "is one); every save is a new version, earlier ones kept. On a published article the save is a "
+            "revision waiting for review (`pending_revision`): readers and the search keep the published text "
+            "until a reviewer approves it."
+        ),
     )
     def partial_update(self, request, pk=None):
         article = self.get_object()
@@ -317,7 +324,9 @@ class ArticleViewSet(GenericViewSet):
     @extend_schema(
         request=KBRestoreSerializer,
         responses=DETAIL_RESPONSES,
-        description="Bring a version's text back as a new version.",
+        description=(
+            "Bring a version's text back as a new version (on a published article, a revision waiting for review)."
+        ),
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
@@ -337,7 +346,7 @@ class ArticleViewSet(GenericViewSet):
     def version(self, request, pk=None, number=None):
         article = self.get_object()
         version = selectors.article_version_get(user=request.user, article=article, number=number)
-        before = article.versions.filter(number__lt=version.number).order_by("-number").first()
+        before = selectors.version_before(article=article, version=version)
         context = {"diff": services.version_diff_html(before, version)}
         return Response(KBVersionDetailSerializer(version, context=context).data)
 

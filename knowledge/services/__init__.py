@@ -8,15 +8,14 @@ from .articles import (
     article_create,
     article_from_ticket,
     article_reject,
-    article_restore,
     article_submit,
-    article_update,
     article_vote,
     ticket_prefill,
 )
 from .attachments import attachment_add, attachment_delete
 from .diff import version_diff_html
 from .markdown import render_markdown
+from .revisions import article_restore, article_update, revision_approve, revision_reject
 
 __all__ = [
     "ArticleInput",
@@ -33,6 +32,8 @@ __all__ = [
     "attachment_add",
     "attachment_delete",
     "render_markdown",
+    "revision_approve",
+    "revision_reject",
     "ticket_prefill",
     "version_diff_html",
 ]

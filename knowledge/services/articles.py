@@ -1,7 +1,8 @@
-"""Every write to knowledge articles: write and edit (each save a new version), submit, approve or
-reject with a reason, archive, restore a version, vote, count a view, and make one from a resolved
-ticket. Each validates, changes the rows in one transaction under a row lock, and keeps the search
-index in step in the same transaction (``knowledge.search``)."""
+"""Every write to knowledge articles: write (each save a new version), submit, approve or reject
+with a reason, archive, vote, count a view, and make one from a resolved ticket (edits, restores and
+the review of an edit of a published article: ``revisions``). Each validates, changes the rows in
+one transaction under a row lock, and keeps the search index in step in the same transaction
+(``knowledge.search``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.tombstones import record_removed
 from orgtree.models import OrgUnit
 
 from .. import notifications, search, selectors
@@ -31,6 +31,7 @@ from ..models import (
     Category,
     ReviewDecision,
     Tag,
+    VersionStatus,
 )
 from ..sources import ticket_source
 from .markdown import render_markdown
@@ -56,7 +57,8 @@ class ArticleInput:
 
     @classmethod
     def from_article(cls, article: Article, **changes) -> ArticleInput:
-        """The article's current values with ``changes`` over them (a partial edit)."""
+        """The article's latest values with ``changes`` over them (a partial edit). Latest: an edit
+        waiting for review when there is one, so a second edit builds on it instead of losing it."""
         values = {
             "title": article.title,
             "problem": article.problem,
@@ -67,10 +69,42 @@ class ArticleInput:
             "ticket_types": list(article.ticket_types or []),
             "scope_unit": article.scope_unit,
         }
+        pending = (
+            ArticleVersion.objects.filter(pk=article.pending_revision_id).first()
+            if article.pending_revision_id
+            else None
+        )
+        if pending is not None:
+            values.update({name: getattr(pending, name) for name in TEXT_FIELDS})
+            if pending.meta is not None:
+                values.update(meta_values(pending.meta))
         return cls(**(values | changes))
 
 
-def _clean(data: ArticleInput, *, owner: OrgUnit) -> dict:
+def meta_of(data: ArticleInput, cleaned: dict) -> dict:
+    """What a version records besides its text (ids and names: JSON)."""
+    return {
+        "category": data.category.pk if data.category is not None else None,
+        "tags": list(cleaned["tags"]),
+        "ticket_types": list(cleaned["ticket_types"]),
+        "scope_unit": data.scope_unit.pk if data.scope_unit is not None else None,
+    }
+
+
+def meta_values(meta: dict) -> dict:
+    """A version's recorded category, tags, ticket types and scope as ArticleInput values (a
+    category or unit removed since reads as none)."""
+    category = Category.objects.filter(pk=meta.get("category")).first() if meta.get("category") else None
+    scope = OrgUnit.objects.filter(pk=meta.get("scope_unit")).first() if meta.get("scope_unit") else None
+    return {
+        "category": category,
+        "tags": list(meta.get("tags") or []),
+        "ticket_types": list(meta.get("ticket_types") or []),
+        "scope_unit": scope,
+    }
+
+
+def clean_input(data: ArticleInput, *, owner: OrgUnit) -> dict:
     errors: dict[str, list[str]] = {}
     values = {name: (getattr(data, name) or "").strip() for name in TEXT_FIELDS}
     for name, limit in (("title", TITLE_MAX), ("problem", BODY_MAX), ("steps", BODY_MAX), ("solution", BODY_MAX)):
@@ -108,19 +142,17 @@ def _clean(data: ArticleInput, *, owner: OrgUnit) -> dict:
     return {**values, "tags": tags, "ticket_types": types}
 
 
-def _apply(article: Article, data: ArticleInput, cleaned: dict) -> None:
+def apply_input(article: Article, data: ArticleInput, cleaned: dict) -> None:
     for name in TEXT_FIELDS:
         setattr(article, name, cleaned[name])
-    article.problem_html = render_markdown(article.problem)
-    article.steps_html = render_markdown(article.steps)
-    article.solution_html = render_markdown(article.solution)
+    render_text(article)
     article.category = data.category
     article.ticket_types = cleaned["ticket_types"]
     article.scope_unit = data.scope_unit
     article.scope_path = data.scope_unit.path if data.scope_unit is not None else ""
 
 
-def _set_tags(article: Article, names: Iterable[str]) -> None:
+def set_tags(article: Article, names: Iterable[str]) -> None:
     tags = []
     for name in names:
         tag, _created = Tag.objects.get_or_create(name=name)
@@ -128,22 +160,35 @@ def _set_tags(article: Article, names: Iterable[str]) -> None:
     article.tags.set(tags)
 
 
-def _new_version(article: Article, *, user: User, note: str = "") -> ArticleVersion:
-    article.version += 1
-    Article.objects.filter(pk=article.pk).update(version=article.version)
-    return ArticleVersion.objects.create(
-        article=article,
-        number=article.version,
-        title=article.title,
-        problem=article.problem,
-        steps=article.steps,
-        solution=article.solution,
-        author=user,
-        note=note[:REASON_MAX],
+def new_version(
+    article: Article,
+    *,
+    user: User,
+    note: str = "",
+    meta: dict | None = None,
+    status: str = VersionStatus.SAVED,
+    text: dict | None = None,
+) -> ArticleVersion:
+    """The next version (the caller holds the article's row lock). A saved one is the article's
+    text and becomes its version; a pending one (``text`` given) waits for review beside it."""
+    number = (article.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+    text = text or {name: getattr(article, name) for name in TEXT_FIELDS}
+    version = ArticleVersion.objects.create(
+        article=article, number=number, author=user, note=note[:REASON_MAX], status=status, meta=meta, **text
     )
+    if status == VersionStatus.SAVED:
+        article.version = number
+        Article.objects.filter(pk=article.pk).update(version=number)
+    return version
 
 
-def _locked(article: Article) -> Article:
+def render_text(article: Article) -> None:
+    article.problem_html = render_markdown(article.problem)
+    article.steps_html = render_markdown(article.steps)
+    article.solution_html = render_markdown(article.solution)
+
+
+def locked(article: Article) -> Article:
     return Article.objects.select_for_update().get(pk=article.pk)
 
 
@@ -152,63 +197,20 @@ def article_create(*, user: User, owner: OrgUnit, data: ArticleInput, source_tic
     """A new draft owned by ``owner`` (a unit the user writes for), version 1."""
     if not selectors.may_own(user, owner):
         raise ValidationError({"unit": [_("You cannot write articles for this unit.")]})
-    cleaned = _clean(data, owner=owner)
+    cleaned = clean_input(data, owner=owner)
     article = Article(author=user, unit=owner, unit_path=owner.path, state=ArticleState.DRAFT)
     article.source_ticket_id = source_ticket_id
-    _apply(article, data, cleaned)
+    apply_input(article, data, cleaned)
     article.save()
-    _set_tags(article, cleaned["tags"])
-    _new_version(article, user=user, note=data.note or _("Created"))
-    return article
-
-
-@transaction.atomic
-def article_update(*, user: User, article: Article, data: ArticleInput) -> Article:
-    """Save new text: a new version every time, the earlier ones kept. A published article stays
-    published and is re-indexed at once."""
-    article = _locked(article)
-    if not selectors.can_edit(user, article):
-        raise ValidationError({"state": [_("You cannot edit this article.")]})
-    cleaned = _clean(data, owner=article.unit)
-    old_scope = article.scope_path
-    _apply(article, data, cleaned)
-    if article.scope_path != old_scope and article.state == ArticleState.PUBLISHED:
-        # Readers outside the new scope drop it from their synced lists (delta sync).
-        record_removed(kind=selectors.TOMBSTONE_KIND, object_ids=[article.pk])
-    article.save()
-    _set_tags(article, cleaned["tags"])
-    _new_version(article, user=user, note=data.note)
-    if article.state == ArticleState.PUBLISHED:
-        search.index_article(article)
-    return article
-
-
-@transaction.atomic
-def article_restore(*, user: User, article: Article, number: int) -> Article:
-    """Bring back the text of version ``number`` as a new version (nothing is overwritten)."""
-    article = _locked(article)
-    if "restore" not in selectors.article_capabilities(user=user, article=article):
-        raise ValidationError({"state": [_("You cannot restore a version of this article.")]})
-    try:
-        old = article.versions.get(number=number)
-    except (ArticleVersion.DoesNotExist, ValueError, TypeError):
-        raise ValidationError({"version": [_("No such version.")]}) from None
-    for name in TEXT_FIELDS:
-        setattr(article, name, getattr(old, name))
-    article.problem_html = render_markdown(article.problem)
-    article.steps_html = render_markdown(article.steps)
-    article.solution_html = render_markdown(article.solution)
-    article.save()
-    _new_version(article, user=user, note=_("Restored version %(number)d") % {"number": old.number})
-    if article.state == ArticleState.PUBLISHED:
-        search.index_article(article)
+    set_tags(article, cleaned["tags"])
+    new_version(article, user=user, note=data.note or _("Created"), meta=meta_of(data, cleaned))
     return article
 
 
 @transaction.atomic
 def article_submit(*, user: User, article: Article) -> Article:
     """草稿 → 待审核."""
-    article = _locked(article)
+    article = locked(article)
     if article.state != ArticleState.DRAFT or not selectors.can_edit(user, article):
         raise ValidationError({"state": [_("Only a draft can be submitted for review.")]})
     article.state = ArticleState.PENDING_REVIEW
@@ -218,7 +220,7 @@ def article_submit(*, user: User, article: Article) -> Article:
 
 
 def _review(user: User, article: Article) -> Article:
-    article = _locked(article)
+    article = locked(article)
     if article.state != ArticleState.PENDING_REVIEW:
         raise ValidationError({"state": [_("This article is not waiting for review.")]})
     if "review" not in selectors.article_capabilities(user=user, article=article):
@@ -264,12 +266,16 @@ def article_reject(*, user: User, article: Article, reason: str) -> Article:
 @transaction.atomic
 def article_archive(*, user: User, article: Article) -> Article:
     """Out of publication (and the search index) for good; the text and versions stay."""
-    article = _locked(article)
+    article = locked(article)
     if not selectors.can_edit(user, article):
         raise ValidationError({"state": [_("You cannot archive this article.")]})
     was_published = article.state == ArticleState.PUBLISHED
+    if article.pending_revision_id is not None:
+        # An edit waiting for review has nothing left to change: kept in the history, superseded.
+        ArticleVersion.objects.filter(pk=article.pending_revision_id).update(status=VersionStatus.SUPERSEDED)
+        article.pending_revision = None
     article.state = ArticleState.ARCHIVED
-    article.save(update_fields=["state", "updated_at"])
+    article.save(update_fields=["state", "pending_revision", "updated_at"])
     if was_published:
         search.remove_article(article)
     return article

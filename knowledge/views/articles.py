@@ -100,7 +100,9 @@ def _detail_context(request: HttpRequest, article: Article, **extra) -> dict:
         "my_vote": ArticleVote.objects.filter(article=article, user=user).values_list("helpful", flat=True).first(),
         "source_visible": selectors.source_ticket_visible(user=user, article=article),
         "last_review": article.reviews.select_related("reviewer").first() if staff else None,
+        "pending": selectors.pending_revision(user=user, article=article),
         "reason_form": extra.pop("reason_form", None) or ReasonForm(),
+        "revision_form": extra.pop("revision_form", None) or ReasonForm(),
         "ticket_types": [
             label for value, label in ticket_source().ticket_type_choices() if value in article.ticket_types
         ],
@@ -135,6 +137,8 @@ def article_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         if action in ACTIONS:
             run, done = ACTIONS[action]
             run(user=request.user, article=article)
+        elif action in ("approve-revision", "reject-revision"):
+            return _review_revision(request, article, approve=action == "approve-revision")
         elif action in ("approve", "reject"):
             form = ReasonForm(request.POST)
             if not form.is_valid():
@@ -158,7 +162,12 @@ def article_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "restore":
             number = request.POST.get("version", "")
             services.article_restore(user=request.user, article=article, number=int(number) if number.isdigit() else 0)
-            done = _("The version is restored as a new version.")
+            if article.state == ArticleState.PUBLISHED:
+                done = _(
+                    "The version is restored as an edit waiting for review; readers see the published text until then."
+                )
+            else:
+                done = _("The version is restored as a new version.")
         else:
             raise Http404(_("No such action."))
     except ValidationError as exc:
@@ -166,6 +175,27 @@ def article_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     else:
         messages.success(request, done)
     return redirect("knowledge:detail", pk=article.pk)
+
+
+def _review_revision(request: HttpRequest, article: Article, *, approve: bool) -> HttpResponse:
+    """Approve or refuse the edit waiting for review (the version the reviewer read, by number)."""
+    form = ReasonForm(request.POST)
+    number = request.POST.get("version", "")
+    if form.is_valid():
+        reason = form.cleaned_data["reason"]
+        run = services.revision_approve if approve else services.revision_reject
+        try:
+            run(user=request.user, article=article, number=int(number) if number.isdigit() else 0, reason=reason)
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            if approve:
+                messages.success(request, _("The edit is approved: readers now see it."))
+            else:
+                messages.success(request, _("The edit is refused; the published text stays."))
+            return redirect("knowledge:detail", pk=article.pk)
+    article = selectors.article_get(user=request.user, pk=article.pk)
+    return render(request, "knowledge/detail.html", _detail_context(request, article, revision_form=form), status=400)
 
 
 def _form_data(form: ArticleForm) -> services.ArticleInput:
@@ -185,16 +215,18 @@ def _form_data(form: ArticleForm) -> services.ArticleInput:
 
 
 def _initial(article: Article) -> dict:
+    # The latest text: an edit waiting for review when there is one (a second edit builds on it).
+    latest = services.ArticleInput.from_article(article)
     return {
-        "title": article.title,
-        "problem": article.problem,
-        "steps": article.steps,
-        "solution": article.solution,
-        "category": article.category_id,
-        "tags": ", ".join(tag.name for tag in article.tags.all()),
-        "ticket_types": article.ticket_types,
+        "title": latest.title,
+        "problem": latest.problem,
+        "steps": latest.steps,
+        "solution": latest.solution,
+        "category": latest.category.pk if latest.category else None,
+        "tags": ", ".join(latest.tags),
+        "ticket_types": latest.ticket_types,
         "unit": article.unit_id,
-        "scope": str(article.scope_unit_id) if article.scope_unit_id else NATIONAL,
+        "scope": str(latest.scope_unit.pk) if latest.scope_unit else NATIONAL,
     }
 
 
@@ -231,10 +263,17 @@ def article_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             apply_errors(form, exc, aliases={"scope_unit": "scope"})
         else:
-            messages.success(request, _("Saved as a new version."))
+            if article.state == ArticleState.PUBLISHED:
+                messages.success(
+                    request,
+                    _("Saved as an edit waiting for review; readers see the published text until it is approved."),
+                )
+            else:
+                messages.success(request, _("Saved as a new version."))
             return redirect("knowledge:detail", pk=article.pk)
     status = 400 if form.is_bound and form.errors else 200
-    return render(request, "knowledge/edit.html", {"form": form, "article": article}, status=status)
+    pending = selectors.pending_revision(user=request.user, article=article)
+    return render(request, "knowledge/edit.html", {"form": form, "article": article, "pending": pending}, status=status)
 
 
 @require_POST
@@ -260,46 +299,6 @@ def article_from_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return redirect("tickets:detail", pk=ticket_id)
     messages.success(request, _("A draft was made from the ticket; check it and submit it for review."))
     return redirect("knowledge:edit", pk=article.pk)
-
-
-@login_required
-def review_queue(request: HttpRequest) -> HttpResponse:
-    rows = list(selectors.review_queue(user=request.user)[:200])
-    mine = list(selectors.my_articles(user=request.user).exclude(state=ArticleState.ARCHIVED)[:200])
-    return render(request, "knowledge/review.html", {"rows": rows, "mine": mine})
-
-
-@login_required
-def article_history(request: HttpRequest, pk: int) -> HttpResponse:
-    article = selectors.article_get(user=request.user, pk=pk)
-    versions = list(selectors.article_versions(user=request.user, article=article))
-    return render(
-        request,
-        "knowledge/history.html",
-        {
-            "article": article,
-            "versions": versions,
-            "capabilities": selectors.article_capabilities(user=request.user, article=article),
-        },
-    )
-
-
-@login_required
-def article_version(request: HttpRequest, pk: int, number: int) -> HttpResponse:
-    article = selectors.article_get(user=request.user, pk=pk)
-    version = selectors.article_version_get(user=request.user, article=article, number=number)
-    before = article.versions.filter(number__lt=version.number).order_by("-number").first()
-    return render(
-        request,
-        "knowledge/version.html",
-        {
-            "article": article,
-            "version": version,
-            "before": before,
-            "diff": services.version_diff_html(before, version),
-            "capabilities": selectors.article_capabilities(user=request.user, article=article),
-        },
-    )
 
 
 @login_required

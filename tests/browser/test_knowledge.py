@@ -1,6 +1,7 @@
 """The knowledge base in Chromium, at a laptop's 1366×900 and a phone's 390×844: an agent writes an
 article and previews it, a reviewer publishes it, a teacher finds it by other words with the match
-highlighted, opens it and votes; the author edits it and compares the versions. Screenshots go to
+highlighted, opens it and votes; the author edits it, the edit waits for review (the teacher keeps the
+published text) and the reviewer approves it from its diff. Screenshots go to
 test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
@@ -87,12 +88,34 @@ def test_write_review_find_read_and_vote(new_page, live_server, kb, screenshot, 
     page.get_by_label("解决方法").fill("按遥控器的 Source 键切换到 HDMI1；仍无信号则更换 HDMI 线。")
     page.get_by_label("修改说明").fill("补充更换线缆")
     page.get_by_role("button", name="保存").click()
-    expect(page.locator(".messages")).to_contain_text("已保存为新版本")
+    # An edit of a published article waits for review; its editors see it on the article page.
+    expect(page.locator(".messages")).to_contain_text("已保存为待审核的修改")
+    expect(page.locator("#kb-pending")).to_contain_text("有待审核的修改")
     page.get_by_role("link", name="版本历史").click()
-    page.get_by_role("link", name="v2").click()
+    expect(page.locator('#kb-versions [data-status="pending"]')).to_be_visible()
+    screenshot(page, f"knowledge-history-pending-{size}")
+
+    # The teacher still reads the published text.
+    page = open_as(new_page, live_server, kb["teacher"], viewport)
+    page.goto(f"/knowledge/{article.pk}/")
+    expect(page.locator("#kb-solution")).not_to_contain_text("更换 HDMI 线")
+    expect(page.locator("#kb-pending")).to_have_count(0)
+
+    # The reviewer finds it in the queue as an edit, reads the diff against the published text, approves.
+    page = open_as(new_page, live_server, kb["reviewer"], viewport)
+    page.goto("/knowledge/review/")
+    row = page.locator("#kb-review-queue tr", has=page.locator('[data-kind="revision"]'))
+    expect(row).to_contain_text("已发布文章的修改")
+    row.get_by_role("link", name="多媒体教室投影机显示无信号的排查").click()
     expect(page.locator(".kb-diff .diff_add, .kb-diff .diff_chg").first).to_be_visible()
     assert_no_sideways_scroll(page, "the diff")
     screenshot(page, f"knowledge-diff-{size}")
+    page.get_by_role("button", name="通过此修改").click()
+    expect(page.locator(".messages")).to_contain_text("修改已通过审核")
+
+    page = open_as(new_page, live_server, kb["teacher"], viewport)
+    page.goto(f"/knowledge/{article.pk}/")
+    expect(page.locator("#kb-solution")).to_contain_text("更换 HDMI 线")
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -104,14 +104,26 @@ def test_edit_versions_diff_and_restore(people, auth_client, publish):
     article = publish()
     client = auth_client(people.author)
     edited = client.patch(f"{BASE}{article.pk}/", {"solution": "更换 HDMI 线", "note": "换线"}, format="json").json()
-    assert edited["version"] == 2 and edited["state"] == "published"
-    assert edited["title"] == article.title
+    # The edit waits for review: the article still shows the published text, the revision beside it.
+    assert edited["version"] == 1 and edited["state"] == "published"
+    assert edited["solution"] == article.solution
+    assert edited["pending_revision"]["number"] == 2 and edited["pending_revision"]["status"] == "pending"
+    reviewer = auth_client(people.reviewer)
+    approved = reviewer.post(f"{BASE}{article.pk}/approve-revision/", {"version": 2}, format="json")
+    assert approved.status_code == 200, approved.json()
+    assert approved.json()["version"] == 2 and approved.json()["solution"] == "更换 HDMI 线"
+    assert approved.json()["pending_revision"] is None
+    client = auth_client(people.author)
     versions = client.get(f"{BASE}{article.pk}/versions/").json()
-    assert [v["number"] for v in versions] == [2, 1]
+    assert [(v["number"], v["status"]) for v in versions] == [(2, "approved"), (1, "saved")]
     second = client.get(f"{BASE}{article.pk}/versions/2/").json()
     assert second["diff"] and "HDMI" in second["diff"][0]["html"]
     restored = client.post(f"{BASE}{article.pk}/restore/", {"version": 1}, format="json").json()
-    assert restored["version"] == 3 and restored["solution"] == article.solution
+    assert restored["version"] == 2 and restored["pending_revision"]["number"] == 3
+    assert restored["pending_revision"]["note"]
+    reviewer = auth_client(people.reviewer)
+    done = reviewer.post(f"{BASE}{article.pk}/approve-revision/", {"version": 3}, format="json").json()
+    assert done["version"] == 3 and done["solution"] == article.solution
 
 
 def test_from_ticket_and_source_link_by_who_may_see_it(people, auth_client, resolved_ticket):
@@ -156,6 +168,7 @@ def test_delta_sync_reports_changes_and_archived(people, auth_client, publish, s
     services.article_update(
         user=people.author, article=moved, data=services.ArticleInput.from_article(moved, scope_unit=tree.school_b)
     )
+    services.revision_approve(user=people.reviewer, article=moved)
     fresh = publish(title="新文章")
     delta = client.get(BASE, {"updated_after": token})
     assert delta.status_code == 200, delta.json()

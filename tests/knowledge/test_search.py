@@ -172,12 +172,18 @@ def test_publish_edit_restore_and_archive_keep_the_index_in_step(publish, people
             article, title="工作邮箱收不到外部邮件", problem="邮箱容量已满。", solution="清理邮箱。"
         ),
     )
+    # An edit of a published article waits for review: the index keeps the published text.
+    assert _ids(people.teacher, "投影仪没信号") == [article.pk]
+    assert _ids(people.teacher, "邮件收不到") == []
+    edited = services.revision_approve(user=people.reviewer, article=edited)
     assert _ids(people.teacher, "投影仪没信号") == []
     assert _ids(people.teacher, "邮件收不到") == [article.pk]
-    assert ArticleSearchDoc.objects.get(article=article).version == edited.version
+    assert ArticleSearchDoc.objects.get(article=article).version == edited.version == 2
     assert not ArticleSearchTermStat.objects.filter(term="信号").exists()
 
     services.article_restore(user=people.author, article=edited, number=1)
+    assert _ids(people.teacher, "邮件收不到") == [article.pk]
+    services.revision_approve(user=people.reviewer, article=edited)
     assert _ids(people.teacher, "投影仪没信号") == [article.pk]
     assert _ids(people.teacher, "邮件收不到") == []
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 
 from knowledge import selectors, services
-from knowledge.models import ArticleReview, ArticleState
+from knowledge.models import Article, ArticleReview, ArticleState, VersionStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -94,18 +94,30 @@ def test_editing_a_published_article_keeps_every_version_and_restores(people, pu
             article, title="投影机无信号怎么办", problem="画面无信号", solution="更换 HDMI 线", note="更新解决方法"
         ),
     )
+    # The edit waits for review: the article still reads as published.
+    edited.refresh_from_db()
     assert edited.state == ArticleState.PUBLISHED
-    assert edited.version == 2
+    assert edited.version == 1 and edited.title == "多媒体教室投影机显示无信号的排查"
+    assert edited.pending_revision.number == 2
+    services.revision_approve(user=people.reviewer, article=edited, number=2)
+    edited.refresh_from_db()
+    assert edited.version == 2 and edited.title == "投影机无信号怎么办" and edited.pending_revision is None
     versions = list(selectors.article_versions(user=people.reviewer, article=edited))
     assert [v.number for v in versions] == [2, 1]
     assert versions[0].author == people.agent2 and versions[0].note == "更新解决方法"
+    assert versions[0].status == VersionStatus.APPROVED and versions[0].reviewed_by == people.reviewer
     assert versions[1].title == "多媒体教室投影机显示无信号的排查"
     diff = services.version_diff_html(versions[1], versions[0])
     labels = [label for label, _table in diff]
     assert "Title" in labels or "标题" in labels
     assert "更换&nbsp;HDMI&nbsp;线" in "".join(table for _label, table in diff)
 
-    restored = services.article_restore(user=people.author, article=edited, number=1)
+    # A restore on a published article is an edit like any other: it waits for review too.
+    services.article_restore(user=people.author, article=edited, number=1)
+    edited.refresh_from_db()
+    assert edited.title == "投影机无信号怎么办" and edited.pending_revision.number == 3
+    services.revision_approve(user=people.reviewer, article=edited, number=3)
+    restored = Article.objects.get(pk=edited.pk)
     assert restored.version == 3
     assert restored.title == "多媒体教室投影机显示无信号的排查"
     assert restored.solution_html.startswith("<p>按遥控器")

@@ -92,11 +92,19 @@ def test_history_diff_and_restore_pages(login, people, publish):
     services.article_update(
         user=people.author, article=article, data=services.ArticleInput.from_article(article, solution="更换线缆")
     )
+    services.revision_approve(user=people.reviewer, article=article, number=2)
     client = login(people.author)
     assert "v2" in client.get(reverse("knowledge:history", args=[article.pk])).content.decode()
     diff = client.get(reverse("knowledge:version", args=[article.pk, 2])).content.decode()
     assert "diff_add" in diff or "diff_chg" in diff
     client.post(reverse("knowledge:action", args=[article.pk, "restore"]), {"version": "1"})
+    article.refresh_from_db()
+    # Restored as an edit waiting for review: readers keep version 2 until the reviewer approves.
+    assert article.version == 2 and article.solution == "更换线缆"
+    assert article.pending_revision.number == 3 and article.pending_revision.solution.startswith("按遥控器")
+    login(people.reviewer).post(
+        reverse("knowledge:action", args=[article.pk, "approve-revision"]), {"version": "3", "reason": ""}
+    )
     article.refresh_from_db()
     assert article.version == 3 and article.solution.startswith("按遥控器")
     assert login(people.teacher).get(reverse("knowledge:history", args=[article.pk])).status_code == 404
