@@ -9,5 +9,7 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("orgtree.api.urls")),
     path("", include("knowledge.api.urls")),
+    path("", include("chat.api.urls")),
+    path("", include("notices.api.urls")),
     path("", ApiRootView.as_view(), name="api-root"),
 ]

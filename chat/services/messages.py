@@ -1,0 +1,291 @@
+"""Sending, reading, recalling and deleting messages; typing signals.
+
+Every message is numbered under a row lock on its conversation (``last_seq + 1``), stored, and
+only then announced: ``chat.message`` goes into each member's event log after the commit
+(``helpdesk.core.events``), so a client that was offline or lost its socket receives it when it
+resumes. A client names each message with its own id (``client_id``, or the REST call's
+``Idempotency-Key``): a resend after a lost acknowledgement returns the stored message instead of
+making a second one, over REST and the socket alike.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from helpdesk.core.events import send_event, send_events
+from helpdesk.core.models import StoredEvent
+from helpdesk.core.search import search_text_for
+
+from .. import events, selectors
+from ..models import Conversation, ConversationKind, Membership, Message, MessageHidden, MessageKind, MessageSearch
+from .conversations import ChatRefused
+from .uploads import CheckedUpload, check_upload
+
+TEXT_MAX = 5000
+CLIENT_ID_MAX = 255
+RECALL_WINDOW = timedelta(minutes=2)
+DEFAULT_RATE = 10  # messages per second per user
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    created: bool  # False: the client id was already used; this is the stored message
+
+
+def _rate() -> int:
+    return int(getattr(settings, "CHAT_MESSAGES_PER_SECOND", DEFAULT_RATE))
+
+
+def _check_rate(user_id: int) -> None:
+    """At most ``CHAT_MESSAGES_PER_SECOND`` new messages per user per second, counted in the
+    shared cache (Redis in production), so a user's sockets and requests on every process count
+    together."""
+    key = f"chat:rate:{user_id}:{int(time.time())}"
+    if cache.add(key, 1, timeout=5):
+        return
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=5)
+        return
+    if count > _rate():
+        raise ChatRefused(
+            _("You are sending messages too fast: at most %(rate)d per second. Wait a moment and send again.")
+            % {"rate": _rate()},
+            code="rate_limited",
+            status=429,
+        )
+
+
+def _clean_text(text: str) -> str:
+    text = (text or "").replace("\r\n", "\n")
+    if "\x00" in text:
+        raise ValidationError({"text": [_("The message holds a character that cannot be sent.")]})
+    if len(text) > TEXT_MAX:
+        raise ValidationError(
+            {"text": [_("A message is at most %(max)d characters long; split it up.") % {"max": TEXT_MAX}]}
+        )
+    return text
+
+
+def _already_sent(user: User, client_id: str, conversation_id: int) -> Message | None:
+    found = Message.objects.filter(sender=user, client_id=client_id).select_related("sender").first()
+    if found is not None and found.conversation_id != conversation_id:
+        raise ValidationError({"client_id": [_("This client id was already used for a message elsewhere.")]})
+    return found
+
+
+def _refuse_if_blocked(user: User, conversation: Conversation) -> None:
+    if conversation.kind != ConversationKind.DIRECT:
+        return
+    peer = conversation.user_high_id if conversation.user_low_id == user.pk else conversation.user_low_id
+    block = selectors.block_between(user.pk, peer)
+    if block == "blocked":
+        raise ChatRefused(_("对方已拒收你的消息。"), code="blocked")
+    if block == "you_blocked":
+        raise ChatRefused(_("你已拒收对方的消息；解除拒收后才能发送。"), code="you_blocked")
+
+
+def message_send(
+    *,
+    user: User,
+    conversation_id: int,
+    text: str = "",
+    upload: UploadedFile | None = None,
+    client_id: str = "",
+) -> Sent:
+    """Store a text, image or file message in a conversation the user is a member of (404 otherwise)
+    and announce it to every member after the commit."""
+    client_id = client_id or ""
+    if len(client_id) > CLIENT_ID_MAX:
+        raise ValidationError(
+            {"client_id": [_("A client id is at most %(max)d characters long.") % {"max": CLIENT_ID_MAX}]}
+        )
+    membership = selectors.membership_get(user=user, conversation_id=conversation_id)
+    conversation = membership.conversation
+    if client_id:
+        found = _already_sent(user, client_id, conversation.pk)
+        if found is not None:
+            return Sent(found, False)
+    text = _clean_text(text)
+    if upload is None and not text.strip():
+        raise ValidationError({"text": [_("Write a message, or attach an image or a file.")]})
+    if upload is not None and text:
+        raise ValidationError({"text": [_("Send the text and the file as two messages.")]})
+    _refuse_if_blocked(user, conversation)
+    _check_rate(user.pk)
+    checked = check_upload(upload) if upload is not None else None
+    message = Message(sender=user, text=text, client_id=client_id, kind=MessageKind.TEXT)
+    if checked is not None:
+        _attach(message, checked)
+    try:
+        sent = _store(user, conversation.pk, message)
+    except BaseException:
+        _discard_files(message)
+        raise
+    if not sent.created:
+        _discard_files(message)
+    return sent
+
+
+def _attach(message: Message, checked: CheckedUpload) -> None:
+    # Written before the transaction (no row lock held during disk I/O); removed if no row keeps them.
+    message.kind = MessageKind.IMAGE if checked.is_image else MessageKind.FILE
+    message.file_name, message.content_type, message.size = checked.name, checked.content_type, checked.size
+    message.width, message.height = checked.width, checked.height
+    message.file.save(checked.name, checked.upload, save=False)
+    if checked.thumbnail is not None:
+        message.thumbnail.save(checked.thumbnail.name, checked.thumbnail, save=False)
+
+
+def _discard_files(message: Message) -> None:
+    for field in (message.file, message.thumbnail):
+        if field:
+            field.delete(save=False)
+
+
+def _store(user: User, conversation_id: int, message: Message) -> Sent:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
+        # Under the lock: a resend racing its original finds it committed by now.
+        if message.client_id:
+            found = _already_sent(user, message.client_id, conversation.pk)
+            if found is not None:
+                return Sent(found, False)
+        _refuse_if_blocked(user, conversation)
+        now = timezone.now()
+        message.conversation = conversation
+        message.seq = conversation.last_seq + 1
+        message.created_at = now
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:
+            found = (
+                Message.objects.filter(sender=user, client_id=message.client_id).first() if message.client_id else None
+            )
+            if found is None:
+                raise
+            return Sent(found, False)
+        Conversation.objects.filter(pk=conversation.pk).update(last_seq=message.seq, last_message_at=now)
+        conversation.last_seq, conversation.last_message_at = message.seq, now
+        # Sending reads everything before it.
+        Membership.objects.filter(conversation=conversation, user=user).update(read_seq=message.seq, read_at=now)
+        if message.text:
+            MessageSearch.objects.create(message=message, text=search_text_for(message.text))
+        reads = selectors.read_positions(conversation)
+        send_events(
+            [
+                (
+                    [uid],
+                    events.CHAT_MESSAGE,
+                    events.message_payload(
+                        message, unread=max(message.seq - reads.get(uid, 0), 0), sender_name=user.name
+                    ),
+                )
+                for uid in selectors.recipients(conversation, actor_id=user.pk)
+            ]
+        )
+    return Sent(message, True)
+
+
+def read_up_to(*, user: User, conversation_id: int, seq: int | None = None) -> Membership:
+    """已读: the user has read the conversation up to ``seq`` (the newest when None). The read
+    position only moves forward; every member hears of it (the other side shows 已读)."""
+    membership = selectors.membership_get(user=user, conversation_id=conversation_id)
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("conversation").get(pk=membership.pk)
+        conversation = membership.conversation
+        target = conversation.last_seq if seq is None else min(max(int(seq), 0), conversation.last_seq)
+        if target <= membership.read_seq:
+            membership.unread = max(conversation.last_seq - membership.read_seq, 0)
+            return membership
+        membership.read_seq, membership.read_at = target, timezone.now()
+        membership.save(update_fields=["read_seq", "read_at"])
+        membership.unread = max(conversation.last_seq - target, 0)
+        send_event(
+            user_ids=selectors.recipients(conversation, actor_id=user.pk),
+            event_type=events.CHAT_READ,
+            payload={"conversation": conversation.pk, "user": user.pk, "read_seq": target, "unread": membership.unread},
+        )
+    return membership
+
+
+def message_recall(*, user: User, conversation_id: int, message_id: int) -> Message:
+    """撤回: the sender takes a message back within 2 minutes of sending it. Its text, file and
+    search entry are gone from every API and from the stored events; members see "撤回了一条消息"."""
+    message = selectors.message_get(user=user, conversation_id=conversation_id, pk=message_id)
+    if message.sender_id != user.pk:
+        raise ChatRefused(_("You can only recall your own messages."), code="not_sender")
+    if message.recalled_at is not None:
+        return message
+    now = timezone.now()
+    if now - message.created_at > RECALL_WINDOW:
+        raise ChatRefused(
+            _("A message can only be recalled within 2 minutes of sending it."), code="recall_window_passed"
+        )
+    stored_files = [(field.storage, field.name) for field in (message.file, message.thumbnail) if field]
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(
+            recalled_at=now, text="", file="", thumbnail="", file_name="", size=None, width=None, height=None
+        )
+        message.recalled_at, message.text, message.file, message.thumbnail = now, "", "", ""
+        message.file_name, message.size, message.width, message.height = "", None, None, None
+        MessageSearch.objects.filter(message=message).delete()
+        recipients = selectors.recipients(message.conversation, actor_id=user.pk)
+        # The stored chat.message events still hold the content a resuming client would be sent.
+        recalled_data = events.message_data(message, sender_name=user.name)
+        for stored in StoredEvent.objects.filter(
+            user_id__in=selectors.member_ids(message.conversation),
+            type=events.CHAT_MESSAGE,
+            created_at__gte=message.created_at - timedelta(seconds=5),
+            payload__message__id=message.pk,
+        ):
+            stored.payload = {**stored.payload, "message": recalled_data}
+            stored.save(update_fields=["payload"])
+        send_event(
+            user_ids=recipients,
+            event_type=events.CHAT_RECALLED,
+            payload={"conversation": message.conversation_id, "message": recalled_data},
+        )
+        transaction.on_commit(lambda: [storage.delete(name) for storage, name in stored_files])
+    return message
+
+
+def message_hide(*, user: User, conversation_id: int, message_id: int) -> None:
+    """删除 (for me): the message leaves this user's history on every device; others keep it."""
+    message = selectors.message_get(user=user, conversation_id=conversation_id, pk=message_id)
+    with transaction.atomic():
+        _hidden, created = MessageHidden.objects.get_or_create(user=user, message=message)
+        if created:
+            send_event(
+                user_ids=[user.pk],
+                event_type=events.CHAT_HIDDEN,
+                payload={"conversation": message.conversation_id, "message_id": message.pk},
+            )
+
+
+def typing(*, user: User, conversation_id: int) -> None:
+    """正在输入: a moment, not stored; the other members (not blocked) hear of it."""
+    conversation = selectors.conversation_get(user=user, pk=conversation_id)
+    others = [uid for uid in selectors.recipients(conversation, actor_id=user.pk) if uid != user.pk]
+    if not others:
+        return
+    # recipients() leaves out a blocked member; the blocker must not see the blocked one typing either.
+    if conversation.kind == ConversationKind.DIRECT and selectors.block_between(user.pk, others[0]):
+        return
+    send_event(
+        user_ids=others, event_type=events.CHAT_TYPING, payload={"conversation": conversation.pk, "user": user.pk}
+    )

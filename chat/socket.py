@@ -1,0 +1,165 @@
+"""Chat over the platform's one socket: the frames a client sends (``chat.send``, ``chat.typing``,
+``chat.read``) and presence, registered with ``helpdesk.core.socket_frames`` at start-up
+(chat.apps). Thin: each frame calls the same service as its REST endpoint, so both paths have the
+same guarantees (membership, blocks, limits, client ids, events after commit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from helpdesk.core.event_types import INTEGER, obj
+from helpdesk.core.events import reset_event_origin, send_event, set_event_origin
+from helpdesk.core.socket_frames import ClientFrame, FrameError, Socket, register_frame, register_hook
+
+from . import events, presence, selectors, services
+from .services.messages import CLIENT_ID_MAX, TEXT_MAX
+
+_ID = {"type": "integer", "minimum": 1}
+
+
+def _user(user_id: int):
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+def _as_frame_error(exc: Exception, client_id: str | None) -> FrameError:
+    extra = {"client_id": client_id} if client_id is not None else {}
+    if isinstance(exc, Http404):
+        return FrameError(_("No such conversation, or you are not in it."), code="not_found", **extra)
+    if isinstance(exc, services.ChatRefused):
+        return FrameError(exc.message, code=exc.code, **extra)
+    if isinstance(exc, ValidationError):
+        messages = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        text = "; ".join(message for field in messages.values() for message in field)
+        return FrameError(text, code="invalid", **extra)
+    raise exc
+
+
+def _as(socket: Socket, work, client_id: str | None = None):
+    """Run ``work(user)`` as the socket's user, with the socket's credential as the events' origin
+    (the sending device is answered by the ack, not echoed the event)."""
+    token = set_event_origin(socket.origin)
+    try:
+        return work(_user(socket.user_id))
+    except (Http404, services.ChatRefused, ValidationError) as exc:
+        raise _as_frame_error(exc, client_id) from None
+    finally:
+        reset_event_origin(token)
+
+
+@database_sync_to_async
+def _send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:
+    sent = _as(
+        socket,
+        lambda user: services.message_send(
+            user=user, conversation_id=frame["conversation"], text=frame["text"], client_id=frame["client_id"]
+        ),
+        frame["client_id"],
+    )
+    message = sent.message
+    return {
+        "type": events.CHAT_ACK,
+        "payload": {
+            "client_id": frame["client_id"],
+            "conversation": message.conversation_id,
+            "id": message.pk,
+            "seq": message.seq,
+            "created_at": events.message_data(message, sender_name="")["created_at"],
+        },
+    }
+
+
+async def on_send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:
+    return await _send(socket, frame)
+
+
+@database_sync_to_async
+def _typing(socket: Socket, frame: dict[str, Any]) -> None:
+    _as(socket, lambda user: services.typing(user=user, conversation_id=frame["conversation"]))
+
+
+async def on_typing(socket: Socket, frame: dict[str, Any]) -> None:
+    await _typing(socket, frame)
+
+
+@database_sync_to_async
+def _read(socket: Socket, frame: dict[str, Any]) -> None:
+    _as(socket, lambda user: services.read_up_to(user=user, conversation_id=frame["conversation"], seq=frame["seq"]))
+
+
+async def on_read(socket: Socket, frame: dict[str, Any]) -> None:
+    await _read(socket, frame)
+
+
+# --- Presence ---------------------------------------------------------------------------------------
+@database_sync_to_async
+def _announce(user_id: int, online: bool) -> None:
+    partners = selectors.partners_of(user_id)
+    if partners:
+        send_event(user_ids=partners, event_type=events.CHAT_PRESENCE, payload={"user": user_id, "online": online})
+
+
+async def on_connect(socket: Socket) -> None:
+    if await presence.arrive(socket.user_id, socket.channel_name):
+        await _announce(socket.user_id, True)
+
+
+async def on_ping(socket: Socket) -> None:
+    # Refreshes the socket's expiry; a socket that had lapsed (missed pings) comes back online.
+    if await presence.arrive(socket.user_id, socket.channel_name):
+        await _announce(socket.user_id, True)
+
+
+async def on_disconnect(socket: Socket) -> None:
+    if await presence.leave(socket.user_id, socket.channel_name):
+        await _announce(socket.user_id, False)
+
+
+def register() -> None:
+    register_frame(
+        ClientFrame(
+            "chat.send",
+            "Send a text message (emoji welcome) to a conversation you are in. Answered with chat.ack (the stored "
+            "id and sequence number; the same ack again for a resent client_id, never a second message) or an "
+            "error frame carrying the client_id (codes: invalid, not_found, blocked, you_blocked, rate_limited). "
+            "Images and files go through REST.",
+            obj(
+                {
+                    "type": {"const": "chat.send"},
+                    "client_id": {"type": "string", "minLength": 1, "maxLength": CLIENT_ID_MAX},
+                    "conversation": _ID,
+                    "text": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX},
+                }
+            ),
+            on_send,
+        )
+    )
+    register_frame(
+        ClientFrame(
+            "chat.typing",
+            "Tell the other members you are typing (send at most every 3 seconds while typing). No answer.",
+            obj({"type": {"const": "chat.typing"}, "conversation": _ID}),
+            on_typing,
+        )
+    )
+    register_frame(
+        ClientFrame(
+            "chat.read",
+            "You have read the conversation up to seq (the other side sees 已读). No answer; your other devices "
+            "and the other members get chat.read.",
+            obj({"type": {"const": "chat.read"}, "conversation": _ID, "seq": INTEGER}),
+            on_read,
+        )
+    )
+    register_hook("connect", on_connect)
+    register_hook("ping", on_ping)
+    register_hook("disconnect", on_disconnect)
