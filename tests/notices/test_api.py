@@ -280,3 +280,20 @@ def test_forward_down_the_tree_through_the_units_own_review(people, auth_client,
     # A unit that did not receive it (天津) cannot forward it; nor can a unit outside its audience.
     outside = auth_client(people.tj_reviewer).post(f"{BASE}{original.pk}/forward/", {"cover_note": "x"}, format="json")
     assert outside.status_code == 404
+
+
+def test_a_user_moved_to_another_unit_resyncs_and_sees_what_the_new_unit_covers(
+    people, auth_client, publish, tree, settings
+):
+    from accounts import services as account_services
+
+    settings.DELTA_SYNC_SETTLE_SECONDS = 0
+    for_school_b = publish(audience_mode="units", audience_units=[tree.school_b])
+    teacher = auth_client(people.teacher_a)
+    first = teacher.get(f"{BASE}inbox/").json()
+    assert first["results"] == []
+    account_services.user_update(actor=people.hd_admin, user=people.teacher_a, data={"unit": tree.school_b})
+    people.teacher_a.__dict__.pop("_scope", None)
+    stale = teacher.get(f"{BASE}inbox/", {"updated_after": first["sync_token"]})
+    assert stale.status_code == 410 and stale.json()["code"] == "resync_required"
+    assert [row["id"] for row in teacher.get(f"{BASE}inbox/").json()["results"]] == [for_school_b.pk]
