@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from helpdesk.core.files import ORIGINAL_NAME_MAX, private_storage
 
@@ -39,7 +40,7 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # The newest message's sequence number: messages are numbered 1, 2, 3 … under a row lock on
     # this row, so the numbers are contiguous and a client can tell a gap from "nothing new".
-    last_seq = models.BigIntegerField(default=0, editable=False)
+    last_seq = models.BigIntegerField(_("last sequence number"), default=0, editable=False)
     last_message_at = models.DateTimeField(_("last message at"), null=True, blank=True)
 
     class Meta:
@@ -67,13 +68,17 @@ class MemberRole(models.TextChoices):
 
 
 class Membership(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships")
+    conversation = models.ForeignKey(
+        Conversation, verbose_name=_("conversation"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="chat_memberships"
+    )
     role = models.CharField(_("role"), max_length=8, choices=MemberRole.choices, default=MemberRole.MEMBER)
     joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
     # The last sequence number this member has read (sending also reads what came before):
     # unread = conversation.last_seq - read_seq.
-    read_seq = models.BigIntegerField(default=0)
+    read_seq = models.BigIntegerField(_("read up to"), default=0)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -86,9 +91,9 @@ class Membership(models.Model):
 
 
 class MessageKind(models.TextChoices):
-    TEXT = "text", _("Text")
-    IMAGE = "image", _("Image")
-    FILE = "file", _("File")
+    TEXT = "text", pgettext_lazy("message kind", "Text")
+    IMAGE = "image", pgettext_lazy("message kind", "Image")
+    FILE = "file", pgettext_lazy("message kind", "File")
 
 
 def _upload_to(instance: Message, filename: str) -> str:
@@ -96,7 +101,9 @@ def _upload_to(instance: Message, filename: str) -> str:
 
 
 class Message(models.Model):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(
+        Conversation, verbose_name=_("conversation"), on_delete=models.CASCADE, related_name="messages"
+    )
     seq = models.BigIntegerField(_("sequence number"))
     sender = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("sender"), on_delete=models.PROTECT, related_name="+"
@@ -159,9 +166,13 @@ class MessageSearch(models.Model):
 class Block(models.Model):
     """拒收: ``blocker`` takes no messages from ``blocked``, who is told so when sending."""
 
-    blocker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_blocks")
-    blocked = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("blocker"), on_delete=models.CASCADE, related_name="chat_blocks"
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("blocked user"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("blocked user")

@@ -93,9 +93,9 @@ def _refuse_if_blocked(user: User, conversation: Conversation) -> None:
     peer = conversation.user_high_id if conversation.user_low_id == user.pk else conversation.user_low_id
     block = selectors.block_between(user.pk, peer)
     if block == "blocked":
-        raise ChatRefused(_("对方已拒收你的消息。"), code="blocked")
+        raise ChatRefused(_("The recipient has blocked your messages."), code="blocked")
     if block == "you_blocked":
-        raise ChatRefused(_("你已拒收对方的消息；解除拒收后才能发送。"), code="you_blocked")
+        raise ChatRefused(_("You have blocked this person; unblock them to send messages."), code="you_blocked")
 
 
 def message_send(
