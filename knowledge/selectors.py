@@ -178,6 +178,23 @@ def pending_revision(*, user: User, article: Article) -> ArticleVersion | None:
     return article.pending_revision
 
 
+def possible_duplicates(*, user: User, article: Article) -> list:
+    """可能重复, for the article's editors and reviewers while it (or an edit of it) waits: the
+    published articles they can read that most resemble its text (``knowledge.duplicates``)."""
+    from .duplicates import similar_articles
+
+    if not (is_editor_of(user, article) or is_reviewer_of(user, article)):
+        return []
+    pending = pending_revision(user=user, article=article)
+    if pending is not None:
+        text = pending
+    elif article.state in (ArticleState.DRAFT, ArticleState.PENDING_REVIEW):
+        text = article
+    else:
+        return []
+    return similar_articles(published_articles(user=user).exclude(pk=article.pk), title=text.title, body=text.problem)
+
+
 def review_queue(*, user: User) -> QuerySet[Article]:
     """What waits for this user's review, oldest first: new articles (not its own) and edits of
     published articles (not its own edits). ``Article.pending_revision`` tells them apart."""

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
+from helpdesk.core.tombstones import record_resync
 from orgtree.models import OrgUnit
 
 from ..models import DeviceSession, Role, User, UserSearchTerm, UserType
@@ -171,11 +172,16 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
         _ensure_can_manage(actor, data["unit"])
     with transaction.atomic():
         _lock_managed(actor, user)
+        placed = (user.unit_id, user.user_type)
         for name, value in data.items():
             setattr(user, name, value.strip() if isinstance(value, str) else value)
         _full_clean(user)
         user.save()
         user_refresh_search_terms(user=user)
+        if (user.unit_id, user.user_type) != placed:
+            # What reaches the user by its place (notices to its unit and level or type) changed as a
+            # whole: its cached lists fetch afresh rather than sync by delta.
+            record_resync(user_ids=[user.pk])
     return user
 
 

@@ -33,6 +33,8 @@ RESOURCES: tuple[tuple[str, str, str], ...] = (
     ("ticket_support_settings", "api-ticket-support-settings", "A unit's answer review switch."),
     ("knowledge_articles", "api-knowledge-articles-list", "The knowledge base: articles, search, review, versions."),
     ("knowledge_categories", "api-knowledge-categories-list", "The knowledge base's category tree."),
+    ("notices", "api-notices-list", "公告: notices you wrote or manage (sent), write, review, statistics."),
+    ("notices_inbox", "api-notices-inbox", "收件箱: notices addressed to you; delta sync with updated_after."),
     ("chat_conversations", "api-chat-conversations-list", "聊天: your conversations, their messages and files."),
     ("chat_unread", "api-chat-unread", "Unread chat messages in total."),
     ("chat_blocks", "api-chat-blocks", "People you block in chat (拒收)."),

@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("orgtree.api.urls")),
     path("", include("knowledge.api.urls")),
     path("", include("chat.api.urls")),
+    path("", include("notices.api.urls")),
     path("", ApiRootView.as_view(), name="api-root"),
 ]

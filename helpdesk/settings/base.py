@@ -277,6 +277,10 @@ CELERY_BEAT_SCHEDULE = {
     # The knowledge search index is written in the publishing transactions; this repairs anything
     # written around the services (a restore, a fix in the database). Normally it finds nothing.
     "knowledge-search-catch-up": {"task": "knowledge.tasks.catch_up_search_index", "schedule": 3600.0},
+    # Approved notices waiting for their publishing time (exactly once, notices.services.workflow), and
+    # the read statistics a lost queued run left stale.
+    "notices-publish-due": {"task": "notices.tasks.publish_due", "schedule": 60.0},
+    "notices-recount-stale-stats": {"task": "notices.tasks.recount_stale_stats", "schedule": 60.0},
 }
 
 # --- Notifications ------------------------------------------------------------------------------

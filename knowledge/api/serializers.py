@@ -86,6 +86,14 @@ class KBVersionDetailSerializer(KBVersionSerializer):
         return [{"field": label, "html": table} for label, table in self.context.get("diff", [])]
 
 
+class KBDuplicateSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="article.id", read_only=True)
+    title = serializers.CharField(source="article.title", read_only=True)
+    similarity = serializers.FloatField(
+        read_only=True, help_text=_("Its search score for this text over the text's own (1.0: says the same).")
+    )
+
+
 class KBReviewSerializer(serializers.Serializer):
     reviewer = serializers.CharField(source="reviewer.name", read_only=True)
     version = serializers.IntegerField(read_only=True)
@@ -133,6 +141,12 @@ class ArticleDetailSerializer(ArticleListSerializer):
     )
     last_review = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
+    possible_duplicates = serializers.SerializerMethodField(
+        help_text=_(
+            "可能重复: for its editors and reviewers while it (or an edit of it) waits for review, the "
+            "published articles most like its text; empty otherwise."
+        )
+    )
 
     def get_tags(self, article) -> list[str]:
         return [tag.name for tag in article.tags.all()]
@@ -151,6 +165,10 @@ class ArticleDetailSerializer(ArticleListSerializer):
     def get_pending_revision(self, article):
         version = self.context.get("pending_revision")
         return KBVersionSerializer(version).data if version is not None else None
+
+    @extend_schema_field(KBDuplicateSerializer(many=True))
+    def get_possible_duplicates(self, article):
+        return KBDuplicateSerializer(self.context.get("possible_duplicates", []), many=True).data
 
     def get_last_review(self, article) -> dict | None:
         review = self.context.get("last_review")

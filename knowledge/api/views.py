@@ -137,6 +137,7 @@ class ArticleViewSet(RevisionActions, GenericViewSet):
             "source_ticket": source,
             "my_vote": vote,
             "pending_revision": selectors.pending_revision(user=user, article=article),
+            "possible_duplicates": selectors.possible_duplicates(user=user, article=article),
             "last_review": article.reviews.select_related("reviewer").first()
             if selectors.is_editor_of(user, article) or selectors.is_reviewer_of(user, article)
             else None,

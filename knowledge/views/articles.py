@@ -23,6 +23,7 @@ from helpdesk.core.search import has_words
 from orgtree.models import OrgUnit
 
 from .. import search, selectors, services
+from ..duplicates import similar_articles
 from ..forms import NATIONAL, ArticleForm, ReasonForm, SearchForm
 from ..models import Article, ArticleState, ArticleVote, Category, Tag
 from ..services.self_service import article_solved_my_problem
@@ -101,6 +102,7 @@ def _detail_context(request: HttpRequest, article: Article, **extra) -> dict:
         "source_visible": selectors.source_ticket_visible(user=user, article=article),
         "last_review": article.reviews.select_related("reviewer").first() if staff else None,
         "pending": selectors.pending_revision(user=user, article=article),
+        "duplicates": selectors.possible_duplicates(user=user, article=article),
         "reason_form": extra.pop("reason_form", None) or ReasonForm(),
         "revision_form": extra.pop("revision_form", None) or ReasonForm(),
         "ticket_types": [
@@ -285,7 +287,14 @@ def article_preview(request: HttpRequest) -> HttpResponse:
         (_("Troubleshooting steps"), services.render_markdown(request.POST.get("steps", "")[:20000])),
         (_("Solution"), services.render_markdown(request.POST.get("solution", "")[:20000])),
     ]
-    return render(request, "knowledge/_preview.html", {"title": request.POST.get("title", "")[:200], "fields": fields})
+    title = request.POST.get("title", "")[:200]
+    # 可能重复: published articles that already say this (the article being edited aside).
+    others = selectors.published_articles(user=request.user)
+    editing = request.GET.get("article", "")
+    if editing.isdigit():
+        others = others.exclude(pk=int(editing))
+    duplicates = similar_articles(others, title=title, body=request.POST.get("problem", "")[:1000])
+    return render(request, "knowledge/_preview.html", {"title": title, "fields": fields, "duplicates": duplicates})
 
 
 @require_POST

@@ -12,6 +12,14 @@ county of the tree; the owner is the root unit, the author the first superuser (
 Rows go in with bulk_create (version 1 each, HTML rendered as plain paragraphs, not through the
 Markdown renderer: 100,000 renders would take minutes and the search does not read the HTML).
 The search index is not touched: run ``rebuild_knowledge_index`` afterwards (the benchmark times it).
+
+Duplicates. A knowledge base with review refuses an article on a fault it already covers (the
+editor shows 可能重复, ``knowledge.duplicates``). The generator does the same for the knowledge base
+it finds: a topic (device and fault) whose sample text is a probable duplicate of a published article
+already there (not one the generator wrote) is left out, and named on the output. Its own articles
+do repeat each topic in many places ("保安室投影机无法开机", "图书馆投影机无法开机"): that mass of similar
+text is what the search has to rank through. ``--allow-duplicates`` skips the check. The check reads
+the search index as it stands: rebuild it over the existing articles first.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from tqdm import tqdm
 
 from accounts.models import User
 from helpdesk.core.commands import non_negative_int
+from knowledge.duplicates import similar_articles
 from knowledge.models import Article, ArticleState, ArticleVersion
 from orgtree.models import OrgLevel, OrgUnit
 
@@ -195,6 +204,29 @@ FAULTS: tuple[tuple[str, tuple[tuple[str, tuple[str, ...], tuple[str, ...], tupl
 )  # fmt: skip
 
 
+# The note on the generated articles' version 1: what tells them from the knowledge base they join.
+GENERATED_NOTE = "generate_articles"
+
+
+def covered_topics(stdout=None) -> set[tuple[str, str]]:
+    """(device, fault) topics on which a published article not written by this command exists: a
+    reviewer would refuse another (``knowledge.duplicates``). A topic's sample is what its articles'
+    title and problem say: the device and fault, and every symptom."""
+    existing = Article.objects.filter(state=ArticleState.PUBLISHED).exclude(versions__note=GENERATED_NOTE)
+    covered = set()
+    for device, faults in FAULTS:
+        for fault, symptoms, _steps, _solutions in faults:
+            found = similar_articles(existing, title=f"{device}{fault}", body="，".join(symptoms), limit=1)
+            if found:
+                covered.add((device, fault))
+                if stdout is not None:
+                    stdout.write(
+                        f"Left out {device}{fault}: probable duplicate of “{found[0].article.title}” "
+                        f"(similarity {found[0].similarity:.2f})"
+                    )
+    return covered
+
+
 class Command(BaseCommand):
     help = "Generate published knowledge articles (realistic Chinese text) for demos and the search benchmark."
 
@@ -206,8 +238,23 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=13)
         parser.add_argument("--batch", type=int, default=2000)
+        parser.add_argument(
+            "--allow-duplicates",
+            action="store_true",
+            help="also write topics the knowledge base already covers (no duplicate check)",
+        )
 
-    def handle(self, *args, articles: int, author: str | None, scope_share: float, seed: int, batch: int, **options):
+    def handle(
+        self,
+        *args,
+        articles: int,
+        author: str | None,
+        scope_share: float,
+        seed: int,
+        batch: int,
+        allow_duplicates: bool = False,
+        **options,
+    ):
         users = User.objects.filter(username=author) if author else User.objects.filter(is_superuser=True)
         user = users.order_by("pk").first()
         if user is None:
@@ -216,6 +263,12 @@ class Command(BaseCommand):
         if root is None:
             raise CommandError("No org tree: run load_divisions (or create the root unit) first.")
         counties = list(OrgUnit.objects.filter(level=OrgLevel.COUNTY).values_list("pk", "path")[:5000])
+        covered = set() if allow_duplicates else covered_topics(self.stdout if options["verbosity"] else None)
+        self.topics = [
+            (device, fault) for device, faults in FAULTS for fault in faults if (device, fault[0]) not in covered
+        ]
+        if not self.topics:
+            raise CommandError("Every topic is already covered by a published article (see --allow-duplicates).")
         rng = random.Random(seed)
         now = timezone.now()
         made = 0
@@ -234,6 +287,7 @@ class Command(BaseCommand):
                             steps=article.steps,
                             solution=article.solution,
                             author=user,
+                            note=GENERATED_NOTE,
                             created_at=article.published_at,
                         )
                         for article in created
@@ -243,8 +297,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Generated {made} published articles. Run rebuild_knowledge_index to make them searchable.")
 
     def _article(self, rng: random.Random, now, user: User, root: OrgUnit, counties, scope_share: float) -> Article:
-        device, faults = rng.choice(FAULTS)
-        fault, symptoms, steps, solutions = rng.choice(faults)
+        device, (fault, symptoms, steps, solutions) = rng.choice(self.topics)
         place = rng.choice(PLACES)
         title = f"{place}{device}{fault}{rng.choice(SUFFIXES)}"
         chosen = rng.sample(symptoms, k=min(len(symptoms), rng.randint(1, 2)))
