@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from accounts.scope import path_in_subtree, scope_of
 from helpdesk.core.api.delta import DeltaSource
 from helpdesk.core.search import filter_by_words
 
+from .. import unread
 from ..audience import Position, TargetSpec, covers_any, positions_of, targets_q
 from ..models import (
     DELIVERED_STATES,
@@ -75,21 +76,26 @@ def with_receipt(queryset: QuerySet[Notice], *, user: User) -> QuerySet[Notice]:
 def unread_count(*, user: User, now: datetime | None = None) -> int:
     """Notices in the inbox, neither withdrawn nor expired, that the user has not read.
 
-    Reads only the target index (a range per ancestor path of the user's units, index-only on
-    PostgreSQL) and the user's own read rows (the unique (user, notice) index)."""
+    Counting reads only the target index (a range per ancestor path of the user's units, index-only
+    on PostgreSQL) and the user's own read rows (the unique (user, notice) index); the answer is
+    cached until a notice to one of those paths is published or withdrawn, the user reads, or a
+    counted notice expires (notices.unread)."""
     positions = positions_of(user)
     if not positions:
         return 0
     now = now or timezone.now()
-    return (
-        _matching_targets(positions)
-        .filter(withdrawn=False)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .exclude(notice_id__in=NoticeRead.objects.filter(user_id=user.pk).values("notice_id"))
-        .values("notice_id")
-        .distinct()
-        .count()
-    )
+
+    def compute() -> tuple[int, datetime | None]:
+        found = (
+            _matching_targets(positions)
+            .filter(withdrawn=False)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+            .exclude(notice_id__in=NoticeRead.objects.filter(user_id=user.pk).values("notice_id"))
+            .aggregate(count=Count("notice_id", distinct=True), expires=Min("valid_until"))
+        )
+        return found["count"], found["expires"]
+
+    return unread.cached_count(user_id=user.pk, joined=user.date_joined, positions=positions, now=now, compute=compute)
 
 
 def inbox_delta_source(*, user: User) -> DeltaSource:

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.core.events import send_event, send_group_event
 
-from .. import events, selectors
+from .. import events, selectors, unread
 from ..audience import SUBSCRIBER, unit_group
 from ..models import Notice, NoticeRead, NoticeState, TimelineAction
 from .workflow import _count_later
@@ -50,6 +50,7 @@ def notice_mark_read(*, user: User, notice: Notice, confirm: bool = False) -> No
         receipt.save(update_fields=["confirmed_at"])
         changed = True
     if changed:
+        unread.bump_user(user.pk)
         _count_later(notice.pk)
         send_event(
             user_ids=[user.pk],

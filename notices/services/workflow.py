@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.core.events import send_group_event
 
-from .. import events, notifications, selectors
+from .. import events, notifications, selectors, unread
 from ..audience import SUBSCRIBER, TargetSpec, unit_group
 from ..models import AudienceMode, Notice, NoticeState, NoticeTarget, TimelineAction, kind_bit, level_bit, mask_of
 from .writing import record
@@ -70,6 +70,7 @@ def _publish_locked(notice: Notice, *, actor: User | None, now: datetime) -> Non
         for spec in specs
     )
     record(notice, TimelineAction.PUBLISHED, actor=actor)
+    unread.bump_paths(spec.path for spec in specs)
     for spec in specs:
         send_group_event(
             groups=[unit_group(spec.path)],
@@ -106,7 +107,7 @@ def _count_later(notice_id: int) -> None:
 @transaction.atomic
 def notice_approve(*, user: User, notice: Notice, note: str = "") -> Notice:
     """The publishing unit's notice reviewer approves: published now, or scheduled for ``publish_at``."""
-    notice = Notice.objects.select_for_update().select_related("unit").get(pk=notice.pk)
+    notice = Notice.objects.select_for_update(of=("self",)).select_related("unit").get(pk=notice.pk)
     if not selectors.is_reviewer_of(user, notice):
         raise ValidationError(
             {"state": [_("Only the publishing unit's notice reviewer approves, and not their own notice.")]}
@@ -154,7 +155,7 @@ def publish_scheduled(notice_id: int, *, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     with transaction.atomic():
         notice = (
-            Notice.objects.select_for_update(skip_locked=True)
+            Notice.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("unit")
             .filter(pk=notice_id, state=NoticeState.SCHEDULED, publish_at__lte=now)
             .first()
@@ -188,7 +189,7 @@ def notice_withdraw(*, user: User, notice: Notice, reason: str = "") -> Notice:
     reason = (reason or "").strip()
     if len(reason) > REASON_MAX:
         raise ValidationError({"reason": [_("At most %(max)d characters.") % {"max": REASON_MAX}]})
-    notice = Notice.objects.select_for_update().select_related("unit").get(pk=notice.pk)
+    notice = Notice.objects.select_for_update(of=("self",)).select_related("unit").get(pk=notice.pk)
     if not (notice.author_id == user.pk or selectors.is_publisher_of(user, notice)):
         raise ValidationError({"state": [_("Only the author or a publisher of the unit withdraws a notice.")]})
     if notice.state not in (NoticeState.PUBLISHED, NoticeState.SCHEDULED):
@@ -206,6 +207,7 @@ def notice_withdraw(*, user: User, notice: Notice, reason: str = "") -> Notice:
     record(notice, TimelineAction.WITHDRAWN, actor=user, note=reason)
     if was_published:
         notice.targets.update(withdrawn=True)
+        unread.bump_paths(notice.targets.values_list("path", flat=True))
         for spec in selectors.target_specs(notice):
             send_group_event(
                 groups=[unit_group(spec.path)],

@@ -192,3 +192,29 @@ def test_reading_is_for_recipients_only_and_once(publish, people):
     assert first.pk == second.pk and first.read_at == second.read_at
     with pytest.raises(ValidationError):
         services.notice_mark_read(user=people.teacher_a, notice=notice, confirm=True)  # no receipt asked
+
+
+def test_the_cached_unread_count_follows_publishing_reading_withdrawing_and_moving(
+    publish, people, tree, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    teacher = people.teacher_a
+    first = publish(title="一")
+    assert selectors.unread_count(user=teacher) == 1
+    teacher.unit  # noqa: B018 - loaded once, as a request's user is
+    with django_assert_num_queries(0):
+        assert selectors.unread_count(user=teacher) == 1  # from the cache
+    with django_capture_on_commit_callbacks(execute=True):
+        second = publish(title="二")
+    assert selectors.unread_count(user=teacher) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notice_mark_read(user=teacher, notice=first)
+    assert selectors.unread_count(user=teacher) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notice_withdraw(user=people.bj_publisher, notice=second)
+    assert selectors.unread_count(user=teacher) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(title="三", audience_mode="units", audience_units=[tree.school_b])
+    assert selectors.unread_count(user=teacher) == 0
+    teacher.unit = tree.school_b
+    teacher.save(update_fields=["unit"])
+    assert selectors.unread_count(user=teacher) == 1
