@@ -28,6 +28,7 @@ def kb(tree, teacher):
     grant(reviewer, tree.haidian, Role.ANSWER_REVIEWER)
     hardware = Category.objects.create(name="多媒体设备")
     Category.objects.create(name="投影机", parent=hardware)
+    Category.objects.create(name="网络")
     return {"agent": agent, "reviewer": reviewer, "teacher": teacher}
 
 
@@ -65,6 +66,14 @@ def test_write_review_find_read_and_vote(new_page, live_server, kb, screenshot, 
     expect(page.locator(".kb-meta [data-state]")).to_have_text("已发布")
 
     page = open_as(new_page, live_server, kb["teacher"], viewport)
+    page.goto("/knowledge/")
+    # Browse by category: the parent category lists its subcategory's article; another does not.
+    page.locator(".kb-categories").get_by_role("link", name="多媒体设备").click()
+    expect(page.locator(".kb-categories [aria-current]")).to_have_text("多媒体设备")
+    expect(page.locator(".kb-item .kb-title")).to_have_text(["多媒体教室投影机显示无信号的排查"])
+    page.locator(".kb-categories").get_by_role("link", name="网络").click()
+    expect(page.locator(".kb-item")).to_have_count(0)
+    screenshot(page, f"knowledge-browse-{size}")
     page.goto("/knowledge/")
     page.get_by_placeholder("描述问题").fill("投影机无信号")
     page.get_by_role("button", name="搜索", exact=True).click()
