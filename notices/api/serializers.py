@@ -270,7 +270,7 @@ class InboxQuerySerializer(NoticeQuerySerializer):
     updated_after = UpdatedAfterField()
 
 
-class UnreadCountSerializer(serializers.Serializer):
+class NoticeUnreadCountSerializer(serializers.Serializer):
     unread = serializers.IntegerField(read_only=True)
 
 

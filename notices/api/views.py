@@ -34,6 +34,7 @@ from .serializers import (
     NoticeNoteSerializer,
     NoticeQuerySerializer,
     NoticeReasonSerializer,
+    NoticeUnreadCountSerializer,
     NoticeUploadSerializer,
     NoticeWriteSerializer,
     PendingUnitsQuerySerializer,
@@ -43,7 +44,6 @@ from .serializers import (
     StatsExportQuerySerializer,
     StatsQuerySerializer,
     StatsSerializer,
-    UnreadCountSerializer,
 )
 
 ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")
@@ -211,7 +211,7 @@ class NoticeViewSet(GenericViewSet):
         return self._page(selectors.with_receipt(notices, user=user))
 
     @extend_schema(
-        responses={200: UnreadCountSerializer, 401: ERROR_401},
+        responses={200: NoticeUnreadCountSerializer, 401: ERROR_401},
         description="Notices in your inbox you have not read (neither withdrawn nor expired): the badge.",
     )
     @action(

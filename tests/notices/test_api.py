@@ -297,3 +297,36 @@ def test_a_user_moved_to_another_unit_resyncs_and_sees_what_the_new_unit_covers(
     stale = teacher.get(f"{BASE}inbox/", {"updated_after": first["sync_token"]})
     assert stale.status_code == 410 and stale.json()["code"] == "resync_required"
     assert [row["id"] for row in teacher.get(f"{BASE}inbox/").json()["results"]] == [for_school_b.pk]
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "status"),
+    [
+        (f"{BASE}inbox/", {"unit": "abc"}, 400),
+        (f"{BASE}inbox/", {"unit": "99999999"}, 400),
+        (f"{BASE}inbox/", {"published_after": "yesterday"}, 400),
+        (f"{BASE}inbox/", {"read": "maybe"}, 400),
+        (f"{BASE}inbox/", {"importance": "critical"}, 400),
+        (f"{BASE}inbox/", {"updated_after": "2999-01-01T00:00:00+08:00"}, 400),
+        (f"{BASE}inbox/", {"page_size": "0"}, 400),
+        (f"{BASE}inbox/", {"cursor": "not-a-cursor"}, 404),
+        (f"{BASE}inbox/", {"colour": "red"}, 400),
+        (BASE, {"notice_state": "lost"}, 400),
+        (BASE, {"published_after": "2026-12-05T00:00:00+08:00", "published_before": "2026-12-01T00:00:00+08:00"}, 400),
+        (f"{BASE}987654321/", {}, 404),
+        (f"{BASE}987654321/stats/", {}, 404),
+    ],
+)
+def test_hostile_query_values_are_400_or_404_never_500(people, auth_client, url, params, status):
+    response = auth_client(people.teacher_a).get(url, params)
+    assert response.status_code == status, response.json()
+    assert response["Content-Type"] == "application/json"
+
+
+def test_the_index_of_the_api_lists_notices_and_the_unread_badge_answers(people, auth_client, publish):
+    publish()
+    client = auth_client(people.teacher_b)
+    resources = client.get("/api/v1/").json()["resources"]
+    assert resources["notices_inbox"].endswith("/api/v1/notices/inbox/")
+    assert client.get(resources["notices"]).status_code == 200
+    assert client.get(f"{BASE}inbox/unread-count/").json() == {"unread": 1}
