@@ -16,6 +16,7 @@ from django.db import transaction
 from accounts import services
 from accounts.models import HandlingGroup, Role, User, UserType
 from knowledge.demo import seed_demo_articles
+from notices.demo import seed_demo_notices
 from orgtree import services as org_services
 from orgtree.models import OrgLevel, OrgUnit
 from tickets.demo import seed_demo_tickets
@@ -107,6 +108,7 @@ class Command(BaseCommand):
             created_accounts = self._seed_accounts()
             created_tickets = seed_demo_tickets()
             created_articles = seed_demo_articles()
+            created_notices = seed_demo_notices()
         if options["verbosity"] < 1:
             return
         self.stdout.write(
@@ -114,7 +116,7 @@ class Command(BaseCommand):
                 f"Demo data ready: {created_schools} school(s) and {created_accounts} account(s) created, "
                 f"{len(DEMO_SCHOOLS) - created_schools} school(s) and {len(DEMO_ACCOUNTS) - created_accounts} "
                 f"account(s) already there; {created_tickets} demo ticket(s) filed, "
-                f"{created_articles} knowledge article(s) published."
+                f"{created_articles} knowledge article(s) and {created_notices} notice(s) published."
             )
         )
         self.stdout.write(f"Demo accounts (password {DEMO_PASSWORD}):")
