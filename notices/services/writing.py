@@ -240,6 +240,7 @@ def notice_submit(*, user: User, notice: Notice) -> Notice:
 def notice_forward(*, user: User, notice: Notice, unit: OrgUnit, data: NoticeInput) -> Notice:
     """分级发布: ``unit`` (where the user publishes), which received ``notice``, republishes it to its own
     subtree with a cover note. A new draft linked to the original, through ``unit``'s own review."""
+    notice = Notice.objects.select_related("unit").get(pk=notice.pk)
     allowed = selectors.can_forward_from(user, notice)
     if unit.pk not in {u.pk for u in allowed}:
         raise ValidationError(
