@@ -222,8 +222,9 @@ class NoticeRead(models.Model):
     """A user read a notice (and confirmed receipt, where asked). The reader's unit at that moment is
     kept for the record; the statistics count readers by where they are now."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="reads")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Both served by the composite indexes below: no index of their own to keep on every read.
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="reads", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     unit = models.ForeignKey(OrgUnit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     read_at = models.DateTimeField(_("read at"))
     confirmed_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
@@ -307,7 +308,8 @@ class NoticeUnitStat(models.Model):
     units of the audience that hold someone of it and for the units above them up to the publishing
     unit. Written only by the statistics task (notices.services.stats)."""
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+")
+    # Served by the unique (notice, unit) index.
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+", db_index=False)
     unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
     path = models.CharField(max_length=255)
     depth = models.PositiveSmallIntegerField()
@@ -319,8 +321,12 @@ class NoticeUnitStat(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["notice", "unit"], name="notice_stat_unique")]
-        # A unit's children (drill-down) and the units of one level that are behind: one range each.
-        indexes = [models.Index(fields=["notice", "depth", "path"], name="notice_stat_drill")]
+        # A unit's children (drill-down): one range.
+        indexes = [
+            models.Index(fields=["notice", "depth", "path"], name="notice_stat_drill"),
+            # The units of one level that are behind (e.g. every school of a province), in tree order.
+            models.Index(fields=["notice", "level", "path"], name="notice_stat_level"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.notice_id} {self.path} {self.read}/{self.audience}"
