@@ -19,6 +19,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from accounts.models import HandlingGroup, Role, RoleAssignment, User
+from helpdesk.core.eventlog import CURSORS_COLUMN, STORE_CTES
 from orgtree.models import OrgUnit
 
 from .models import PoolTurn, Ticket, TicketDayCounter, TicketEvent, TicketSearch
@@ -124,8 +125,15 @@ def create_ticket_sql(depth: int) -> str:
     Parameters: the routing's (``route_params``), the day, the clocks of ``FROM_ROUTING`` in column
     order, the number's prefix, the ticket's other columns as one JSON record (one parameter, where
     one per column would make the statement too long and too many-parametered for psycopg to cache
-    its conversion), the search text, the asker's line (actor, kind, state, data), then the kinds of
-    the routed and the assigned lines."""
+    its conversion), the search text, the asker's line (actor, kind, state, data), the kinds of
+    the routed and the assigned lines, then the realtime events': the payload without id and number,
+    the asker's id, the asker's event type, the assignee's event type, the origin and the time.
+
+    The events are numbered and stored in the same statement (helpdesk.core.eventlog.STORE_CTES): the
+    asker's, and the assigned agent's when the statement assigned one. A second statement after the
+    commit cost every create a round trip and a commit of its own (bench/README.md). The cursor rows
+    are locked after the day's counter, as every create does, and only until this statement commits.
+    The answer's last column is the cursors' new values."""
     fields = ticket_insert_fields()
     columns = ", ".join(f.column for f in fields)
     values = ", ".join(FROM_ROUTING.get(f.attname, f.column) for f in fields)
@@ -158,8 +166,14 @@ serial AS (
     INSERT INTO {event} (ticket_id, actor_id, kind, from_state, to_state, comment, data, created_at)
     SELECT new_ticket.id, lines.actor_id, lines.kind, '', lines.to_state, '', lines.data, new_ticket.created_at
     FROM new_ticket, lines ORDER BY lines.position
-)
-SELECT new_ticket.id, new_ticket.number, {ROUTE_COLUMNS} FROM new_ticket, routed""")  # noqa: S608
+), event_payload AS (
+    SELECT %s::jsonb || jsonb_build_object('id', id, 'number', number) AS payload FROM new_ticket
+), event_items AS (
+    SELECT %s::bigint AS user_id, 0 AS ord, %s::varchar AS type, payload FROM event_payload
+    UNION ALL
+    SELECT agent_id, 1, %s::varchar, payload FROM event_payload, routed WHERE agent_id IS NOT NULL
+), {STORE_CTES}
+SELECT new_ticket.id, new_ticket.number, {ROUTE_COLUMNS}, {CURSORS_COLUMN} FROM new_ticket, routed""")  # noqa: S608
 
 
 def _compact(sql: str) -> str:

@@ -19,8 +19,15 @@ for the process to pop them after a blip. bench/README.md ("Websocket storms") h
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+
+import redis
 from channels_redis.core import RedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
+
+# The member count of each group key, in one command (a pipeline costs redis-py Python per command).
+MEMBERS_LUA = "local n = {} for i, key in ipairs(KEYS) do n[i] = redis.call('ZCARD', key) end return n"
 
 
 class BoundedRedisChannelLayer(RedisChannelLayer):
@@ -33,3 +40,33 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
         if "address" in host:
             return BlockingConnectionPool.from_url(host.pop("address"), **host)
         return BlockingConnectionPool(**host)
+
+    def online_groups_blocking(self, groups: Iterable[str]) -> set[str]:
+        """The groups that have a connection, asked from the calling thread with a plain (blocking)
+        client: one EVALSHA per Redis shard. Services push after commit from request threads; most
+        addressed users are offline, and asking here spares those pushes the hand-over to the
+        delivery loop's thread and back (~0.3 ms of CPU per create: bench/README.md)."""
+        by_shard: dict[int, list[str]] = {}
+        for group in groups:
+            by_shard.setdefault(self.consistent_hash(group), []).append(group)
+        online: set[str] = set()
+        for index, names in by_shard.items():
+            counts = self._members_script(index)(keys=[self._group_key(name) for name in names])
+            online.update(name for name, count in zip(names, counts, strict=True) if count)
+        return online
+
+    def _members_script(self, index: int):
+        # One client per process and shard: a forked worker (Celery's prefork pool) makes its own.
+        cache = self.__dict__.setdefault("_blocking_scripts", {})
+        key = (os.getpid(), index)
+        if key not in cache:
+            host = dict(self.hosts[index])
+            timeout = host.get("socket_connect_timeout") or 2
+            options = {"socket_connect_timeout": timeout, "socket_timeout": timeout, "client_name": "helpdesk-push"}
+            if "address" in host:
+                client = redis.Redis.from_url(host["address"], **options)
+            else:
+                kept = {k: v for k, v in host.items() if k not in ("max_connections", "timeout", "client_name")}
+                client = redis.Redis(**(kept | options))
+            cache[key] = client.register_script(MEMBERS_LUA)
+        return cache[key]

@@ -72,28 +72,37 @@ class Event:
         }
 
 
-# PostgreSQL: the cursors' upsert and the events' insert in one statement (one round trip, atomic
-# without a transaction block of its own). The numbering is the Python path's: each user's events
-# in the order given, ending at the cursor's new value.
-_STORE_PG = """
-WITH items (user_id, ord, type, payload) AS (VALUES {values}),
-counts AS (SELECT user_id, count(*) AS n FROM items GROUP BY user_id),
-cursors AS (
+# PostgreSQL: the cursors' upsert and the events' insert as CTEs of one statement (one round trip,
+# atomic without a transaction block of its own). The statement defines ``event_items (user_id, ord,
+# type, payload)``; these number them as the Python path does (each user's events in ``ord`` order,
+# ending at the cursor's new value) and store them. Parameters: the origin, the time. The cursors'
+# new values are in ``event_cursors (user_id, last_seq)``. Used by ``store`` and by a service whose
+# own statement stores its events with its change (the ticket create: tickets.sql).
+STORE_CTES = """
+event_counts AS (SELECT user_id, count(*) AS n FROM event_items GROUP BY user_id),
+event_cursors AS (
     INSERT INTO core_eventcursor (user_id, last_seq)
-    SELECT user_id, n FROM counts ORDER BY user_id
+    SELECT user_id, n FROM event_counts ORDER BY user_id
     ON CONFLICT (user_id) DO UPDATE SET last_seq = core_eventcursor.last_seq + excluded.last_seq
     RETURNING user_id, last_seq
 ),
-stored AS (
+event_stored AS (
     INSERT INTO core_storedevent (user_id, seq, type, payload, origin, created_at)
-    SELECT items.user_id,
-           cursors.last_seq - counts.n + row_number() OVER (PARTITION BY items.user_id ORDER BY items.ord),
-           items.type, items.payload, %s::varchar, %s::timestamptz
-    FROM items JOIN counts USING (user_id) JOIN cursors USING (user_id)
-    RETURNING 1
+    SELECT event_items.user_id,
+           event_cursors.last_seq - event_counts.n
+               + row_number() OVER (PARTITION BY event_items.user_id ORDER BY event_items.ord),
+           event_items.type, event_items.payload, %s::varchar, %s::timestamptz
+    FROM event_items JOIN event_counts USING (user_id) JOIN event_cursors USING (user_id)
+)"""
+
+# The cursors' new values as one JSON column ``[[user_id, last_seq], …]`` of such a statement's answer.
+CURSORS_COLUMN = "(SELECT json_agg(json_build_array(user_id, last_seq)) FROM event_cursors)"
+
+_STORE_PG = (
+    "WITH event_items (user_id, ord, type, payload) AS (VALUES {values}),"  # noqa: S608 (placeholders only)
+    + STORE_CTES
+    + " SELECT user_id, last_seq FROM event_cursors"
 )
-SELECT user_id, last_seq, (SELECT count(*) FROM stored) FROM cursors
-"""
 
 
 def store(items: list[tuple[int, str, dict[str, Any]]], *, origin: str = "") -> list[Event]:
@@ -133,7 +142,16 @@ def _store_in_one_statement(
     # Prepared on the server (one text per batch size: an action's two to four recipients reuse a
     # handful of plans); a client-bound statement was parsed and planned again on every action.
     rows = fetch_prepared(_STORE_PG.format(values=values), [*params, origin, now], many=True)
-    return _numbered(items, counts, {user_id: last_seq for user_id, last_seq, _stored in rows}, origin=origin, now=now)
+    return _numbered(items, counts, dict(rows), origin=origin, now=now)
+
+
+def stored_by_statement(
+    items: list[tuple[int, str, dict[str, Any]]], cursors: list[list[int]], *, origin: str, now: datetime
+) -> list[Event]:
+    """The events a statement with ``STORE_CTES`` stored: ``items`` as the statement's ``event_items``
+    listed them (in ``ord`` order), ``cursors`` its ``CURSORS_COLUMN``."""
+    counts = Counter(user_id for user_id, _type, _payload in items)
+    return _numbered(items, counts, dict(cursors or []), origin=origin, now=now)
 
 
 def _numbered(
@@ -204,5 +222,14 @@ def replay(user_id: int, *, after: int, up_to: int | None = None) -> Replay:
 def prune(*, now: datetime | None = None) -> int:
     """Delete events older than the retention; returns how many."""
     cutoff = (now or timezone.now()) - retention()
-    deleted, _ = StoredEvent.objects.filter(created_at__lt=cutoff).delete()
+    # Ids are handed out in the order events are stored, so everything below the first event young
+    # enough to keep is old: found by walking the primary key from the oldest end (no index on
+    # created_at to keep up on every write). An event stored with a clock a moment behind may wait
+    # for the next run.
+    old = StoredEvent.objects.filter(created_at__lt=cutoff)
+    first_kept = StoredEvent.objects.filter(created_at__gte=cutoff).order_by("id").values_list("id", flat=True)[:1]
+    first_kept = list(first_kept)
+    if first_kept:
+        old = old.filter(id__lt=first_kept[0])
+    deleted, _ = old.delete()
     return deleted

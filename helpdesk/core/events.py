@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import event_types
+from .channel_layer import MEMBERS_LUA
 
 logger = logging.getLogger(__name__)
 
@@ -121,14 +122,39 @@ def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> 
         except Exception:  # the change has committed; a client that resumes reloads it over REST
             logger.exception("could not store %d realtime events", len(items))
             return
-        _push(
-            [
-                (user_group_name(event.user_id), {"type": "platform.event", "event": event.frame(), "origin": origin})
-                for event in stored
-            ]
-        )
+        _push(_frames(stored))
 
     transaction.on_commit(_store_and_push)
+
+
+def outgoing_items(
+    events: Iterable[tuple[Iterable[int], str, dict[str, Any]]],
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """``send_events``' input as the event log's items, one per recipient, for a service that stores
+    its events in its own statement (``eventlog.STORE_CTES``). Only resumable types are stored."""
+    check_payloads = getattr(settings, "HELPDESK_VALIDATE_EVENTS", False)
+    items = []
+    for user_ids, event_type, payload in events:
+        if not event_types.get(event_type).resumable:
+            raise ValueError(f"{event_type!r} is not resumable: send it with send_events")
+        if check_payloads:
+            event_types.validate(event_type, payload)
+        items.extend((user_id, event_type, payload) for user_id in sorted(set(user_ids)))
+    return items
+
+
+def push_stored(stored: list) -> None:
+    """After commit, push events a service's own statement already stored (``eventlog.STORE_CTES``)."""
+    if stored:
+        deliveries = _frames(stored)
+        transaction.on_commit(lambda: _push(deliveries))
+
+
+def _frames(stored: list) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (user_group_name(event.user_id), {"type": "platform.event", "event": event.frame(), "origin": event.origin})
+        for event in stored
+    ]
 
 
 def send_group_event(
@@ -168,6 +194,11 @@ def _push(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
         return
     try:
         if _crosses_loops(layer):
+            if hasattr(layer, "online_groups_blocking"):
+                online = layer.online_groups_blocking({group for group, _ in deliveries})
+                deliveries = [(group, message) for group, message in deliveries if group in online]
+                if not deliveries:
+                    return
             asyncio.run_coroutine_threadsafe(_deliver(layer, deliveries), _delivery_loop()).result(
                 timeout=DELIVERY_TIMEOUT
             )
@@ -207,10 +238,6 @@ def _delivery_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-# The member count of each group key, in one command (a pipeline costs redis-py Python per command).
-_MEMBERS_LUA = "local n = {} for i, key in ipairs(KEYS) do n[i] = redis.call('ZCARD', key) end return n"
-
-
 async def _online_groups(layer, groups: set[str]) -> set[str]:
     """The groups that have a connection, one round trip per Redis shard. channels_redis's group_send
     costs two round trips even for a group without members, and most addressed users are offline:
@@ -223,13 +250,13 @@ async def _online_groups(layer, groups: set[str]) -> set[str]:
     online: set[str] = set()
     for index, names in by_shard.items():
         keys = [layer._group_key(name) for name in names]
-        counts = await layer.connection(index).eval(_MEMBERS_LUA, len(keys), *keys)
+        counts = await layer.connection(index).eval(MEMBERS_LUA, len(keys), *keys)
         online.update(name for name, count in zip(names, counts, strict=True) if count)
     return online
 
 
 async def _deliver(layer, deliveries: list[tuple[str, dict[str, Any]]]) -> None:
-    if _crosses_loops(layer):
+    if _crosses_loops(layer) and not hasattr(layer, "online_groups_blocking"):  # else asked before
         online = await _online_groups(layer, {group for group, _ in deliveries})
         deliveries = [(group, message) for group, message in deliveries if group in online]
     results = await asyncio.gather(

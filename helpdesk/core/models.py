@@ -31,7 +31,12 @@ class EventCursor(models.Model):
 class StoredEvent(models.Model):
     """One event as one user received it. ``seq`` is the id the client resumes from."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign-key constraint in the database: its check was a locking lookup of the user's row for
+    # every event stored, on every action's path. Accounts are deactivated, not deleted; a deleted
+    # user's events still go with it (Django's cascade), and the log is pruned within days anyway.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     seq = models.BigIntegerField()
     type = models.CharField(max_length=64)
     payload = models.JSONField()
@@ -42,8 +47,9 @@ class StoredEvent(models.Model):
 
     class Meta:
         verbose_name = "stored event"
+        # No index on created_at: ids grow with time, so pruning walks the primary key from the oldest
+        # (helpdesk.core.eventlog.prune) and every event stored saves an index insert.
         constraints = [models.UniqueConstraint(fields=["user", "seq"], name="core_storedevent_user_seq")]
-        indexes = [models.Index(fields=["created_at"], name="core_storedevent_created")]
 
     def __str__(self) -> str:
         return f"{self.user_id}#{self.seq} {self.type}"

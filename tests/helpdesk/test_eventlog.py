@@ -217,3 +217,44 @@ def test_both_ways_of_storing_number_alike():
     assert [(e.user_id, e.seq, e.type) for e in inside] == [(first.pk, 3, "a"), (second.pk, 2, "b"), (first.pk, 4, "c")]
     stored = list(StoredEvent.objects.filter(user_id=first.pk).order_by("seq").values_list("seq", "type", "payload"))
     assert stored == [(1, "a", {"n": 1}), (2, "c", {"n": 3}), (3, "a", {"n": 1}), (4, "c", {"n": 3})]
+
+
+def test_pruning_removes_what_is_past_the_retention_and_nothing_younger():
+    user = UserFactory()
+    eventlog.store([(user.pk, "ticket.updated", {"n": n}) for n in range(1, 6)])
+    now = timezone.now()
+    rows = list(StoredEvent.objects.filter(user_id=user.pk).order_by("id"))
+    # The first three are two days old; the fourth and fifth fresh, and the fifth's clock was behind
+    # (stored after a fresh one, dated before the cutoff): it waits for a later run.
+    for row, age in zip(rows, [50, 49, 49, 1, 49], strict=True):
+        row.created_at = now - timedelta(hours=age)
+        row.save(update_fields=["created_at"])
+    assert eventlog.prune(now=now) == 3
+    assert list(StoredEvent.objects.order_by("seq").values_list("seq", flat=True)) == [4, 5]
+    # Once nothing younger is stored before it, it goes too; the fresh one stays.
+    StoredEvent.objects.filter(seq=4).update(created_at=now - timedelta(hours=49))
+    assert eventlog.prune(now=now) == 2
+    assert eventlog.prune(now=now + timedelta(hours=1)) == 0
+    # With nothing young left at all, everything old goes.
+    eventlog.store([(user.pk, "ticket.updated", {"n": 6})])
+    StoredEvent.objects.update(created_at=now - timedelta(hours=72))
+    assert eventlog.prune(now=now) == 1 and not StoredEvent.objects.exists()
+
+
+def test_prepared_statements_take_numbered_placeholders():
+    from helpdesk.core.db import _numbered_placeholders
+
+    assert _numbered_placeholders("SELECT %s, '%%' || %s::text") == "SELECT $1, '%' || $2::text"
+
+
+def test_a_prepared_statement_longer_than_psycopgs_cache_runs():
+    from helpdesk.core.db import fetch_prepared
+    from tests.concurrency import require_postgres
+
+    require_postgres()  # the casts are PostgreSQL's; SQLite runs fetch_prepared as a plain query
+
+    # A statement longer than psycopg's 4 kB conversion cache, as the ticket create's is.
+    long_sql = "SELECT " + " + ".join(["%s::int"] * 900)
+    assert len(long_sql) > 4096
+    assert fetch_prepared(long_sql, list(range(900))) == (sum(range(900)),)
+    assert fetch_prepared("SELECT %s::text || '%%'", ["100"]) == ("100%",)

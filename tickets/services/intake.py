@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 
 from accounts import services as account_services
 from accounts.models import User
+from helpdesk.core import eventlog
 from helpdesk.core.db import fetch_prepared
-from helpdesk.core.events import send_events
+from helpdesk.core.events import current_event_origin, outgoing_items, push_stored, send_events
 from helpdesk.core.search import search_text_for
 
 from .. import events, notifications, selectors, sql
@@ -83,12 +84,16 @@ def ticket_create(
         search_text=search_text_for(ticket.title, ticket.description),
         created=created,
     )
-    payload = events.ticket_payload(ticket)
-    outgoing = [([asker.pk], events.TICKET_CREATED, payload)]
+    return ticket
+
+
+def _outgoing(ticket: Ticket, payload: dict[str, Any]) -> list[tuple[list[int], str, dict[str, Any]]]:
+    """The create's realtime events: the asker's, and the agent's when one was assigned (the order
+    in which tickets.sql.create_ticket_sql stores them)."""
+    outgoing = [([ticket.asker_id], events.TICKET_CREATED, payload)]
     if ticket.assignee_id:
         outgoing.append(([ticket.assignee_id], events.TICKET_ASSIGNED, payload))
-    send_events(outgoing)
-    return ticket
+    return outgoing
 
 
 def _write_routed_and_numbered(
@@ -127,6 +132,7 @@ def _write_step_by_step(
         ticket.save(force_insert=True)
         TicketSearch.objects.create(ticket=ticket, text=search_text)
         TicketEvent.objects.bulk_create(lines)
+        send_events(_outgoing(ticket, events.ticket_payload(ticket)))
 
 
 def _write_in_one_statement(
@@ -151,6 +157,10 @@ def _write_in_one_statement(
             params.append(ack_due_at)
         elif source == "sla_check_at":
             params += [check_unassigned, check_assigned]
+    # The events' payload but for the id and number, which the statement adds (updated_at is set:
+    # pre_save above stamped it).
+    known = {key: value for key, value in events.ticket_payload(ticket).items() if key not in ("id", "number")}
+    origin, stored_at = current_event_origin(), timezone.now()
     params += [
         f"TS{day:%Y%m%d}",
         json.dumps(record, default=_json_value),
@@ -161,13 +171,21 @@ def _write_in_one_statement(
         json.dumps(created.data),
         TicketEvent.Kind.ROUTED,
         TicketEvent.Kind.ASSIGNED,
+        json.dumps(known),
+        ticket.asker_id,
+        events.TICKET_CREATED,
+        events.TICKET_ASSIGNED,
+        origin,
+        stored_at,
     ]
-    ticket.pk, ticket.number, *row = fetch_prepared(sql.create_ticket_sql(sql.route_depth(route)), params)
+    ticket.pk, ticket.number, *row, cursors = fetch_prepared(sql.create_ticket_sql(sql.route_depth(route)), params)
     ticket._state.adding = False
     ticket._state.db = connection.alias
     routed_to(ticket, row if row[0] is not None else None)
     ticket.ack_due_at = ack_due_at if ticket.assignee_id else None
     ticket.sla_check_at = check_assigned if ticket.assignee_id else check_unassigned
+    items = outgoing_items(_outgoing(ticket, events.ticket_payload(ticket)))
+    push_stored(eventlog.stored_by_statement(items, cursors, origin=origin, now=stored_at))
 
 
 # Stands for whichever agent the statement assigns: the schedule only asks whether there is one.
