@@ -465,7 +465,7 @@ class NoticeViewSet(GenericViewSet):
             user=request.user, notice=notice, unit=_unit(params.get("unit"), "unit"), level=params.get("level")
         )
         self.sync_supported = False
-        self.keyset_ordering = ("path", "id")
+        self.keyset_ordering = ("path",)
         page = self.paginate_queryset(rows)
         data = [
             StatRowSerializer(

@@ -112,7 +112,9 @@ def pending_units(
         audience__gt=F(_done_field(notice))
     )
     rows = rows.filter(level=level) if level is not None else rows.filter(depth=unit.depth + 1)
-    return rows.select_related("unit").order_by("path", "id")
+    # A unit has one row per notice, so the path alone orders them: the index's own order, read up
+    # to the page's end (a national notice has half a million school rows).
+    return rows.select_related("unit").order_by("path")
 
 
 def pending_users(*, user: User, notice: Notice, unit: OrgUnit) -> QuerySet[User]:
