@@ -67,7 +67,7 @@ MESSAGE_SCHEMA = obj(
 
 def message_urls(message: Message) -> tuple[str, str]:
     base = f"{API}/conversations/{message.conversation_id}/messages/{message.pk}"
-    return f"{base}/file/", f"{base}/thumbnail/"
+    return f"{base}/file/", f"{base}/file/?variant=thumbnail"
 
 
 def message_data(message: Message, *, sender_name: str | None = None) -> dict[str, Any]:

@@ -30,7 +30,8 @@ HISTORY_PAGE_MAX = 200
 CONVERSATION_LIST_MAX = 200
 
 
-def _pk(value) -> int:
+def as_id(value) -> int:
+    """An id from a URL or a frame; anything else is a 404 (as for an id that does not exist)."""
     try:
         pk = int(value)
     except (TypeError, ValueError):
@@ -43,7 +44,7 @@ def _pk(value) -> int:
 def membership_get(*, user: User, conversation_id) -> Membership:
     """The user's membership of the conversation (with it), or 404."""
     found = (
-        Membership.objects.filter(user=user, conversation_id=_pk(conversation_id))
+        Membership.objects.filter(user=user, conversation_id=as_id(conversation_id))
         .select_related("conversation")
         .first()
     )
@@ -159,7 +160,7 @@ def history(
 def message_get(*, user: User, conversation_id, pk) -> Message:
     """A message of a conversation the user is in, not deleted for them; 404 otherwise."""
     conversation = conversation_get(user=user, pk=conversation_id)
-    found = _visible(user, conversation).filter(pk=_pk(pk)).first()
+    found = _visible(user, conversation).filter(pk=as_id(pk)).first()
     if found is None:
         raise Http404
     return found

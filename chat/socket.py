@@ -5,6 +5,7 @@ same guarantees (membership, blocks, limits, client ids, events after commit).""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -20,6 +21,11 @@ from . import events, presence, selectors, services
 from .services.messages import CLIENT_ID_MAX, TEXT_MAX
 
 _ID = {"type": "integer", "minimum": 1}
+
+# Frames run in the event loop's thread pool, not the one thread Channels keeps for thread-sensitive
+# work: every message of every socket of the process would otherwise wait in one queue (the
+# connection pool hands each thread its own connection).
+in_pool = partial(database_sync_to_async, thread_sensitive=False)
 
 
 def _user(user_id: int):
@@ -56,7 +62,7 @@ def _as(socket: Socket, work, client_id: str | None = None):
         reset_event_origin(token)
 
 
-@database_sync_to_async
+@in_pool
 def _send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:
     sent = _as(
         socket,
@@ -82,7 +88,7 @@ async def on_send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:
     return await _send(socket, frame)
 
 
-@database_sync_to_async
+@in_pool
 def _typing(socket: Socket, frame: dict[str, Any]) -> None:
     _as(socket, lambda user: services.typing(user=user, conversation_id=frame["conversation"]))
 
@@ -91,7 +97,7 @@ async def on_typing(socket: Socket, frame: dict[str, Any]) -> None:
     await _typing(socket, frame)
 
 
-@database_sync_to_async
+@in_pool
 def _read(socket: Socket, frame: dict[str, Any]) -> None:
     _as(socket, lambda user: services.read_up_to(user=user, conversation_id=frame["conversation"], seq=frame["seq"]))
 
@@ -101,7 +107,7 @@ async def on_read(socket: Socket, frame: dict[str, Any]) -> None:
 
 
 # --- Presence ---------------------------------------------------------------------------------------
-@database_sync_to_async
+@in_pool
 def _announce(user_id: int, online: bool) -> None:
     partners = selectors.partners_of(user_id)
     if partners:

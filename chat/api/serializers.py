@@ -218,6 +218,14 @@ class ChatHistoryQuerySerializer(StrictSerializer):
         return attrs
 
 
+class ChatFileQuerySerializer(StrictSerializer):
+    variant = serializers.ChoiceField(
+        choices=[("original", "original"), ("thumbnail", "thumbnail")],
+        required=False,
+        help_text=_("original (default) or thumbnail (images only)."),
+    )
+
+
 class ChatReadSerializer(StrictSerializer):
     seq = serializers.IntegerField(
         required=False,

@@ -28,6 +28,7 @@ from .serializers import (
     ChatBlockSerializer,
     ChatConversationSerializer,
     ChatEmptySerializer,
+    ChatFileQuerySerializer,
     ChatHistoryQuerySerializer,
     ChatHistorySerializer,
     ChatMessageSerializer,
@@ -285,7 +286,15 @@ class ConversationViewSet(ChatAPIMixin, GenericViewSet):
         services.message_hide(user=request.user, conversation_id=pk, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={**DOWNLOAD_RESPONSES, 401: ERROR_401, 404: ERROR_404})
+    @extend_schema(
+        parameters=[ChatFileQuerySerializer],
+        responses={**DOWNLOAD_RESPONSES, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
+        description=(
+            "A message's image or file (members only; gone once recalled). Images are shown inline, other files "
+            "are downloads. `variant=thumbnail`: an image's thumbnail (JPEG, or PNG where the image has "
+            "transparency; at most 320 px on its longer side)."
+        ),
+    )
     @action(
         detail=True,
         methods=["get"],
@@ -294,38 +303,21 @@ class ConversationViewSet(ChatAPIMixin, GenericViewSet):
         renderer_classes=[renderers.JSONRenderer, PassthroughRenderer],
     )
     def file(self, request, pk=None, message_id=None):
-        """The full image or the file of a message (members only; gone once recalled)."""
+        params = validated(ChatFileQuerySerializer, request.query_params.dict())
+        thumbnail = params.get("variant") == "thumbnail"
         try:
-            message = selectors.message_file_get(user=request.user, conversation_id=pk, pk=message_id)
+            message = selectors.message_file_get(
+                user=request.user, conversation_id=pk, pk=message_id, thumbnail=thumbnail
+            )
         except Http404:
             raise exceptions.NotFound() from None
+        if thumbnail:
+            return private_file_response(
+                message.thumbnail,
+                filename=f"thumb-{message.file_name}",
+                content_type=thumbnail_content_type(message.thumbnail.name),
+            )
         return private_file_response(message.file, filename=message.file_name, content_type=message.content_type)
-
-    @extend_schema(
-        responses={
-            (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The thumbnail."),
-            (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="The thumbnail."),
-            401: ERROR_401,
-            404: ERROR_404,
-        }
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="messages/<int:message_id>/thumbnail",
-        url_name="message-thumbnail",
-        renderer_classes=[renderers.JSONRenderer, PassthroughRenderer],
-    )
-    def thumbnail(self, request, pk=None, message_id=None):
-        """An image message's thumbnail (at most 320 px on its longer side)."""
-        try:
-            message = selectors.message_file_get(user=request.user, conversation_id=pk, pk=message_id, thumbnail=True)
-        except Http404:
-            raise exceptions.NotFound() from None
-        name = message.thumbnail.name
-        return private_file_response(
-            message.thumbnail, filename=f"thumb-{message.file_name}", content_type=thumbnail_content_type(name)
-        )
 
 
 class UnreadView(APIView):

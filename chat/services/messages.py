@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,7 +28,7 @@ from helpdesk.core.events import send_event, send_events
 from helpdesk.core.models import StoredEvent
 from helpdesk.core.search import search_text_for
 
-from .. import events, selectors
+from .. import events, presence, selectors, sql
 from ..models import Conversation, ConversationKind, Membership, Message, MessageHidden, MessageKind, MessageSearch
 from .conversations import ChatRefused
 from .uploads import CheckedUpload, check_upload
@@ -49,17 +50,21 @@ def _rate() -> int:
 
 
 def _check_rate(user_id: int) -> None:
-    """At most ``CHAT_MESSAGES_PER_SECOND`` new messages per user per second, counted in the
-    shared cache (Redis in production), so a user's sockets and requests on every process count
-    together."""
-    key = f"chat:rate:{user_id}:{int(time.time())}"
-    if cache.add(key, 1, timeout=5):
-        return
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between the two calls
-        cache.add(key, 1, timeout=5)
-        return
+    """At most ``CHAT_MESSAGES_PER_SECOND`` new messages per user per second, counted in Redis when
+    there is one (one round trip), else in the shared cache, so a user's sockets and requests on
+    every process count together."""
+    window = int(time.time())
+    key = f"chat:rate:{user_id}:{window}"
+    count = presence.count_in_window(key)
+    if count is None:
+        if cache.add(key, 1, timeout=5):
+            count = 1
+        else:
+            try:
+                count = cache.incr(key)
+            except ValueError:  # expired between the two calls
+                cache.add(key, 1, timeout=5)
+                count = 1
     if count > _rate():
         raise ChatRefused(
             _("You are sending messages too fast: at most %(rate)d per second. Wait a moment and send again.")
@@ -107,31 +112,39 @@ def message_send(
     client_id: str = "",
 ) -> Sent:
     """Store a text, image or file message in a conversation the user is a member of (404 otherwise)
-    and announce it to every member after the commit."""
+    and announce it to every member after the commit.
+
+    The busiest path of the chat (every message of every socket), so its round trips are counted:
+    the client id's lookup, then under the conversation's row lock (taken by the same statement that
+    checks membership) the block check, the insert, the conversation's and the read positions'
+    updates and the search row; the events are one statement after the commit."""
     client_id = client_id or ""
     if len(client_id) > CLIENT_ID_MAX:
         raise ValidationError(
             {"client_id": [_("A client id is at most %(max)d characters long.") % {"max": CLIENT_ID_MAX}]}
         )
-    membership = selectors.membership_get(user=user, conversation_id=conversation_id)
-    conversation = membership.conversation
-    if client_id:
-        found = _already_sent(user, client_id, conversation.pk)
-        if found is not None:
-            return Sent(found, False)
+    conversation_id = selectors.as_id(conversation_id)
     text = _clean_text(text)
     if upload is None and not text.strip():
         raise ValidationError({"text": [_("Write a message, or attach an image or a file.")]})
     if upload is not None and text:
         raise ValidationError({"text": [_("Send the text and the file as two messages.")]})
-    _refuse_if_blocked(user, conversation)
-    _check_rate(user.pk)
-    checked = check_upload(upload) if upload is not None else None
+    if client_id:
+        # Before the rate limit: a resend of a stored message is not a new message.
+        found = _already_sent(user, client_id, conversation_id)
+        if found is not None:
+            selectors.membership_get(user=user, conversation_id=conversation_id)  # still a member?
+            return Sent(found, False)
     message = Message(sender=user, text=text, client_id=client_id, kind=MessageKind.TEXT)
-    if checked is not None:
-        _attach(message, checked)
+    if upload is not None:
+        # 404 and blocks before any file is written.
+        _refuse_if_blocked(user, selectors.conversation_get(user=user, pk=conversation_id))
+        _check_rate(user.pk)
+        _attach(message, check_upload(upload))
+    else:
+        _check_rate(user.pk)
     try:
-        sent = _store(user, conversation.pk, message)
+        sent = _store(user, conversation_id, message)
     except BaseException:
         _discard_files(message)
         raise
@@ -157,47 +170,61 @@ def _discard_files(message: Message) -> None:
 
 
 def _store(user: User, conversation_id: int, message: Message) -> Sent:
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        # Under the lock: a resend racing its original finds it committed by now.
-        if message.client_id:
-            found = _already_sent(user, message.client_id, conversation.pk)
-            if found is not None:
-                return Sent(found, False)
-        _refuse_if_blocked(user, conversation)
-        now = timezone.now()
-        message.conversation = conversation
-        message.seq = conversation.last_seq + 1
-        message.created_at = now
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            found = (
-                Message.objects.filter(sender=user, client_id=message.client_id).first() if message.client_id else None
+    try:
+        with transaction.atomic():
+            # Membership and the lock in one statement: a non-member locks nothing and gets a 404.
+            conversation = (
+                Conversation.objects.select_for_update(of=("self",))
+                .filter(pk=conversation_id, memberships__user=user)
+                .first()
             )
-            if found is None:
-                raise
-            return Sent(found, False)
-        Conversation.objects.filter(pk=conversation.pk).update(last_seq=message.seq, last_message_at=now)
-        conversation.last_seq, conversation.last_message_at = message.seq, now
-        # Sending reads everything before it.
-        Membership.objects.filter(conversation=conversation, user=user).update(read_seq=message.seq, read_at=now)
-        if message.text:
-            MessageSearch.objects.create(message=message, text=search_text_for(message.text))
-        reads = selectors.read_positions(conversation)
-        send_events(
-            [
-                (
-                    [uid],
-                    events.CHAT_MESSAGE,
-                    events.message_payload(
-                        message, unread=max(message.seq - reads.get(uid, 0), 0), sender_name=user.name
-                    ),
-                )
-                for uid in selectors.recipients(conversation, actor_id=user.pk)
-            ]
-        )
+            if conversation is None:
+                raise Http404
+            # Under the lock: a resend racing its original finds it committed by now.
+            if message.client_id:
+                found = _already_sent(user, message.client_id, conversation.pk)
+                if found is not None:
+                    return Sent(found, False)
+            # A one-to-one with a block either way takes no message, so whoever may send here,
+            # both members hear of it.
+            _refuse_if_blocked(user, conversation)
+            now = timezone.now()
+            message.conversation = conversation
+            message.seq = conversation.last_seq + 1
+            message.created_at = now
+            message.save(force_insert=True)
+            Conversation.objects.filter(pk=conversation.pk).update(last_seq=message.seq, last_message_at=now)
+            conversation.last_seq, conversation.last_message_at = message.seq, now
+            # Sending reads everything before it; everyone's read position in the same statement.
+            reads = sql.advance_sender_read(conversation_id=conversation.pk, user_id=user.pk, seq=message.seq, now=now)
+            if message.text:
+                MessageSearch.objects.create(message=message, text=search_text_for(message.text))
+            if conversation.kind != ConversationKind.DIRECT:
+                recipients = selectors.recipients(conversation, actor_id=user.pk)
+            else:
+                recipients = sorted(reads)
+            send_events(
+                [
+                    (
+                        [uid],
+                        events.CHAT_MESSAGE,
+                        events.message_payload(
+                            message, unread=max(message.seq - reads.get(uid, 0), 0), sender_name=user.name
+                        ),
+                    )
+                    for uid in recipients
+                ]
+            )
+    except IntegrityError:
+        # The same client id sent at once into two conversations: the unique constraint decided.
+        found = Message.objects.filter(sender=user, client_id=message.client_id).first() if message.client_id else None
+        if found is None:
+            raise
+        if found.conversation_id != conversation_id:
+            raise ValidationError(
+                {"client_id": [_("This client id was already used for a message elsewhere.")]}
+            ) from None
+        return Sent(found, False)
     return Sent(message, True)
 
 

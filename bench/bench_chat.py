@@ -1,0 +1,415 @@
+#!/usr/bin/env python
+"""One-to-one chat against daphne on PostgreSQL and Redis (issue 15's benchmark).
+
+Starts daphne as run_platform does, makes ``--pairs`` pairs of users each in one conversation, and
+opens a socket per user (the sender of a pair on the first process, the receiver on the last when
+``--processes 2``). Three parts:
+
+1. latency: every sender sends ``chat.send`` frames at a steady total ``--rate`` (500 messages/s)
+   for ``--seconds``; the end-to-end latency is from the frame leaving this process to the
+   receiver's socket delivering its ``chat.message`` (p50/p95/p99/max), with the ack time beside it;
+   every message is checked: delivered once, in sequence order per conversation, none lost;
+2. sustained: each sender keeps ``--window`` messages in flight (the next goes when one is acked) for
+   ``--seconds``: messages stored and delivered per second;
+3. idle sockets: ``--idle`` (2,000) more sockets opened and left idle; daphne's RSS before and after,
+   per connection.
+
+    createdb -h 127.0.0.1 -U postgres bench_chat
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_chat REDIS_URL=redis://127.0.0.1:6379/13 \\
+      .venv/bin/python bench/bench_chat.py
+
+The per-user rate limit (10 messages/s) applies: the pairs are many enough that each sender stays
+under it at the target rate; a rate-limited frame (sustained part) is sent again 0.1 s later with
+the same client id, as a client would. Results: bench/out/chat.json. See bench/README.md ("Chat").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench_common import ROOT, check_database, setup_django
+
+HOST = "127.0.0.1"
+OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=100, help="conversations (two users each)")
+    parser.add_argument("--rate", type=float, default=500, help="messages per second, all senders together")
+    parser.add_argument("--seconds", type=float, default=20, help="length of the latency and sustained parts")
+    parser.add_argument("--window", type=int, default=3, help="messages in flight per sender (sustained part)")
+    parser.add_argument("--idle", type=int, default=2000, help="idle sockets for the memory figure")
+    parser.add_argument("--processes", type=int, choices=[1, 2], default=1, help="daphne processes")
+    parser.add_argument("--only", choices=["latency", "sustained", "idle"], help="run one part only")
+    return parser.parse_args()
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+
+def prepare(pairs: int) -> list[tuple[int, str, str]]:
+    """(conversation id, sender token, receiver token) per pair."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from accounts import services as account_services
+    from chat import services as chat_services
+    from tests.factories import UserFactory
+
+    call_command("migrate", verbosity=0)
+    users = get_user_model()
+    out = []
+    for n in range(pairs):
+        people = []
+        for side in ("a", "b"):
+            username = f"chatbench-{n:04d}{side}"
+            user = users.objects.filter(username=username).first() or UserFactory(username=username)
+            people.append(user)
+        forget_dead_sockets([user.pk for user in people])
+        conversation, _created = chat_services.conversation_start(user=people[0], other_id=people[1].pk)
+        out.append(
+            (
+                conversation.pk,
+                account_services.token_issue(user=people[0], name="bench").key,
+                account_services.token_issue(user=people[1], name="bench").key,
+            )
+        )
+    return out
+
+
+def forget_dead_sockets(user_ids: list[int]) -> None:
+    """A daphne stopped by an earlier run leaves its sockets in the users' groups until the layer's
+    group expiry (a day); every event would still be queued for them. This run starts clean."""
+    import redis
+    from django.conf import settings
+
+    client = redis.from_url(os.environ["REDIS_URL"])
+    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"].get("prefix", "asgi")
+    client.delete(*(f"{prefix}:group:user.{uid}" for uid in user_ids))
+    client.close()
+
+
+class Daphne:
+    def __init__(self, env: dict[str, str]) -> None:
+        from tests.daphne_server import free_port
+
+        self.env, self.port = env, free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Daphne:
+        import httpx
+
+        from helpdesk.management.commands.run_platform import DAPHNE_OPTIONS
+
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                *DAPHNE_OPTIONS,
+                "-b",
+                HOST,
+                "-p",
+                str(self.port),
+                "helpdesk.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://{HOST}:{self.port}/healthz", timeout=2)
+                return self
+            except httpx.HTTPError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("daphne did not start")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+class Pair:
+    """One conversation: the sender's and the receiver's sockets and what each saw."""
+
+    def __init__(self, conversation: int, sender, receiver) -> None:
+        self.conversation, self.sender, self.receiver = conversation, sender, receiver
+        self.sent_at: dict[str, float] = {}
+        self.acked_at: dict[str, float] = {}
+        self.acked_seq: dict[str, int] = {}
+        self.delivered: dict[str, float] = {}
+        self.duplicates = 0
+        self.out_of_order = 0
+        self.last_seq: int | None = None
+        self.errors: dict[str, int] = {}
+        self.ack_waiters: dict[str, asyncio.Future] = {}
+
+    async def read_sender(self) -> None:
+        while True:
+            frame = await self.sender.messages.get()
+            if frame is None:
+                return
+            payload = frame.get("payload", {})
+            client_id = payload.get("client_id")
+            if frame["type"] == "chat.ack":
+                self.acked_at.setdefault(client_id, time.perf_counter())
+                self.acked_seq[client_id] = payload["seq"]
+                waiter = self.ack_waiters.pop(client_id, None)
+                if waiter and not waiter.done():
+                    waiter.set_result("ack")
+            elif frame["type"] == "error" and client_id:
+                code = payload.get("code", "?")
+                self.errors[code] = self.errors.get(code, 0) + 1
+                waiter = self.ack_waiters.pop(client_id, None)
+                if waiter and not waiter.done():
+                    waiter.set_result(code)
+
+    async def read_receiver(self) -> None:
+        while True:
+            frame = await self.receiver.messages.get()
+            if frame is None:
+                return
+            if frame["type"] != "chat.message":
+                continue
+            message = frame["payload"]["message"]
+            if message["client_id"] in self.delivered:
+                self.duplicates += 1
+                continue
+            self.delivered[message["client_id"]] = time.perf_counter()
+            if self.last_seq is not None and message["seq"] != self.last_seq + 1:
+                self.out_of_order += 1
+            self.last_seq = message["seq"]
+
+    def send(self, client_id: str) -> asyncio.Future:
+        self.sent_at.setdefault(client_id, time.perf_counter())
+        waiter = asyncio.get_running_loop().create_future()
+        self.ack_waiters[client_id] = waiter
+        self.sender.send_json(
+            {
+                "type": "chat.send",
+                "client_id": client_id,
+                "conversation": self.conversation,
+                "text": "你好，收到请回复 👍",
+            }
+        )
+        return waiter
+
+
+async def open_pairs(servers: list[Daphne], pairs: list[tuple[int, str, str]]) -> list[Pair]:
+    from tests.helpdesk.ws_client import open_socket
+
+    out = []
+    for start in range(0, len(pairs), 50):
+        chunk = pairs[start : start + 50]
+        senders = await asyncio.gather(*(open_socket(HOST, servers[0].port, a) for _c, a, _b in chunk))
+        receivers = await asyncio.gather(*(open_socket(HOST, servers[-1].port, b) for _c, _a, b in chunk))
+        out.extend(Pair(c, s, r) for (c, _a, _b), s, r in zip(chunk, senders, receivers, strict=True))
+    return out
+
+
+async def settle(pairs: list[Pair], expected: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while sum(len(p.delivered) for p in pairs) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)  # anything that would come twice comes now
+
+
+def tally(pairs: list[Pair], seconds: float, sent: int) -> dict:
+    latencies = [(p.delivered[cid] - p.sent_at[cid]) * 1000 for p in pairs for cid in p.delivered if cid in p.sent_at]
+    acks = [(p.acked_at[cid] - p.sent_at[cid]) * 1000 for p in pairs for cid in p.acked_at if cid in p.sent_at]
+    acked = sum(len(p.acked_at) for p in pairs)
+    delivered = sum(len(p.delivered) for p in pairs)
+    errors: dict[str, int] = {}
+    for p in pairs:
+        for code, count in p.errors.items():
+            errors[code] = errors.get(code, 0) + count
+    return {
+        "seconds": round(seconds, 1),
+        "sent": sent,
+        "acked": acked,
+        "delivered": delivered,
+        "lost": acked - delivered,
+        "duplicates": sum(p.duplicates for p in pairs),
+        "out_of_order": sum(p.out_of_order for p in pairs),
+        "errors": errors,
+        "delivered_per_s": round(delivered / seconds, 1),
+        "latency_ms": {
+            "p50": percentile(latencies, 0.50),
+            "p95": percentile(latencies, 0.95),
+            "p99": percentile(latencies, 0.99),
+            "max": round(max(latencies), 1) if latencies else None,
+        },
+        "ack_ms": {"p50": percentile(acks, 0.50), "p99": percentile(acks, 0.99)},
+    }
+
+
+async def latency_part(pairs: list[Pair], rate: float, seconds: float, run: str) -> dict:
+    """Open loop: message k of the run leaves at k / rate, from the pairs in turn."""
+    total = int(rate * seconds)
+    started = time.perf_counter()
+    for k in range(total):
+        due = started + k / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        pair = pairs[k % len(pairs)]
+        pair.send(f"{run}-l-{k}")
+    sending = time.perf_counter() - started
+    acked_target = total
+    deadline = time.monotonic() + 60
+    while sum(len(p.acked_at) for p in pairs) + sum(sum(p.errors.values()) for p in pairs) < acked_target:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    await settle(pairs, sum(len(p.acked_at) for p in pairs))
+    report = tally(pairs, sending, total)
+    report["target_rate"] = rate
+    report["achieved_send_rate"] = round(total / sending, 1)
+    return report
+
+
+async def sustained_part(pairs: list[Pair], window: int, seconds: float, run: str) -> dict:
+    """Closed loop: each sender keeps ``window`` frames unanswered; a rate-limited one goes again."""
+    stop_at = time.perf_counter() + seconds
+    counter = 0
+
+    async def sender(pair: Pair, lane: int) -> None:
+        nonlocal counter
+        n = 0
+        while time.perf_counter() < stop_at:
+            client_id = f"{run}-s-{pair.conversation}-{lane}-{n}"
+            while True:
+                answer = await pair.send(client_id)
+                if answer == "ack":
+                    break
+                await asyncio.sleep(0.1)
+            n += 1
+            counter += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(sender(pair, lane) for pair in pairs for lane in range(window)))
+    elapsed = time.perf_counter() - started
+    await settle(pairs, sum(len(p.acked_at) for p in pairs))
+    report = tally(pairs, elapsed, counter)
+    report["acked_per_s"] = round(report["acked"] / elapsed, 1)
+    return report
+
+
+async def idle_part(server: Daphne, tokens: list[str], count: int) -> dict:
+    from tests.helpdesk.ws_client import open_socket, rss_mib
+
+    await asyncio.sleep(2)
+    before = rss_mib(server.process.pid)
+    sockets = []
+    for start in range(0, count, 200):
+        chunk = [tokens[(start + i) % len(tokens)] for i in range(min(200, count - start))]
+        sockets.extend(await asyncio.gather(*(open_socket(HOST, server.port, token) for token in chunk)))
+    await asyncio.sleep(5)
+    after = rss_mib(server.process.pid)
+    await asyncio.gather(*(sock.close() for sock in sockets))
+    return {
+        "sockets": len(sockets),
+        "rss_before_mib": round(before, 1),
+        "rss_after_mib": round(after, 1),
+        "kib_per_socket": round((after - before) * 1024 / max(len(sockets), 1), 1),
+    }
+
+
+async def main_async(args, servers: list[Daphne], prepared) -> dict:
+    report: dict = {"pairs": args.pairs, "processes": args.processes}
+    run = uuid.uuid4().hex[:8]
+    if args.only in (None, "latency", "sustained"):
+        pairs = await open_pairs(servers, prepared)
+        readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
+        if args.only in (None, "latency"):
+            print(f"latency at {args.rate:g}/s for {args.seconds:g} s …", flush=True)
+            report["latency"] = await latency_part(pairs, args.rate, args.seconds, run)
+            print(json.dumps(report["latency"]), flush=True)
+        if args.only in (None, "sustained"):
+            fresh = await open_pairs(servers, prepared)
+            for p in pairs:
+                await p.sender.close()
+                await p.receiver.close()
+            for task in readers:
+                task.cancel()
+            pairs = fresh
+            readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
+            print(f"sustained, {args.window} in flight per sender, {args.seconds:g} s …", flush=True)
+            report["sustained"] = await sustained_part(pairs, args.window, args.seconds, run)
+            print(json.dumps(report["sustained"]), flush=True)
+        for p in pairs:
+            await p.sender.close()
+            await p.receiver.close()
+        for task in readers:
+            task.cancel()
+    if args.only in (None, "idle"):
+        print(f"{args.idle} idle sockets …", flush=True)
+        tokens = [token for _c, a, b in prepared for token in (a, b)]
+        report["idle"] = await idle_part(servers[0], tokens, args.idle)
+        print(json.dumps(report["idle"]), flush=True)
+    return report
+
+
+def main() -> None:
+    args = parse_args()
+    check_database("bench_chat")
+    if not os.environ.get("REDIS_URL"):
+        sys.exit("Set REDIS_URL, e.g. redis://127.0.0.1:6379/13")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = 2 * (args.idle + 2 * args.pairs) + 1000
+    if soft < needed:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(needed, 20000)), hard))
+    setup_django()
+    prepared = prepare(args.pairs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "HELPDESK_"))} | {
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
+        "DJANGO_DEBUG": "false",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "HELPDESK_VAR_DIR": tempfile.mkdtemp(prefix="bench-chat-"),
+    }
+    servers = [Daphne(env).start() for _ in range(args.processes)]
+    try:
+        report = asyncio.run(main_async(args, servers, prepared))
+    finally:
+        for server in servers:
+            server.stop()
+    report["load_average"] = os.getloadavg()
+    report["cpus"] = os.cpu_count()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "chat.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    latency = report.get("latency")
+    if latency:
+        print(
+            f"latency p50 {latency['latency_ms']['p50']} ms, p99 {latency['latency_ms']['p99']} ms at "
+            f"{latency['achieved_send_rate']}/s; lost {latency['lost']}, duplicates {latency['duplicates']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
