@@ -82,8 +82,10 @@ def _publish_locked(notice: Notice, *, actor: User | None, now: datetime) -> Non
     _count_later(notice.pk)
 
 
-# Reads within this many seconds of the first one are counted by the same run of the task.
+# Reads within this many seconds of the first one are counted by the same run of the task, and a
+# notice is recounted at most this often (a national count takes seconds; readers keep coming).
 STATS_DELAY_SECONDS = 2
+STATS_MIN_INTERVAL_SECONDS = 30
 
 
 def _count_later(notice_id: int) -> None:
@@ -92,16 +94,21 @@ def _count_later(notice_id: int) -> None:
     task per run rather than one per read; if the broker is down, beat's sweep of stale notices
     counts it instead."""
 
-    def enqueue() -> None:
+    def enqueue(countdown: float) -> None:
         from .. import tasks
 
         try:
-            tasks.compute_notice_stats.apply_async((notice_id,), countdown=STATS_DELAY_SECONDS)
+            tasks.compute_notice_stats.apply_async((notice_id,), countdown=countdown)
         except Exception:
             logger.exception("could not queue the statistics of notice %s", notice_id)
 
     if Notice.objects.filter(pk=notice_id, stats_stale=False).update(stats_stale=True):
-        transaction.on_commit(enqueue)
+        last = Notice.objects.filter(pk=notice_id).values_list("stats_computed_at", flat=True).first()
+        countdown = float(STATS_DELAY_SECONDS)
+        if last is not None:
+            since = (timezone.now() - last).total_seconds()
+            countdown = max(countdown, STATS_MIN_INTERVAL_SECONDS - since)
+        transaction.on_commit(lambda: enqueue(countdown))
 
 
 @transaction.atomic
