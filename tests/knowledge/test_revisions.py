@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import Notification
-from knowledge import selectors, services
+from knowledge import search, selectors, services
 from knowledge.models import Article, ArticleReview, ArticleSearchDoc, VersionStatus
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,26 @@ def test_an_edit_waits_for_review_and_readers_keep_the_published_text(people, ed
     assert SECRET not in str(api.get("/api/v1/knowledge/suggestions/", {"q": SECRET}).json())
     assert api.get(f"{BASE}{edited.pk}/versions/2/").status_code == 404
     assert ArticleSearchDoc.objects.get(article=edited).version == 1
+    # The catch-up task compares the published version with the index's: nothing to do.
+    assert search.catch_up_index() == (0, 0)
+    assert api.get(BASE, {"search": SECRET}).json()["results"] == []
+
+
+def test_the_review_of_an_edit_is_scoped_and_checks_its_input(people, edited, auth_client, client):
+    outsider = auth_client(people.tianjin_reviewer)
+    assert outsider.post(f"{BASE}{edited.pk}/approve-revision/", {"version": 2}, format="json").status_code == 404
+    assert outsider.get(f"{BASE}{edited.pk}/versions/2/").status_code == 404
+    assert outsider.get(f"{BASE}review-queue/").json() == []
+    client.force_login(people.tianjin_reviewer)
+    assert client.get(reverse("knowledge:version", args=[edited.pk, 2])).status_code == 404
+    reviewer = auth_client(people.reviewer)
+    url = f"{BASE}{edited.pk}/approve-revision/"
+    assert "version" in reviewer.post(url, {}, format="json").json()["fields"]
+    assert "version" in reviewer.post(url, {"version": "two"}, format="json").json()["fields"]
+    assert reviewer.post(url, {"version": 2, "colour": "red"}, format="json").status_code == 400
+    long = reviewer.post(url, {"version": 2, "reason": "长" * 501}, format="json")
+    assert long.status_code == 400 and "reason" in long.json()["fields"]
+    assert Article.objects.get(pk=edited.pk).version == 1
 
 
 def test_editors_see_the_pending_edit_with_its_diff(people, edited, client):

@@ -51,6 +51,9 @@ def test_synonyms_bring_both_wordings_to_the_same_terms():
     assert document_terms("投影仪没有信号") == document_terms("投影机无信号")
     assert set(query_terms("打印机连不上")) >= {"无法", "连接"}
     assert set(query_terms("电脑蓝屏")) >= {"计算", "算机", "蓝屏"}
+    # The computer room is a place, not the device: no 计算机 term, the same as 机房.
+    assert document_terms("计算机教室录播系统") == document_terms("机房录播系统")
+    assert not {"计算", "算机"} & set(document_terms("电脑教室的投影机"))
 
 
 def test_question_fillers_and_particles_are_not_terms():
