@@ -18,6 +18,7 @@ urlpatterns = [
     path("captcha/", include("captcha.urls")),
     path("tickets/", include("tickets.urls")),
     path("knowledge/", include("knowledge.urls")),
+    path("notices/", include("notices.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The websocket and its event types (AsyncAPI 2.6), generated from the events registry.
