@@ -166,6 +166,7 @@ class Pair:
         self.last_seq: int | None = None
         self.errors: dict[str, int] = {}
         self.ack_waiters: dict[str, asyncio.Future] = {}
+        self.part = ""  # the client id prefix of the part being measured
 
     async def read_sender(self) -> None:
         while True:
@@ -195,6 +196,8 @@ class Pair:
             if frame["type"] != "chat.message":
                 continue
             message = frame["payload"]["message"]
+            if not message["client_id"].startswith(self.part):
+                continue  # a message of an earlier part, still being delivered
             if message["client_id"] in self.delivered:
                 self.duplicates += 1
                 continue
@@ -230,32 +233,41 @@ async def open_pairs(servers: list[Daphne], pairs: list[tuple[int, str, str]]) -
     return out
 
 
-async def settle(pairs: list[Pair], expected: int, timeout: float = 60) -> None:
+async def settle(pairs: list[Pair], timeout: float = 180) -> None:
+    """Wait until every acknowledged message was delivered (or ``timeout``), then a second more:
+    anything that would come twice comes by then."""
     deadline = time.monotonic() + timeout
-    while sum(len(p.delivered) for p in pairs) < expected and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        if all(set(p.acked_at) <= set(p.delivered) for p in pairs):
+            break
         await asyncio.sleep(0.2)
-    await asyncio.sleep(1)  # anything that would come twice comes now
+    await asyncio.sleep(1)
 
 
-def tally(pairs: list[Pair], seconds: float, sent: int) -> dict:
-    latencies = [(p.delivered[cid] - p.sent_at[cid]) * 1000 for p in pairs for cid in p.delivered if cid in p.sent_at]
-    acks = [(p.acked_at[cid] - p.sent_at[cid]) * 1000 for p in pairs for cid in p.acked_at if cid in p.sent_at]
+def tally(pairs: list[Pair], sent: int) -> dict:
+    """Every acknowledged message must be delivered once, in order; rates over the whole part, from
+    the first frame sent to the last message delivered."""
+    latencies = [(p.delivered[c] - p.sent_at[c]) * 1000 for p in pairs for c in p.delivered if c in p.sent_at]
+    acks = [(p.acked_at[c] - p.sent_at[c]) * 1000 for p in pairs for c in p.acked_at if c in p.sent_at]
     acked = sum(len(p.acked_at) for p in pairs)
     delivered = sum(len(p.delivered) for p in pairs)
+    first = min(t for p in pairs for t in p.sent_at.values())
+    last = max((t for p in pairs for t in p.delivered.values()), default=first)
     errors: dict[str, int] = {}
     for p in pairs:
         for code, count in p.errors.items():
             errors[code] = errors.get(code, 0) + count
     return {
-        "seconds": round(seconds, 1),
         "sent": sent,
         "acked": acked,
         "delivered": delivered,
-        "lost": acked - delivered,
+        "lost": sum(len(set(p.acked_at) - set(p.delivered)) for p in pairs),
+        "unexpected": sum(len(set(p.delivered) - set(p.sent_at)) for p in pairs),
         "duplicates": sum(p.duplicates for p in pairs),
         "out_of_order": sum(p.out_of_order for p in pairs),
         "errors": errors,
-        "delivered_per_s": round(delivered / seconds, 1),
+        "seconds_to_last_delivery": round(last - first, 1),
+        "delivered_per_s": round(delivered / max(last - first, 1e-9), 1),
         "latency_ms": {
             "p50": percentile(latencies, 0.50),
             "p95": percentile(latencies, 0.95),
@@ -268,6 +280,9 @@ def tally(pairs: list[Pair], seconds: float, sent: int) -> dict:
 
 async def latency_part(pairs: list[Pair], rate: float, seconds: float, run: str) -> dict:
     """Open loop: message k of the run leaves at k / rate, from the pairs in turn."""
+    part = f"{run}-l-"
+    for pair in pairs:
+        pair.part = part
     total = int(rate * seconds)
     started = time.perf_counter()
     for k in range(total):
@@ -275,17 +290,13 @@ async def latency_part(pairs: list[Pair], rate: float, seconds: float, run: str)
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        pair = pairs[k % len(pairs)]
-        pair.send(f"{run}-l-{k}")
+        pairs[k % len(pairs)].send(f"{part}{k}")
     sending = time.perf_counter() - started
-    acked_target = total
-    deadline = time.monotonic() + 60
-    while sum(len(p.acked_at) for p in pairs) + sum(sum(p.errors.values()) for p in pairs) < acked_target:
-        if time.monotonic() > deadline:
-            break
+    deadline = time.monotonic() + 180
+    while sum(len(p.acked_at) + sum(p.errors.values()) for p in pairs) < total and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-    await settle(pairs, sum(len(p.acked_at) for p in pairs))
-    report = tally(pairs, sending, total)
+    await settle(pairs)
+    report = tally(pairs, total)
     report["target_rate"] = rate
     report["achieved_send_rate"] = round(total / sending, 1)
     return report
@@ -295,12 +306,15 @@ async def sustained_part(pairs: list[Pair], window: int, seconds: float, run: st
     """Closed loop: each sender keeps ``window`` frames unanswered; a rate-limited one goes again."""
     stop_at = time.perf_counter() + seconds
     counter = 0
+    part = f"{run}-s-"
+    for pair in pairs:
+        pair.part = part
 
     async def sender(pair: Pair, lane: int) -> None:
         nonlocal counter
         n = 0
         while time.perf_counter() < stop_at:
-            client_id = f"{run}-s-{pair.conversation}-{lane}-{n}"
+            client_id = f"{part}{pair.conversation}-{lane}-{n}"
             while True:
                 answer = await pair.send(client_id)
                 if answer == "ack":
@@ -312,8 +326,8 @@ async def sustained_part(pairs: list[Pair], window: int, seconds: float, run: st
     started = time.perf_counter()
     await asyncio.gather(*(sender(pair, lane) for pair in pairs for lane in range(window)))
     elapsed = time.perf_counter() - started
-    await settle(pairs, sum(len(p.acked_at) for p in pairs))
-    report = tally(pairs, elapsed, counter)
+    await settle(pairs)
+    report = tally(pairs, counter)
     report["acked_per_s"] = round(report["acked"] / elapsed, 1)
     return report
 
