@@ -263,6 +263,10 @@ class NoticeQuerySerializer(serializers.Serializer):
         return attrs
 
 
+class SentQuerySerializer(NoticeQuerySerializer):
+    updated_after = UpdatedAfterField()
+
+
 class InboxQuerySerializer(NoticeQuerySerializer):
     read = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text=_("true read, false unread.")

@@ -32,7 +32,6 @@ from .serializers import (
     NoticeForwardSerializer,
     NoticeListSerializer,
     NoticeNoteSerializer,
-    NoticeQuerySerializer,
     NoticeReasonSerializer,
     NoticeUnreadCountSerializer,
     NoticeUploadSerializer,
@@ -40,6 +39,7 @@ from .serializers import (
     PendingUnitsQuerySerializer,
     PendingUserSerializer,
     PendingUsersQuerySerializer,
+    SentQuerySerializer,
     StatRowSerializer,
     StatsExportQuerySerializer,
     StatsQuerySerializer,
@@ -145,17 +145,30 @@ class NoticeViewSet(GenericViewSet):
 
     # --- Lists --------------------------------------------------------------------------------------
     @extend_schema(
-        parameters=[NoticeQuerySerializer],
-        responses={200: NoticeListSerializer(many=True), **LIST_ERRORS},
+        parameters=[SentQuerySerializer],
+        responses={200: NoticeListSerializer(many=True), **LIST_ERRORS, 410: ERROR_410},
         description=(
             "已发公告: the notices you wrote, and those of the units where you publish, review or administer "
-            "notices (and the units below them) once submitted; newest first. Filters as in 公告查询."
+            "notices (and the units below them) once submitted; newest first. Filters as in 公告查询.\n\n"
+            "Delta sync: send a page's `sync_token` back as `updated_after` (no other parameter)."
         ),
     )
     def list(self, request):
-        params = validated(NoticeQuerySerializer, request.query_params)
+        params = validated(SentQuerySerializer, request.query_params)
+        updated_after = params.pop("updated_after", None)
+        if updated_after is not None:
+            if params:
+                raise exceptions.ValidationError(
+                    {"updated_after": [_("A delta syncs the whole list, without filters.")]}
+                )
+            return self._delta(selectors.sent_delta_source(user=request.user), updated_after, shape=None)
         notices = self._filtered(selectors.sent_notices(user=request.user), params)
         return self._page(notices)
+
+    def _delta(self, source, updated_after, *, shape):
+        paginator = DeltaPagination(page_size=NoticePagination.page_size, max_page_size=NoticePagination.max_page_size)
+        page = paginator.paginate(self.request, source, after=updated_after, shape=shape)
+        return paginator.response(page, NoticeListSerializer(page.rows, many=True).data)
 
     def _filtered(self, notices, params: dict, *, read=None):
         if params:
@@ -194,16 +207,11 @@ class NoticeViewSet(GenericViewSet):
                 raise exceptions.ValidationError(
                     {"updated_after": [_("A delta syncs the whole list, without filters.")]}
                 )
-            paginator = DeltaPagination(
-                page_size=NoticePagination.page_size, max_page_size=NoticePagination.max_page_size
-            )
-            page = paginator.paginate(
-                request,
+            return self._delta(
                 selectors.inbox_delta_source(user=user),
-                after=updated_after,
+                updated_after,
                 shape=lambda rows: selectors.with_receipt(rows, user=user),
             )
-            return paginator.response(page, NoticeListSerializer(page.rows, many=True).data)
         if read is not None:
             self.sync_supported = False
         notices = self._filtered(selectors.inbox(user=user), params, read=read)

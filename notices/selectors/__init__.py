@@ -158,6 +158,16 @@ def sent_notices(*, user: User) -> QuerySet[Notice]:
     return Notice.objects.filter(Q(author_id=user.pk) | _manager_q(user)).select_related("unit").order_by("-id")
 
 
+def sent_delta_source(*, user: User) -> DeltaSource:
+    """The sent list's delta: its notices changed since (submitted, reviewed, published …). A notice
+    never leaves the list; a role granted or removed is a whole-scope resync (410)."""
+    return DeltaSource(
+        candidates=Notice.objects.filter(Q(author_id=user.pk) | _manager_q(user)).select_related("unit"),
+        kinds=(TOMBSTONE_KIND,),
+        user_id=user.pk,
+    )
+
+
 def review_queue(*, user: User) -> QuerySet[Notice]:
     """Pending notices of the units where the user is the notice reviewer, not its own, oldest first."""
     units = [held.unit_id for held in scope_of(user).held(Role.NOTICE_REVIEWER)]

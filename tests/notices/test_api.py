@@ -330,3 +330,15 @@ def test_the_index_of_the_api_lists_notices_and_the_unread_badge_answers(people,
     assert resources["notices_inbox"].endswith("/api/v1/notices/inbox/")
     assert client.get(resources["notices"]).status_code == 200
     assert client.get(f"{BASE}inbox/unread-count/").json() == {"unread": 1}
+
+
+def test_the_sent_list_syncs_by_delta(people, auth_client, write, settings):
+    settings.DELTA_SYNC_SETTLE_SECONDS = 0
+    notice = write()
+    publisher = auth_client(people.bj_publisher)
+    first = publisher.get(BASE).json()
+    assert [row["id"] for row in first["results"]] == [notice.pk] and first["sync_token"]
+    services.notice_submit(user=people.bj_publisher, notice=notice)
+    delta = publisher.get(BASE, {"updated_after": first["sync_token"]}).json()
+    assert [(row["id"], row["state"]) for row in delta["results"]] == [(notice.pk, "pending_review")]
+    assert publisher.get(BASE, {"updated_after": first["sync_token"], "q": "通知"}).status_code == 400
