@@ -31,7 +31,6 @@ def _labels() -> dict[str, str]:
         "typing": _("%(name)s is typing…"),
         "image": _("[Picture]"),
         "file": _("[File]"),
-        "today": _("Today"),
         "yesterday": _("Yesterday"),
         "older": _("Scroll up for earlier messages"),
         "loading": _("Loading…"),
