@@ -19,6 +19,7 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("knowledge/", include("knowledge.urls")),
     path("notices/", include("notices.urls")),
+    path("chat/", include("chat.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The websocket and its event types (AsyncAPI 2.6), generated from the events registry.

@@ -3,7 +3,10 @@
    and resumes: it connects with ?last_event_id= (the id the page was rendered at, then the last id
    it received), so the server replays whatever happened in between, once and in order. When the
    server cannot replay ("resync") it dispatches "platform:resync" for pages to reload their data.
-   It leaves the page when the server says the session has ended (e.g. account deactivated). */
+   It leaves the page when the server says the session has ended (e.g. account deactivated).
+   Pages that write over the socket (the chat's chat.send) use window.platformSocket.send(frame),
+   which answers false while the socket is not open, and hear "platform:socket" (detail.state
+   "open" or "closed") to resend what was not acknowledged. */
 (function () {
   "use strict";
   var body = document.body;
@@ -14,6 +17,8 @@
   var delay = 1000;
   var lastEventId = parseInt(body.dataset.lastEventId || "0", 10) || 0;
   var pingTimer = null;
+  var current = null;
+  var reconnectTimer = null;
   // Set when this page navigates away (e.g. its own sign-out form): the server's "session.ended"
   // then must not start a second navigation that would cut the first one short.
   var leaving = false;
@@ -32,8 +37,30 @@
     indicator.setAttribute("aria-label", label || "");
   }
 
+  function announce(state) {
+    document.dispatchEvent(new CustomEvent("platform:socket", { detail: { state: state } }));
+  }
+
+  window.platformSocket = {
+    send: function (frame) {
+      if (!current || current.readyState !== WebSocket.OPEN) return false;
+      current.send(JSON.stringify(frame));
+      return true;
+    },
+    isOpen: function () { return !!current && current.readyState === WebSocket.OPEN; }
+  };
+
+  // Back on the network: try at once instead of waiting out the backoff.
+  window.addEventListener("online", function () {
+    if (current || reconnectTimer === null) return;
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    delay = 1000;
+    connect();
+  });
+
   function scheduleReconnect() {
-    setTimeout(connect, delay + Math.floor(Math.random() * 500));
+    reconnectTimer = setTimeout(function () { reconnectTimer = null; connect(); }, delay + Math.floor(Math.random() * 500));
     delay = Math.min(delay * 2, 60000);
   }
 
@@ -49,7 +76,9 @@
     }
     socket.addEventListener("open", function () {
       delay = 1000;
+      current = socket;
       setState("open");
+      announce("open");
       pingTimer = setInterval(function () {
         if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
       }, 25000);
@@ -72,7 +101,9 @@
     });
     socket.addEventListener("close", function (closed) {
       clearInterval(pingTimer);
+      if (current === socket) current = null;
       setState("closed");
+      announce("closed");
       // 4401: the server does not know this session any more; reconnecting would not help.
       if (closed.code === 4401) return;
       scheduleReconnect();
