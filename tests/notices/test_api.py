@@ -342,3 +342,25 @@ def test_the_sent_list_syncs_by_delta(people, auth_client, write, settings):
     delta = publisher.get(BASE, {"updated_after": first["sync_token"]}).json()
     assert [(row["id"], row["state"]) for row in delta["results"]] == [(notice.pk, "pending_review")]
     assert publisher.get(BASE, {"updated_after": first["sync_token"], "q": "通知"}).status_code == 400
+
+
+def test_the_inbox_and_the_badge_cost_the_same_queries_for_3_or_12_notices(people, auth_client, publish):
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    teacher = auth_client(people.teacher_a)
+
+    def queries(url) -> int:
+        cache.delete(f"notices:unread:c:{people.teacher_a.pk}")  # the badge is counted, not read from the cache
+        with CaptureQueriesContext(connection) as captured:
+            assert teacher.get(url).status_code == 200
+        return len(captured)
+
+    for index in range(3):
+        publish(title=f"通知{index}")
+    queries(f"{BASE}inbox/")  # the user's unit and roles, read once per user object
+    few = (queries(f"{BASE}inbox/"), queries(f"{BASE}inbox/unread-count/"))
+    for index in range(9):
+        publish(title=f"更多通知{index}")
+    assert (queries(f"{BASE}inbox/"), queries(f"{BASE}inbox/unread-count/")) == few
