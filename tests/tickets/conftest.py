@@ -1,6 +1,9 @@
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
 from accounts.models import HandlingGroup
+from helpdesk.core.events import user_group_name
 
 GROUPS = {
     "hardware": "硬件 / 设备故障",
@@ -62,3 +65,39 @@ def new_ticket(teacher):
         return services.ticket_create(asker=asker or teacher, **data)
 
     return _create
+
+
+@pytest.fixture
+def inbox(settings):
+    """Subscribes a fresh channel to users' groups and returns what arrives, as the consumer would.
+    In-memory layer: these tests are about which events the services send; delivery through Redis is
+    tested with real connections in tests/helpdesk/test_realtime.py."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    layer = get_channel_layer()
+    subscriptions = []
+
+    def listen(user):
+        channel = async_to_sync(layer.new_channel)()
+        async_to_sync(layer.group_add)(user_group_name(user.pk), channel)
+        subscriptions.append((user_group_name(user.pk), channel))
+
+        def received():
+            events = []
+            while True:
+                try:
+                    message = async_to_sync(_receive_now)(layer, channel)
+                except TimeoutError:
+                    return events
+                events.append(message["event"])
+
+        return received
+
+    yield listen
+    for group, channel in subscriptions:
+        async_to_sync(layer.group_discard)(group, channel)
+
+
+async def _receive_now(layer, channel):
+    import asyncio
+
+    return await asyncio.wait_for(layer.receive(channel), timeout=0.5)

@@ -8,8 +8,6 @@ from helpdesk.core import eventlog
 from helpdesk.core.models import StoredEvent
 from tickets import events
 
-from .test_realtime import inbox  # noqa: F401 (fixture)
-
 pytestmark = pytest.mark.django_db
 
 
@@ -22,7 +20,7 @@ def test_the_asker_and_the_assigned_agent_get_the_create_stored_and_pushed_alike
     staff,
     teacher,
     inbox,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     asker_inbox, agent_inbox = inbox(teacher), inbox(staff.agent)
     # The agent has heard of something before: the create's event continues its numbering.
@@ -53,7 +51,7 @@ def test_an_agent_who_files_a_question_their_own_pool_assigns_to_them_gets_both_
     new_ticket,
     staff,
     inbox,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     # 和平区 has one agent on duty: the question its own agent files is theirs to handle.
     agent = staff.tianjin_agent

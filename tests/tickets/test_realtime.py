@@ -1,50 +1,11 @@
 """The asker and the handler hear about their ticket over the websocket, after commit."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from helpdesk.core.events import user_group_name
 from tickets import services
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def inbox(settings):
-    """Subscribes a fresh channel to users' groups and returns what arrives, as the consumer would.
-    In-memory layer: these tests are about which events the services send; delivery through Redis is
-    tested with real connections in tests/helpdesk/test_realtime.py."""
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    layer = get_channel_layer()
-    subscriptions = []
-
-    def listen(user):
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(user_group_name(user.pk), channel)
-        subscriptions.append((user_group_name(user.pk), channel))
-
-        def received():
-            events = []
-            while True:
-                try:
-                    message = async_to_sync(_receive_now)(layer, channel)
-                except TimeoutError:
-                    return events
-                events.append(message["event"])
-
-        return received
-
-    yield listen
-    for group, channel in subscriptions:
-        async_to_sync(layer.group_discard)(group, channel)
-
-
-async def _receive_now(layer, channel):
-    import asyncio
-
-    return await asyncio.wait_for(layer.receive(channel), timeout=0.5)
 
 
 def test_the_asker_hears_the_approved_answer_and_the_agent_the_assignment(
