@@ -11,13 +11,14 @@ pytestmark = pytest.mark.django_db
 BASE = "/api/v1/notices/"
 
 
-def _create(client, **fields):
+def _create(client, idempotency_key: str = "", **fields):
     data = {
         "title": "关于开展网络安全检查的通知",
         "body": "请各校**按时**完成自查。",
         "audience_mode": "subtree",
     } | fields
-    return client.post(BASE, data, format="json")
+    headers = {"HTTP_IDEMPOTENCY_KEY": idempotency_key} if idempotency_key else {}
+    return client.post(BASE, data, format="json", **headers)
 
 
 def test_write_review_publish_and_read_through_the_api(people, auth_client, tree):
@@ -364,3 +365,12 @@ def test_the_inbox_and_the_badge_cost_the_same_queries_for_3_or_12_notices(peopl
     for index in range(9):
         publish(title=f"更多通知{index}")
     assert (queries(f"{BASE}inbox/"), queries(f"{BASE}inbox/unread-count/")) == few
+
+
+def test_a_write_retried_with_its_idempotency_key_happens_once(people, auth_client):
+    client = auth_client(people.bj_publisher)
+    first = _create(client, idempotency_key="draft-1")
+    again = _create(client, idempotency_key="draft-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
+    assert Notice.objects.count() == 1
