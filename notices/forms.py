@@ -34,7 +34,7 @@ class NoticeForm(forms.Form):
     )
     importance = forms.ChoiceField(label=_("Importance"), choices=Importance.choices, initial=Importance.NORMAL)
     audience_mode = forms.ChoiceField(
-        label=_("Audience"), choices=AudienceMode.choices, initial=AudienceMode.SUBTREE, widget=forms.RadioSelect
+        label=_("Who receives it"), choices=AudienceMode.choices, initial=AudienceMode.SUBTREE, widget=forms.RadioSelect
     )
     units = forms.TypedMultipleChoiceField(
         label=_("Units one level down"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple

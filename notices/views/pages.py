@@ -114,6 +114,8 @@ def detail_context(request: HttpRequest, notice: Notice, **extra) -> dict:
     return {
         "notice": notice,
         "caps": caps,
+        # The side card only when it has something to offer (a recipient's only action is on the page).
+        "side_actions": bool(caps & {"edit", "attach", "approve", "stats", "remind", "forward", "withdraw"}),
         "attachments": list(selectors.attachments(notice=notice)),
         "receipt": selectors.receipt_of(user=user, notice=notice),
         "forwarded_from": source,
