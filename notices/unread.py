@@ -19,6 +19,7 @@ from a transaction's old state and the bump after it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -30,6 +31,8 @@ from helpdesk.core.paths import ancestor_paths
 from orgtree.models import OrgUnit
 
 from .audience import Position
+
+logger = logging.getLogger(__name__)
 
 TTL = 300  # seconds
 _PREFIX = "notices:unread:"
@@ -51,6 +54,15 @@ def _new_token() -> str:
     return uuid.uuid4().hex[:16]
 
 
+def _quietly(write, *args, **kwargs) -> None:
+    # A bump the cache missed while down: the entries it would have invalidated live ``TTL`` at most,
+    # and were written to the same unavailable cache anyway.
+    try:
+        write(*args, **kwargs)
+    except Exception:
+        logger.warning("unread count: could not bump a version in the cache", exc_info=True)
+
+
 def bump_paths(paths: Iterable[str]) -> None:
     """Notices addressed to ``paths`` changed (published, withdrawn): counts of users below them are
     stale. Done now and again after commit (a count computed meanwhile read the old state)."""
@@ -59,7 +71,7 @@ def bump_paths(paths: Iterable[str]) -> None:
         return
 
     def bump() -> None:
-        cache.set_many({key: _new_token() for key in keys}, timeout=None)
+        _quietly(cache.set_many, {key: _new_token() for key in keys}, timeout=None)
 
     bump()
     transaction.on_commit(bump)
@@ -69,7 +81,7 @@ def bump_user(user_id: int) -> None:
     """The user read or confirmed something: its count is stale (now, and again after commit)."""
 
     def bump() -> None:
-        cache.set(_user_key(user_id), _new_token(), timeout=None)
+        _quietly(cache.set, _user_key(user_id), _new_token(), timeout=None)
 
     bump()
     transaction.on_commit(bump)
@@ -88,7 +100,11 @@ def cached_count(
     is part of it, so an id given again to another account (a restored database) finds nothing."""
     path_keys = sorted({_path_key(p) for pos in positions for p in ancestor_paths(pos.path, OrgUnit.steplen)})
     token_keys = [*path_keys, _user_key(user_id)]
-    found = cache.get_many([*token_keys, _entry_key(user_id)])
+    try:
+        found = cache.get_many([*token_keys, _entry_key(user_id)])
+    except Exception:  # the cache is down: count, as without it
+        logger.warning("unread count: cache unavailable, counting", exc_info=True)
+        return compute()[0]
     tokens = [found.get(key) for key in token_keys]
     signature = None
     if all(tokens):
@@ -98,14 +114,17 @@ def cached_count(
             return entry[1]
     else:
         # A token the cache does not hold: make one, so the next count can be cached.
-        cache.set_many(
-            {key: _new_token() for key, token in zip(token_keys, tokens, strict=True) if not token}, timeout=None
-        )
-        fresh = cache.get_many(token_keys)
+        missing = {key: _new_token() for key, token in zip(token_keys, tokens, strict=True) if not token}
+        try:
+            cache.set_many(missing, timeout=None)
+            fresh = cache.get_many(token_keys)
+        except Exception:
+            logger.warning("unread count: cache unavailable, counting", exc_info=True)
+            fresh = {}
         tokens = [fresh.get(key) for key in token_keys]
         if all(tokens):
             signature = hashlib.sha256(repr((joined, positions, tokens)).encode()).hexdigest()[:32]
     count, expires = compute()
     if signature is not None:
-        cache.set(_entry_key(user_id), (signature, count, expires), timeout=TTL)
+        _quietly(cache.set, _entry_key(user_id), (signature, count, expires), timeout=TTL)
     return count

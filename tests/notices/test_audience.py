@@ -218,3 +218,14 @@ def test_the_cached_unread_count_follows_publishing_reading_withdrawing_and_movi
     teacher.unit = tree.school_b
     teacher.save(update_fields=["unit"])
     assert selectors.unread_count(user=teacher) == 1
+
+
+def test_the_unread_count_is_counted_when_the_cache_is_down(publish, people, settings, caplog):
+    publish()
+    # A cache server nobody listens on: every cache call fails (Django drops its cache handlers when
+    # CACHES changes).
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    assert selectors.unread_count(user=people.teacher_a) == 1
+    assert "cache unavailable" in caplog.text
