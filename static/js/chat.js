@@ -192,7 +192,10 @@
   }
   el.tabConv.addEventListener("click", function () { showTab("conversations"); });
   el.tabContacts.addEventListener("click", function () { showTab("contacts"); });
-  function setView(view) { app.dataset.view = view; }
+  function setView(view) {
+    app.dataset.view = view;
+    document.body.classList.toggle("chat-open", view === "chat");
+  }
   el.back.addEventListener("click", function () {
     if (history.state && history.state.chat) history.back();
     else closeConversation();
@@ -230,7 +233,7 @@
     function add(rows, nextUrl) {
       rows.forEach(function (person) { ul.appendChild(personRow(person)); });
       if (!nextUrl) return;
-      var more = h("button", "btn secondary small contact-more", L.load_more);
+      var more = h("button", "btn btn-secondary btn-sm contact-more", L.load_more);
       more.type = "button";
       more.addEventListener("click", function () {
         more.disabled = true;
@@ -422,7 +425,9 @@
     }
     var card = h(file.url ? "a" : "div", "msg-file");
     if (file.url) { card.href = file.url; card.setAttribute("download", file.name); }
-    card.appendChild(h("span", "msg-file-icon", "📄"));
+    var dot = (file.name || "").lastIndexOf(".");
+    var ext = dot > 0 ? file.name.slice(dot + 1, dot + 5).toUpperCase() : "FILE";
+    card.appendChild(h("span", "msg-file-icon ext-" + ext.toLowerCase(), ext));
     var text = h("span", "msg-file-text");
     text.appendChild(h("span", "msg-file-name", file.name));
     text.appendChild(h("span", "msg-file-size muted small", size(file.size || 0)));
@@ -446,7 +451,13 @@
     if (mine) {
       var meta = h("div", "msg-meta small");
       if (pending) {
-        if (pending.status === "failed") {
+        if (pending.status === "refused") {
+          meta.classList.add("is-failed", "is-final");
+          meta.textContent = pending.error + " · " + L.delete;
+          meta.dataset.discard = message.client_id;
+          meta.setAttribute("role", "button");
+          meta.tabIndex = 0;
+        } else if (pending.status === "failed") {
           meta.classList.add("is-failed");
           meta.textContent = (pending.error ? pending.error + " · " : "") + L.failed;
           meta.dataset.retry = message.client_id;
@@ -574,7 +585,7 @@
     // No socket: the same message over REST (the client id keeps it one message).
     api("POST", "conversations/" + item.conversation + "/messages/", { text: item.text, client_id: clientId })
       .then(function (message) { acknowledged(message); })
-      .catch(function (error) { if (error.status) failed(clientId, error.message); });
+      .catch(function (error) { if (error.status) failed(clientId, error.message, error.data && error.data.code); });
   }
   function sendText() {
     var text = el.input.value;
@@ -598,10 +609,12 @@
     if (message.conversation === S.current) { addMessage(message); renderMessages({ bottom: true }); }
     renderList();
   }
-  function failed(clientId, detail) {
+  // Refusals that a resend cannot change (拒收, not a member, invalid) are shown without "retry".
+  var FINAL = { blocked: true, you_blocked: true, not_found: true, invalid: true };
+  function failed(clientId, detail, code) {
     var item = S.pending.get(clientId);
     if (!item) return;
-    item.status = "failed";
+    item.status = FINAL[code] ? "refused" : "failed";
     item.error = detail || "";
     if (item.conversation === S.current) renderMessages();
   }
@@ -616,6 +629,8 @@
     if (window.platformSocket) window.platformSocket.send({ type: "chat.typing", conversation: S.current });
   });
   el.msgList.addEventListener("click", function (event) {
+    var discard = event.target.closest("[data-discard]");
+    if (discard) { dropPending(discard.dataset.discard); renderMessages(); return; }
     var retry = event.target.closest("[data-retry]");
     if (retry) {
       var item = S.pending.get(retry.dataset.retry);
@@ -652,7 +667,7 @@
       acknowledged(message);
     }).catch(function (error) {
       var detail = error.data && error.data.fields ? Object.values(error.data.fields).flat().join(" ") : error.message;
-      failed(clientId, detail || L.upload_failed);
+      failed(clientId, detail || L.upload_failed, error.data && error.data.code);
     });
   }
   el.imageBtn.addEventListener("click", function () { el.inputImage.click(); });
@@ -760,7 +775,7 @@
     el.input.focus();
   });
   document.addEventListener("click", function (event) {
-    if (!el.emoji.hidden && !el.emoji.contains(event.target) && event.target !== el.emojiBtn) el.emoji.hidden = true;
+    if (!el.emoji.hidden && !el.emoji.contains(event.target) && !el.emojiBtn.contains(event.target)) el.emoji.hidden = true;
     if (!el.menu.hidden && !el.menu.contains(event.target) && !event.target.closest(".msg-more")) el.menu.hidden = true;
     if (el.more.open && !el.more.contains(event.target)) el.more.open = false;
   });
@@ -920,7 +935,7 @@
         });
         break;
       case "error":
-        if (payload.client_id && S.pending.has(payload.client_id)) failed(payload.client_id, payload.detail);
+        if (payload.client_id && S.pending.has(payload.client_id)) failed(payload.client_id, payload.detail, payload.code);
         break;
       case "chat.read":
         conv = S.convs.get(payload.conversation);

@@ -292,5 +292,6 @@ def test_colleagues_search_font_size_and_block(open_browser, asgi_server, people
     c.locator("#chat-input").fill("张老师在吗")
     c.locator("#chat-input").press("Enter")
     expect(c.locator(".msg-meta.is-failed")).to_contain_text("拒收")
+    expect(c.locator(".msg-meta.is-failed")).not_to_contain_text("重发")
     screenshot(c, f"chat-blocked-{size}")
     assert not Message.objects.filter(sender=chen).exists()
