@@ -374,3 +374,25 @@ def test_a_write_retried_with_its_idempotency_key_happens_once(people, auth_clie
     assert first.status_code == again.status_code == 201
     assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
     assert Notice.objects.count() == 1
+
+
+def test_the_export_keeps_a_unit_name_typed_as_a_formula_as_text(people, auth_client, publish, tree):
+    import io
+
+    from openpyxl import load_workbook
+
+    from orgtree.models import OrgLevel
+    from tests.factories import UserFactory, make_unit
+
+    school = make_unit(tree.haidian, '=HYPERLINK("http://evil.example","点我")', "S110108077", OrgLevel.SCHOOL)
+    UserFactory(username="n_formula_teacher", unit=school)
+    notice = publish()
+    services.compute_notice_stats(notice.pk)
+    client = auth_client(people.bj_publisher)
+    text = b"".join(client.get(f"{BASE}{notice.pk}/stats/export/").streaming_content).decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+    xlsx = client.get(f"{BASE}{notice.pk}/stats/export/", {"export_format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    names = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    cell = next(row[0] for row in sheet.iter_rows(min_row=2) if str(row[0].value).startswith("=HYPERLINK"))
+    assert cell.data_type == "s", names
