@@ -50,9 +50,9 @@ def test_sign_in_edit_profile_and_change_password(page, teacher, password, live_
     assert 13.9 < days_left <= 14
     screenshot(page, "02-home")
 
-    # The capabilities still being built are visible but not clickable.
-    coming = page.locator(".mainnav .is-disabled", has_text="公告")
-    expect(coming).to_have_attribute("data-tooltip", "即将上线")
+    # 公告 is a link to the inbox (its badge counts the unread notices: none yet).
+    expect(page.locator(".mainnav #nav-notices")).to_have_attribute("href", "/notices/")
+    expect(page.locator("#nav-notices-count")).to_be_hidden()
 
     page.locator(".user-menu summary").click()
     page.locator(".user-menu-panel").get_by_role("link", name="个人资料").click()
