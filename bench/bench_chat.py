@@ -244,6 +244,18 @@ async def settle(pairs: list[Pair], timeout: float = 180) -> None:
     await asyncio.sleep(1)
 
 
+async def keep_alive(pairs: list[Pair], every: float = 25) -> None:
+    """What static/js/realtime.js does: a ping every 25 s. The server answers after sending any
+    stored event the socket has not received, which is how a socket whose live stream dropped an
+    event (a backlog older than the channel layer's 60 s expiry) catches up."""
+    while True:
+        await asyncio.sleep(every)
+        for pair in pairs:
+            for sock in (pair.sender, pair.receiver):
+                if not sock.closed.is_set():
+                    sock.send_json({"type": "ping"})
+
+
 def tally(pairs: list[Pair], sent: int) -> dict:
     """Every acknowledged message must be delivered once, in order; rates over the whole part, from
     the first frame sent to the last message delivered."""
@@ -358,6 +370,7 @@ async def main_async(args, servers: list[Daphne], prepared) -> dict:
     if args.only in (None, "latency", "sustained"):
         pairs = await open_pairs(servers, prepared)
         readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
+        readers.append(asyncio.create_task(keep_alive(pairs)))
         if args.only in (None, "latency"):
             print(f"latency at {args.rate:g}/s for {args.seconds:g} s …", flush=True)
             report["latency"] = await latency_part(pairs, args.rate, args.seconds, run)
@@ -371,6 +384,7 @@ async def main_async(args, servers: list[Daphne], prepared) -> dict:
                 task.cancel()
             pairs = fresh
             readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
+            readers.append(asyncio.create_task(keep_alive(pairs)))
             print(f"sustained, {args.window} in flight per sender, {args.seconds:g} s …", flush=True)
             report["sustained"] = await sustained_part(pairs, args.window, args.seconds, run)
             print(json.dumps(report["sustained"]), flush=True)
