@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, renderers, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from helpdesk.core.api.delta import DeltaPagination, SyncTokenPagination
-from helpdesk.core.api.serializers import ErrorSerializer, validated
-from helpdesk.core.files import private_file_response
+from helpdesk.core.api.serializers import validated
 from orgtree.models import OrgUnit
 
 from .. import selectors, services
-from ..exports import stats_export_response
-from ..models import Notice, NoticeState
-from ..selectors import stats as stats_selectors
-from ..services.attachments import ALLOWED_EXTENSIONS
-from .renderers import PassthroughRenderer
+from ..models import Notice
+from .common import DETAIL_RESPONSES, ERROR_400, ERROR_401, ERROR_404, ERROR_410, LIST_ERRORS, unit_or_400
+from .files import NoticeFilesMixin
 from .serializers import (
     InboxQuerySerializer,
-    NoticeAttachmentSerializer,
     NoticeDetailSerializer,
     NoticeEmptySerializer,
     NoticeEventSerializer,
@@ -34,34 +27,11 @@ from .serializers import (
     NoticeNoteSerializer,
     NoticeReasonSerializer,
     NoticeUnreadCountSerializer,
-    NoticeUploadSerializer,
     NoticeWriteSerializer,
-    PendingUnitsQuerySerializer,
-    PendingUserSerializer,
-    PendingUsersQuerySerializer,
     SentQuerySerializer,
-    StatRowSerializer,
-    StatsExportQuerySerializer,
-    StatsQuerySerializer,
-    StatsSerializer,
 )
+from .stats import NoticeStatsMixin
 
-ERROR_400 = OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` holds a message per field.")
-ERROR_401 = OpenApiResponse(ErrorSerializer, description="Not signed in, or the token was revoked.")
-ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such notice, or not one you may see.")
-ERROR_410 = OpenApiResponse(
-    ErrorSerializer, description="`resync_required`: `updated_after` is too old or what you may see changed."
-)
-DETAIL_RESPONSES = {200: NoticeDetailSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
-LIST_ERRORS = {
-    400: ERROR_400,
-    401: ERROR_401,
-    404: OpenApiResponse(ErrorSerializer, description="A `cursor` this list did not hand out."),
-}
-DOWNLOAD_RESPONSES = {
-    (200, content_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
-    for content_type in sorted({kind.content_type for kind in ALLOWED_EXTENSIONS.values()})
-}
 WRITE_FIELDS = (
     "title",
     "body",
@@ -83,15 +53,6 @@ class NoticePagination(SyncTokenPagination):
     max_page_size = 100
 
 
-def _unit(pk, field: str) -> OrgUnit | None:
-    if pk is None:
-        return None
-    found = OrgUnit.objects.filter(pk=pk).first()
-    if found is None:
-        raise exceptions.ValidationError({field: [_("No such unit.")]})
-    return found
-
-
 def _input(params: dict, *, notice: Notice | None = None) -> services.NoticeInput:
     changes = {name: params[name] for name in WRITE_FIELDS if name in params}
     if "audience_units" in params:
@@ -108,7 +69,7 @@ def _input(params: dict, *, notice: Notice | None = None) -> services.NoticeInpu
     return services.NoticeInput(**changes)
 
 
-class NoticeViewSet(GenericViewSet):
+class NoticeViewSet(NoticeFilesMixin, NoticeStatsMixin, GenericViewSet):
     """公告 (manual 2.5): write, review, publish, receive, read, forward, remind, count."""
 
     serializer_class = NoticeListSerializer
@@ -176,7 +137,7 @@ class NoticeViewSet(GenericViewSet):
         return selectors.search_filter(
             notices,
             q=params.get("q", ""),
-            unit=_unit(params.get("unit"), "unit"),
+            unit=unit_or_400(params.get("unit"), "unit"),
             published_after=params.get("published_after"),
             published_before=params.get("published_before"),
             states=[params["notice_state"]] if params.get("notice_state") else None,
@@ -250,7 +211,7 @@ class NoticeViewSet(GenericViewSet):
     def create(self, request):
         params = validated(NoticeWriteSerializer, request.data)
         if "unit" in params:
-            unit = _unit(params["unit"], "unit")
+            unit = unit_or_400(params["unit"], "unit")
         else:
             units = selectors.publisher_units(user=request.user)
             if not units:
@@ -337,7 +298,7 @@ class NoticeViewSet(GenericViewSet):
         notice = self.get_object()
         params = validated(NoticeForwardSerializer, request.data)
         if "unit" in params:
-            unit = _unit(params["unit"], "unit")
+            unit = unit_or_400(params["unit"], "unit")
         else:
             allowed = selectors.can_forward_from(request.user, notice)
             if not allowed:
@@ -383,147 +344,6 @@ class NoticeViewSet(GenericViewSet):
     def timeline(self, request, pk=None):
         events = selectors.timeline(user=request.user, notice=self.get_object())
         return Response(NoticeEventSerializer(events, many=True).data)
-
-    # --- Attachments --------------------------------------------------------------------------------
-    @extend_schema(
-        methods=["GET"], responses={200: NoticeAttachmentSerializer(many=True), 401: ERROR_401, 404: ERROR_404}
-    )
-    @extend_schema(
-        methods=["POST"],
-        request={"multipart/form-data": NoticeUploadSerializer},
-        responses={201: NoticeAttachmentSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
-        description="Add a file to a draft (images, PDF, Office documents, text, zip; checked by content).",
-    )
-    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser], pagination_class=None)
-    def attachments(self, request, pk=None):
-        notice = self.get_object()
-        if request.method == "POST":
-            params = validated(NoticeUploadSerializer, request.data)
-            attachment = services.attachment_add(user=request.user, notice=notice, upload=params["file"])
-            return Response(NoticeAttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
-        files = selectors.attachments(notice=notice)
-        return Response(NoticeAttachmentSerializer(files, many=True, context={"notice": notice}).data)
-
-    @extend_schema(responses={204: None, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}, description="Remove a file.")
-    @action(
-        detail=True,
-        methods=["delete"],
-        url_path="attachments/<int:attachment_id>",
-        url_name="attachment-detail",
-        pagination_class=None,
-    )
-    def attachment_delete(self, request, pk=None, attachment_id=None):
-        attachment = selectors.attachment_get(user=request.user, notice_id=pk, pk=attachment_id)
-        if attachment.notice_id != int(pk):
-            raise exceptions.ValidationError({"file": [_("This file belongs to the original notice.")]})
-        services.attachment_delete(user=request.user, attachment=attachment)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(responses={**DOWNLOAD_RESPONSES, 401: ERROR_401, 404: ERROR_404})
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="attachments/<int:attachment_id>/download",
-        url_name="attachment-download",
-        renderer_classes=[renderers.JSONRenderer, PassthroughRenderer],
-        pagination_class=None,
-    )
-    def attachment_download(self, request, pk=None, attachment_id=None):
-        try:
-            attachment = selectors.attachment_get(user=request.user, notice_id=pk, pk=attachment_id)
-        except Http404:
-            raise exceptions.NotFound() from None
-        return private_file_response(
-            attachment.file, filename=attachment.original_name, content_type=attachment.content_type
-        )
-
-    # --- Statistics ---------------------------------------------------------------------------------
-    def _stats_notice(self) -> Notice:
-        notice = self.get_object()
-        if notice.state not in (NoticeState.PUBLISHED, NoticeState.WITHDRAWN):
-            raise exceptions.NotFound(_("No statistics before the notice is published."))
-        return notice
-
-    @extend_schema(
-        parameters=[StatsQuerySerializer],
-        responses={200: StatsSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
-        description=(
-            "Read counts and rates of a unit's subtree and of each unit one level down (drill down province → "
-            "city → county → school with `unit`). For the author and the publishing unit's superiors."
-        ),
-    )
-    @action(detail=True, methods=["get"], pagination_class=None)
-    def stats(self, request, pk=None):
-        params = validated(StatsQuerySerializer, request.query_params)
-        notice = self._stats_notice()
-        found = stats_selectors.notice_stats(user=request.user, notice=notice, unit=_unit(params.get("unit"), "unit"))
-        return Response(StatsSerializer(found).data)
-
-    @extend_schema(
-        parameters=[PendingUnitsQuerySerializer],
-        responses={200: StatRowSerializer(many=True), **LIST_ERRORS},
-        description="Units one level below `unit` (or of `level` in its subtree) where someone has not read it "
-        "(for a receipt notice: not confirmed), in tree order.",
-    )
-    @action(detail=True, methods=["get"], url_path="stats/pending-units", url_name="stats-pending-units")
-    def pending_units(self, request, pk=None):
-        params = validated(PendingUnitsQuerySerializer, request.query_params)
-        notice = self._stats_notice()
-        rows = stats_selectors.pending_units(
-            user=request.user, notice=notice, unit=_unit(params.get("unit"), "unit"), level=params.get("level")
-        )
-        self.sync_supported = False
-        self.keyset_ordering = ("path",)
-        page = self.paginate_queryset(rows)
-        data = [
-            StatRowSerializer(
-                stats_selectors.StatRow(row.unit, row.level, row.audience, row.read, row.confirmed, False)
-            ).data
-            for row in page
-        ]
-        return self.get_paginated_response(data)
-
-    @extend_schema(
-        parameters=[PendingUsersQuerySerializer],
-        responses={200: PendingUserSerializer(many=True), **LIST_ERRORS},
-        description="The people of the audience in one unit who have not read it (receipt notices: not confirmed).",
-    )
-    @action(detail=True, methods=["get"], url_path="stats/pending-users", url_name="stats-pending-users")
-    def pending_users(self, request, pk=None):
-        params = validated(PendingUsersQuerySerializer, request.query_params)
-        notice = self._stats_notice()
-        people = stats_selectors.pending_users(user=request.user, notice=notice, unit=_unit(params["unit"], "unit"))
-        self.sync_supported = False
-        self.keyset_ordering = ("id",)
-        page = self.paginate_queryset(people)
-        return self.get_paginated_response(PendingUserSerializer(page, many=True).data)
-
-    @extend_schema(
-        parameters=[StatsExportQuerySerializer],
-        responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="CSV (UTF-8 with BOM)."),
-            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="XLSX."
-            ),
-            401: ERROR_401,
-            404: ERROR_404,
-        },
-        description="Every unit row of the subtree under `unit` as CSV or XLSX.",
-    )
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="stats/export",
-        url_name="stats-export",
-        renderer_classes=[renderers.JSONRenderer, PassthroughRenderer],
-        pagination_class=None,
-    )
-    def stats_export(self, request, pk=None):
-        params = validated(StatsExportQuerySerializer, request.query_params)
-        notice = self._stats_notice()
-        unit = _unit(params.get("unit"), "unit")
-        rows = stats_selectors.export_rows(user=request.user, notice=notice, unit=unit)
-        return stats_export_response(notice, rows, fmt=params["export_format"])
 
 
 def request_user(view):
