@@ -62,7 +62,7 @@ def memberships_of(*, user: User, limit: int = CONVERSATION_LIST_MAX) -> list[Me
     yet last, newest started first), each with ``unread`` and ``peer`` (a one-to-one's other person)."""
     rows = list(
         Membership.objects.filter(user=user)
-        .select_related("conversation", "conversation__user_low", "conversation__user_high")
+        .select_related("conversation__user_low__unit", "conversation__user_high__unit")
         .order_by(F("conversation__last_message_at").desc(nulls_last=True), "-conversation_id")[:limit]
     )
     last_messages = {

@@ -318,6 +318,7 @@ def test_an_image_gets_a_thumbnail_and_both_are_served_to_members_only(chat, out
     assert thumb.status_code == 200
     with Image.open(io.BytesIO(b"".join(thumb.streaming_content))) as image:
         assert max(image.size) == 320
+    assert chat.li_client.get(body["file"]["url"], {"variant": "huge"}).status_code == 400
     assert client_for(outsider).get(body["file"]["url"]).status_code == 404
     assert client_for(outsider).get(body["file"]["thumbnail_url"]).status_code == 404
 
@@ -331,6 +332,7 @@ def test_a_file_is_a_download_and_bad_uploads_are_400(chat):
     assert body["kind"] == "file" and body["file"]["thumbnail_url"] is None
     download = chat.li_client.get(body["file"]["url"])
     assert download.status_code == 200 and "attachment" in download["Content-Disposition"]
+    assert chat.li_client.get(body["file"]["url"], {"variant": "thumbnail"}).status_code == 404
     fake = io.BytesIO(b"MZ\x90\x00not an image")
     fake.name = "照片.png"
     refused = chat.zhang_client.post(f"{API}/conversations/{chat.id}/messages/", {"file": fake}, format="multipart")
@@ -380,6 +382,7 @@ def test_the_chat_is_in_the_openapi_schema(client):
         "/api/v1/chat/conversations/",
         "/api/v1/chat/conversations/{id}/messages/",
         "/api/v1/chat/conversations/{id}/messages/{message_id}/recall/",
+        "/api/v1/chat/conversations/{id}/messages/{message_id}/file/",
         "/api/v1/chat/conversations/{id}/read/",
         "/api/v1/chat/blocks/",
         "/api/v1/chat/preferences/",
@@ -387,3 +390,17 @@ def test_the_chat_is_in_the_openapi_schema(client):
         "/api/v1/chat/unread/",
     ):
         assert path in paths, path
+
+
+def test_the_conversation_list_reads_a_bounded_number_of_queries(zhang, tree, django_assert_max_num_queries):
+    from tests.factories import UserFactory
+
+    client = client_for(zhang)
+    for n in range(6):
+        other = UserFactory(unit=tree.school_b if n % 2 else tree.school_tj)
+        conversation = start(client, other)
+        send(client, conversation["id"], f"第{n}条")
+    with django_assert_max_num_queries(5):
+        rows = client.get(f"{API}/conversations/").json()
+    assert len(rows) == 6 and all(row["peer"]["unit_name"] for row in rows)
+    assert [row["last_message"]["text"] for row in rows] == [f"第{n}条" for n in reversed(range(6))]
