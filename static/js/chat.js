@@ -990,6 +990,7 @@
   }, 5000);
 
   // --- Start ----------------------------------------------------------------------------------
+  if (window.matchMedia("(max-width: 720px)").matches) el.input.placeholder = el.input.dataset.placeholderShort;
   if (window.chatBadge) window.chatBadge.managed = true;
   Promise.all([loadConversations(), api("GET", "blocks/")]).then(function (answers) {
     (answers[1] || []).forEach(function (row) { S.blocked.add(row.user.id); });

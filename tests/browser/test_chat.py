@@ -295,3 +295,112 @@ def test_colleagues_search_font_size_and_block(open_browser, asgi_server, people
     expect(c.locator(".msg-meta.is-failed")).not_to_contain_text("重发")
     screenshot(c, f"chat-blocked-{size}")
     assert not Message.objects.filter(sender=chen).exists()
+
+
+def seed_history(zhang, chen, count: int) -> int:
+    """``count`` messages from 张伟 to 陈静, stored through the service as a send stores them."""
+    from chat import services
+
+    conversation, _created = services.conversation_start(user=zhang, other_id=chen.pk)
+    for n in range(1, count + 1):
+        services.message_send(
+            user=zhang, conversation_id=conversation.pk, text=f"历史消息 {n:02d}", client_id=f"seed-{n}"
+        )
+    return conversation.pk
+
+
+PASTE_SCREENSHOT = """async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 300; canvas.height = 200;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#c0392b"; context.fillRect(0, 0, 300, 200);
+  context.fillStyle = "#ffffff"; context.fillRect(100, 60, 100, 80);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  const data = new DataTransfer();
+  data.items.add(new File([blob], "image.png", { type: "image/png" }));
+  document.getElementById("chat-input").dispatchEvent(
+    new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true })
+  );
+}"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_history_pages_a_lost_send_is_resent_a_pasted_screenshot_and_delete_for_me(
+    open_browser, asgi_server, people, password, screenshot, size
+):
+    zhang, chen, _li = people
+    conversation_id = asgi_server.call(seed_history, zhang, chen, 65)
+    a = open_browser()
+    a.set_viewport_size(SIZES[size])
+
+    # The page's socket goes through a route that can swallow a chat.send (as a connection that
+    # dies after the frame left) and drop the connection.
+    routes = []
+    swallow = {"send": False, "swallowed": 0}
+
+    def route(ws):
+        server = ws.connect_to_server()
+
+        def from_page(message):
+            if swallow["send"] and '"chat.send"' in str(message):
+                swallow["send"] = False
+                swallow["swallowed"] += 1
+                return
+            server.send(message)
+
+        ws.on_message(from_page)
+        routes.append(ws)
+
+    a.route_web_socket(re.compile(r"/ws/"), route)
+    sign_in(a, "zhang_wei", password)
+    open_chat(a)
+
+    # The newest page first; scrolling up loads the older ones, until the first message.
+    a.locator(".conv-row", has_text="陈静").click()
+    expect(a.locator(".msg .bubble", has_text="历史消息 65")).to_be_visible()
+    expect(a.locator(".msg .bubble", has_text="历史消息 01")).to_have_count(0)
+    for _ in range(5):
+        a.locator("#chat-messages").evaluate("(box) => { box.scrollTop = 0; }")
+        a.wait_for_timeout(300)
+        if a.locator(".msg .bubble", has_text="历史消息 01").count():
+            break
+    expect(a.locator(".msg .bubble", has_text="历史消息 01")).to_have_count(1)
+    expect(a.locator("#chat-older")).to_have_text("没有更早的消息了")
+    texts = [text.strip() for text in a.locator(".msg .bubble").all_inner_texts()]
+    assert texts == [f"历史消息 {n:02d}" for n in range(1, 66)], texts
+    screenshot(a, f"chat-history-top-{size}")
+
+    # A send whose frame is lost stays 发送中; when the connection drops and comes back, the page
+    # sends it again with the same client id: one message, acknowledged.
+    swallow["send"] = True
+    a.locator("#chat-input").fill("这条消息第一次没送到")
+    a.locator("#chat-input").press("Enter")
+    expect(a.locator(".msg-meta.is-sending")).to_have_count(1)
+    assert swallow["swallowed"] == 1
+    routes[-1].close(code=4000, reason="dropped")
+    expect(a.locator(".msg-meta.is-sending")).to_have_count(0, timeout=15_000)
+    expect(a.locator(".msg.is-mine").last.locator(".msg-meta")).to_have_text("未读")
+    assert Message.objects.filter(conversation_id=conversation_id, text="这条消息第一次没送到").count() == 1
+    assert len(routes) >= 2
+
+    # A pasted screenshot is shown first, then sent as a picture.
+    a.evaluate(PASTE_SCREENSHOT)
+    expect(a.locator("#chat-overlay")).to_be_visible()
+    expect(a.locator("#chat-dialog-title")).to_have_text("发送这张截图？")
+    a.locator("#chat-dialog-ok").click()
+    expect(a.locator(".msg.is-mine.is-image img.msg-image")).to_have_count(1)
+    expect(a.locator(".msg.is-mine.is-image .msg-meta")).to_have_text("未读")
+    pasted = Message.objects.get(conversation_id=conversation_id, kind="image")
+    assert pasted.file_name.endswith(".png") and pasted.width == 300 and pasted.height == 200
+    screenshot(a, f"chat-pasted-{size}")
+
+    # 删除 hides a message for 张伟 only; it stays hidden after a reload.
+    target = a.locator(".msg", has_text="历史消息 64")
+    target.locator(".bubble").click(button="right")
+    a.locator("#msg-menu .chat-menu-row", has_text="删除").click()
+    expect(a.locator(".msg .bubble", has_text="历史消息 64")).to_have_count(0)
+    a.reload()
+    a.locator(".conv-row", has_text="陈静").click()
+    expect(a.locator(".msg .bubble", has_text="历史消息 63")).to_be_visible()
+    expect(a.locator(".msg .bubble", has_text="历史消息 64")).to_have_count(0)
+    assert Message.objects.filter(conversation_id=conversation_id, text="历史消息 64").exists()
