@@ -61,9 +61,14 @@ def _input(params: dict, *, notice: Notice | None = None) -> services.NoticeInpu
         if len(units) != len(ids):
             raise exceptions.ValidationError({"audience_units": [_("No such unit.")]})
         changes["audience_units"] = units
-    for name in ("valid_from", "valid_until", "publish_at"):
-        if name in changes and changes[name] is None:
-            changes[name] = None
+    mode = changes.get("audience_mode")
+    if notice is not None and mode is not None:
+        # A revision that changes the kind of audience drops the choices of the old kind it did not
+        # send again (the units of "units", the levels of "levels"), rather than refusing them.
+        if mode != "units" and "audience_units" not in changes:
+            changes["audience_units"] = []
+        if mode != "levels" and "audience_levels" not in changes:
+            changes["audience_levels"] = []
     if notice is not None:
         return services.NoticeInput.from_notice(notice, **changes)
     return services.NoticeInput(**changes)

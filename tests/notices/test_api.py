@@ -396,3 +396,19 @@ def test_the_export_keeps_a_unit_name_typed_as_a_formula_as_text(people, auth_cl
     names = [row[0].value for row in sheet.iter_rows(min_row=2)]
     cell = next(row[0] for row in sheet.iter_rows(min_row=2) if str(row[0].value).startswith("=HYPERLINK"))
     assert cell.data_type == "s", names
+
+
+def test_a_revision_changing_the_kind_of_audience_drops_the_old_choices(people, auth_client, tree):
+    client = auth_client(people.bj_publisher)
+    pk = _create(client, audience_mode="units", audience_units=[tree.school_a.pk]).json()["id"]
+    revised = client.patch(f"{BASE}{pk}/", {"audience_mode": "levels", "audience_levels": [4]}, format="json")
+    assert revised.status_code == 200, revised.json()
+    assert revised.json()["audience"] == {
+        "mode": "levels",
+        "units": [],
+        "chosen_with_subtrees": False,
+        "levels": [4],
+        "kinds": [],
+    }
+    back = client.patch(f"{BASE}{pk}/", {"audience_mode": "subtree"}, format="json").json()["audience"]
+    assert back["mode"] == "subtree" and back["levels"] == []
