@@ -32,7 +32,7 @@
     inputImage: $("input-image"), inputFile: $("input-file"), fontSize: $("font-size"), blockBtn: $("btn-block"),
     blocked: $("chat-blocked"), more: $("chat-more"), searchBtn: $("btn-search"), search: $("chat-search"),
     searchForm: $("chat-search-form"), searchQ: $("chat-search-q"), searchResults: $("chat-search-results"),
-    searchClose: $("chat-search-close"), overlay: $("chat-overlay"), dialogTitle: $("chat-dialog-title"),
+    searchClose: $("chat-search-close"), date: $("chat-date"), overlay: $("chat-overlay"), dialogTitle: $("chat-dialog-title"),
     dialogImg: $("chat-dialog-img"), dialogActions: $("chat-dialog-actions"), dialogOk: $("chat-dialog-ok"),
     dialogCancel: $("chat-dialog-cancel"), menu: $("msg-menu")
   };
@@ -523,12 +523,12 @@
     if (stick) el.messages.scrollTop = el.messages.scrollHeight;
     else if (options.keep) el.messages.scrollTop = el.messages.scrollHeight - fromBottom;
   }
-  function loadOlder() {
+  function loadOlder(limit) {
     if (!S.current || !S.hasMore || S.loadingOlder) return Promise.resolve();
     var id = S.current;
     S.loadingOlder = true;
     el.older.textContent = L.loading;
-    return api("GET", "conversations/" + id + "/messages/?limit=" + PAGE + "&before=" + oldestSeq()).then(function (page) {
+    return api("GET", "conversations/" + id + "/messages/?limit=" + (limit || PAGE) + "&before=" + oldestSeq()).then(function (page) {
       S.loadingOlder = false;
       if (S.current !== id) return;
       page.results.forEach(addMessage);
@@ -850,10 +850,19 @@
       });
     }).catch(function (error) { el.searchResults.textContent = ""; el.searchResults.appendChild(h("li", "chat-error", error.data && error.data.fields ? Object.values(error.data.fields).flat().join(" ") : error.message)); });
   });
+  // 跳到日期: the first message of that day (or after it), then the same path as a search hit.
+  el.date.addEventListener("change", function () {
+    if (!el.date.value || !S.current) return;
+    api("GET", "conversations/" + S.current + "/messages/?limit=1&date=" + el.date.value).then(function (page) {
+      el.searchResults.textContent = "";
+      if (page.results.length) jumpTo(page.results[0].seq);
+      else el.searchResults.appendChild(h("li", "muted small", L.no_results));
+    }).catch(function (error) { showError(error.message); });
+  });
   function jumpTo(seq) {
     var tries = 0;
     (function step() {
-      if (!S.msgs.has(seq) && S.hasMore && tries++ < 40) { loadOlder().then(step); return; }
+      if (!S.msgs.has(seq) && S.hasMore && tries++ < 50) { loadOlder(200).then(step); return; }
       var node = el.msgList.querySelector('.msg[data-seq="' + seq + '"]');
       if (!node) return;
       node.scrollIntoView({ block: "center" });

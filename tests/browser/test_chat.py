@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -404,3 +405,12 @@ def test_history_pages_a_lost_send_is_resent_a_pasted_screenshot_and_delete_for_
     expect(a.locator(".msg .bubble", has_text="历史消息 63")).to_be_visible()
     expect(a.locator(".msg .bubble", has_text="历史消息 64")).to_have_count(0)
     assert Message.objects.filter(conversation_id=conversation_id, text="历史消息 64").exists()
+
+    # 跳到日期: today's first message, loaded by paging back from the newest.
+    expect(a.locator(".msg .bubble", has_text="历史消息 01")).to_have_count(0)
+    a.locator("#btn-search").click()
+    today = timezone.localdate().isoformat()
+    a.locator("#chat-date").fill(today)
+    first = a.locator(".msg", has_text="历史消息 01")
+    expect(first).to_have_class(re.compile("is-found"))
+    expect(first).to_be_in_viewport()
