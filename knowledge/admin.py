@@ -28,7 +28,8 @@ class TagAdmin(admin.ModelAdmin):
 
 class VersionInline(admin.TabularInline):
     model = ArticleVersion
-    fields = ("number", "title", "author", "note", "created_at")
+    # status: saved, waiting for review, approved, rejected (with the reviewer's reason) or superseded.
+    fields = ("number", "status", "title", "author", "note", "created_at", "reviewed_by", "review_reason")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -64,6 +65,7 @@ class ArticleAdmin(admin.ModelAdmin):
         "author",
         "source_ticket",
         "version",
+        "pending_revision",
         "views",
         "helpful_count",
         "not_helpful_count",

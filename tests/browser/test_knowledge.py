@@ -126,6 +126,16 @@ def test_write_review_find_read_and_vote(new_page, live_server, kb, screenshot, 
     page.goto(f"/knowledge/{article.pk}/")
     expect(page.locator("#kb-solution")).to_contain_text("更换 HDMI 线")
 
+    # Restoring version 1 on the published article is an edit too: it waits for review.
+    page = open_as(new_page, live_server, kb["agent"], viewport)
+    page.goto(f"/knowledge/{article.pk}/history/")
+    page.locator("#kb-versions tr", has=page.get_by_role("link", name="v1", exact=True)).get_by_role(
+        "button", name="恢复"
+    ).click()
+    expect(page.locator(".messages")).to_contain_text("待审核的修改")
+    expect(page.locator("#kb-solution")).to_contain_text("更换 HDMI 线")
+    expect(page.locator("#kb-pending")).to_contain_text("版本 3")
+
 
 @pytest.mark.parametrize("size", SIZES)
 def test_asking_a_question_suggests_articles_and_solves_it_without_a_ticket(

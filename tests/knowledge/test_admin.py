@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from knowledge import services
 from knowledge.models import Article, ArticleSearchDoc, ArticleState, Category
 from tests.factories import UserFactory
 
@@ -40,6 +41,12 @@ def test_articles_are_read_and_archived_through_the_service(admin, publish, peop
     page = admin.get(reverse("admin:knowledge_article_change", args=[article.pk])).content.decode()
     assert (article.title in page and "article version" in page.lower()) or "文章版本" in page
     assert admin.get(reverse("admin:knowledge_article_add")).status_code == 403
+    # An edit waiting for review shows in the versions with its status.
+    services.article_update(
+        user=people.author, article=article, data=services.ArticleInput.from_article(article, solution="换线")
+    )
+    page = admin.get(reverse("admin:knowledge_article_change", args=[article.pk])).content.decode()
+    assert "待审核" in page
     # The text is read-only here: a POST changes nothing.
     admin.post(reverse("admin:knowledge_article_change", args=[article.pk]), {"title": "改掉"})
     assert Article.objects.get(pk=article.pk).title == article.title

@@ -258,3 +258,22 @@ def test_the_portal_approves_an_edit_from_its_diff(people, edited, client):
     )
     assert response.status_code == 302
     assert Article.objects.get(pk=edited.pk).title == f"{SECRET}的处理"
+
+
+def test_a_pending_edit_is_sanitised_on_every_page(people, publish, client):
+    from tests.knowledge.test_markdown import active_content
+
+    article = publish()
+    payload = '换线<script>alert(1)</script><img src=x onerror="alert(2)"> [点我](javascript:alert(3))'
+    services.article_update(
+        user=people.author, article=article, data=services.ArticleInput.from_article(article, solution=payload)
+    )
+    client.force_login(people.reviewer)
+    page = client.get(reverse("knowledge:version", args=[article.pk, 2])).content.decode()
+    diff = page[page.index('class="card kb-diff"') :]
+    assert "&lt;script&gt;" in diff and active_content(diff[: diff.index("</section>")]) == []
+    services.revision_approve(user=people.reviewer, article=article, number=2)
+    page = client.get(reverse("knowledge:detail", args=[article.pk])).content.decode()
+    body = page[page.index('id="kb-solution"') : page.index("</div>", page.index('id="kb-solution"'))]
+    assert "&lt;script&gt;alert(1)" in body and active_content(body) == []
+    assert active_content(Article.objects.get(pk=article.pk).solution_html) == []
