@@ -156,8 +156,8 @@ class ArticleViewSet(RevisionActions, GenericViewSet):
         description=(
             "Published articles whose scope covers you, newest first (`sort`: newest, views, helpful), filtered "
             "by category (with its subcategories), tag and owning unit (its subtree). With `article_state`, the "
-            "articles "
-            "you edit or review in that state instead (the review queue is `article_state=pending_review`).\n\n"
+            "articles you edit or review in that state instead (new articles waiting for review: "
+            "`article_state=pending_review`; with edits of published articles: `review-queue/`).\n\n"
             "`search`: the best matches first (relevance; `sort` ignored), each with `score`, `title_html` and "
             "`snippet_html` (escaped, matched words in `<mark>`), one page of at most 50, no `sync_token`.\n\n"
             "Delta sync: send a page's `sync_token` back as `updated_after` (no other parameter) for the articles "
