@@ -844,7 +844,7 @@
         var li = h("li", "search-hit");
         li.tabIndex = 0;
         li.appendChild(h("span", "search-hit-meta muted small", message.sender.name + " · " + stamp(new Date(message.created_at))));
-        li.appendChild(h("span", "search-hit-text", preview(message)));
+        li.appendChild(highlighted(preview(message), q));
         li.addEventListener("click", function () { jumpTo(message.seq); });
         el.searchResults.appendChild(li);
       });
@@ -859,6 +859,18 @@
       else el.searchResults.appendChild(h("li", "muted small", L.no_results));
     }).catch(function (error) { showError(error.message); });
   });
+  // The hit's text with the searched words marked (text nodes only: no markup from messages).
+  function highlighted(text, q) {
+    var span = h("span", "search-hit-text");
+    var words = q.split(/\s+/).filter(Boolean).map(function (w) { return w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+    if (!words.length) { span.textContent = text; return span; }
+    var parts = text.split(new RegExp("(" + words.join("|") + ")", "gi"));
+    parts.forEach(function (part, index) {
+      if (!part) return;
+      span.appendChild(index % 2 ? h("mark", null, part) : document.createTextNode(part));
+    });
+    return span;
+  }
   function jumpTo(seq) {
     var tries = 0;
     (function step() {

@@ -114,6 +114,7 @@ def test_two_people_chat_send_a_picture_and_a_file_and_one_catches_up_after_bein
     for unit in ("中华人民共和国教育部", "天津市", "和平区", "和平小学"):
         a.locator(".unit-row", has_text=unit).click()
     expect(a.locator(".tree-crumb")).to_have_count(5)
+    screenshot(a, f"chat-tree-{size}")
     a.locator(".person-row", has_text="李娜").click()
     expect(a.locator("#chat-head-name")).to_have_text("李娜")
     expect(a.locator("#chat-head-sub")).to_contain_text("在线")
@@ -124,6 +125,8 @@ def test_two_people_chat_send_a_picture_and_a_file_and_one_catches_up_after_bein
     a.locator("#chat-input").press("Shift+Enter")
     a.locator("#chat-input").type("收到请回复 ")
     a.locator("#btn-emoji").click()
+    expect(a.locator("#emoji-picker .emoji")).to_have_count(128)
+    screenshot(a, f"chat-emoji-{size}")
     a.locator(".emoji", has_text="👍").click()
     a.locator("#chat-input").press("Enter")
     mine = a.locator(".msg.is-mine").last
