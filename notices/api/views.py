@@ -201,8 +201,9 @@ class NoticeViewSet(NoticeFilesMixin, NoticeStatsMixin, GenericViewSet):
     @action(detail=False, methods=["get"])
     def review(self, request):
         self.sync_supported = False
-        self.keyset_ordering = ("-id",)
-        return self._page(selectors.review_queue(user=request.user).order_by("-id"))
+        # Every pending notice has its submission time: the queue pages in the selector's order.
+        self.keyset_ordering = ("submitted_at", "id")
+        return self._page(selectors.review_queue(user=request.user))
 
     # --- Writing ------------------------------------------------------------------------------------
     @extend_schema(

@@ -412,3 +412,12 @@ def test_a_revision_changing_the_kind_of_audience_drops_the_old_choices(people, 
     }
     back = client.patch(f"{BASE}{pk}/", {"audience_mode": "subtree"}, format="json").json()["audience"]
     assert back["mode"] == "subtree" and back["levels"] == []
+
+
+def test_the_review_queue_pages_oldest_submission_first(people, auth_client, write):
+    from tests.api_helpers import walk
+
+    for index in range(5):
+        services.notice_submit(user=people.bj_publisher, notice=write(title=f"待审{index}"))
+    pages = walk(auth_client(people.bj_reviewer), f"{BASE}review/?page_size=2")
+    assert [row["title"] for page in pages for row in page] == [f"待审{index}" for index in range(5)]
