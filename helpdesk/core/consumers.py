@@ -4,6 +4,10 @@ A socket lives no longer than what opened it. It joins the user's group (events,
 account: deactivation) and the group of its credential: the browser session or the API token. When
 that ends, ``helpdesk.core.events.close_sockets`` (or a ``session.ended`` event to the user) reaches the
 socket, which tells the client ``session.ended`` and closes with SESSION_ENDED_CLOSE_CODE (4401).
+
+It also joins the audience groups apps register (``helpdesk.core.subscriptions``: a notice's units),
+computed once at connect; a frame sent to one of them is delivered when the app's filter accepts it
+for this socket's user. Roles or a unit changed later take effect at the next connection.
 """
 
 from __future__ import annotations
