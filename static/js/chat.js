@@ -398,6 +398,25 @@
     var item = S.pending.get(clientId);
     if (item && item.preview) URL.revokeObjectURL(item.preview);
     S.pending.delete(clientId);
+    savePending();
+  }
+  // Unacknowledged texts outlive a reload of the tab (sessionStorage): sent again, same client id.
+  var PENDING_KEY = "chat.pending." + ME;
+  function savePending() {
+    var texts = [];
+    S.pending.forEach(function (item, clientId) {
+      if (item.kind === "text" && item.status === "sending") {
+        texts.push({ id: clientId, conversation: item.conversation, text: item.text, created: item.created });
+      }
+    });
+    try { sessionStorage.setItem(PENDING_KEY, JSON.stringify(texts)); } catch (err) { /* private mode */ }
+  }
+  function restorePending() {
+    var texts = [];
+    try { texts = JSON.parse(sessionStorage.getItem(PENDING_KEY) || "[]"); } catch (err) { texts = []; }
+    texts.forEach(function (t) {
+      S.pending.set(t.id, { conversation: t.conversation, kind: "text", text: t.text, status: "sending", created: t.created });
+    });
   }
   function lastSeq() {
     var max = 0;
@@ -594,6 +613,8 @@
     var clientId = newClientId();
     S.pending.set(clientId, { conversation: S.current, kind: "text", text: text, status: "sending", created: new Date().toISOString() });
     el.input.value = "";
+    grow();
+    savePending();
     renderMessages({ bottom: true });
     sendFrame(clientId);
   }
@@ -616,12 +637,20 @@
     if (!item) return;
     item.status = FINAL[code] ? "refused" : "failed";
     item.error = detail || "";
+    savePending();
     if (item.conversation === S.current) renderMessages();
   }
   el.input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); sendText(); }
   });
   el.send.addEventListener("click", sendText);
+  // The compose box grows with its text on a phone (up to its max-height), as messengers' do.
+  function grow() {
+    if (!window.matchMedia("(max-width: 720px)").matches) { el.input.style.height = ""; return; }
+    el.input.style.height = "auto";
+    el.input.style.height = Math.max(40, el.input.scrollHeight) + "px";
+  }
+  el.input.addEventListener("input", grow);
   el.input.addEventListener("input", function () {
     var now = Date.now();
     if (!S.current || now - S.lastTypingSent < 3000 || !el.input.value) return;
@@ -1013,9 +1042,17 @@
   // --- Start ----------------------------------------------------------------------------------
   if (window.matchMedia("(max-width: 720px)").matches) el.input.placeholder = el.input.dataset.placeholderShort;
   if (window.chatBadge) window.chatBadge.managed = true;
+  restorePending();
   Promise.all([loadConversations(), api("GET", "blocks/")]).then(function (answers) {
     (answers[1] || []).forEach(function (row) { S.blocked.add(row.user.id); });
-    var wanted = parseInt(new URLSearchParams(location.search).get("c") || "", 10);
+    // /chat/?c=<conversation> opens one; /chat/?user=<id> starts (or opens) the one with a person.
+    var params = new URLSearchParams(location.search);
+    var wanted = parseInt(params.get("c") || "", 10);
+    var person = parseInt(params.get("user") || "", 10);
     if (wanted && S.convs.has(wanted)) openConversation(wanted);
+    else if (person) startWith(person);
+    if (window.platformSocket && window.platformSocket.isOpen()) {
+      S.pending.forEach(function (item, clientId) { if (item.status === "sending") sendFrame(clientId); });
+    }
   });
 })();

@@ -242,7 +242,7 @@ def test_two_people_chat_send_a_picture_and_a_file_and_one_catches_up_after_bein
 
 @pytest.mark.parametrize("size", SIZES)
 def test_colleagues_search_font_size_and_block(open_browser, asgi_server, people, password, screenshot, size):
-    zhang, chen, _li = people
+    zhang, chen, li = people
     a = open_browser()
     a.set_viewport_size(SIZES[size])
     sign_in(a, "zhang_wei", password)
@@ -299,6 +299,10 @@ def test_colleagues_search_font_size_and_block(open_browser, asgi_server, people
     expect(c.locator(".msg-meta.is-failed")).not_to_contain_text("重发")
     screenshot(c, f"chat-blocked-{size}")
     assert not Message.objects.filter(sender=chen).exists()
+
+    # /chat/?user=<id> (a link from elsewhere in the portal) opens the conversation with that person.
+    a.goto(f"/chat/?user={li.pk}")
+    expect(a.locator("#chat-head-name")).to_have_text("李娜")
 
 
 def seed_history(zhang, chen, count: int) -> int:
@@ -397,6 +401,16 @@ def test_history_pages_a_lost_send_is_resent_a_pasted_screenshot_and_delete_for_
     pasted = Message.objects.get(conversation_id=conversation_id, kind="image")
     assert pasted.file_name.endswith(".png") and pasted.width == 300 and pasted.height == 200
     screenshot(a, f"chat-pasted-{size}")
+
+    # A lost send survives a reload of the tab: the page sends it again with its client id.
+    swallow["send"] = True
+    a.locator("#chat-input").fill("刷新之前没送到的消息")
+    a.locator("#chat-input").press("Enter")
+    expect(a.locator(".msg-meta.is-sending")).to_have_count(1)
+    a.reload()
+    a.locator(".conv-row", has_text="陈静").click()
+    expect(a.locator(".msg.is-mine", has_text="刷新之前没送到的消息").locator(".msg-meta")).to_have_text("未读")
+    assert Message.objects.filter(conversation_id=conversation_id, text="刷新之前没送到的消息").count() == 1
 
     # 删除 hides a message for 张伟 only; it stays hidden after a reload.
     target = a.locator(".msg", has_text="历史消息 64")
