@@ -104,3 +104,24 @@ def lock_notice_stats(notice_id: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_STATS_LOCK_CLASS, notice_id])
+
+
+def units_not_confirmed(*, notice_id: int, limit: int) -> list[str]:
+    """Paths of the units where someone of the notice's audience (there, not below) has not confirmed
+    it, in tree order, at most ``limit``: a unit's own figure is its row less its children's rows."""
+    stats = _table(NoticeUnitStat)
+    step = OrgUnit.steplen
+    sql = f"""
+        SELECT s.path FROM {stats} s
+        LEFT JOIN (
+            SELECT SUBSTR(c.path, 1, LENGTH(c.path) - {step}) AS parent, SUM(c.audience - c.confirmed) AS pending
+            FROM {stats} c WHERE c.notice_id = %s
+            GROUP BY SUBSTR(c.path, 1, LENGTH(c.path) - {step})
+        ) k ON k.parent = s.path
+        WHERE s.notice_id = %s AND s.audience - s.confirmed > COALESCE(k.pending, 0)
+        ORDER BY s.path
+        LIMIT %s
+    """  # noqa: S608 - the table name from model metadata, the step a number; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [notice_id, notice_id, limit])
+        return [path for (path,) in cursor.fetchall()]

@@ -26,3 +26,12 @@ def recount_stale_stats() -> int:
     for notice_id in ids:
         services.compute_notice_stats(notice_id)
     return len(ids)
+
+
+@shared_task(name="notices.tasks.deliver_notice_reminder")
+def deliver_notice_reminder(notice_id: int, number: int) -> int:
+    """催阅's live part: recount, then tell the units that have not confirmed (a rerun sends the same
+    frames, which sockets drop as duplicates by their key)."""
+    from .services.reading import reminder_deliver
+
+    return reminder_deliver(notice_id, number)

@@ -3,6 +3,7 @@ confirms receipt where asked; the publisher reminds (催阅) those who have not,
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -14,13 +15,18 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.core.events import send_event, send_group_event
 
-from .. import events, selectors, unread
-from ..audience import SUBSCRIBER, unit_group
-from ..models import Notice, NoticeRead, NoticeState, TimelineAction
+from .. import events, selectors, sql, unread
+from ..audience import SUBSCRIBER, TargetSpec, unit_group
+from ..models import Notice, NoticeRead, NoticeState, TimelineAction, mask_of
+from .stats import compute_notice_stats
 from .workflow import _count_later
 from .writing import record
 
 REMINDER_INTERVAL = timedelta(hours=1)
+# A reminder goes to the units that hold someone who has not confirmed when there are at most this
+# many of them (one socket-group send each); to the audience's few pieces otherwise.
+REMINDER_MAX_UNITS = 5000
+logger = logging.getLogger(__name__)
 
 
 def _not_recipient() -> ValidationError:
@@ -89,12 +95,49 @@ def notice_remind(*, user: User, notice: Notice, now=None) -> Notice:
             }
         )
     record(notice, TimelineAction.REMINDED, actor=user)
-    for spec in selectors.target_specs(notice):
+    number = notice.reminder_count
+    transaction.on_commit(lambda: _queue_reminder(notice.pk, number))
+    return notice
+
+
+def _queue_reminder(notice_id: int, number: int) -> None:
+    from .. import tasks
+
+    try:
+        tasks.deliver_notice_reminder.delay(notice_id, number)
+    except Exception:  # no broker: the whole audience hears it now (clients skip what they confirmed)
+        logger.exception("could not queue reminder %s of notice %s", number, notice_id)
+        reminder_deliver(notice_id, number, recount=False)
+
+
+def reminder_deliver(notice_id: int, number: int, *, recount: bool = True) -> int:
+    """Send reminder ``number`` of a notice (the Celery task): recount its statistics, then send
+    ``notice.reminded`` to the socket groups of the units where someone has not confirmed it, when they
+    are at most REMINDER_MAX_UNITS; to the audience's pieces otherwise (each client shows it only where
+    its copy is not confirmed). One send per group, never per person; nothing if a later reminder has
+    superseded it. Returns how many groups it was sent to."""
+    notice = (
+        Notice.objects.select_related("unit")
+        .filter(pk=notice_id, state=NoticeState.PUBLISHED, reminder_count=number)
+        .first()
+    )
+    if notice is None:
+        return 0
+    audience = selectors.target_specs(notice)
+    specs = audience
+    if recount:
+        compute_notice_stats(notice_id)
+        paths = sql.units_not_confirmed(notice_id=notice_id, limit=REMINDER_MAX_UNITS + 1)
+        if len(paths) <= REMINDER_MAX_UNITS:
+            every_kind = any(target.kind_mask == 0 for target in audience)
+            kinds = 0 if every_kind else mask_of(target.kind_mask for target in audience)
+            specs = [TargetSpec(path, False, 0, kinds) for path in paths]
+    for spec in specs:
         send_group_event(
             groups=[unit_group(spec.path)],
             subscriber=SUBSCRIBER,
             event_type=events.NOTICE_REMINDED,
             payload=events.reminded_payload(notice, spec),
-            key=f"{events.NOTICE_REMINDED}:{notice.pk}:{notice.reminder_count}",
+            key=f"{events.NOTICE_REMINDED}:{notice.pk}:{number}",
         )
-    return notice
+    return len(specs)

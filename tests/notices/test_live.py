@@ -119,3 +119,26 @@ def test_a_socket_joins_one_group_per_unit_above_each_of_its_units(people, tree)
     county_only = dict(audience, level_mask=1 << OrgLevel.COUNTY)
     assert not socket_accepts(membership.context, {"audience": county_only})
     assert not socket_accepts(membership.context, {})
+
+
+@pytest.mark.django_db
+def test_a_reminder_goes_to_the_units_that_have_not_confirmed(
+    publish, people, tree, monkeypatch, django_capture_on_commit_callbacks
+):
+    from helpdesk.core import events as core_events
+    from notices.services.reading import reminder_deliver
+
+    notice = publish(receipt_required=True)
+    services.notice_mark_read(user=people.teacher_a, notice=notice, confirm=True)
+    services.notice_mark_read(user=people.student_a, notice=notice, confirm=True)
+    services.notice_mark_read(user=people.teacher_b, notice=notice)  # read, not confirmed
+    services.notice_remind(user=people.bj_publisher, notice=notice)
+    sent: list = []
+    monkeypatch.setattr(core_events, "_push", lambda deliveries: sent.extend(deliveries))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminder_deliver(notice.pk, 1) == 3
+    groups = sorted(group for group, message in sent if message["event"]["type"] == "notice.reminded")
+    # 海淀实验小学 has confirmed to the last person: it is not reminded.
+    assert groups == sorted(unit_group(unit.path) for unit in (tree.beijing, tree.haidian, tree.school_b))
+    # A superseded reminder sends nothing.
+    assert reminder_deliver(notice.pk, 0) == 0
