@@ -77,8 +77,9 @@ register(
     ),
     EventType(
         NOTICE_REMINDED,
-        "To the audience of a notice that needs a read receipt: 催阅, please read and confirm it (clients "
-        "show it where their copy is not yet read or confirmed; the inbox marks it `reminded`).",
+        "催阅 of a notice that needs a read receipt, to the units where someone has not confirmed it (to its "
+        "whole audience when they are very many): clients show it where their copy is not confirmed; the "
+        "inbox marks it `reminded`.",
         obj(
             {
                 "id": INTEGER,
