@@ -9,6 +9,6 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         # The chat's event types (chat/events.py) register at import; its socket frames and the
         # presence hooks with the core socket (helpdesk.core imports no app).
-        from . import events, socket  # noqa: F401
+        from . import events, events_social, socket  # noqa: F401
 
         socket.register()

@@ -80,6 +80,7 @@ class Membership(models.Model):
     # unread = conversation.last_seq - read_seq.
     read_seq = models.BigIntegerField(_("read up to"), default=0)
     read_at = models.DateTimeField(null=True, blank=True)
+    muted = models.BooleanField(_("muted"), default=False)  # 禁言 in a group
 
     class Meta:
         verbose_name = _("conversation member")
@@ -94,6 +95,8 @@ class MessageKind(models.TextChoices):
     TEXT = "text", pgettext_lazy("message kind", "Text")
     IMAGE = "image", pgettext_lazy("message kind", "Image")
     FILE = "file", pgettext_lazy("message kind", "File")
+    # A group's change (joined, removed, announcement …) told in the stream itself (issue 16).
+    SYSTEM = "system", pgettext_lazy("message kind", "System")
 
 
 def _upload_to(instance: Message, filename: str) -> str:
@@ -197,3 +200,20 @@ class ChatPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.font_size}px"
+
+
+from .models_social import (  # noqa: E402, F401 - Django finds the app's models here
+    GROUP_MEMBER_LIMIT_DEFAULT,
+    GROUP_MEMBER_LIMIT_MAX,
+    GROUP_NUMBER_BASE,
+    FriendGroup,
+    FriendRequest,
+    FriendRequestStatus,
+    Friendship,
+    GroupAnnouncement,
+    GroupFile,
+    GroupJoinRequest,
+    GroupProfile,
+    JoinPolicy,
+    JoinRequestStatus,
+)

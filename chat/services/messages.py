@@ -94,6 +94,9 @@ def _already_sent(user: User, client_id: str, conversation_id: int) -> Message |
 
 def _refuse_if_blocked(user: User, conversation: Conversation) -> None:
     if conversation.kind != ConversationKind.DIRECT:
+        from .groups import refuse_if_muted  # groups build on this module's neighbours
+
+        refuse_if_muted(user, conversation)
         return
     peer = conversation.user_high_id if conversation.user_low_id == user.pk else conversation.user_low_id
     block = selectors.block_between(user.pk, peer)
