@@ -23,10 +23,11 @@ from django.views.decorators.http import require_POST
 from helpdesk.core.files import private_file_response
 from helpdesk.core.forms import apply_errors
 from helpdesk.core.search import has_words
+from orgtree.models import OrgLevel
 
 from .. import selectors, services
 from ..forms import AttachmentForm, ReasonForm, SearchForm
-from ..models import Notice
+from ..models import AudienceKind, AudienceMode, Notice
 from ..selectors.portal import headline_stats
 
 PAGE_SIZE = 20
@@ -105,6 +106,23 @@ def review(request: HttpRequest) -> HttpResponse:
     return render(request, "notices/review.html", {"rows": rows, "tab": "review", **nav_context(user)})
 
 
+def audience_summary(notice: Notice) -> list[str]:
+    """The audience in words, for the author, the reviewer and superiors (never the recipients)."""
+    parts = [str(notice.get_audience_mode_display())]
+    if notice.audience_mode == AudienceMode.UNITS:
+        names = list(notice.chosen_units.order_by("path").values_list("name", flat=True)[:20])
+        parts.append("、".join(names) + ("…" if notice.chosen_units.count() > 20 else ""))
+        if notice.chosen_with_subtrees:
+            parts.append(_("with the units below them"))
+    if notice.audience_levels:
+        parts.append("、".join(str(OrgLevel(level).label) for level in notice.audience_levels))
+    if notice.audience_kinds:
+        parts.append("、".join(str(AudienceKind(kind).label) for kind in notice.audience_kinds))
+    if notice.receipt_required:
+        parts.append(_("Receipt required"))
+    return parts
+
+
 def detail_context(request: HttpRequest, notice: Notice, **extra) -> dict:
     user = request.user
     caps = selectors.capabilities(user=user, notice=notice)
@@ -119,6 +137,7 @@ def detail_context(request: HttpRequest, notice: Notice, **extra) -> dict:
         "attachments": list(selectors.attachments(notice=notice)),
         "receipt": selectors.receipt_of(user=user, notice=notice),
         "forwarded_from": source,
+        "audience": audience_summary(notice) if caps & {"timeline", "approve", "edit"} else [],
         "events": list(selectors.timeline(user=user, notice=notice)) if "timeline" in caps else [],
         "reason_form": extra.pop("reason_form", None) or ReasonForm(),
         "withdraw_form": extra.pop("withdraw_form", None) or ReasonForm(),

@@ -37,6 +37,9 @@ def test_a_publisher_writes_submits_and_the_reviewer_approves(client, people, tr
     client.force_login(people.bj_reviewer)
     queue = client.get(reverse("notices:review"))
     assert notice.title in queue.content.decode()
+    # The reviewer reads whom it is for before deciding.
+    review_page = client.get(reverse("notices:detail", args=[notice.pk])).content.decode()
+    assert "发布范围: 本单位及全部下级 · 需回执" in review_page
     # Returning it needs a reason: a form error on the page, not a 500.
     refused = client.post(reverse("notices:action", args=[notice.pk, "reject"]), {"reason": ""})
     assert refused.status_code == 400
