@@ -73,7 +73,7 @@ class ArticleState(models.TextChoices):
 
 class Article(models.Model):
     """One knowledge article. The Markdown source of each body field is kept with its sanitised HTML,
-    rendered once on save (``knowledge.services.markdown``): pages show the HTML as it is."""
+    rendered once on save (``helpdesk.core.markdown``): pages show the HTML as it is."""
 
     title = models.CharField(_("title"), max_length=TITLE_MAX)
     problem = models.TextField(_("problem"), max_length=BODY_MAX)

@@ -1,5 +1,7 @@
 """Every write to the knowledge base. ``from knowledge import services`` gives the whole surface."""
 
+from helpdesk.core.markdown import render_markdown
+
 from .articles import (
     ArticleInput,
     article_approve,
@@ -14,7 +16,6 @@ from .articles import (
 )
 from .attachments import attachment_add, attachment_delete
 from .diff import version_diff_html
-from .markdown import render_markdown
 from .revisions import article_restore, article_update, revision_approve, revision_reject
 
 __all__ = [

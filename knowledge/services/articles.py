@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from helpdesk.core.markdown import render_markdown
 from orgtree.models import OrgUnit
 
 from .. import notifications, search, selectors
@@ -34,7 +35,6 @@ from ..models import (
     VersionStatus,
 )
 from ..sources import ticket_source
-from .markdown import render_markdown
 
 TAG_MAX = 50
 MAX_TAGS = 10
