@@ -54,6 +54,7 @@ def staff(tree):
         "reviewer": make("bj_notice_rev", "北京审核员", tree.beijing, Role.NOTICE_REVIEWER),
         "teacher": UserFactory(username="hd_teacher_live", name="张老师", unit=tree.school_a),
         "colleague": UserFactory(username="hd_teacher_b", name="王老师", unit=tree.school_b),
+        "outsider": UserFactory(username="tj_teacher_live", name="赵老师", unit=tree.school_tj),
     }
 
 
@@ -71,6 +72,13 @@ def test_a_province_notice_is_approved_arrives_live_is_confirmed_and_counted(
     expect(teacher.locator("#notice-inbox .empty")).to_be_visible()
     expect(teacher.locator("#nav-notices-count")).to_be_hidden()
     live(teacher)
+
+    # Someone of another province waits too: it is not for them.
+    outsider = open_browser()
+    outsider.set_viewport_size(viewport)
+    sign_in(outsider, "tj_teacher_live", password)
+    outsider.goto("/notices/")
+    live(outsider)
 
     # The province's publisher writes, previews and submits.
     publisher = open_browser()
@@ -119,6 +127,11 @@ def test_a_province_notice_is_approved_arrives_live_is_confirmed_and_counted(
     no_sideways_scroll(teacher, "the inbox")
     screenshot(teacher, f"notices-inbox-live-{size}")
 
+    # Nothing reached the other province's teacher, and the notice is a 404 there.
+    expect(outsider.locator("#notice-inbox .empty")).to_be_visible()
+    expect(outsider.locator("#nav-notices-count")).to_be_hidden()
+    assert outsider.goto(f"/notices/{notice.pk}/").status == 404
+
     # Counted before the teacher read it (the reviewer, in the province's audience too, has).
     asgi_server.call(services.compute_notice_stats, notice.pk)
     publisher.goto(f"/notices/{notice.pk}/stats/")
@@ -147,6 +160,16 @@ def test_a_province_notice_is_approved_arrives_live_is_confirmed_and_counted(
     publisher.get_by_role("link", name="海淀区").first.click()
     expect(publisher.locator(".stats-table")).to_contain_text(tree.school_a.name)
     expect(publisher.locator(".bar-chart")).to_contain_text(tree.school_b.name)
+
+    publisher.goto("/notices/sent/")
+    expect(publisher.locator(".notice-item", has_text=TITLE).locator("progress")).to_be_visible()
+    publisher.locator(".notice-search summary").click()
+    publisher.locator("#id_q").fill("网络安全")
+    publisher.get_by_role("button", name="搜索", exact=True).click()
+    expect(publisher.locator(".notice-item", has_text=TITLE)).to_be_visible()
+    no_sideways_scroll(publisher, "the sent notices")
+    screenshot(publisher, f"notices-sent-{size}")
+    publisher.goto(f"/notices/{notice.pk}/stats/")
 
     # 催阅 once; a second time within the hour is refused with the time of the next.
     publisher.locator("#remind-notice").click()
