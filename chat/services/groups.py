@@ -188,7 +188,9 @@ def group_create(
             [Membership(conversation=conversation, user=user, role=MemberRole.OWNER, joined_at=now)]
             + [Membership(conversation=conversation, user=p, joined_at=now) for p in people]
         )
-        conversation = Conversation.objects.select_for_update().select_related("group").get(pk=conversation.pk)
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",)).select_related("group").get(pk=conversation.pk)
+        )
         text = stored_text("%(actor)s created the group %(name)s", actor=user.name, name=name)
         if people:
             text += stored_text(" and invited %(names)s", names=_names(people))
