@@ -134,6 +134,12 @@ def test_statistics_drill_down_exports_and_the_reminder_limit(client, people, tr
 
     first = client.post(reverse("notices:action", args=[notice.pk, "remind"]), follow=True)
     assert '<li class="success">' in first.content.decode()
+    # The teacher who has not confirmed sees the reminder on the inbox row; the one who has does not.
+    client.force_login(people.teacher_b)
+    assert "is-reminded" in client.get(reverse("notices:inbox")).content.decode()
+    client.force_login(people.teacher_a)
+    assert "is-reminded" not in client.get(reverse("notices:inbox")).content.decode()
+    client.force_login(people.bj_publisher)
     second = client.post(reverse("notices:action", args=[notice.pk, "remind"]), follow=True)
     assert second.status_code == 200
     assert '<li class="error">一小时内已催阅过' in second.content.decode()
