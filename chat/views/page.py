@@ -53,6 +53,7 @@ def _labels() -> dict[str, str]:
         "members": _("People"),
         "units": _("Units"),
         "start_failed": _("The conversation could not be started."),
+        "new_below": _("New messages below"),
     }
 
 

@@ -34,7 +34,7 @@
     searchForm: $("chat-search-form"), searchQ: $("chat-search-q"), searchResults: $("chat-search-results"),
     searchClose: $("chat-search-close"), date: $("chat-date"), overlay: $("chat-overlay"), dialogTitle: $("chat-dialog-title"),
     dialogImg: $("chat-dialog-img"), dialogActions: $("chat-dialog-actions"), dialogOk: $("chat-dialog-ok"),
-    dialogCancel: $("chat-dialog-cancel"), menu: $("msg-menu")
+    dialogCancel: $("chat-dialog-cancel"), menu: $("msg-menu"), newPill: $("chat-new-pill")
   };
 
   var S = {
@@ -47,6 +47,7 @@
     blocked: new Set(),      // user ids I refuse messages from
     nodes: new Map(),        // message key -> {sig, node}: elements reused between renders
     typingTimer: null,
+    firstUnread: 0,          // the open conversation's first unread seq when it was opened (以下为新消息)
     lastTypingSent: 0,
     socketWasOpen: false
   };
@@ -371,6 +372,8 @@
     S.msgs = new Map();
     S.nodes = new Map();
     S.hasMore = false;
+    S.firstUnread = conv.unread ? (conv.read_seq || 0) + 1 : 0;
+    el.newPill.hidden = true;
     el.msgList.textContent = "";
     el.typing.textContent = "";
     el.search.hidden = true;
@@ -464,6 +467,8 @@
     li.appendChild(avatar(message.sender.name));
     var body = h("div", "msg-body");
     var bubble = h("div", "bubble");
+    var conv = currentConv();
+    if (!mine && conv && conv.kind === "group") body.appendChild(h("div", "msg-name small muted", message.sender.name));
     if (message.kind === "text") bubble.textContent = message.text;
     else bubble.appendChild(fileBody(message, message.file || {}, pending && pending.preview));
     body.appendChild(bubble);
@@ -484,7 +489,6 @@
           meta.tabIndex = 0;
         } else { meta.classList.add("is-sending"); meta.textContent = L.sending; }
       } else {
-        var conv = currentConv();
         var read = conv && message.seq <= (conv.peer_read_seq || 0);
         meta.classList.add(read ? "is-read" : "is-unread");
         meta.textContent = read ? L.read : L.unread;
@@ -524,6 +528,9 @@
         fragment.appendChild(h("li", "msg-time", stamp(when)));
       }
       previous = when;
+      if (!pendingItem && S.firstUnread && message.seq === S.firstUnread && message.sender.id !== ME) {
+        fragment.appendChild(h("li", "msg-divider", L.new_below));
+      }
       var key = message.id ? "m" + message.id : "p" + message.client_id;
       var read = !pendingItem && message.sender.id === ME && conv && message.seq <= (conv.peer_read_seq || 0);
       var sig = [message.recalled, message.text, read, pendingItem ? pendingItem.status + pendingItem.error : ""].join("|");
@@ -539,7 +546,7 @@
     el.msgList.appendChild(fragment);
     el.older.hidden = !items.length;
     el.older.textContent = S.hasMore ? L.older : L.no_more;
-    if (stick) el.messages.scrollTop = el.messages.scrollHeight;
+    if (stick) { el.messages.scrollTop = el.messages.scrollHeight; el.newPill.hidden = true; }
     else if (options.keep) el.messages.scrollTop = el.messages.scrollHeight - fromBottom;
   }
   function loadOlder(limit) {
@@ -557,7 +564,12 @@
   }
   el.messages.addEventListener("scroll", function () {
     if (el.messages.scrollTop < 80) loadOlder();
-    if (atBottom()) markRead();
+    if (atBottom()) { el.newPill.hidden = true; markRead(); }
+  });
+  el.newPill.addEventListener("click", function () {
+    el.messages.scrollTop = el.messages.scrollHeight;
+    el.newPill.hidden = true;
+    markRead();
   });
   // After a reconnect or a gap: whatever the open conversation has beyond what is shown.
   function loadNewer() {
@@ -959,9 +971,11 @@
     conv.unread = payload.unread;
     if (payload.conversation === S.current) {
       var gap = S.msgs.size && message.seq > lastSeq() + 1;
+      var below = !atBottom();
       addMessage(message);
       if (message.sender.id !== ME) el.typing.textContent = "";
       renderMessages();
+      if (below && message.sender.id !== ME) el.newPill.hidden = false;
       if (gap) loadNewer();
       markRead();
     }

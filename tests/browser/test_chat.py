@@ -201,6 +201,9 @@ def test_two_people_chat_send_a_picture_and_a_file_and_one_catches_up_after_bein
     expect(b.locator("#nav-chat-count")).to_have_text("3")
     row.click()
     expect(b.locator(".msg .bubble", has_text="离线消息 3")).to_be_visible()
+    # 以下为新消息 marks where the unread ones begin.
+    expect(b.locator(".msg-divider")).to_have_text("以下为新消息")
+    expect(b.locator(".msg-divider + .msg")).to_contain_text("离线消息 1")
     texts = [text.strip() for text in b.locator(".msg .bubble").all_inner_texts() if text.strip()]
     assert texts[-3:] == ["离线消息 1", "离线消息 2", "离线消息 3"], texts
     assert texts[0].startswith("李老师您好") and texts[1] == "好的", texts
