@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import User
 from helpdesk.core.events import send_event
@@ -74,7 +75,10 @@ def join_request(*, user: User, conversation_id: int, message: str = "") -> Grou
             raise ChatRefused(_("This group takes members by invitation only."), code="closed")
         if policy == JoinPolicy.OPEN:
             add_members_locked(
-                conversation, user, [user], text=lambda names: stored_text("%(names)s joined the group", names=names)
+                conversation,
+                user,
+                [user],
+                text=lambda names: stored_text(N_("%(names)s joined the group"), names=names),
             )
             return None
         try:
@@ -124,7 +128,7 @@ def join_decide(*, user: User, conversation_id: int, request_id: int, approve: b
                 user,
                 [request.user],
                 text=lambda names: stored_text(
-                    "%(actor)s approved %(names)s joining the group", actor=user.name, names=names
+                    N_("%(actor)s approved %(names)s joining the group"), actor=user.name, names=names
                 ),
             )
         send_event(
@@ -144,7 +148,7 @@ def announcement_publish(*, user: User, conversation_id: int, text: str) -> Grou
         conversation, membership = locked_group(conversation_id, user=user)
         require_admin(membership)
         announcement = GroupAnnouncement.objects.create(conversation=conversation, author=user, text=text)
-        system_message(conversation, user, stored_text("Group announcement: %(text)s", text=text), "announcement")
+        system_message(conversation, user, stored_text(N_("Group announcement: %(text)s"), text=text), "announcement")
     return announcement
 
 
@@ -158,7 +162,7 @@ def announcement_delete(*, user: User, conversation_id: int, announcement_id: in
         if not deleted:
             raise Http404
         system_message(
-            conversation, user, stored_text("%(actor)s deleted an announcement", actor=user.name), "announcement"
+            conversation, user, stored_text(N_("%(actor)s deleted an announcement"), actor=user.name), "announcement"
         )
 
 
@@ -192,7 +196,7 @@ def file_upload(*, user: User, conversation_id: int, upload: UploadedFile) -> Gr
             system_message(
                 conversation,
                 user,
-                stored_text("%(actor)s shared the file %(name)s", actor=user.name, name=name),
+                stored_text(N_("%(actor)s shared the file %(name)s"), actor=user.name, name=name),
                 "file_added",
             )
     except BaseException:
@@ -215,7 +219,7 @@ def file_delete(*, user: User, conversation_id: int, file_id: int) -> None:
         system_message(
             conversation,
             user,
-            stored_text("%(actor)s deleted the shared file %(name)s", actor=user.name, name=shared.name),
+            stored_text(N_("%(actor)s deleted the shared file %(name)s"), actor=user.name, name=shared.name),
             "file_deleted",
         )
         transaction.on_commit(lambda: storage.delete(stored_name))

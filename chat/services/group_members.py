@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import User
 
@@ -37,7 +38,9 @@ def admin_set(*, user: User, conversation_id: int, user_id: int, admin: bool) ->
             target.muted = False if admin else target.muted
             target.save(update_fields=["role", "muted"])
             text = (
-                "%(actor)s made %(name)s an administrator" if admin else "%(actor)s dismissed %(name)s as administrator"
+                N_("%(actor)s made %(name)s an administrator")
+                if admin
+                else N_("%(actor)s dismissed %(name)s as administrator")
             )
             system_message(conversation, user, stored_text(text, actor=user.name, name=target.user.name), "admin")
         return target
@@ -57,7 +60,7 @@ def owner_transfer(*, user: User, conversation_id: int, user_id: int) -> Members
         system_message(
             conversation,
             user,
-            stored_text("%(actor)s made %(name)s the group's owner", actor=user.name, name=target.user.name),
+            stored_text(N_("%(actor)s made %(name)s the group's owner"), actor=user.name, name=target.user.name),
             "owner",
         )
         return target
@@ -73,7 +76,7 @@ def mute_set(*, user: User, conversation_id: int, muted: bool, user_id: int | No
             if conversation.group.all_muted == muted:
                 return
             GroupProfile.objects.filter(pk=conversation.pk).update(all_muted=muted)
-            text = "%(actor)s muted the whole group" if muted else "%(actor)s unmuted the whole group"
+            text = N_("%(actor)s muted the whole group") if muted else N_("%(actor)s unmuted the whole group")
             system_message(conversation, user, stored_text(text, actor=user.name), "muted")
             return
         target = target_member(conversation, user_id)
@@ -83,7 +86,7 @@ def mute_set(*, user: User, conversation_id: int, muted: bool, user_id: int | No
             return
         target.muted = muted
         target.save(update_fields=["muted"])
-        text = "%(actor)s muted %(name)s" if muted else "%(actor)s unmuted %(name)s"
+        text = N_("%(actor)s muted %(name)s") if muted else N_("%(actor)s unmuted %(name)s")
         system_message(conversation, user, stored_text(text, actor=user.name, name=target.user.name), "muted")
 
 
@@ -109,7 +112,7 @@ def member_limit_set(*, user: User, conversation_id: int, limit: int) -> GroupPr
         system_message(
             conversation,
             user,
-            stored_text("%(actor)s set the member limit to %(n)d", actor=user.name, n=limit),
+            stored_text(N_("%(actor)s set the member limit to %(n)d"), actor=user.name, n=limit),
             "profile",
         )
         return profile
@@ -124,7 +127,7 @@ def group_leave(*, user: User, conversation_id: int) -> None:
                 {"group": [_("You own this group: transfer the ownership first, or disband the group.")]}
             )
         drop_member(conversation, membership, "left")
-        system_message(conversation, user, stored_text("%(actor)s left the group", actor=user.name), "member_left")
+        system_message(conversation, user, stored_text(N_("%(actor)s left the group"), actor=user.name), "member_left")
 
 
 def group_disband(*, user: User, conversation_id: int) -> None:
@@ -133,5 +136,7 @@ def group_disband(*, user: User, conversation_id: int) -> None:
     with transaction.atomic():
         conversation, membership = locked_group(conversation_id, user=user)
         require_owner(membership)
-        system_message(conversation, user, stored_text("%(actor)s disbanded the group", actor=user.name), "disbanded")
+        system_message(
+            conversation, user, stored_text(N_("%(actor)s disbanded the group"), actor=user.name), "disbanded"
+        )
         GroupProfile.objects.filter(pk=conversation.pk).update(disbanded_at=timezone.now())

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from accounts.models import User
 from helpdesk.core.events import send_event, send_events
@@ -144,7 +145,7 @@ def _people(user_ids: Iterable[int]) -> list[User]:
 def _names(people: list[User], limit: int = 10) -> str:
     names = "、".join(person.name or person.username for person in people[:limit])
     if len(people) > limit:
-        names += stored_text(" and %(n)d more", n=len(people) - limit)
+        names += stored_text(N_(" and %(n)d more"), n=len(people) - limit)
     return names
 
 
@@ -191,14 +192,14 @@ def group_create(
         conversation = (
             Conversation.objects.select_for_update(of=("self",)).select_related("group").get(pk=conversation.pk)
         )
-        text = stored_text("%(actor)s created the group %(name)s", actor=user.name, name=name)
+        text = stored_text(N_("%(actor)s created the group %(name)s"), actor=user.name, name=name)
         if people:
-            text += stored_text(" and invited %(names)s", names=_names(people))
+            text += stored_text(N_(" and invited %(names)s"), names=_names(people))
         system_message(conversation, user, text, "created")
         if announcement:
             GroupAnnouncement.objects.create(conversation=conversation, author=user, text=announcement, created_at=now)
             system_message(
-                conversation, user, stored_text("Group announcement: %(text)s", text=announcement), "announcement"
+                conversation, user, stored_text(N_("Group announcement: %(text)s"), text=announcement), "announcement"
             )
     return conversation
 
@@ -241,7 +242,7 @@ def group_update(
         if name is not None and name != conversation.name:
             conversation.name = name
             Conversation.objects.filter(pk=conversation.pk).update(name=name)
-            said.append(stored_text("%(actor)s renamed the group to %(name)s", actor=user.name, name=name))
+            said.append(stored_text(N_("%(actor)s renamed the group to %(name)s"), actor=user.name, name=name))
         if description is not None:
             profile.description = description
         if join_policy is not None:
@@ -256,7 +257,7 @@ def group_update(
                 storage = profile.avatar.storage
                 transaction.on_commit(lambda: storage.delete(old))
         profile.save()
-        text = "；".join(said) or stored_text("%(actor)s changed the group's settings", actor=user.name)
+        text = "；".join(said) or stored_text(N_("%(actor)s changed the group's settings"), actor=user.name)
         system_message(conversation, user, text, "profile")
     return conversation
 
@@ -305,7 +306,9 @@ def members_add(*, user: User, conversation_id: int, user_ids: Iterable[int]) ->
             conversation,
             user,
             people,
-            text=lambda names: stored_text("%(actor)s invited %(names)s to the group", actor=user.name, names=names),
+            text=lambda names: stored_text(
+                N_("%(actor)s invited %(names)s to the group"), actor=user.name, names=names
+            ),
         )
 
 
@@ -344,7 +347,7 @@ def member_remove(*, user: User, conversation_id: int, user_id: int) -> None:
         system_message(
             conversation,
             user,
-            stored_text("%(actor)s removed %(name)s from the group", actor=user.name, name=target.user.name),
+            stored_text(N_("%(actor)s removed %(name)s from the group"), actor=user.name, name=target.user.name),
             "member_removed",
         )
 
