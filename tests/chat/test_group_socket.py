@@ -1,0 +1,60 @@
+"""Groups over the socket (the ASGI application in process, on both channel layers): every member's
+socket receives a group message once; a removed member's socket is told once and then hears
+nothing more of the group, at once, while the others keep receiving."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connections
+
+from accounts import services as account_services
+from chat.services import groups as group_services
+from tests.chat.test_socket import next_of, open_socket, send_frame, until_pong
+from tests.factories import UserFactory
+from tests.helpdesk.conftest import channel_layer  # noqa: F401 - the fixture, on both layers
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    await database_sync_to_async(connections.close_all)()
+
+
+@database_sync_to_async
+def a_group_of_three():
+    owner, member, leaver = UserFactory(name="张伟"), UserFactory(name="李娜"), UserFactory(name="王芳")
+    conversation = group_services.group_create(user=owner, name="教研组", member_ids=[member.pk, leaver.pk])
+    keys = {user.pk: account_services.token_issue(user=user).key for user in (owner, member, leaver)}
+    return owner, member, leaver, conversation.pk, keys
+
+
+async def test_a_removed_member_stops_receiving_at_once(channel_layer):  # noqa: F811
+    owner, member, leaver, group, keys = await a_group_of_three()
+    sockets = {user.pk: await open_socket(keys[user.pk]) for user in (owner, member, leaver)}
+    await sockets[member.pk].send_json_to(send_frame(group, "大家好", "g-1"))
+    ack = await next_of(sockets[member.pk], "chat.ack")
+    for user in (owner, leaver):
+        frame = await next_of(sockets[user.pk], "chat.message")
+        assert frame["payload"]["message"]["seq"] == ack["payload"]["seq"]
+    await database_sync_to_async(group_services.member_remove)(user=owner, conversation_id=group, user_id=leaver.pk)
+    removed = await next_of(sockets[leaver.pk], "chat.group_removed")
+    assert removed["payload"] == {"conversation": group, "reason": "removed"}
+    await sockets[member.pk].send_json_to(send_frame(group, "王芳听不到", "g-2"))
+    await next_of(sockets[member.pk], "chat.ack")
+    texts = []
+    while not texts or texts[-1] != "王芳听不到":
+        texts.append((await next_of(sockets[owner.pk], "chat.message"))["payload"]["message"]["text"])
+    # The removed member's socket heard nothing after its chat.group_removed; its sends are refused.
+    assert until_pong_types(await until_pong(sockets[leaver.pk])) == []
+    await sockets[leaver.pk].send_json_to(send_frame(group, "还在吗", "g-3"))
+    error = await next_of(sockets[leaver.pk], "error")
+    assert error["payload"]["code"] == "not_found"
+    for socket in sockets.values():
+        await socket.disconnect()
+
+
+def until_pong_types(frames: list[dict]) -> list[str]:
+    return [frame["type"] for frame in frames if frame["type"].startswith("chat.")]
