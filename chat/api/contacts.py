@@ -36,7 +36,8 @@ ERROR_429_REQUEST = OpenApiResponse(
     "hours ago), `rate_limited` (too many requests in an hour)."
 )
 _USER = OpenApiParameter("user_id", OpenApiTypes.INT, OpenApiParameter.PATH)
-_ID = OpenApiParameter("pk", OpenApiTypes.INT, OpenApiParameter.PATH)
+_REQUEST = OpenApiParameter("request_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+_GROUP = OpenApiParameter("group_id", OpenApiTypes.INT, OpenApiParameter.PATH)
 
 
 class PeopleSearchView(APIView):
@@ -118,7 +119,7 @@ class FriendRequestsSeenView(APIView):
 
 class FriendRequestDecideView(ChatAPIMixin, APIView):
     @extend_schema(
-        parameters=[_ID],
+        parameters=[_REQUEST],
         request=ChatDecisionSerializer,
         responses={200: ChatFriendRequestSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
         description=(
@@ -126,9 +127,9 @@ class FriendRequestDecideView(ChatAPIMixin, APIView):
             "one-to-one conversation; both sides get chat.friend_request_decided."
         ),
     )
-    def post(self, request, pk: int):
+    def post(self, request, request_id: int):
         params = validated(ChatDecisionSerializer, request.data)
-        decided = contacts.friend_request_decide(user=request.user, request_id=pk, accept=params["accept"])
+        decided = contacts.friend_request_decide(user=request.user, request_id=request_id, accept=params["accept"])
         return Response(ChatFriendRequestSerializer(decided).data)
 
 
@@ -199,25 +200,25 @@ class FriendGroupListView(ChatAPIMixin, APIView):
 
 class FriendGroupDetailView(ChatAPIMixin, APIView):
     @extend_schema(
-        parameters=[_ID],
+        parameters=[_GROUP],
         request=ChatFriendGroupInputSerializer,
         responses={200: ChatFriendGroupSerializer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404},
         description="Rename a friend group.",
     )
-    def patch(self, request, pk: int):
+    def patch(self, request, group_id: int):
         params = validated(ChatFriendGroupInputSerializer, request.data)
         return Response(
             ChatFriendGroupSerializer(
-                contacts.friend_group_rename(user=request.user, group_id=pk, name=params["name"])
+                contacts.friend_group_rename(user=request.user, group_id=group_id, name=params["name"])
             ).data
         )
 
     @extend_schema(
-        parameters=[_ID],
+        parameters=[_GROUP],
         request=None,
         responses={204: None, 401: ERROR_401, 404: ERROR_404},
         description="Delete a friend group; its friends go back to 我的好友.",
     )
-    def delete(self, request, pk: int):
-        contacts.friend_group_delete(user=request.user, group_id=pk)
+    def delete(self, request, group_id: int):
+        contacts.friend_group_delete(user=request.user, group_id=group_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,6 @@ anyone else), except 查找群组 (``search/``) and ``join/``."""
 from __future__ import annotations
 
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, renderers, status
 from rest_framework.decorators import action
@@ -356,7 +355,7 @@ class GroupViewSet(ChatAPIMixin, GenericViewSet):
         return private_file_response(shared.file, filename=shared.name, content_type=shared.content_type)
 
     @extend_schema(
-        responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY), 401: ERROR_401, 404: ERROR_404},
+        responses={**DOWNLOAD_RESPONSES, 401: ERROR_401, 404: ERROR_404},
         description="The group's avatar (members only).",
     )
     @action(detail=True, methods=["get"], renderer_classes=[renderers.JSONRenderer, PassthroughRenderer])

@@ -18,13 +18,13 @@ urlpatterns = [
     path("chat/friend-requests/", contacts.FriendRequestListView.as_view(), name="api-chat-friend-requests"),
     path("chat/friend-requests/seen/", contacts.FriendRequestsSeenView.as_view(), name="api-chat-friend-requests-seen"),
     path(
-        "chat/friend-requests/<int:pk>/decide/",
+        "chat/friend-requests/<int:request_id>/decide/",
         contacts.FriendRequestDecideView.as_view(),
         name="api-chat-friend-request-decide",
     ),
     path("chat/friends/", contacts.FriendListView.as_view(), name="api-chat-friends"),
     path("chat/friends/<int:user_id>/", contacts.FriendDetailView.as_view(), name="api-chat-friend"),
     path("chat/friend-groups/", contacts.FriendGroupListView.as_view(), name="api-chat-friend-groups"),
-    path("chat/friend-groups/<int:pk>/", contacts.FriendGroupDetailView.as_view(), name="api-chat-friend-group"),
+    path("chat/friend-groups/<int:group_id>/", contacts.FriendGroupDetailView.as_view(), name="api-chat-friend-group"),
     *router.urls,
 ]
