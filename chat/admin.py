@@ -4,7 +4,7 @@ either."""
 
 from django.contrib import admin
 
-from .models import Block, Conversation, Membership, Message
+from .models import Block, Conversation, FriendRequest, GroupFile, GroupProfile, Membership, Message
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,7 +17,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class MembershipInline(admin.TabularInline):
     model = Membership
-    fields = ("user", "role", "joined_at", "read_seq")
+    fields = ("user", "role", "muted", "joined_at", "read_seq")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -50,3 +50,29 @@ class BlockAdmin(ReadOnlyAdmin):
     list_display = ("blocker", "blocked", "created_at")
     search_fields = ("blocker__username", "blocker__name", "blocked__username", "blocked__name")
     list_select_related = ("blocker", "blocked")
+
+
+# --- Contacts and groups (issue 16): read-only too; changes go through chat.services ----------------
+@admin.register(GroupProfile)
+class GroupProfileAdmin(ReadOnlyAdmin):
+    list_display = ("number", "conversation", "join_policy", "member_limit", "all_muted", "disbanded_at")
+    list_filter = ("join_policy", "all_muted")
+    search_fields = ("number", "conversation__name")
+    list_select_related = ("conversation",)
+    exclude = ("avatar",)
+
+
+@admin.register(FriendRequest)
+class FriendRequestAdmin(ReadOnlyAdmin):
+    list_display = ("from_user", "to_user", "status", "created_at", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("from_user__username", "from_user__name", "to_user__username", "to_user__name")
+    list_select_related = ("from_user", "to_user")
+
+
+@admin.register(GroupFile)
+class GroupFileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "conversation", "uploader", "size", "created_at")
+    search_fields = ("name", "conversation__name")
+    list_select_related = ("conversation", "uploader")
+    exclude = ("file",)

@@ -32,16 +32,20 @@ class FriendRequestStatus(models.TextChoices):
 class FriendRequest(models.Model):
     """添加好友: ``from_user`` asks ``to_user`` with a verification message (验证信息)."""
 
-    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("from"), on_delete=models.CASCADE, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.CASCADE, related_name="+"
+    )
     message = models.CharField(_("verification message"), max_length=200, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=FriendRequestStatus.choices, default=FriendRequestStatus.PENDING
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     # The recipient has seen it in their list: the "new requests" badge counts the unseen pending ones.
-    seen_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(_("seen at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("friend request")
@@ -61,7 +65,9 @@ class FriendRequest(models.Model):
 class FriendGroup(models.Model):
     """分组: a user's named, ordered group of friends."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_friend_groups")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="chat_friend_groups"
+    )
     name = models.CharField(_("name"), max_length=30)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -78,9 +84,20 @@ class FriendGroup(models.Model):
 class Friendship(models.Model):
     """One side of a friendship: two rows per pair, each side with its own group and remark name."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_friendships")
-    friend = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey(FriendGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="friends")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="chat_friendships"
+    )
+    friend = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("friend"), on_delete=models.CASCADE, related_name="+"
+    )
+    group = models.ForeignKey(
+        FriendGroup,
+        verbose_name=_("friend group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="friends",
+    )
     remark = models.CharField(_("remark name"), max_length=30, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -106,13 +123,21 @@ def _group_upload_to(instance, filename: str) -> str:
 
 class GroupProfile(models.Model):
     conversation = models.OneToOneField(
-        "chat.Conversation", on_delete=models.CASCADE, primary_key=True, related_name="group"
+        "chat.Conversation",
+        verbose_name=_("conversation"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="group",
     )
     number = models.CharField(_("group number"), max_length=12, unique=True)
     description = models.TextField(_("description"), blank=True, max_length=500)
-    avatar = models.FileField(storage=private_storage, upload_to=_group_upload_to, blank=True, max_length=300)
-    avatar_content_type = models.CharField(max_length=150, blank=True)
-    join_policy = models.CharField(max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.APPROVAL)
+    avatar = models.FileField(
+        _("avatar"), storage=private_storage, upload_to=_group_upload_to, blank=True, max_length=300
+    )
+    avatar_content_type = models.CharField(_("content type"), max_length=150, blank=True)
+    join_policy = models.CharField(
+        _("join policy"), max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.APPROVAL
+    )
     members_can_invite = models.BooleanField(_("members may invite"), default=True)
     all_muted = models.BooleanField(_("whole group muted"), default=False)
     member_limit = models.PositiveIntegerField(_("member limit"), default=GROUP_MEMBER_LIMIT_DEFAULT)
@@ -142,15 +167,26 @@ class JoinRequestStatus(models.TextChoices):
 class GroupJoinRequest(models.Model):
     """查找群组 → 申请加入: an administrator approves or declines."""
 
-    conversation = models.ForeignKey("chat.Conversation", on_delete=models.CASCADE, related_name="join_requests")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    message = models.CharField(_("message"), max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=JoinRequestStatus.choices, default=JoinRequestStatus.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    conversation = models.ForeignKey(
+        "chat.Conversation", verbose_name=_("group"), on_delete=models.CASCADE, related_name="join_requests"
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    message = models.CharField(_("message"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JoinRequestStatus.choices, default=JoinRequestStatus.PENDING
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("group join request")
@@ -168,10 +204,14 @@ class GroupJoinRequest(models.Model):
 class GroupAnnouncement(models.Model):
     """群公告: the newest is pinned (shown on top); older ones stay listed."""
 
-    conversation = models.ForeignKey("chat.Conversation", on_delete=models.CASCADE, related_name="announcements")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    conversation = models.ForeignKey(
+        "chat.Conversation", verbose_name=_("group"), on_delete=models.CASCADE, related_name="announcements"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
     text = models.TextField(_("text"), max_length=2000)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("group announcement")
@@ -185,13 +225,17 @@ class GroupAnnouncement(models.Model):
 class GroupFile(models.Model):
     """群共享: a file in the group's shared space (private storage, members only)."""
 
-    conversation = models.ForeignKey("chat.Conversation", on_delete=models.CASCADE, related_name="shared_files")
-    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    file = models.FileField(storage=private_storage, upload_to=_group_upload_to, max_length=300)
-    name = models.CharField(max_length=ORIGINAL_NAME_MAX)
-    content_type = models.CharField(max_length=150)
-    size = models.BigIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    conversation = models.ForeignKey(
+        "chat.Conversation", verbose_name=_("group"), on_delete=models.CASCADE, related_name="shared_files"
+    )
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(_("file"), storage=private_storage, upload_to=_group_upload_to, max_length=300)
+    name = models.CharField(_("file name"), max_length=ORIGINAL_NAME_MAX)
+    content_type = models.CharField(_("content type"), max_length=150)
+    size = models.BigIntegerField(_("size (bytes)"))
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("group shared file")

@@ -260,3 +260,18 @@ def test_bad_input_is_400_with_field_messages(zhang, group, act):
     assert act(zhang, "post", f"/groups/{group['id']}/members/", {"users": []}).status_code == 400
     assert act(zhang, "post", f"/groups/{group['id']}/admins/", {"user": 987654, "admin": True}).status_code == 400
     assert client_for(zhang).get(f"{API}/groups/search/").status_code == 400
+
+
+def test_the_back_office_lists_groups_requests_and_files_in_chinese(client, zhang, li, group, act):
+    import re
+
+    from django.urls import reverse
+
+    act(zhang, "post", "/friend-requests/", {"user": UserFactory().pk})
+    act(li, "post", f"/groups/{group['id']}/files/", {"file": _text_file()}, fmt="multipart")
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for name in ("groupprofile", "friendrequest", "groupfile"):
+        page = client.get(reverse(f"admin:chat_{name}_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+        assert page.status_code == 200
+        headers = re.findall(r'<th scope="col"[^>]*>.*?<a [^>]*>(.*?)</a>', page.content.decode(), re.S)
+        assert headers and all(re.search(r"[\u4e00-\u9fff]", h) for h in headers), (name, headers)
