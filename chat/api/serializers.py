@@ -61,7 +61,13 @@ class ChatMessageSerializer(serializers.Serializer):
         help_text=_("The message's number in its conversation: 1, 2, 3 … without gaps, in the order stored."),
     )
     sender = ChatSenderSerializer(read_only=True)
-    kind = serializers.CharField(read_only=True, help_text=_("text, image or file."))
+    kind = serializers.CharField(
+        read_only=True,
+        help_text=_(
+            "text, image, file, or system: a group's change told in `text` (张伟 将 李娜 移出了群组); its sender "
+            "is who made the change."
+        ),
+    )
     text = serializers.CharField(read_only=True, help_text=_("Empty for images, files and recalled messages."))
     file = ChatFileSerializer(read_only=True, allow_null=True, help_text=_("An image or file; null otherwise."))
     client_id = serializers.CharField(
@@ -80,7 +86,9 @@ class ChatMessageSerializer(serializers.Serializer):
 class ChatConversationSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="conversation.id", read_only=True)
     kind = serializers.CharField(
-        source="conversation.kind", read_only=True, help_text=_("direct (one-to-one) or group (coming).")
+        source="conversation.kind",
+        read_only=True,
+        help_text=_("direct (one-to-one) or group (its details: GET /api/v1/chat/groups/{id}/)."),
     )
     name = serializers.SerializerMethodField(help_text=_("What to title it: the other person's name, or the group's."))
     peer = ChatPersonSerializer(read_only=True, allow_null=True, help_text=_("A one-to-one's other person."))

@@ -259,6 +259,8 @@ def message_recall(*, user: User, conversation_id: int, message_id: int) -> Mess
     message = selectors.message_get(user=user, conversation_id=conversation_id, pk=message_id)
     if message.sender_id != user.pk:
         raise ChatRefused(_("You can only recall your own messages."), code="not_sender")
+    if message.kind == MessageKind.SYSTEM:  # a group's record of a change is not taken back
+        raise ChatRefused(_("You can only recall your own messages."), code="not_sender")
     if message.recalled_at is not None:
         return message
     now = timezone.now()

@@ -275,3 +275,10 @@ def test_the_back_office_lists_groups_requests_and_files_in_chinese(client, zhan
         assert page.status_code == 200
         headers = re.findall(r'<th scope="col"[^>]*>.*?<a [^>]*>(.*?)</a>', page.content.decode(), re.S)
         assert headers and all(re.search(r"[\u4e00-\u9fff]", h) for h in headers), (name, headers)
+
+
+def test_a_system_message_cannot_be_recalled_by_whoever_made_the_change(zhang, group, act):
+    first = Message.objects.filter(conversation_id=group["id"]).order_by("seq").first()
+    refused = act(zhang, "post", f"/conversations/{group['id']}/messages/{first.pk}/recall/", {})
+    assert refused.status_code == 403 and refused.json()["code"] == "not_sender"
+    assert Message.objects.get(pk=first.pk).recalled_at is None
