@@ -41,7 +41,9 @@ class Client:
     def __init__(self, user_id: int, key: str, servers: list[DaphneProcess]) -> None:
         self.user_id, self.key, self.servers = user_id, key, servers
         self.sock = None
-        self.last_id: int | None = None
+        # A new account has no events yet: resume from 0, so that nothing sent before the first
+        # chat.message frame (while the first socket was being dropped) is skipped.
+        self.last_id = 0
         self.received: dict[int, list[int]] = defaultdict(list)  # conversation -> seqs in arrival order
         self.message_ids: list[int] = []
         self.acks: dict[str, asyncio.Future] = {}
@@ -57,7 +59,7 @@ class Client:
         delay = 0.1
         while True:
             server = random.choice(self.servers)
-            token = self.key if self.last_id is None else f"{self.key}&last_event_id={self.last_id}"
+            token = f"{self.key}&last_event_id={self.last_id}"
             try:
                 self.sock = await open_socket("127.0.0.1", server.port, token, timeout=10)
                 break
@@ -149,6 +151,29 @@ def stored_messages() -> list[tuple[int, int, int, int]]:
         connections.close_all()
 
 
+def diagnose(clients: dict, expected: dict) -> str:
+    """Where each missing message stands: its stored event for the recipient, what the client saw."""
+    from helpdesk.core.models import StoredEvent
+
+    lines = []
+    try:
+        for uid, client in clients.items():
+            for message_id in sorted(expected[uid] - set(client.message_ids)):
+                event = StoredEvent.objects.filter(
+                    user_id=uid, type="chat.message", payload__message__id=message_id
+                ).first()
+                seqs = sorted(StoredEvent.objects.filter(user_id=uid).values_list("seq", flat=True))
+                lines.append(
+                    f"user {uid} misses message {message_id}: stored as event "
+                    f"{event.seq if event else None} at {event.created_at if event else None}; "
+                    f"client last_id {client.last_id}, events stored {len(seqs)} (max {seqs[-1] if seqs else 0}), "
+                    f"client reconnects {client.reconnects}"
+                )
+    finally:
+        connections.close_all()
+    return "\n".join(lines)
+
+
 def test_nothing_is_lost_while_sockets_drop_and_redis_restarts(own_redis, tmp_path):  # noqa: F811
     url, restart_redis = own_redis
     servers = [
@@ -222,6 +247,8 @@ def test_nothing_is_lost_while_sockets_drop_and_redis_restarts(own_redis, tmp_pa
             f"reconnects, {sum(c.resends for c in clients.values())} resends, Redis restarted "
             f"{'once' if outcome['restarted'] else 'never'}, {outcome['seconds']} s"
         )
+        if missing:
+            print(diagnose(clients, expected))
         assert outcome["restarted"]
         assert sum(c.resyncs for c in clients.values()) == 0
         assert len(stored) == per_user * USERS  # every message once, whatever the resends
