@@ -73,7 +73,7 @@ def test_a_run_killed_half_way_leaves_it_scheduled_and_the_next_run_publishes_it
         assert NoticeTarget.objects.filter(notice=notice).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_runs_at_once_publish_each_notice_once(publish):
     require_postgres()
     when = timezone.now() + timedelta(minutes=5)
@@ -107,7 +107,7 @@ workflow.publish_due()
 """
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_process_killed_mid_task_publishes_nothing_and_the_next_run_publishes_once(publish):
     """A real worker process, killed (SIGKILL) while it holds the notice: the database rolls its work
     back; another run meanwhile skips the locked notice; the next run publishes it exactly once."""
