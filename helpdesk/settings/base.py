@@ -203,8 +203,11 @@ if REDIS_URL:
                 # Messages waiting in a process's inbox (one Redis key per process, whatever its
                 # sockets) before group_send drops more (channels_redis's default: 100). A process
                 # busy with a storm of sockets falls behind for seconds; at 100 the bench's watcher
-                # lost events while it caught up. Messages older than ``expiry`` (60 s) still go.
-                "capacity": 1000,
+                # lost events while it caught up. A message to a chat group is one send per member
+                # (each member's own numbered event), so a process holding 2,000 members' sockets
+                # gets 2,000 at once: at 1,000 the rest were dropped and came only with each
+                # socket's next ping (bench_groups). Messages older than ``expiry`` (60 s) still go.
+                "capacity": 20000,
             },
         }
     }
