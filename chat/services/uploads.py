@@ -12,33 +12,33 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 
-from helpdesk.core.files import FileKind, UploadPolicy, file_digest
+from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 THUMBNAIL_SIDE = 320
 
 # What colleagues send each other: pictures and screenshots, documents, archives. Nothing
 # executable or scriptable (no SVG: it can carry script).
-ALLOWED_EXTENSIONS: dict[str, FileKind] = {
-    "jpg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "jpeg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "png": FileKind("image/png", "image", ("PNG",)),
-    "gif": FileKind("image/gif", "image", ("GIF",)),
-    "webp": FileKind("image/webp", "image", ("WEBP",)),
-    "bmp": FileKind("image/bmp", "image", ("BMP", "DIB")),
-    "txt": FileKind("text/plain", "text"),
-    "csv": FileKind("text/csv", "text"),
-    "pdf": FileKind("application/pdf", "pdf"),
-    "doc": FileKind("application/msword", "ole", ("WordDocument",)),
-    "xls": FileKind("application/vnd.ms-excel", "ole", ("Workbook", "Book")),
-    "ppt": FileKind("application/vnd.ms-powerpoint", "ole", ("PowerPoint Document",)),
-    "docx": FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ooxml", ("word/",)),
-    "xlsx": FileKind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ooxml", ("xl/",)),
-    "pptx": FileKind("application/vnd.openxmlformats-officedocument.presentationml.presentation", "ooxml", ("ppt/",)),
-    "zip": FileKind("application/zip", "zip"),
-    "rar": FileKind("application/vnd.rar", "magic", ("rar",)),
-    "7z": FileKind("application/x-7z-compressed", "magic", ("7z",)),
-}
+ALLOWED_EXTENSIONS: dict[str, FileKind] = file_kinds(
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "webp",
+    "bmp",
+    "txt",
+    "csv",
+    "pdf",
+    "doc",
+    "xls",
+    "ppt",
+    "docx",
+    "xlsx",
+    "pptx",
+    "zip",
+    "rar",
+    "7z",
+)
 
 
 def upload_policy() -> UploadPolicy:

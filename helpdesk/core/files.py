@@ -1,6 +1,7 @@
-"""Files every app keeps: private storage that no URL maps to, one upload policy object (which types,
-how large, each checked by its content rather than its name) that each app fills in and passes, and
-the response that sends a stored file back.
+"""Files every app keeps: private storage that no URL maps to, one catalogue of file kinds (how each
+extension's content is checked), one upload policy object (which of those kinds, how large, each
+checked by its content rather than its name) that each app fills in and passes, and the response that
+sends a stored file (or an app's attachment row) back.
 
 Nothing here knows a ticket, a notice or a chat: an app decides which kinds of file it takes
 (``UploadPolicy(kinds=..., max_bytes=...)``), checks permissions itself, and stores the file in a
@@ -16,6 +17,7 @@ import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import filetype
 from django.conf import settings
@@ -67,6 +69,39 @@ class FileKind:
     check: str
     # ooxml: the part directory; ole: the streams of which one must exist; magic: filetype extensions.
     detail: tuple[str, ...] = ()
+
+
+# Every kind of file some app takes, by lower-case extension: how a .docx is checked is a fact about
+# .docx, not about tickets or notices, so it is written once. Nothing executable or scriptable is
+# here (no html, svg, js, exe, bat): an app cannot take what the catalogue does not know.
+FILE_KINDS: Mapping[str, FileKind] = {
+    "jpg": FileKind("image/jpeg", "image", ("JPEG",)),
+    "jpeg": FileKind("image/jpeg", "image", ("JPEG",)),
+    "png": FileKind("image/png", "image", ("PNG",)),
+    "gif": FileKind("image/gif", "image", ("GIF",)),
+    "webp": FileKind("image/webp", "image", ("WEBP",)),
+    "bmp": FileKind("image/bmp", "image", ("BMP", "DIB")),
+    "txt": FileKind("text/plain", "text"),
+    "log": FileKind("text/plain", "text"),
+    "csv": FileKind("text/csv", "text"),
+    "pdf": FileKind("application/pdf", "pdf"),
+    "doc": FileKind("application/msword", "ole", ("WordDocument",)),
+    "xls": FileKind("application/vnd.ms-excel", "ole", ("Workbook", "Book")),
+    "ppt": FileKind("application/vnd.ms-powerpoint", "ole", ("PowerPoint Document",)),
+    "docx": FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ooxml", ("word/",)),
+    "xlsx": FileKind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ooxml", ("xl/",)),
+    "pptx": FileKind("application/vnd.openxmlformats-officedocument.presentationml.presentation", "ooxml", ("ppt/",)),
+    "zip": FileKind("application/zip", "zip"),
+    # Chinese users bundle files as rar and 7z as often as zip.
+    "rar": FileKind("application/vnd.rar", "magic", ("rar",)),
+    "7z": FileKind("application/x-7z-compressed", "magic", ("7z",)),
+}
+
+
+def file_kinds(*extensions: str) -> dict[str, FileKind]:
+    """The catalogue's kinds for these extensions, in the order given (an app's ``UploadPolicy.kinds``).
+    An extension the catalogue does not know is a KeyError at import, not a file type let through."""
+    return {ext: FILE_KINDS[ext] for ext in extensions}
 
 
 def is_inline_type(content_type: str) -> bool:
@@ -301,3 +336,19 @@ def private_file_response(file: File, *, filename: str, content_type: str) -> Fi
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+class StoredAttachment(Protocol):
+    """What every app's attachment row has: the stored file, the uploader's (sanitised) name and the
+    content type the bytes were checked against."""
+
+    file: File
+    original_name: str
+    content_type: str
+
+
+def attachment_response(attachment: StoredAttachment) -> FileResponse:
+    """``private_file_response`` for an app's attachment row, under the name it was uploaded with."""
+    return private_file_response(
+        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
+    )

@@ -16,7 +16,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from helpdesk.core.api.delta import DeltaPagination, SyncTokenPagination
 from helpdesk.core.api.serializers import ErrorSerializer, validated
-from helpdesk.core.files import private_file_response
+from helpdesk.core.files import attachment_response
 from orgtree.models import OrgUnit
 
 from .. import search, selectors, services
@@ -383,6 +383,4 @@ class ArticleViewSet(RevisionActions, GenericViewSet):
             attachment = selectors.attachment_get(user=request.user, article_id=pk, pk=attachment_id)
         except Http404:
             raise exceptions.NotFound() from None
-        return private_file_response(
-            attachment.file, filename=attachment.original_name, content_type=attachment.content_type
-        )
+        return attachment_response(attachment)

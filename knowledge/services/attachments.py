@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.files import FileKind, UploadPolicy, file_digest
+from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds
 
 from .. import selectors
 from ..models import Article, ArticleAttachment
@@ -19,18 +19,9 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 MAX_PER_ARTICLE = 20
 
 # Screenshots, documents and archives a how-to needs; nothing executable or scriptable.
-ALLOWED_EXTENSIONS: dict[str, FileKind] = {
-    "jpg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "jpeg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "png": FileKind("image/png", "image", ("PNG",)),
-    "gif": FileKind("image/gif", "image", ("GIF",)),
-    "txt": FileKind("text/plain", "text"),
-    "pdf": FileKind("application/pdf", "pdf"),
-    "docx": FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ooxml", ("word/",)),
-    "xlsx": FileKind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ooxml", ("xl/",)),
-    "pptx": FileKind("application/vnd.openxmlformats-officedocument.presentationml.presentation", "ooxml", ("ppt/",)),
-    "zip": FileKind("application/zip", "zip"),
-}
+ALLOWED_EXTENSIONS: dict[str, FileKind] = file_kinds(
+    "jpg", "jpeg", "png", "gif", "txt", "pdf", "docx", "xlsx", "pptx", "zip"
+)
 
 
 def upload_policy() -> UploadPolicy:

@@ -11,7 +11,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from helpdesk.core.api.serializers import validated
-from helpdesk.core.files import private_file_response
+from helpdesk.core.files import attachment_response
 
 from .. import selectors, services
 from .common import DOWNLOAD_RESPONSES, ERROR_400, ERROR_401, ERROR_404
@@ -68,6 +68,4 @@ class NoticeFilesMixin:
             attachment = selectors.attachment_get(user=request.user, notice_id=pk, pk=attachment_id)
         except Http404:
             raise exceptions.NotFound() from None
-        return private_file_response(
-            attachment.file, filename=attachment.original_name, content_type=attachment.content_type
-        )
+        return attachment_response(attachment)

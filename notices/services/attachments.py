@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.files import FileKind, UploadPolicy, file_digest
+from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds
 
 from .. import selectors
 from ..models import Notice, NoticeAttachment, TimelineAction
@@ -20,20 +20,9 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 MAX_PER_NOTICE = 20
 
 # What notices carry: documents, spreadsheets, slides, images, archives; nothing executable.
-ALLOWED_EXTENSIONS: dict[str, FileKind] = {
-    "jpg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "jpeg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "png": FileKind("image/png", "image", ("PNG",)),
-    "txt": FileKind("text/plain", "text"),
-    "pdf": FileKind("application/pdf", "pdf"),
-    "doc": FileKind("application/msword", "ole", ("WordDocument",)),
-    "xls": FileKind("application/vnd.ms-excel", "ole", ("Workbook", "Book")),
-    "ppt": FileKind("application/vnd.ms-powerpoint", "ole", ("PowerPoint Document",)),
-    "docx": FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ooxml", ("word/",)),
-    "xlsx": FileKind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ooxml", ("xl/",)),
-    "pptx": FileKind("application/vnd.openxmlformats-officedocument.presentationml.presentation", "ooxml", ("ppt/",)),
-    "zip": FileKind("application/zip", "zip"),
-}
+ALLOWED_EXTENSIONS: dict[str, FileKind] = file_kinds(
+    "jpg", "jpeg", "png", "txt", "pdf", "doc", "xls", "ppt", "docx", "xlsx", "pptx", "zip"
+)
 
 
 def upload_policy() -> UploadPolicy:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from helpdesk.core.files import private_file_response
+from helpdesk.core.files import attachment_response
 from helpdesk.core.forms import apply_errors
 from helpdesk.core.search import has_words
 from orgtree.models import OrgLevel
@@ -241,6 +241,4 @@ def attachment_delete(request: HttpRequest, pk: int, attachment_id: int) -> Http
 @login_required
 def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> HttpResponse:
     attachment = selectors.attachment_get(user=request.user, notice_id=pk, pk=attachment_id)
-    return private_file_response(
-        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
-    )
+    return attachment_response(attachment)

@@ -592,7 +592,7 @@ class TicketViewSet(GenericViewSet):
         pagination_class=None,
     )
     def attachment_download(self, request, pk=None, attachment_id=None):
-        from ..views.attachments import attachment_response
+        from helpdesk.core.files import attachment_response
 
         ticket = self.get_object()
         attachment = selectors.ticket_attachments(user=request.user, ticket=ticket).filter(pk=attachment_id).first()

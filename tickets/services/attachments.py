@@ -20,6 +20,7 @@ from helpdesk.core.files import (
     FileKind,
     UploadPolicy,
     file_digest,
+    file_kinds,
     is_inline_type,
     sanitize_filename,
 )
@@ -33,29 +34,28 @@ DEFAULT_MAX_PER_MESSAGE = 10
 
 
 # What a support ticket needs: screenshots and photos, logs and exported tables, office documents,
-# and archives to bundle them. Nothing executable or scriptable (no html, svg, js, exe, bat).
-ALLOWED_EXTENSIONS: dict[str, FileKind] = {
-    "jpg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "jpeg": FileKind("image/jpeg", "image", ("JPEG",)),
-    "png": FileKind("image/png", "image", ("PNG",)),
-    "gif": FileKind("image/gif", "image", ("GIF",)),
-    "webp": FileKind("image/webp", "image", ("WEBP",)),
-    "bmp": FileKind("image/bmp", "image", ("BMP", "DIB")),
-    "txt": FileKind("text/plain", "text"),
-    "log": FileKind("text/plain", "text"),
-    "csv": FileKind("text/csv", "text"),
-    "pdf": FileKind("application/pdf", "pdf"),
-    "doc": FileKind("application/msword", "ole", ("WordDocument",)),
-    "xls": FileKind("application/vnd.ms-excel", "ole", ("Workbook", "Book")),
-    "ppt": FileKind("application/vnd.ms-powerpoint", "ole", ("PowerPoint Document",)),
-    "docx": FileKind("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "ooxml", ("word/",)),
-    "xlsx": FileKind("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ooxml", ("xl/",)),
-    "pptx": FileKind("application/vnd.openxmlformats-officedocument.presentationml.presentation", "ooxml", ("ppt/",)),
-    "zip": FileKind("application/zip", "zip"),
-    # Chinese users bundle files as rar and 7z as often as zip.
-    "rar": FileKind("application/vnd.rar", "magic", ("rar",)),
-    "7z": FileKind("application/x-7z-compressed", "magic", ("7z",)),
-}
+# and archives to bundle them (how each is checked: ``helpdesk.core.files.FILE_KINDS``).
+ALLOWED_EXTENSIONS: dict[str, FileKind] = file_kinds(
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "webp",
+    "bmp",
+    "txt",
+    "log",
+    "csv",
+    "pdf",
+    "doc",
+    "xls",
+    "ppt",
+    "docx",
+    "xlsx",
+    "pptx",
+    "zip",
+    "rar",
+    "7z",
+)
 
 
 def attachment_max_bytes() -> int:

@@ -7,18 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_safe
 
-from helpdesk.core.files import private_file_response
+from helpdesk.core.files import attachment_response
 
 from .. import selectors
 from ..models import TicketAttachment
-
-
-def attachment_response(attachment: TicketAttachment) -> FileResponse:
-    """Stream a ticket's file back (``helpdesk.core.files.private_file_response``). Shared with the
-    API's download endpoint; the caller has already checked the user may see the file."""
-    return private_file_response(
-        attachment.file, filename=attachment.original_name, content_type=attachment.content_type
-    )
 
 
 def attachment_get(*, user, ticket_id: int, attachment_id: int) -> TicketAttachment:
