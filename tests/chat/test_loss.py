@@ -151,6 +151,29 @@ def stored_messages() -> list[tuple[int, int, int, int]]:
         connections.close_all()
 
 
+def wait_until_stored(members: dict[int, tuple[int, int]], timeout: float = 60) -> None:
+    """Until every stored message has its recipient's chat.message event in the event log (or
+    ``timeout`` seconds have passed: the missing count then says what never was)."""
+    from helpdesk.core.models import StoredEvent
+
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            wanted = {
+                (member, message_id)
+                for message_id, conversation_id, _seq, sender_id in stored_messages()
+                for member in members[conversation_id]
+                if member != sender_id
+            }
+            have = set(StoredEvent.objects.filter(type="chat.message").values_list("user_id", "payload__message__id"))
+            connections.close_all()
+            if wanted <= have or time.monotonic() > deadline:
+                return
+            time.sleep(0.2)
+    finally:
+        connections.close_all()
+
+
 def diagnose(clients: dict, expected: dict) -> str:
     """Where each missing message stands: its stored event for the recipient, what the client saw."""
     from helpdesk.core.models import StoredEvent
@@ -186,6 +209,7 @@ def test_nothing_is_lost_while_sockets_drop_and_redis_restarts(own_redis, tmp_pa
         by_user[a].append(conversation_id)
         by_user[b].append(conversation_id)
     per_user = MESSAGES // USERS
+    members = {conversation_id: (a, b) for conversation_id, a, b in conversations}
 
     async def scenario() -> dict:
         clients = {user.pk: Client(user.pk, keys[user.pk], servers) for user in users}
@@ -214,9 +238,14 @@ def test_nothing_is_lost_while_sockets_drop_and_redis_restarts(own_redis, tmp_pa
         chaos_task = asyncio.create_task(chaos())
         await asyncio.gather(*(talk(client) for client in clients.values()))
         chaos_task.cancel()
-        for client in clients.values():
-            await client.drain()
-        await asyncio.sleep(1)
+        # Every send is acknowledged, but an ack does not mean the recipient's event is stored: a
+        # resend that finds the message its first attempt committed is acked at once, while that
+        # first attempt may still be about to store the event (after its commit). Wait, as a client
+        # cannot but the test can, until the server has stored an event for every message's
+        # recipient; then one ping per client must bring everything (a ping replays the whole log
+        # above the socket's position before its pong). An event never stored (waited for a minute at
+        # most) or stored but not delivered counts as missing below.
+        await asyncio.to_thread(wait_until_stored, members)
         for client in clients.values():
             await client.drain()
         return {
@@ -230,7 +259,6 @@ def test_nothing_is_lost_while_sockets_drop_and_redis_restarts(own_redis, tmp_pa
         clients = outcome["clients"]
         stored = stored_messages()
         expected: dict[int, set[int]] = defaultdict(set)
-        members = {conversation_id: (a, b) for conversation_id, a, b in conversations}
         for message_id, conversation_id, _seq, sender_id in stored:
             for member in members[conversation_id]:
                 if member != sender_id:
