@@ -16,6 +16,7 @@ import os
 import unicodedata
 import zipfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 
@@ -313,6 +315,18 @@ def file_digest(upload: UploadedFile) -> tuple[str, int]:
         size += len(chunk)
     upload.seek(0)
     return digest.hexdigest(), size
+
+
+@contextmanager
+def removed_unless_saved(file: FieldFile) -> Iterator[None]:
+    """For a file written to storage before its row, so that no row lock is held during disk I/O:
+    if the block that writes the row fails (a limit reached, a lost race, any error), the file is
+    removed again and the error goes on."""
+    try:
+        yield
+    except BaseException:
+        file.delete(save=False)
+        raise
 
 
 # --- Download ------------------------------------------------------------------------------------

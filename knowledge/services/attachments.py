@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds
+from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds, removed_unless_saved
 
 from .. import selectors
 from ..models import Article, ArticleAttachment
@@ -40,19 +40,15 @@ def attachment_add(*, user: User, article: Article, upload: UploadedFile) -> Art
     )
     # Written before the transaction (no row lock held during disk I/O), removed if the row is not.
     attachment.file.save(name, upload, save=False)
-    try:
-        with transaction.atomic():
-            locked = Article.objects.select_for_update().get(pk=article.pk)
-            if not selectors.can_edit(user, locked):
-                raise ValidationError({"file": [_("You cannot add files to this article.")]})
-            if locked.attachments.count() >= MAX_PER_ARTICLE:
-                raise ValidationError(
-                    {"file": [_("An article takes at most %(limit)d files.") % {"limit": MAX_PER_ARTICLE}]}
-                )
-            attachment.save()
-    except BaseException:
-        attachment.file.delete(save=False)
-        raise
+    with removed_unless_saved(attachment.file), transaction.atomic():
+        locked = Article.objects.select_for_update().get(pk=article.pk)
+        if not selectors.can_edit(user, locked):
+            raise ValidationError({"file": [_("You cannot add files to this article.")]})
+        if locked.attachments.count() >= MAX_PER_ARTICLE:
+            raise ValidationError(
+                {"file": [_("An article takes at most %(limit)d files.") % {"limit": MAX_PER_ARTICLE}]}
+            )
+        attachment.save()
     return attachment
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds
+from helpdesk.core.files import FileKind, UploadPolicy, file_digest, file_kinds, removed_unless_saved
 
 from .. import selectors
 from ..models import Notice, NoticeAttachment, TimelineAction
@@ -45,20 +45,14 @@ def attachment_add(*, user: User, notice: Notice, upload: UploadedFile) -> Notic
     )
     # Written before the transaction (no row lock held during disk I/O), removed if the row is not.
     attachment.file.save(name, upload, save=False)
-    try:
-        with transaction.atomic():
-            locked = Notice.objects.select_for_update().get(pk=notice.pk)
-            if not selectors.can_edit(user, locked):
-                raise _refused()
-            if locked.attachments.count() >= MAX_PER_NOTICE:
-                raise ValidationError(
-                    {"file": [_("A notice takes at most %(limit)d files.") % {"limit": MAX_PER_NOTICE}]}
-                )
-            attachment.save()
-            record(locked, TimelineAction.ATTACHED, actor=user, note=name)
-    except BaseException:
-        attachment.file.delete(save=False)
-        raise
+    with removed_unless_saved(attachment.file), transaction.atomic():
+        locked = Notice.objects.select_for_update().get(pk=notice.pk)
+        if not selectors.can_edit(user, locked):
+            raise _refused()
+        if locked.attachments.count() >= MAX_PER_NOTICE:
+            raise ValidationError({"file": [_("A notice takes at most %(limit)d files.") % {"limit": MAX_PER_NOTICE}]})
+        attachment.save()
+        record(locked, TimelineAction.ATTACHED, actor=user, note=name)
     return attachment
 
 

@@ -22,6 +22,7 @@ from helpdesk.core.files import (
     file_digest,
     file_kinds,
     is_inline_type,
+    removed_unless_saved,
     sanitize_filename,
 )
 
@@ -131,27 +132,21 @@ def attachment_add(
     # transaction so the ticket's row lock is not held during disk I/O, and removed again if the row
     # is not written.
     attachment.file.save(name, upload, save=False)
-    try:
-        with transaction.atomic():
-            # The lock serialises concurrent uploads so the limits hold, and re-reads the state in case
-            # the ticket was closed since the caller loaded it.
-            locked = Ticket.objects.select_for_update().only("pk", "state").get(pk=ticket.pk)
-            if locked.state == TicketState.CLOSED:
-                raise ValidationError({"state": [_("A closed ticket cannot take new files.")]})
-            max_per_ticket = attachment_max_per_ticket()
-            if TicketAttachment.objects.filter(ticket=ticket).count() >= max_per_ticket:
-                raise ValidationError(
-                    {"file": [_("A ticket holds at most %(count)d files.") % {"count": max_per_ticket}]}
-                )
-            max_per_message = attachment_max_per_message()
-            if message is not None and message.attachments.count() >= max_per_message:
-                raise ValidationError(
-                    {"file": [_("A message holds at most %(count)d files.") % {"count": max_per_message}]}
-                )
-            attachment.save()
-    except BaseException:
-        attachment.file.delete(save=False)
-        raise
+    with removed_unless_saved(attachment.file), transaction.atomic():
+        # The lock serialises concurrent uploads so the limits hold, and re-reads the state in case
+        # the ticket was closed since the caller loaded it.
+        locked = Ticket.objects.select_for_update().only("pk", "state").get(pk=ticket.pk)
+        if locked.state == TicketState.CLOSED:
+            raise ValidationError({"state": [_("A closed ticket cannot take new files.")]})
+        max_per_ticket = attachment_max_per_ticket()
+        if TicketAttachment.objects.filter(ticket=ticket).count() >= max_per_ticket:
+            raise ValidationError({"file": [_("A ticket holds at most %(count)d files.") % {"count": max_per_ticket}]})
+        max_per_message = attachment_max_per_message()
+        if message is not None and message.attachments.count() >= max_per_message:
+            raise ValidationError(
+                {"file": [_("A message holds at most %(count)d files.") % {"count": max_per_message}]}
+            )
+        attachment.save()
     return attachment
 
 
