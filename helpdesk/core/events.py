@@ -91,19 +91,12 @@ def send_events(events: Iterable[tuple[Iterable[int], str, dict[str, Any]]]) -> 
     """Store and push many events after commit in one go: a sweep that changes a thousand tickets
     pays one log write and one event-loop round trip, not one per recipient. Each user's events keep
     the order given here."""
-    events = list(events)
-    check_payloads = getattr(settings, "HELPDESK_VALIDATE_EVENTS", False)
     items: list[tuple[int, str, dict[str, Any]]] = []
     unstored: list[tuple[str, dict[str, Any]]] = []
     origin = current_event_origin()
     for user_ids, event_type, payload in events:
-        # Every type is declared in an app's events.py (helpdesk.core.event_types); the tests also
-        # check each payload against its declared schema.
-        declared = event_types.get(event_type)
-        if check_payloads:
-            event_types.validate(event_type, payload)
-        if declared.resumable:
-            items.extend((user_id, event_type, payload) for user_id in sorted(set(user_ids)))
+        if _declared(event_type, payload).resumable:
+            items.extend(_per_recipient(user_ids, event_type, payload))
         else:
             frame = {"type": event_type, "payload": payload, "sent_at": timezone.localtime().isoformat()}
             unstored.extend(
@@ -132,15 +125,27 @@ def outgoing_items(
 ) -> list[tuple[int, str, dict[str, Any]]]:
     """``send_events``' input as the event log's items, one per recipient, for a service that stores
     its events in its own statement (``eventlog.STORE_CTES``). Only resumable types are stored."""
-    check_payloads = getattr(settings, "HELPDESK_VALIDATE_EVENTS", False)
     items = []
     for user_ids, event_type, payload in events:
-        if not event_types.get(event_type).resumable:
+        if not _declared(event_type, payload).resumable:
             raise ValueError(f"{event_type!r} is not resumable: send it with send_events")
-        if check_payloads:
-            event_types.validate(event_type, payload)
-        items.extend((user_id, event_type, payload) for user_id in sorted(set(user_ids)))
+        items.extend(_per_recipient(user_ids, event_type, payload))
     return items
+
+
+def _declared(event_type: str, payload: dict[str, Any]) -> event_types.EventType:
+    """The type as an app's events.py declares it (an undeclared one raises); with
+    HELPDESK_VALIDATE_EVENTS (the tests) the payload is checked against its schema too."""
+    declared = event_types.get(event_type)
+    if getattr(settings, "HELPDESK_VALIDATE_EVENTS", False):
+        event_types.validate(event_type, payload)
+    return declared
+
+
+def _per_recipient(
+    user_ids: Iterable[int], event_type: str, payload: dict[str, Any]
+) -> list[tuple[int, str, dict[str, Any]]]:
+    return [(user_id, event_type, payload) for user_id in sorted(set(user_ids))]
 
 
 def push_stored(stored: list) -> None:
@@ -165,11 +170,8 @@ def send_group_event(
     accepts the payload for the socket's user. One ``group_send`` per group however large the audience;
     nothing is stored, so the type must be declared ``resumable=False`` (clients catch up through its
     ``resync_via`` list). ``key`` lets a socket that is in several of the groups get the frame once."""
-    declared = event_types.get(event_type)
-    if declared.resumable:
+    if _declared(event_type, payload).resumable:
         raise ValueError(f"{event_type!r} is resumable: send it to users with send_event")
-    if getattr(settings, "HELPDESK_VALIDATE_EVENTS", False):
-        event_types.validate(event_type, payload)
     frame = {"type": event_type, "payload": payload, "sent_at": timezone.localtime().isoformat()}
     message = {
         "type": "platform.group_event",
