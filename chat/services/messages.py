@@ -10,6 +10,7 @@ making a second one, over REST and the socket alike.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,13 +19,15 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from helpdesk.core.events import send_event, send_events
+from helpdesk.core import eventlog
+from helpdesk.core.db import fetch_prepared
+from helpdesk.core.events import current_event_origin, outgoing_items, push_stored, send_event, send_events
 from helpdesk.core.models import StoredEvent
 from helpdesk.core.search import search_text_for
 
@@ -117,10 +120,15 @@ def message_send(
     """Store a text, image or file message in a conversation the user is a member of (404 otherwise)
     and announce it to every member after the commit.
 
-    The busiest path of the chat (every message of every socket), so its round trips are counted:
-    the client id's lookup, then under the conversation's row lock (taken by the same statement that
-    checks membership) the block check, the insert, the conversation's and the read positions'
-    updates and the search row; the events are one statement after the commit."""
+    The busiest path of the chat (every message of every socket), so its round trips are counted.
+    A text message on PostgreSQL is one statement after the rate limit's Redis round trip (checks,
+    numbering, writes and every member's stored event: ``_send_text_in_one_statement``). Files, and
+    SQLite, take the ORM path (``_store``): the client id's lookup, then under the conversation's row
+    lock (taken by the same statement that checks membership) the block check, the insert, the
+    conversation's and the read positions' updates and the search row; the events are one statement
+    after the commit."""
+    if not user.is_active:  # (the one-statement path checks the stored account too)
+        raise Http404
     client_id = client_id or ""
     if len(client_id) > CLIENT_ID_MAX:
         raise ValidationError(
@@ -132,13 +140,15 @@ def message_send(
         raise ValidationError({"text": [_("Write a message, or attach an image or a file.")]})
     if upload is not None and text:
         raise ValidationError({"text": [_("Send the text and the file as two messages.")]})
+    message = Message(sender=user, text=text, client_id=client_id, kind=MessageKind.TEXT)
+    if upload is None and connection.vendor == "postgresql":
+        return _send_text_in_one_statement(user, conversation_id, message)
     if client_id:
         # Before the rate limit: a resend of a stored message is not a new message.
         found = _already_sent(user, client_id, conversation_id)
         if found is not None:
             selectors.membership_get(user=user, conversation_id=conversation_id)  # still a member?
             return Sent(found, False)
-    message = Message(sender=user, text=text, client_id=client_id, kind=MessageKind.TEXT)
     if upload is not None:
         # 404 and blocks before any file is written.
         _refuse_if_blocked(user, selectors.conversation_get(user=user, pk=conversation_id))
@@ -170,6 +180,93 @@ def _discard_files(message: Message) -> None:
     for field in (message.file, message.thumbnail):
         if field:
             field.delete(save=False)
+
+
+def _send_text_in_one_statement(user: User, conversation_id: int, message: Message) -> Sent:
+    """PostgreSQL: a text message's checks, numbering, writes and events as one statement that
+    commits on its own (chat.sql.SEND_TEXT_SQL); the same guarantees as ``_store``, which the files'
+    path and SQLite use."""
+    try:
+        _check_rate(user.pk)
+    except ChatRefused:
+        # A resend of a stored message is not a new message: it is answered even over the rate.
+        found = _already_sent(user, message.client_id, conversation_id) if message.client_id else None
+        if found is None:
+            raise
+        selectors.membership_get(user=user, conversation_id=conversation_id)  # still a member?
+        return Sent(found, False)
+    now = timezone.now()
+    message.conversation_id, message.created_at = conversation_id, now
+    origin = current_event_origin()
+    # The payload every member's chat.message carries, but for the id and seq the statement adds.
+    shown = events.message_data(message, sender_name=user.name)
+    params = [
+        conversation_id,
+        user.pk,
+        message.client_id,
+        message.text,
+        now,
+        search_text_for(message.text),
+        json.dumps(shown),
+        events.CHAT_MESSAGE,
+        origin,
+        now,
+    ]
+    try:
+        if connection.in_atomic_block:  # a caller's transaction survives a refused insert
+            with transaction.atomic():
+                row = fetch_prepared(sql.SEND_TEXT_SQL, params)
+        else:
+            row = fetch_prepared(sql.SEND_TEXT_SQL, params)
+    except IntegrityError:
+        return _sent_before(user, conversation_id, message.client_id)
+    code, earlier_id, earlier_conversation, message.pk, message.seq, positions, cursors = row
+    if earlier_id is not None and earlier_conversation != conversation_id:
+        raise ValidationError({"client_id": [_("This client id was already used for a message elsewhere.")]})
+    if code == "not_found":
+        raise Http404
+    if code == "earlier":
+        return Sent(Message.objects.select_related("sender").get(pk=earlier_id), False)
+    if code:
+        raise _refusal(code)
+    message._state.adding, message._state.db = False, connection.alias
+    reads = dict(positions)
+    items = outgoing_items(
+        [
+            (
+                [uid],
+                events.CHAT_MESSAGE,
+                events.message_payload(message, unread=max(message.seq - reads[uid], 0), sender_name=user.name),
+            )
+            for uid in sorted(reads)
+        ]
+    )
+    push_stored(eventlog.stored_by_statement(items, cursors, origin=origin, now=now))
+    return Sent(message, True)
+
+
+def _refusal(code: str) -> ChatRefused:
+    """The statement's refusal as the error ``_refuse_if_blocked`` and ``groups.refuse_if_muted`` raise."""
+    if code == "blocked":
+        return ChatRefused(_("The recipient has blocked your messages."), code="blocked")
+    if code == "you_blocked":
+        return ChatRefused(_("You have blocked this person; unblock them to send messages."), code="you_blocked")
+    if code == "disbanded":
+        return ChatRefused(_("This group has been disbanded."), code="disbanded")
+    if code == "muted":
+        return ChatRefused(_("You have been muted in this group."), code="muted")
+    return ChatRefused(_("The whole group is muted; only administrators can send."), code="muted")
+
+
+def _sent_before(user: User, conversation_id: int, client_id: str) -> Sent:
+    """The same client id was stored by a concurrent send (the unique constraint decided): that
+    message, or an error when it went to another conversation."""
+    found = Message.objects.filter(sender=user, client_id=client_id).select_related("sender").first()
+    if found is None:
+        raise IntegrityError("the message was refused by a constraint but no message holds its client id")
+    if found.conversation_id != conversation_id:
+        raise ValidationError({"client_id": [_("This client id was already used for a message elsewhere.")]})
+    return Sent(found, False)
 
 
 def _store(user: User, conversation_id: int, message: Message) -> Sent:
