@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from .. import selectors
 from ..models import FONT_SIZE_MAX, FONT_SIZE_MIN
+from .social_labels import social_labels
 
 
 def _labels() -> dict[str, str]:
@@ -66,6 +67,6 @@ def chat_index(request: HttpRequest) -> HttpResponse:
     context = {
         "font_size": selectors.font_size_of(user=user),
         "font_sizes": list(range(FONT_SIZE_MIN, FONT_SIZE_MAX + 1, 2)),
-        "labels": _labels(),
+        "labels": {**_labels(), **social_labels()},
     }
     return render(request, "chat/index.html", context)

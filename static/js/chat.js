@@ -251,6 +251,8 @@
       button.classList.toggle("is-active", button.dataset.pane === pane);
     });
     if (el.contactQ.value.trim()) return searchPeople();
+    // 好友 and 群组 are drawn by chat_contacts.js / chat_groups.js (window.chatSocial).
+    if (window.chatSocial && window.chatSocial.panes[pane]) return window.chatSocial.panes[pane](el.contactBody);
     if (pane === "mine") return showMyUnit();
     return showTree();
   }
@@ -362,6 +364,7 @@
     el.blockBtn.textContent = blocked ? L.unblock : L.block;
     el.blocked.hidden = !blocked;
     el.blocked.textContent = blocked ? L.blocked_note : "";
+    if (window.chatSocial && window.chatSocial.onHead) window.chatSocial.onHead(conv);
   }
   function openConversation(id) {
     var conv = S.convs.get(id);
@@ -458,6 +461,8 @@
   }
   function messageNode(message, pending) {
     var mine = message.sender.id === ME;
+    // A group's changes (joined, removed, announcement …) are told in its stream as a notice.
+    if (message.kind === "system") return h("li", "msg-notice msg-system", message.text);
     if (message.recalled) {
       return h("li", "msg-notice", mine ? L.recalled_self : fmt(L.recalled_other, { name: message.sender.name }));
     }
@@ -1052,6 +1057,26 @@
       if (item.kind === "text" && item.status === "sending" && now - (item.sentAt || 0) > 10000) sendFrame(clientId);
     });
   }, 5000);
+
+  // What chat_contacts.js and chat_groups.js use of this page (they draw 好友, 群组 and the group panel).
+  window.chatHooks = {
+    L: L, api: api, h: h, avatar: avatar, fmt: fmt, size: size, stamp: stamp, ME: ME, MY_UNIT: MY_UNIT,
+    convs: S.convs, currentConv: currentConv, showTab: showTab, startWith: startWith, renderList: renderList,
+    open: function (id) {
+      if (S.convs.has(id)) { showTab("conversations"); openConversation(id); return Promise.resolve(); }
+      return api("GET", "conversations/" + id + "/").then(function (conv) {
+        S.convs.set(conv.id, conv);
+        showTab("conversations");
+        openConversation(conv.id);
+      });
+    },
+    refreshContacts: function (pane) { if (contactPane === pane && !el.contactQ.value.trim()) showContacts(pane); },
+    drop: function (id) {
+      S.convs.delete(id);
+      if (S.current === id) closeConversation();
+      renderList();
+    }
+  };
 
   // --- Start ----------------------------------------------------------------------------------
   if (window.matchMedia("(max-width: 720px)").matches) el.input.placeholder = el.input.dataset.placeholderShort;

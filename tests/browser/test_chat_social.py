@@ -1,0 +1,241 @@
+"""好友 and 群组 on the chat page in Chromium, at a laptop's and a phone's size.
+
+张伟 (海淀实验小学) finds 李娜 (和平小学, another city) under 查找联系人 and asks to be friends with
+a verification message; 李娜 sees the badge on 联系人 come up live, reads the message under 新的朋友
+and accepts; 张伟 sees her among his friends at once and files her under a friend group of his own.
+
+张伟 creates a group with 陈静 of his unit and 李娜 of the other city, picked from 本单位 and the
+directory search; publishes an announcement and uploads a file in the group panel; 李娜 sees both
+in her panel and downloads the file; 王芳, who is not in the group, finds it under 查找群组 and asks
+to join, and 张伟 approves her request live from the members list.
+
+Runs on the ASGI server of tests/browser/conftest.py: the live parts need the websocket.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from chat.models import ConversationKind, FriendRequest, Friendship, Membership
+from tests.browser.test_chat import SIZES, assert_no_sideways_scroll, open_chat, sign_in, watch_csp
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+MESSAGE = "我是海淀实验小学的张伟，想和您交流教研"
+
+
+@pytest.fixture
+def people(tree):
+    zhang = UserFactory(username="zhang_wei", name="张伟", unit=tree.school_a)
+    chen = UserFactory(username="chen_jing", name="陈静", unit=tree.school_a)
+    li = UserFactory(username="li_na", name="李娜", unit=tree.school_tj)
+    wang = UserFactory(username="wang_fang", name="王芳", unit=tree.school_b)
+    return zhang, chen, li, wang
+
+
+def contacts(page, pane: str) -> None:
+    page.locator("#tab-contacts").click()
+    page.locator(f".contact-subtab[data-pane={pane}]").click()
+
+
+def no_csp_violations(page) -> None:
+    assert page.evaluate("window.__violations") == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_friend_request_with_a_verification_message_is_seen_live_and_accepted(
+    open_browser, people, password, screenshot, size
+):
+    zhang, _chen, li, _wang = people
+    a = open_browser()
+    a.set_viewport_size(SIZES[size])
+    watch_csp(a)
+    sign_in(a, "zhang_wei", password)
+    open_chat(a)
+    b = open_browser()
+    b.set_viewport_size(SIZES[size])
+    watch_csp(b)
+    sign_in(b, "li_na", password)
+    open_chat(b)
+    expect(b.locator("#contacts-badge")).to_be_hidden()
+
+    # 张伟: 好友 › 查找联系人 finds 李娜 by her account; 添加 asks for the verification message.
+    contacts(a, "friends")
+    expect(a.locator(".soc-fgroup-name", has_text="我的好友")).to_be_visible()
+    a.locator(".soc-entry.is-find").click()
+    a.locator("#soc-find-people .soc-search").fill("li_na")
+    found = a.locator("#soc-find-people .soc-row", has_text="李娜")
+    expect(found).to_contain_text("和平小学")
+    found.locator(".soc-add").click()
+    verification = a.locator(".soc-sheet.is-small textarea")
+    expect(verification).to_have_value("我是海淀实验小学的张伟")
+    verification.fill(MESSAGE)
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(a.locator(".soc-toast", has_text="好友申请已发送")).to_be_visible()
+    expect(found.locator(".soc-tag")).to_have_text("等待验证")
+    assert FriendRequest.objects.get(from_user=zhang, to_user=li).message == MESSAGE
+    a.keyboard.press("Escape")
+
+    # 李娜: the badge comes up live on 联系人 and 新的朋友; the request shows the message.
+    expect(b.locator("#contacts-badge")).to_have_text("1")
+    expect(b.locator(".soc-toast", has_text="张伟 请求添加你为好友")).to_be_visible()
+    contacts(b, "friends")
+    expect(b.locator("#requests-badge")).to_have_text("1")
+    b.locator(".soc-entry.is-requests").click()
+    request = b.locator("#soc-requests .soc-request", has_text="张伟")
+    expect(request.locator(".soc-verify")).to_have_text(f"验证信息：{MESSAGE}")
+    expect(request.locator(".soc-decline")).to_have_text("拒绝")
+    expect(b.locator("#contacts-badge")).to_be_hidden()
+    screenshot(b, f"chat-social-requests-{size}")
+    assert_no_sideways_scroll(b, "the requests")
+    request.locator(".soc-accept").click()
+    expect(request.locator(".soc-tag")).to_have_text("已添加")
+    assert Friendship.objects.filter(user=li, friend=zhang).exists()
+    b.keyboard.press("Escape")
+    expect(b.locator(".soc-friend", has_text="张伟")).to_be_visible()
+
+    # 张伟 sees her among his friends at once, and files her under a group of his own.
+    expect(a.locator(".soc-toast", has_text="李娜 通过了你的好友申请")).to_be_visible()
+    expect(a.locator(".soc-friend", has_text="李娜")).to_be_visible()
+    a.locator(".soc-new-fgroup").click()
+    a.locator(".soc-sheet.is-small input").fill("教研伙伴")
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(a.locator(".soc-fgroup-name", has_text="教研伙伴")).to_be_visible()
+    a.locator(".soc-friend", has_text="李娜").click()
+    card = a.locator(".soc-sheet.is-card")
+    expect(card).to_contain_text("li_na")
+    expect(card).to_contain_text("和平小学")
+    card.locator(".soc-move").click()
+    a.locator(".soc-choice", has_text="教研伙伴").click()
+    section = a.locator(".soc-fgroup", has=a.locator(".soc-fgroup-name", has_text="教研伙伴"))
+    expect(section.locator(".soc-friend", has_text="李娜")).to_be_visible()
+    expect(section.locator(".soc-fgroup-count")).to_have_text("1")
+    screenshot(a, f"chat-social-friends-{size}")
+    assert_no_sideways_scroll(a, "the friends")
+
+    # 发消息 from the card opens their one-to-one conversation.
+    section.locator(".soc-friend", has_text="李娜").click()
+    a.locator(".soc-send-message").click()
+    expect(a.locator("#chat-head-name")).to_have_text("李娜")
+    expect(a.locator("#btn-group")).to_be_hidden()
+    no_csp_violations(a)
+    no_csp_violations(b)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_member(
+    open_browser, people, password, screenshot, size, tmp_path
+):
+    zhang, chen, li, wang = people
+    a = open_browser()
+    a.set_viewport_size(SIZES[size])
+    watch_csp(a)
+    sign_in(a, "zhang_wei", password)
+    open_chat(a)
+    b = open_browser()
+    b.set_viewport_size(SIZES[size])
+    watch_csp(b)
+    sign_in(b, "li_na", password)
+    open_chat(b)
+
+    # 创建群组: 陈静 from 本单位, 李娜 (another city) from the directory search.
+    contacts(a, "groups")
+    a.locator(".soc-entry.is-create").click()
+    dialog = a.locator("#soc-create-group")
+    dialog.locator("input[name=name]").fill("海淀和平教研联合群")
+    dialog.locator("textarea[name=announcement]").fill("每周三下午三点线上集体备课")
+    dialog.locator("textarea[name=description]").fill("两校语文组的教研交流")
+    dialog.locator(".soc-tab[data-source=mine]").click()
+    dialog.locator(".soc-pick", has_text="陈静").locator("input").check()
+    dialog.locator(".soc-tab[data-source=search]").click()
+    dialog.locator(".soc-picker .soc-search").fill("li_na")
+    dialog.locator(".soc-pick", has_text="李娜").locator("input").check()
+    expect(dialog.locator(".soc-chip")).to_have_count(2)
+    expect(dialog).to_contain_text("已选 2 人")
+    screenshot(a, f"chat-social-create-group-{size}")
+    dialog.locator(".soc-ok").click()
+    expect(a.locator("#chat-head-name")).to_have_text("海淀和平教研联合群")
+    expect(a.locator("#chat-head-sub")).to_have_text("3 人")
+    expect(a.locator(".msg-system").first).to_contain_text("张伟")
+    members = Membership.objects.filter(
+        conversation__kind=ConversationKind.GROUP, conversation__name="海淀和平教研联合群"
+    ).select_related("user__unit", "conversation__group")
+    assert {m.user_id for m in members} == {zhang.pk, chen.pk, li.pk}
+    assert {m.user.unit.name for m in members} == {"海淀实验小学", "和平小学"}
+    group_id = members[0].conversation_id
+
+    # 李娜 gets the group in her list live.
+    b.locator(".conv-row", has_text="海淀和平教研联合群").click()
+    expect(b.locator("#chat-head-name")).to_have_text("海淀和平教研联合群")
+
+    # 张伟's group panel: members with roles; publishes an announcement and uploads a file.
+    a.locator("#btn-group").click()
+    panel = a.locator("#group-panel")
+    expect(panel.locator(".gp-member")).to_have_count(3)
+    expect(panel.locator(".gp-member[data-role=owner]")).to_contain_text("群主")
+    panel.locator(".soc-tab[data-tab=announcements]").click()
+    expect(panel.locator(".gp-announcement")).to_have_count(1)
+    panel.locator(".gp-publish textarea").fill("本周教研改到周四下午，地点不变")
+    panel.locator(".gp-publish-btn").click()
+    expect(panel.locator(".gp-announcement")).to_have_count(2)
+    expect(panel.locator(".gp-announcement.is-pinned")).to_contain_text("本周教研改到周四下午")
+    panel.locator(".soc-tab[data-tab=files]").click()
+    document = tmp_path / "教研计划.pdf"
+    document.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    panel.locator(".gp-file-input").set_input_files(str(document))
+    expect(panel.locator(".gp-file")).to_have_count(1)
+    expect(panel.locator(".gp-file")).to_contain_text("教研计划.pdf")
+
+    # 李娜 sees both in her panel (newest announcement pinned) and downloads the file.
+    b.locator("#btn-group").click()
+    their = b.locator("#group-panel")
+    expect(their.locator(".gp-member")).to_have_count(3)
+    expect(their.locator(".gp-member-more")).to_have_count(0)
+    screenshot(b, f"chat-social-panel-members-{size}")
+    their.locator(".soc-tab[data-tab=announcements]").click()
+    expect(their.locator(".gp-announcement.is-pinned")).to_contain_text("本周教研改到周四下午")
+    expect(their.locator(".gp-publish")).to_have_count(0)
+    screenshot(b, f"chat-social-panel-announcements-{size}")
+    their.locator(".soc-tab[data-tab=files]").click()
+    shared = their.locator(".gp-file", has_text="教研计划.pdf")
+    expect(shared).to_contain_text("张伟")
+    expect(shared.locator(".gp-delete")).to_have_count(0)
+    screenshot(b, f"chat-social-panel-files-{size}")
+    assert_no_sideways_scroll(b, "the group panel")
+    with b.expect_download() as download:
+        shared.locator(".gp-file-name").click()
+    assert download.value.suggested_filename == "教研计划.pdf"
+    assert download.value.path().read_bytes().startswith(b"%PDF-1.4")
+    b.keyboard.press("Escape")
+    expect(b.locator(".msg-system", has_text="本周教研改到周四下午")).to_be_visible()
+
+    # 王芳 finds the group under 查找群组 by its number and asks to join; 张伟 approves live.
+    c = open_browser()
+    c.set_viewport_size(SIZES[size])
+    sign_in(c, "wang_fang", password)
+    open_chat(c)
+    contacts(c, "groups")
+    c.locator(".soc-entry.is-find-group").click()
+    number = members[0].conversation.group.number
+    c.locator("#soc-find-group .soc-search").fill(number)
+    c.locator("#soc-find-group .soc-search").press("Enter")
+    card = c.locator("#soc-find-group .soc-found-group")
+    expect(card).to_contain_text("海淀和平教研联合群")
+    expect(card).to_contain_text("3/500")
+    screenshot(c, f"chat-social-find-group-{size}")
+    card.locator(".soc-join").click()
+    c.locator(".soc-sheet.is-small textarea").fill("我是海淀第一中学的王芳")
+    c.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(card.locator(".soc-tag")).to_have_text("申请已发送")
+
+    panel.locator(".soc-tab[data-tab=members]").click()
+    join = panel.locator(".gp-join-requests .soc-row", has_text="王芳")
+    expect(join).to_contain_text("我是海淀第一中学的王芳")
+    join.locator(".gp-approve").click()
+    expect(panel.locator(".gp-member")).to_have_count(4)
+    expect(c.locator(".soc-toast", has_text="你的入群申请已通过")).to_be_visible()
+    assert Membership.objects.filter(conversation_id=group_id, user=wang).exists()
+    no_csp_violations(a)
+    no_csp_violations(b)
