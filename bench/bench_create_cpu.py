@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=400, help="creates per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="then profile N creates (cProfile)")
     args = parser.parse_args()
     check_database("bench_tickets")
     setup_django()
@@ -92,6 +93,16 @@ def main() -> None:
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(run, args.profile, 50 + args.rounds * args.creates)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(60)
 
 
 if __name__ == "__main__":
