@@ -5,6 +5,7 @@ same guarantees (membership, blocks, limits, client ids, events after commit).""
 
 from __future__ import annotations
 
+import time
 from functools import partial
 from typing import Any
 
@@ -37,6 +38,25 @@ def _user(user_id: int):
     return user
 
 
+# chat.send's user, kept per socket between frames (every frame read it again: a query per message).
+# Safe to keep: a deactivated account's sockets are closed at once (helpdesk.signals, close_sockets),
+# and the send itself checks the stored account is still active (chat.sql.SEND_TEXT_SQL on
+# PostgreSQL, the membership query of chat.services.messages._store elsewhere). A renamed user's
+# messages carry the new name within USER_KEPT_SECONDS.
+USER_KEPT_SECONDS = 60.0
+_socket_users: dict[str, tuple[Any, float]] = {}
+
+
+def _sender(socket: Socket):
+    kept = _socket_users.get(socket.channel_name)
+    now = time.monotonic()
+    if kept is not None and now - kept[1] < USER_KEPT_SECONDS:
+        return kept[0]
+    user = _user(socket.user_id)
+    _socket_users[socket.channel_name] = (user, now)
+    return user
+
+
 def _as_frame_error(exc: Exception, client_id: str | None) -> FrameError:
     extra = {"client_id": client_id} if client_id is not None else {}
     if isinstance(exc, Http404):
@@ -50,12 +70,12 @@ def _as_frame_error(exc: Exception, client_id: str | None) -> FrameError:
     raise exc
 
 
-def _as(socket: Socket, work, client_id: str | None = None):
+def _as(socket: Socket, work, client_id: str | None = None, *, user_of=None):
     """Run ``work(user)`` as the socket's user, with the socket's credential as the events' origin
     (the sending device is answered by the ack, not echoed the event)."""
     token = set_event_origin(socket.origin)
     try:
-        return work(_user(socket.user_id))
+        return work((user_of or (lambda s: _user(s.user_id)))(socket))
     except (Http404, services.ChatRefused, ValidationError) as exc:
         raise _as_frame_error(exc, client_id) from None
     finally:
@@ -70,6 +90,7 @@ def _send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:
             user=user, conversation_id=frame["conversation"], text=frame["text"], client_id=frame["client_id"]
         ),
         frame["client_id"],
+        user_of=_sender,
     )
     message = sent.message
     return {
@@ -126,6 +147,7 @@ async def on_ping(socket: Socket) -> None:
 
 
 async def on_disconnect(socket: Socket) -> None:
+    _socket_users.pop(socket.channel_name, None)
     if await presence.leave(socket.user_id, socket.channel_name):
         await _announce(socket.user_id, False)
 

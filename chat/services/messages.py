@@ -127,7 +127,7 @@ def message_send(
     lock (taken by the same statement that checks membership) the block check, the insert, the
     conversation's and the read positions' updates and the search row; the events are one statement
     after the commit."""
-    if not user.is_active:  # (the one-statement path checks the stored account too)
+    if not user.is_active:  # (both paths check the stored account too: a socket keeps its user)
         raise Http404
     client_id = client_id or ""
     if len(client_id) > CLIENT_ID_MAX:
@@ -275,7 +275,7 @@ def _store(user: User, conversation_id: int, message: Message) -> Sent:
             # Membership and the lock in one statement: a non-member locks nothing and gets a 404.
             conversation = (
                 Conversation.objects.select_for_update(of=("self",))
-                .filter(pk=conversation_id, memberships__user=user)
+                .filter(pk=conversation_id, memberships__user=user, memberships__user__is_active=True)
                 .first()
             )
             if conversation is None:

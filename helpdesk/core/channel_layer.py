@@ -29,6 +29,28 @@ from redis.asyncio import BlockingConnectionPool
 # The member count of each group key, in one command (a pipeline costs redis-py Python per command).
 MEMBERS_LUA = "local n = {} for i, key in ipairs(KEYS) do n[i] = redis.call('ZCARD', key) end return n"
 
+# Per group key (KEYS[i]): 1 when a frame sent there reaches a socket that would show it, else 0.
+# ARGV[i] is the key of the group of the credential the frame came from ("" for none): a socket in it
+# drops the frame as its own device's echo (helpdesk.core.consumers), so a group whose every member is
+# in it (the sender's only device, the usual case in a chat) is sent nothing.
+REACHABLE_LUA = """
+local out = {}
+for i, key in ipairs(KEYS) do
+    if ARGV[i] == '' then
+        out[i] = redis.call('ZCARD', key) > 0 and 1 or 0
+    else
+        out[i] = 0
+        for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+            if not redis.call('ZSCORE', ARGV[i], member) then
+                out[i] = 1
+                break
+            end
+        end
+    end
+end
+return out
+"""
+
 
 class BoundedRedisChannelLayer(RedisChannelLayer):
     """``hosts`` entries are dicts: ``{"address": "redis://…", "max_connections": 10, "timeout": 30}``
@@ -41,17 +63,30 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
             return BlockingConnectionPool.from_url(host.pop("address"), **host)
         return BlockingConnectionPool(**host)
 
-    def online_groups_blocking(self, groups: Iterable[str]) -> set[str]:
+    def online_groups_blocking(self, groups: Iterable[str], origins: dict[str, str] | None = None) -> set[str]:
         """The groups that have a connection, asked from the calling thread with a plain (blocking)
         client: one EVALSHA per Redis shard. Services push after commit from request threads; most
         addressed users are offline, and asking here spares those pushes the hand-over to the
-        delivery loop's thread and back (~0.3 ms of CPU per create: bench/README.md)."""
+        delivery loop's thread and back (~0.3 ms of CPU per create: bench/README.md).
+
+        ``origins`` maps a group to the credential group its frame came from: such a group counts
+        only when it has a socket outside that one (the others drop the frame as their own echo). A
+        chat message's sender, on one device, is then sent nothing: half the pushes of a one-to-one."""
+        origins = origins or {}
         by_shard: dict[int, list[str]] = {}
         for group in groups:
             by_shard.setdefault(self.consistent_hash(group), []).append(group)
         online: set[str] = set()
         for index, names in by_shard.items():
-            counts = self._members_script(index)(keys=[self._group_key(name) for name in names])
+            keys = [self._group_key(name) for name in names]
+            # An origin group on another shard cannot be read by the same script: not used then.
+            echo = [
+                self._group_key(origins[name])
+                if origins.get(name) and self.consistent_hash(origins[name]) == index
+                else b""
+                for name in names
+            ]
+            counts = self._members_script(index)(keys=keys, args=echo)
             online.update(name for name, count in zip(names, counts, strict=True) if count)
         return online
 
@@ -68,5 +103,5 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
             else:
                 kept = {k: v for k, v in host.items() if k not in ("max_connections", "timeout", "client_name")}
                 client = redis.Redis(**(kept | options))
-            cache[key] = client.register_script(MEMBERS_LUA)
+            cache[key] = client.register_script(REACHABLE_LUA)
         return cache[key]

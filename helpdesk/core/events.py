@@ -197,7 +197,12 @@ def _push(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
     try:
         if _crosses_loops(layer):
             if hasattr(layer, "online_groups_blocking"):
-                online = layer.online_groups_blocking({group for group, _ in deliveries})
+                # A frame its origin's sockets would drop is not sent where only they listen.
+                origins: dict[str, str] = {}
+                for group, message in deliveries:
+                    origin = message.get("origin") or ""
+                    origins[group] = origin if origins.get(group, origin) == origin else ""
+                online = layer.online_groups_blocking(set(origins), origins)
                 deliveries = [(group, message) for group, message in deliveries if group in online]
                 if not deliveries:
                     return

@@ -241,6 +241,47 @@ async def test_events_for_users_without_a_connection_are_dropped_without_harm(ch
     await communicator.disconnect()
 
 
+async def test_an_event_is_not_sent_where_only_the_device_that_caused_it_listens(channel_layer, monkeypatch):
+    """A socket drops an event its own credential caused (the device that acted has its answer). On
+    Redis such an event is not even sent while that device is the user's only socket; once another
+    device connects, that one gets it and the acting device still hears nothing."""
+    from helpdesk.core.events import reset_event_origin, session_group_name, set_event_origin
+
+    user = await make_user()
+    cookie = await session_cookie_for(user)
+    browser = socket(origin=ALLOWED_ORIGIN, cookie=cookie)
+    await connect_ok(browser, user)
+    sent_to: list[str] = []
+    group_send = type(channel_layer).group_send
+
+    async def counting_group_send(self, group, message):
+        sent_to.append(group)
+        return await group_send(self, group, message)
+
+    monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
+
+    async def act(payload) -> None:
+        # As a request of the browser's session would (accounts.middleware).
+        origin = set_event_origin(session_group_name(cookie.decode().split("=", 1)[1]))
+        try:
+            await send_in_transaction([user.pk], payload=payload)
+        finally:
+            reset_event_origin(origin)
+
+    await act(PAYLOAD | {"id": 1})
+    redis = type(channel_layer).__name__.endswith("RedisChannelLayer")
+    assert sent_to == ([] if redis else [user_group_name(user.pk)])
+    phone = socket(token_header=await token_for(user))
+    await connect_ok(phone, user)
+    await act(PAYLOAD | {"id": 2})
+    event = await phone.receive_json_from(timeout=3)
+    assert (event["type"], event["payload"]["id"]) == ("ticket.updated", 2)
+    assert sent_to[-1] == user_group_name(user.pk)
+    assert await browser.receive_nothing(timeout=0.3)
+    for communicator in (phone, browser):
+        await communicator.disconnect()
+
+
 async def test_event_waits_for_commit(channel_layer):
     user = await make_user()
     communicator = socket(token_header=await token_for(user))
