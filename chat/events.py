@@ -31,6 +31,14 @@ CHAT_ACK = "chat.ack"
 
 API = "/api/v1/chat"
 
+
+def conversation_group(conversation_id: int) -> str:
+    """The socket group of a group conversation: every connected member's sockets are in it (joined
+    at connect, and when added: chat.socket, chat.services.groups), so a message reaches them all with
+    one push (helpdesk.core.events.push_stored_shared)."""
+    return f"chat.conversation.{conversation_id}"
+
+
 _NULLABLE_INT = {"type": ["integer", "null"]}
 FILE_SCHEMA = {
     "oneOf": [

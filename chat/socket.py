@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from helpdesk.core import subscriptions
 from helpdesk.core.event_types import INTEGER, obj
 from helpdesk.core.events import reset_event_origin, send_event, set_event_origin
 from helpdesk.core.socket_frames import ClientFrame, FrameError, Socket, register_frame, register_hook
@@ -152,7 +153,19 @@ async def on_disconnect(socket: Socket) -> None:
         await _announce(socket.user_id, False)
 
 
+# --- The sockets of group members join their groups' conversation groups -----------------------------
+def _group_conversations(user) -> subscriptions.Membership:
+    """At connect (in a database thread): the socket groups of the user's group conversations."""
+    from .models import ConversationKind, Membership
+
+    ids = Membership.objects.filter(user=user, conversation__kind=ConversationKind.GROUP).values_list(
+        "conversation_id", flat=True
+    )
+    return subscriptions.Membership(groups=tuple(events.conversation_group(pk) for pk in ids))
+
+
 def register() -> None:
+    subscriptions.register("chat.groups", groups=_group_conversations)
     register_frame(
         ClientFrame(
             "chat.send",

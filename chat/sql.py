@@ -67,7 +67,8 @@ _ADMINS = f"('{MemberRole.ADMIN.value}', '{MemberRole.OWNER.value}')"  # who sti
 # them), the event type, then STORE_CTES's origin and time. The answer: the refusal ("" when stored;
 # "not_found", "earlier", "blocked", "you_blocked", "disbanded", "muted", "all_muted"), the earlier
 # message's id and conversation for that client id, the new message's id and seq, every member's read
-# position as JSON ``[[user_id, read_seq], …]``, and the event cursors (CURSORS_COLUMN).
+# position as JSON ``[[user_id, read_seq], …]``, the event cursors (CURSORS_COLUMN) and the
+# conversation's kind.
 SEND_TEXT_SQL = f"""
 WITH given AS (
     SELECT %s::bigint AS conversation_id, %s::bigint AS user_id, %s::varchar AS client_id, %s::text AS text,
@@ -128,6 +129,7 @@ WITH given AS (
     FROM positions, conv, given, new_message
 ), {STORE_CTES}
 SELECT refusal.code, earlier.id, earlier.conversation_id, new_message.id, new_message.seq,
-    (SELECT json_agg(json_build_array(user_id, read_seq)) FROM positions), {CURSORS_COLUMN}
+    (SELECT json_agg(json_build_array(user_id, read_seq)) FROM positions), {CURSORS_COLUMN},
+    (SELECT kind FROM sender)
 FROM refusal LEFT JOIN earlier ON true LEFT JOIN new_message ON true
 """  # noqa: S608 - table names from the models' metadata; every value is a bound parameter

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
 from accounts.models import User
-from helpdesk.core.events import send_event, send_events
+from helpdesk.core.events import join_sockets, leave_sockets, send_event, send_events
 from helpdesk.core.search import search_text_for
 
 from .. import events, selectors
@@ -189,6 +189,7 @@ def group_create(
             [Membership(conversation=conversation, user=user, role=MemberRole.OWNER, joined_at=now)]
             + [Membership(conversation=conversation, user=p, joined_at=now) for p in people]
         )
+        join_sockets(user_ids=[user.pk, *(p.pk for p in people)], groups=[events.conversation_group(conversation.pk)])
         conversation = (
             Conversation.objects.select_for_update(of=("self",)).select_related("group").get(pk=conversation.pk)
         )
@@ -287,6 +288,8 @@ def add_members_locked(conversation: Conversation, actor: User, people: list[Use
     Membership.objects.bulk_create(
         [Membership(conversation=conversation, user=p, joined_at=now, read_seq=conversation.last_seq) for p in new]
     )
+    # Their open sockets join the group's socket group (and read their log for what came meanwhile).
+    join_sockets(user_ids=[p.pk for p in new], groups=[events.conversation_group(conversation.pk)])
     system_message(conversation, actor, text(_names(new)), "members_added")
     return new
 
@@ -325,6 +328,8 @@ def target_member(conversation: Conversation, user_id) -> Membership:
 
 def drop_member(conversation: Conversation, target: Membership, reason: str) -> None:
     target.delete()
+    # No longer a recipient, so pushes to the group already leave them out; their sockets leave it too.
+    leave_sockets(user_ids=[target.user_id], groups=[events.conversation_group(conversation.pk)])
     send_event(
         user_ids=[target.user_id],
         event_type=ev.GROUP_REMOVED,

@@ -27,7 +27,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from helpdesk.core import eventlog
 from helpdesk.core.db import fetch_prepared
-from helpdesk.core.events import current_event_origin, outgoing_items, push_stored, send_event, send_events
+from helpdesk.core.events import (
+    current_event_origin,
+    outgoing_items,
+    push_stored,
+    push_stored_shared,
+    send_event,
+    send_events,
+)
 from helpdesk.core.models import StoredEvent
 from helpdesk.core.search import search_text_for
 
@@ -220,7 +227,7 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
             row = fetch_prepared(sql.SEND_TEXT_SQL, params)
     except IntegrityError:
         return _sent_before(user, conversation_id, message.client_id)
-    code, earlier_id, earlier_conversation, message.pk, message.seq, positions, cursors = row
+    code, earlier_id, earlier_conversation, message.pk, message.seq, positions, cursors, kind = row
     if earlier_id is not None and earlier_conversation != conversation_id:
         raise ValidationError({"client_id": [_("This client id was already used for a message elsewhere.")]})
     if code == "not_found":
@@ -241,7 +248,11 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
             for uid in sorted(reads)
         ]
     )
-    push_stored(eventlog.stored_by_statement(items, cursors, origin=origin, now=now))
+    stored = eventlog.stored_by_statement(items, cursors, origin=origin, now=now)
+    if kind == ConversationKind.DIRECT:
+        push_stored(stored)
+    else:  # one push to the group's sockets, each member's event picked out there
+        push_stored_shared(events.conversation_group(conversation_id), stored, personal=("unread",))
     return Sent(message, True)
 
 

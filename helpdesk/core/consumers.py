@@ -7,7 +7,11 @@ socket, which tells the client ``session.ended`` and closes with SESSION_ENDED_C
 
 It also joins the audience groups apps register (``helpdesk.core.subscriptions``: a notice's units),
 computed once at connect; a frame sent to one of them is delivered when the app's filter accepts it
-for this socket's user. Roles or a unit changed later take effect at the next connection.
+for this socket's user. Roles or a unit changed later take effect at the next connection; an app
+that must follow a change at once (a member added to a chat group) sends ``platform.join`` /
+``platform.leave`` to the user (helpdesk.core.events.join_sockets / leave_sockets). Events stored for
+many users can come as one frame to such a group (``platform.shared_event``, from
+``push_stored_shared``): the socket picks out its user's event and delivers it as its own.
 """
 
 from __future__ import annotations
@@ -243,6 +247,40 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.last_seq = seq
         if not (self.origin and message.get("origin") == self.origin):
             await self.send_json(frame)
+
+    async def platform_shared_event(self, message: dict) -> None:
+        """Events stored for many users, pushed as one frame to a group they joined
+        (helpdesk.core.events.push_stored_shared): this socket's user's id and personal payload keys
+        are picked out, and it goes on as that user's own stored event. A user not listed (no longer
+        a recipient: removed from a chat group) is sent nothing."""
+        if self.ended:
+            return
+        mine = message.get("recipients", {}).get(str(getattr(self, "user_id", "")))
+        if mine is None:
+            return
+        seq, personal = mine
+        shared = message["event"]
+        frame = {"id": seq, "type": shared["type"], "payload": {**shared["payload"], **personal}}
+        frame["sent_at"] = shared["sent_at"]
+        await self.platform_event({"event": frame, "origin": message.get("origin")})
+
+    async def platform_join(self, message: dict) -> None:
+        """From helpdesk.core.events.join_sockets: join more groups, then read the log for events
+        pushed there before this socket joined."""
+        if self.ended:
+            return
+        for group in message.get("groups", []):
+            if group not in self.joined:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.joined.append(group)
+        await self._catch_up()
+
+    async def platform_leave(self, message: dict) -> None:
+        """From helpdesk.core.events.leave_sockets."""
+        for group in message.get("groups", []):
+            if group in self.joined:
+                self.joined.remove(group)
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def platform_group_event(self, message: dict) -> None:
         """A frame sent to an audience group (helpdesk.core.events.send_group_event): delivered when the

@@ -58,3 +58,42 @@ async def test_a_removed_member_stops_receiving_at_once(channel_layer):  # noqa:
 
 def until_pong_types(frames: list[dict]) -> list[str]:
     return [frame["type"] for frame in frames if frame["type"].startswith("chat.")]
+
+
+async def test_a_group_message_is_one_push_each_socket_delivers_as_its_stored_event(channel_layer, monkeypatch):  # noqa: F811
+    """A group message is pushed once, to the group's socket group, not once per member (on
+    PostgreSQL, where the send stores every member's event in its own statement); each socket picks
+    its user's event out of it and delivers exactly the frame its event log holds. Someone added while
+    connected joins that group at once."""
+    from helpdesk.core.models import StoredEvent
+
+    owner, member, leaver, group, keys = await a_group_of_three()
+    newcomer = await database_sync_to_async(UserFactory)(name="赵敏")
+    keys[newcomer.pk] = await database_sync_to_async(lambda: account_services.token_issue(user=newcomer).key)()
+    sockets = {user.pk: await open_socket(keys[user.pk]) for user in (owner, member, leaver, newcomer)}
+    await database_sync_to_async(group_services.members_add)(user=owner, conversation_id=group, user_ids=[newcomer.pk])
+    invited = await next_of(sockets[newcomer.pk], "chat.message")
+    assert invited["payload"]["message"]["kind"] == "system"
+    await until_pong(sockets[newcomer.pk])  # the join has been handled by then
+    sent_to: list[str] = []
+    group_send = type(channel_layer).group_send
+
+    async def counting_group_send(self, name, message):
+        sent_to.append(name)
+        return await group_send(self, name, message)
+
+    monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
+    await sockets[member.pk].send_json_to(send_frame(group, "欢迎赵老师", "g-welcome"))
+    ack = await next_of(sockets[member.pk], "chat.ack")
+    for user in (owner, leaver, newcomer):
+        frame = await next_of(sockets[user.pk], "chat.message")
+        while frame["payload"]["message"]["client_id"] != "g-welcome":  # the invitation, before it
+            frame = await next_of(sockets[user.pk], "chat.message")
+        assert frame["payload"]["message"]["seq"] == ack["payload"]["seq"]
+        stored = await database_sync_to_async(StoredEvent.objects.get)(user_id=user.pk, seq=frame["id"])
+        assert (stored.type, stored.payload) == (frame["type"], frame["payload"])
+    assert frame["payload"]["unread"] == 2  # the newcomer's: the invitation and this
+    if connections["default"].vendor == "postgresql":
+        assert sent_to == [f"chat.conversation.{group}"]
+    for socket in sockets.values():
+        await socket.disconnect()
