@@ -118,6 +118,8 @@ def social_labels() -> dict[str, str]:
         "group_number_label": _("Group number"),
         "disbanded": _("Disbanded"),
         "all_muted_on": _("Everyone muted"),
+        "you_are_muted": _("You are muted in this group"),
+        "group_closed": _("This group was disbanded"),
         "add_members": _("Add members"),
         "join_requests": _("Requests to join"),
         "approve": pgettext("join request", "Approve"),

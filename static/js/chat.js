@@ -493,7 +493,7 @@
           meta.setAttribute("role", "button");
           meta.tabIndex = 0;
         } else { meta.classList.add("is-sending"); meta.textContent = L.sending; }
-      } else {
+      } else if (!conv || conv.kind !== "group") { // a group has no one 已读 to show
         var read = conv && message.seq <= (conv.peer_read_seq || 0);
         meta.classList.add(read ? "is-read" : "is-unread");
         meta.textContent = read ? L.read : L.unread;

@@ -8,7 +8,15 @@
   "use strict";
   var hooks = window.chatHooks;
   if (!hooks) return;
-  var L = hooks.L, api = hooks.api, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
+  var L = hooks.L, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
+  // A read that met a server error is tried once more a moment later (a busy database answers the
+  // panels' parallel reads with the odd 500); writes are never repeated.
+  function api(method, path, body) {
+    return hooks.api(method, path, body).catch(function (error) {
+      if (method !== "GET" || !(error.status >= 500)) throw error;
+      return new Promise(function (resolve) { setTimeout(resolve, 400); }).then(function () { return hooks.api(method, path, body); });
+    });
+  }
 
   // --- Shared pieces ------------------------------------------------------------------------------
   function errorText(error) {
@@ -104,7 +112,7 @@
       var dialog = sheet(title, { onClose: function () { if (!answered) resolve(null); } });
       dialog.box.classList.add("is-small");
       var form = h("form", "soc-form");
-      var box = input(options.multiline ? "textarea" : "text", options);
+      var box = input(options.multiline ? "textarea" : options.type || "text", options);
       box.required = !options.optional;
       form.appendChild(field(options.label || title, box));
       var error = h("p", "soc-error small");
@@ -177,10 +185,10 @@
   function personName(person) { return person.name || person.nickname || person.account; }
   function unitOf(person) { return person.unit_name || (person.unit && person.unit.name) || ""; }
   // A row of a person: avatar, name, a line below; `right` (a node) on the right.
-  function personLine(person, sub, right) {
+  function personLine(person, sub, right, avatarName) {
     var li = h("li", "soc-row");
     li.dataset.user = person.id;
-    li.appendChild(avatar(personName(person)));
+    li.appendChild(avatar(avatarName || personName(person)));
     var text = h("div", "soc-row-text");
     text.appendChild(h("div", "soc-row-name", personName(person)));
     if (sub) text.appendChild(h("div", "soc-row-sub muted small", sub));
@@ -191,7 +199,7 @@
   function empty(text) { return h("p", "soc-empty muted", text); }
 
   var social = window.chatSocial = {
-    panes: {}, hooks: hooks, errorText: errorText, button: button, sheet: sheet, ask: ask, confirm: confirmSheet,
+    panes: {}, hooks: hooks, api: api, errorText: errorText, button: button, sheet: sheet, ask: ask, confirm: confirmSheet,
     menu: menu, toast: toast, field: field, input: input, filePicker: filePicker, personName: personName, unitOf: unitOf,
     personLine: personLine, empty: empty
   };
@@ -283,7 +291,7 @@
     friends.forEach(function (friend) {
       var name = friend.remark || personName(friend.user);
       var sub = (friend.remark ? personName(friend.user) + " · " : "") + (unitOf(friend.user) || friend.user.account);
-      var li = personLine({ id: friend.user.id, name: name }, sub);
+      var li = personLine({ id: friend.user.id, name: name }, sub, null, personName(friend.user));
       li.classList.add("soc-friend");
       li.tabIndex = 0;
       li.setAttribute("role", "button");

@@ -9,7 +9,7 @@
   var social = window.chatSocial;
   if (!social || !social.picker) return;
   var hooks = social.hooks;
-  var L = hooks.L, api = hooks.api, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
+  var L = hooks.L, api = social.api, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
   var button = social.button, errorText = social.errorText, toast = social.toast;
   var groupButton = document.getElementById("btn-group");
   var headSub = document.getElementById("chat-head-sub");
@@ -25,16 +25,31 @@
     else if (group.all_muted) parts.push(L.all_muted_on);
     return parts.join(" · ");
   }
+  // A muted member (or everyone but the administrators under 全员禁言) and a disbanded group's
+  // members cannot send: the compose box says so instead of refusing each message.
+  var input = document.getElementById("chat-input");
+  var sendButton = document.getElementById("btn-send");
+  var placeholder = null;
+  function applyLock(group) {
+    if (placeholder === null) placeholder = input.placeholder;
+    var muted = !!group && !group.disbanded && (group.my_muted || (group.all_muted && group.my_role === "member"));
+    var closed = !!group && group.disbanded;
+    input.disabled = sendButton.disabled = muted || closed;
+    input.placeholder = muted ? L.you_are_muted : closed ? L.group_closed : placeholder;
+  }
+  function showGroupHead(conv, group) {
+    var current = hooks.currentConv();
+    if (!current || current.id !== conv.id) return;
+    headSub.textContent = headLine(group);
+    applyLock(group);
+  }
   // chat.js draws a conversation's head; for a group this adds the member count and the panel button.
   social.onHead = function (conv) {
     var isGroup = conv.kind === "group";
     groupButton.hidden = !isGroup;
-    if (!isGroup) return;
-    if (cache[conv.id]) headSub.textContent = headLine(cache[conv.id]);
-    else loadGroup(conv.id).then(function (group) {
-      var current = hooks.currentConv();
-      if (current && current.id === conv.id) headSub.textContent = headLine(group);
-    }).catch(function () {});
+    if (!isGroup) { applyLock(null); return; }
+    if (cache[conv.id]) showGroupHead(conv, cache[conv.id]);
+    else loadGroup(conv.id).then(function (group) { showGroupHead(conv, group); }).catch(function () {});
   };
   groupButton.addEventListener("click", function () {
     var conv = hooks.currentConv();
@@ -68,16 +83,24 @@
     panel.tabs.querySelectorAll(".soc-tab").forEach(function (node) { node.classList.toggle("is-active", node.dataset.tab === tab); });
     draw();
   }
+  // One refresh at a time: an action's own reload and the chat.group_updated it causes come
+  // together; the second waits for the first and runs once after it.
+  var refreshing = null, again = false;
   function refresh() {
     if (!panel) return Promise.resolve();
+    if (refreshing) { again = true; return refreshing; }
     var id = panel.id;
-    return loadGroup(id).then(function (group) {
+    refreshing = loadGroup(id).then(function (group) {
       if (!panel || panel.id !== id) return;
       panel.group = group;
       drawTop(group);
       draw();
       social.onHead(hooks.convs.get(id) || { id: id, kind: "group" });
-    }).catch(function (error) { if (panel) panel.content.textContent = errorText(error); });
+    }).catch(function (error) { if (panel) panel.content.textContent = errorText(error); }).then(function () {
+      refreshing = null;
+      if (again) { again = false; refresh(); }
+    });
+    return refreshing;
   }
   function drawTop(group) {
     var top = panel.top;
@@ -332,7 +355,7 @@
     if (group.my_role === "owner" && !group.disbanded) {
       content.appendChild(button(L.set_member_limit, "btn btn-secondary btn-sm gp-limit", function () {
         social.ask(L.set_member_limit, {
-          label: L.member_limit_hint, value: String(group.member_limit), max: 4,
+          label: L.member_limit_hint, value: String(group.member_limit), type: "number",
           submit: function (value) { return api("PATCH", base, { member_limit: parseInt(value, 10) || 0 }); }
         }).then(function (done) { if (done) refresh(); });
       }));

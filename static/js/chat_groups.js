@@ -7,7 +7,7 @@
   var social = window.chatSocial;
   if (!social) return;
   var hooks = social.hooks;
-  var L = hooks.L, api = hooks.api, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
+  var L = hooks.L, api = social.api, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
   var button = social.button, sheet = social.sheet, errorText = social.errorText, toast = social.toast;
 
   function groupAvatar(name) {

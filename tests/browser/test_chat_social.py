@@ -18,6 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from chat.models import ConversationKind, FriendRequest, Friendship, Membership
+from chat.services import contacts as contacts_service
+from chat.services import groups
 from tests.browser.test_chat import SIZES, assert_no_sideways_scroll, open_chat, sign_in, watch_csp
 from tests.factories import UserFactory
 
@@ -159,6 +161,8 @@ def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_m
     expect(a.locator("#chat-head-name")).to_have_text("海淀和平教研联合群")
     expect(a.locator("#chat-head-sub")).to_have_text("3 人")
     expect(a.locator(".msg-system").first).to_contain_text("张伟")
+    expect(a.locator("#btn-group")).to_be_visible()
+    screenshot(a, f"chat-social-group-chat-{size}")
     members = Membership.objects.filter(
         conversation__kind=ConversationKind.GROUP, conversation__name="海淀和平教研联合群"
     ).select_related("user__unit", "conversation__group")
@@ -239,3 +243,127 @@ def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_m
     assert Membership.objects.filter(conversation_id=group_id, user=wang).exists()
     no_csp_violations(a)
     no_csp_violations(b)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_owner_manages_the_members_and_a_member_leaves(
+    open_browser, asgi_server, people, password, screenshot, size
+):
+    zhang, chen, li, wang = people
+    conversation = asgi_server.call(
+        groups.group_create, user=zhang, name="语文教研组", member_ids=[chen.pk, li.pk, wang.pk]
+    )
+    a = open_browser()
+    a.set_viewport_size(SIZES[size])
+    watch_csp(a)
+    sign_in(a, "zhang_wei", password)
+    open_chat(a)
+    b = open_browser()
+    b.set_viewport_size(SIZES[size])
+    sign_in(b, "li_na", password)
+    open_chat(b)
+    b.locator(".conv-row", has_text="语文教研组").click()
+    expect(b.locator("#chat-input")).to_be_enabled()
+
+    a.locator(".conv-row", has_text="语文教研组").click()
+    expect(a.locator("#chat-head-sub")).to_have_text("4 人")
+    a.locator("#btn-group").click()
+    panel = a.locator("#group-panel")
+
+    def member(name: str):
+        return panel.locator(".gp-member", has_text=name)
+
+    def act(name: str, action: str) -> None:
+        member(name).locator(".gp-member-more").click()
+        a.locator(".soc-menu-row", has_text=action).click()
+
+    # 设为管理员; 禁言 李娜, whose compose box says so at once; 移出 王芳 after confirming.
+    act("陈静", "设为管理员")
+    expect(member("陈静")).to_have_attribute("data-role", "admin")
+    expect(member("陈静").locator(".soc-role")).to_have_text("管理员")
+    member("李娜").locator(".gp-member-more").click()
+    expect(a.locator(".soc-menu-row")).to_have_text(["设为管理员", "转让群主", "禁言", "移出群组"])
+    screenshot(a, f"chat-social-member-menu-{size}")
+    a.locator(".soc-menu-row", has_text="禁言").click()
+    expect(member("李娜").locator(".soc-tag.is-muted")).to_have_text("已禁言")
+    expect(b.locator("#chat-input")).to_be_disabled()
+    expect(b.locator("#chat-input")).to_have_attribute("placeholder", "你已被禁言")
+    act("王芳", "移出群组")
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(panel.locator(".gp-member")).to_have_count(3)
+    assert not Membership.objects.filter(conversation=conversation, user=wang).exists()
+
+    # 设置: 全员禁言 is told in the head; the owner sets the member limit.
+    panel.locator(".soc-tab[data-tab=settings]").click()
+    panel.locator(".gp-switch input").first.check()
+    expect(a.locator("#chat-head-sub")).to_have_text("3 人 · 全员禁言中")
+    panel.locator(".gp-limit").click()
+    a.locator(".soc-sheet.is-small input").fill("50")
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(a.locator(".soc-sheet.is-small")).to_have_count(0)
+    expect(panel.locator(".gp-settings dd").nth(4)).to_have_text("50")
+    screenshot(a, f"chat-social-panel-settings-{size}")
+    assert_no_sideways_scroll(a, "the settings")
+
+    # 李娜 leaves: the group goes from her list, and from 张伟's member list.
+    b.locator("#btn-group").click()
+    b.locator("#group-panel .soc-tab[data-tab=settings]").click()
+    expect(b.locator("#group-panel .gp-disband")).to_have_count(0)
+    b.locator("#group-panel .gp-leave").click()
+    b.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(b.locator("#group-panel")).to_have_count(0)
+    expect(b.locator(".conv-row", has_text="语文教研组")).to_have_count(0)
+    panel.locator(".soc-tab[data-tab=members]").click()
+    expect(panel.locator(".gp-member")).to_have_count(2)
+
+    # 转让群主 to 陈静: 张伟 stays an administrator.
+    act("陈静", "转让群主")
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(member("陈静")).to_have_attribute("data-role", "owner")
+    expect(member("张伟")).to_have_attribute("data-role", "admin")
+    no_csp_violations(a)
+
+
+def test_a_friend_gets_a_remark_name_a_request_is_declined_and_a_friend_is_removed(
+    open_browser, asgi_server, people, password, screenshot
+):
+    zhang, _chen, li, wang = people
+    asked = asgi_server.call(contacts_service.friend_request_send, user=li, to_user_id=zhang.pk, message="李娜")
+    asgi_server.call(contacts_service.friend_request_decide, user=zhang, request_id=asked.pk, accept=True)
+    asgi_server.call(contacts_service.friend_request_send, user=wang, to_user_id=zhang.pk, message="我是王芳")
+    a = open_browser()
+    a.set_viewport_size(SIZES["laptop"])
+    sign_in(a, "zhang_wei", password)
+    open_chat(a)
+    expect(a.locator("#contacts-badge")).to_have_text("1")
+
+    # 拒绝: 王芳's request is declined and she is not a friend.
+    contacts(a, "friends")
+    a.locator(".soc-entry.is-requests").click()
+    request = a.locator("#soc-requests .soc-request", has_text="王芳")
+    request.locator(".soc-decline").click()
+    expect(request.locator(".soc-tag")).to_have_text("已拒绝")
+    a.locator("#soc-requests .soc-tab[data-direction=sent]").click()
+    expect(a.locator("#soc-requests .soc-empty")).to_have_text("暂无好友申请")
+    a.keyboard.press("Escape")
+    assert not Friendship.objects.filter(user=zhang, friend=wang).exists()
+
+    # 备注: the friend is listed under the remark name, the card shows the real one.
+    a.locator(".soc-friend", has_text="李娜").click()
+    a.locator(".soc-remark").click()
+    a.locator(".soc-sheet.is-small input").fill("天津李老师")
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    card = a.locator(".soc-sheet.is-card")
+    expect(card.locator(".soc-card-name")).to_have_text("天津李老师")
+    expect(card).to_contain_text("姓名：李娜")
+    screenshot(a, "chat-social-profile-card-laptop")
+    a.keyboard.press("Escape")
+    friend = a.locator(".soc-friend", has_text="天津李老师")
+    expect(friend).to_contain_text("李娜 · 和平小学")
+
+    # 删除好友 after confirming.
+    friend.click()
+    a.locator(".soc-remove").click()
+    a.locator(".soc-sheet.is-small .soc-ok").click()
+    expect(a.locator(".soc-friend")).to_have_count(0)
+    assert not Friendship.objects.filter(user=zhang, friend=li).exists()
