@@ -19,12 +19,16 @@ for the process to pop them after a blip. bench/README.md ("Websocket storms") h
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterable
 
 import redis
 from channels_redis.core import RedisChannelLayer
 from redis.asyncio import BlockingConnectionPool
+
+logger = logging.getLogger(__name__)
 
 # The member count of each group key, in one command (a pipeline costs redis-py Python per command).
 MEMBERS_LUA = "local n = {} for i, key in ipairs(KEYS) do n[i] = redis.call('ZCARD', key) end return n"
@@ -49,6 +53,57 @@ for i, key in ipairs(KEYS) do
     end
 end
 return out
+"""
+
+
+# ``group_send`` from a thread, for many groups, in two scripts per Redis shard (channels_redis's own
+# group_send is four round trips per group, each through redis-py's asyncio machinery, on an event
+# loop that the thread must hand over to and wait for).
+#
+# 1. Per group key KEYS[i]: its members (channel names), after dropping memberships older than the
+#    group expiry (the last ARGV, as channels_redis does); none when every member is in the group of
+#    the frame's origin ARGV[i] (they would each drop it as their own device's echo).
+GROUP_MEMBERS_LUA = """
+local cutoff = ARGV[#ARGV]
+local out = {}
+for i, key in ipairs(KEYS) do
+    redis.call('ZREMRANGEBYSCORE', key, 0, cutoff)
+    local members = redis.call('ZRANGE', key, 0, -1)
+    if ARGV[i] ~= '' then
+        local shown = false
+        for _, member in ipairs(members) do
+            if not redis.call('ZSCORE', ARGV[i], member) then
+                shown = true
+                break
+            end
+        end
+        if not shown then
+            members = {}
+        end
+    end
+    out[i] = members
+end
+return out
+"""
+# 2. channels_redis's group_send script for every channel key at once: drop its messages older than
+#    the expiry, add the message unless the key is at its capacity. KEYS: channel keys (a key may come
+#    twice: two messages for one process); ARGV: a message, a capacity and a score per key (scores
+#    increase in the order given, so one process pops them in that order), then the expiry.
+CHANNELS_ADD_LUA = """
+local n = #KEYS
+local expiry = tonumber(ARGV[3 * n + 1])
+local over = 0
+for i = 1, n do
+    local score = ARGV[2 * n + i]
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], 0, math.floor(tonumber(score)) - expiry)
+    if redis.call('ZCOUNT', KEYS[i], '-inf', '+inf') < tonumber(ARGV[n + i]) then
+        redis.call('ZADD', KEYS[i], score, ARGV[i])
+        redis.call('EXPIRE', KEYS[i], expiry)
+    else
+        over = over + 1
+    end
+end
+return over
 """
 
 
@@ -90,9 +145,69 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
             online.update(name for name, count in zip(names, counts, strict=True) if count)
         return online
 
+    def group_send_blocking(
+        self, deliveries: list[tuple[str, dict]], origins: dict[str, str] | None = None
+    ) -> list[str]:
+        """``group_send`` for each ``(group, message)``, from the calling thread with a plain client:
+        per Redis shard one script reads every group's members and one adds every message to its
+        channel keys, as channels_redis's group_send would (same keys, serialization, capacity and
+        expiry, so its ``receive`` reads them). ``origins`` as in ``online_groups_blocking``: a group
+        whose every member is a socket of the frame's origin is sent nothing. Returns the groups sent to."""
+        origins = origins or {}
+        by_shard: dict[int, list[int]] = {}
+        for position, (group, _message) in enumerate(deliveries):
+            by_shard.setdefault(self.consistent_hash(group), []).append(position)
+        members: dict[int, list[str]] = {}
+        cutoff = int(time.time()) - int(self.group_expiry)
+        for index, positions in by_shard.items():
+            groups = [deliveries[position][0] for position in positions]
+            echo = [
+                self._group_key(origins[group])
+                if origins.get(group) and self.consistent_hash(origins[group]) == index
+                else b""
+                for group in groups
+            ]
+            found = self._blocking_script(index, GROUP_MEMBERS_LUA)(
+                keys=[self._group_key(group) for group in groups], args=[*echo, cutoff]
+            )
+            for position, names in zip(positions, found, strict=True):
+                members[position] = [name.decode() for name in names]
+        adds: dict[int, tuple[list, list, list]] = {}
+        sent: list[str] = []
+        for position, (group, message) in enumerate(deliveries):
+            if not members.get(position):
+                continue
+            sent.append(group)
+            by_connection, key_message, key_capacity = self._map_channel_keys_to_connection(members[position], message)
+            for index, keys in by_connection.items():
+                add_keys, add_messages, add_capacities = adds.setdefault(index, ([], [], []))
+                for key in keys:
+                    add_keys.append(key)
+                    add_messages.append(key_message[key])
+                    add_capacities.append(key_capacity[key])
+        for index, (add_keys, add_messages, add_capacities) in adds.items():
+            now = time.time()
+            scores = [f"{now + n * 1e-6:.6f}" for n in range(len(add_keys))]
+            over = self._blocking_script(index, CHANNELS_ADD_LUA)(
+                keys=add_keys, args=[*add_messages, *add_capacities, *scores, int(self.expiry)]
+            )
+            if over:
+                logger.info("%s of %s channel keys over capacity", over, len(add_keys))
+        return sent
+
+    def _blocking_script(self, index: int, source: str):
+        cache = self.__dict__.setdefault("_blocking_sources", {})
+        key = (os.getpid(), index, source)
+        if key not in cache:
+            cache[key] = self._blocking_client(index).register_script(source)
+        return cache[key]
+
     def _members_script(self, index: int):
+        return self._blocking_script(index, REACHABLE_LUA)
+
+    def _blocking_client(self, index: int) -> redis.Redis:
         # One client per process and shard: a forked worker (Celery's prefork pool) makes its own.
-        cache = self.__dict__.setdefault("_blocking_scripts", {})
+        cache = self.__dict__.setdefault("_blocking_clients", {})
         key = (os.getpid(), index)
         if key not in cache:
             host = dict(self.hosts[index])
@@ -103,5 +218,5 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
             else:
                 kept = {k: v for k, v in host.items() if k not in ("max_connections", "timeout", "client_name")}
                 client = redis.Redis(**(kept | options))
-            cache[key] = client.register_script(REACHABLE_LUA)
+            cache[key] = client
         return cache[key]

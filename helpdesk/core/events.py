@@ -246,12 +246,16 @@ def _push(deliveries: list[tuple[str, dict[str, Any]]]) -> None:
         return
     try:
         if _crosses_loops(layer):
+            # A frame its origin's sockets would drop is not sent where only they listen.
+            origins: dict[str, str] = {}
+            for group, message in deliveries:
+                origin = message.get("origin") or ""
+                origins[group] = origin if origins.get(group, origin) == origin else ""
+            if hasattr(layer, "group_send_blocking"):
+                # From this thread, two scripts per shard: no hand-over to the delivery loop.
+                layer.group_send_blocking(deliveries, origins)
+                return
             if hasattr(layer, "online_groups_blocking"):
-                # A frame its origin's sockets would drop is not sent where only they listen.
-                origins: dict[str, str] = {}
-                for group, message in deliveries:
-                    origin = message.get("origin") or ""
-                    origins[group] = origin if origins.get(group, origin) == origin else ""
                 online = layer.online_groups_blocking(set(origins), origins)
                 deliveries = [(group, message) for group, message in deliveries if group in online]
                 if not deliveries:

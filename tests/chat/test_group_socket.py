@@ -13,6 +13,7 @@ from chat.services import groups as group_services
 from tests.chat.test_socket import next_of, open_socket, send_frame, until_pong
 from tests.factories import UserFactory
 from tests.helpdesk.conftest import channel_layer  # noqa: F401 - the fixture, on both layers
+from tests.helpdesk.test_realtime import count_group_sends
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -75,14 +76,7 @@ async def test_a_group_message_is_one_push_each_socket_delivers_as_its_stored_ev
     invited = await next_of(sockets[newcomer.pk], "chat.message")
     assert invited["payload"]["message"]["kind"] == "system"
     await until_pong(sockets[newcomer.pk])  # the join has been handled by then
-    sent_to: list[str] = []
-    group_send = type(channel_layer).group_send
-
-    async def counting_group_send(self, name, message):
-        sent_to.append(name)
-        return await group_send(self, name, message)
-
-    monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
+    sent_to = count_group_sends(channel_layer, monkeypatch)
     await sockets[member.pk].send_json_to(send_frame(group, "欢迎赵老师", "g-welcome"))
     ack = await next_of(sockets[member.pk], "chat.ack")
     for user in (owner, leaver, newcomer):

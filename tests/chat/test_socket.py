@@ -152,6 +152,26 @@ async def test_a_non_member_is_told_not_found_and_nothing_is_delivered(channel_l
     await peer.disconnect()
 
 
+async def test_an_account_deactivated_behind_the_sockets_back_sends_nothing_more(channel_layer):  # noqa: F811
+    """The socket keeps its user between chat.send frames; the send still checks the stored account,
+    so even a deactivation that did not close the socket (written straight to the table, no signal)
+    stops the next message."""
+    zhang, li, _outsider, conversation, keys = await people_in_a_conversation()
+    sender = await open_socket(keys[zhang.pk])
+    peer = await open_socket(keys[li.pk])
+    await sender.send_json_to(send_frame(conversation, "第一条", "d-1"))
+    await next_of(sender, "chat.ack")
+    await next_of(peer, "chat.message")
+    await database_sync_to_async(type(zhang).objects.filter(pk=zhang.pk).update)(is_active=False)
+    await sender.send_json_to(send_frame(conversation, "第二条", "d-2"))
+    error = await next_of(sender, "error")
+    assert (error["payload"]["code"], error["payload"]["client_id"]) == ("not_found", "d-2")
+    assert await until_pong(peer) == []
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    await sender.disconnect()
+    await peer.disconnect()
+
+
 async def test_a_blocked_sender_is_refused_and_the_blocked_socket_hears_nothing(channel_layer):  # noqa: F811
     zhang, li, _outsider, conversation, keys = await people_in_a_conversation()
     sender = await open_socket(keys[zhang.pk])

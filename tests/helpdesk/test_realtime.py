@@ -195,6 +195,30 @@ def send_in_transaction(user_ids, *, payload, rollback=False) -> None:
         pass
 
 
+def count_group_sends(channel_layer, monkeypatch) -> list[str]:
+    """The groups the layer is asked to send to (by ``group_send``, or on Redis from a thread by
+    ``group_send_blocking``, which answers with the groups it sent to), in order."""
+    sent_to: list[str] = []
+    layer_type = type(channel_layer)
+    group_send = layer_type.group_send
+
+    async def counting_group_send(self, group, message):
+        sent_to.append(group)
+        return await group_send(self, group, message)
+
+    monkeypatch.setattr(layer_type, "group_send", counting_group_send)
+    if hasattr(layer_type, "group_send_blocking"):
+        group_send_blocking = layer_type.group_send_blocking
+
+        def counting_group_send_blocking(self, deliveries, origins=None):
+            sent = group_send_blocking(self, deliveries, origins)
+            sent_to.extend(sent)
+            return sent
+
+        monkeypatch.setattr(layer_type, "group_send_blocking", counting_group_send_blocking)
+    return sent_to
+
+
 async def test_event_reaches_every_connection_of_the_user_after_commit(channel_layer):
     user = await make_user()
     other = await make_user()
@@ -223,14 +247,7 @@ async def test_events_for_users_without_a_connection_are_dropped_without_harm(ch
     offline = [await make_user() for _ in range(3)]
     communicator = socket(token_header=await token_for(online))
     await connect_ok(communicator, online)
-    sent_to: list[str] = []
-    group_send = type(channel_layer).group_send
-
-    async def counting_group_send(self, group, message):
-        sent_to.append(group)
-        return await group_send(self, group, message)
-
-    monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
+    sent_to = count_group_sends(channel_layer, monkeypatch)
     await send_in_transaction([u.pk for u in (*offline, online)], payload=PAYLOAD)
     event = await communicator.receive_json_from(timeout=3)
     assert (event["type"], event["payload"]) == ("ticket.updated", PAYLOAD)
@@ -251,14 +268,7 @@ async def test_an_event_is_not_sent_where_only_the_device_that_caused_it_listens
     cookie = await session_cookie_for(user)
     browser = socket(origin=ALLOWED_ORIGIN, cookie=cookie)
     await connect_ok(browser, user)
-    sent_to: list[str] = []
-    group_send = type(channel_layer).group_send
-
-    async def counting_group_send(self, group, message):
-        sent_to.append(group)
-        return await group_send(self, group, message)
-
-    monkeypatch.setattr(type(channel_layer), "group_send", counting_group_send)
+    sent_to = count_group_sends(channel_layer, monkeypatch)
 
     async def act(payload) -> None:
         # As a request of the browser's session would (accounts.middleware).
