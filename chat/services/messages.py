@@ -1,11 +1,11 @@
 """Sending messages (reading, recalling, deleting and typing: chat.services.message_changes).
 
-Every message is numbered under a row lock on its conversation (``last_seq + 1``), stored, and
-only then announced: ``chat.message`` goes into each member's event log (in the same statement as
-the message for a text on PostgreSQL, else after the commit: ``helpdesk.core.events``), so a client that was offline or lost its socket receives it when it
-resumes. A client names each message with its own id (``client_id``, or the REST call's
-``Idempotency-Key``): a resend after a lost acknowledgement returns the stored message instead of
-making a second one, over REST and the socket alike.
+Every message is numbered under a row lock on its conversation (``last_seq + 1``), stored, and only
+then announced: ``chat.message`` goes into each member's event log (in the same statement as the
+message for a text on PostgreSQL, else after the commit: ``helpdesk.core.events``), so a client that
+was offline or lost its socket receives it when it resumes. A client names each message with its own
+id (``client_id``, or the REST call's ``Idempotency-Key``): a resend after a lost acknowledgement
+returns the stored message instead of making a second one, over REST and the socket alike.
 """
 
 from __future__ import annotations
