@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from accounts.api.directory import DirectoryUserSerializer
 from helpdesk.core.api.serializers import StrictSerializer
@@ -219,6 +220,13 @@ class ChatGroupFileSerializer(serializers.Serializer):
 
 
 # --- Groups: inputs --------------------------------------------------------------------------------
+class _FormBoolean(serializers.BooleanField):
+    """A multipart request (an avatar upload) that leaves the field out means "as it is" (or the
+    default); DRF's BooleanField would read the missing box of an HTML form as false."""
+
+    default_empty_html = empty
+
+
 def _user_ids(**kwargs) -> serializers.ListField:
     return serializers.ListField(child=serializers.IntegerField(**_ID), **kwargs)
 
@@ -236,7 +244,7 @@ class ChatGroupCreateSerializer(StrictSerializer):
     )
     avatar = serializers.FileField(required=False, help_text=_("An image (multipart), at most 2 MB."))
     join_policy = serializers.ChoiceField(choices=JoinPolicy.choices, default=JoinPolicy.APPROVAL)
-    members_can_invite = serializers.BooleanField(default=True)
+    members_can_invite = _FormBoolean(default=True)
 
 
 class ChatGroupUpdateSerializer(StrictSerializer):
@@ -244,7 +252,7 @@ class ChatGroupUpdateSerializer(StrictSerializer):
     description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True)
     avatar = serializers.FileField(required=False)
     join_policy = serializers.ChoiceField(choices=JoinPolicy.choices, required=False)
-    members_can_invite = serializers.BooleanField(required=False)
+    members_can_invite = _FormBoolean(required=False)
     member_limit = serializers.IntegerField(
         min_value=2, max_value=GROUP_MEMBER_LIMIT_MAX, required=False, help_text=_("The owner only; at most 2,000.")
     )

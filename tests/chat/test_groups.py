@@ -282,3 +282,18 @@ def test_a_system_message_cannot_be_recalled_by_whoever_made_the_change(zhang, g
     refused = act(zhang, "post", f"/conversations/{group['id']}/messages/{first.pk}/recall/", {})
     assert refused.status_code == 403 and refused.json()["code"] == "not_sender"
     assert Message.objects.get(pk=first.pk).recalled_at is None
+
+
+def test_an_avatar_upload_alone_changes_nothing_else(zhang, group, act):
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), (30, 90, 168)).save(picture, format="PNG")
+    picture.seek(0)
+    picture.name = "头像.png"
+    # A multipart form without members_can_invite leaves it as it is (DRF read a missing box as false).
+    changed = act(zhang, "patch", f"/groups/{group['id']}/", {"avatar": picture}, fmt="multipart")
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["avatar_url"] == f"/api/v1/chat/groups/{group['id']}/avatar/"
+    assert changed.json()["members_can_invite"] is True
+    assert client_for(zhang).get(changed.json()["avatar_url"]).status_code == 200
