@@ -146,7 +146,9 @@
       li.dataset.conversation = conv.id;
       li.tabIndex = 0;
       li.setAttribute("role", "button");
-      li.appendChild(avatar(convName(conv), conv.peer ? !!conv.peer_online : undefined));
+      var face = avatar(convName(conv), conv.peer ? !!conv.peer_online : undefined);
+      if (conv.kind === "group") face.classList.add("is-group");
+      li.appendChild(face);
       var text = h("div", "conv-text");
       var top = h("div", "conv-top");
       top.appendChild(h("span", "conv-name", convName(conv)));

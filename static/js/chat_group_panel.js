@@ -13,6 +13,7 @@
   var button = social.button, errorText = social.errorText, toast = social.toast;
   var groupButton = document.getElementById("btn-group");
   var headSub = document.getElementById("chat-head-sub");
+  var headAvatar = document.getElementById("chat-head-avatar");
   var cache = {};      // conversation id -> the group (GET groups/{id}/)
   var panel = null;    // the open panel: {id, dialog, tab, group}
 
@@ -42,6 +43,17 @@
     if (!current || current.id !== conv.id) return;
     headSub.textContent = headLine(group);
     applyLock(group);
+    var face = headAvatar.querySelector(".chat-avatar");
+    if (face) {
+      face.classList.add("is-group");
+      if (group.avatar_url && !face.querySelector("img")) {
+        var img = h("img");
+        img.src = group.avatar_url;
+        img.alt = "";
+        face.textContent = "";
+        face.appendChild(img);
+      }
+    }
   }
   // chat.js draws a conversation's head; for a group this adds the member count and the panel button.
   social.onHead = function (conv) {

@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from chat.models import ConversationKind, FriendRequest, Friendship, Membership
 from chat.services import contacts as contacts_service
 from chat.services import groups
-from tests.browser.test_chat import SIZES, assert_no_sideways_scroll, open_chat, sign_in, watch_csp
+from tests.browser.test_chat import SIZES, assert_no_sideways_scroll, open_chat, png_bytes, sign_in, watch_csp
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -149,6 +149,10 @@ def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_m
     dialog.locator("input[name=name]").fill("海淀和平教研联合群")
     dialog.locator("textarea[name=announcement]").fill("每周三下午三点线上集体备课")
     dialog.locator("textarea[name=description]").fill("两校语文组的教研交流")
+    dialog.locator("input[name=avatar]").set_input_files(
+        files=[{"name": "群头像.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    expect(dialog.locator(".soc-filename")).to_have_text("群头像.png")
     dialog.locator(".soc-tab[data-source=mine]").click()
     dialog.locator(".soc-pick", has_text="陈静").locator("input").check()
     dialog.locator(".soc-tab[data-source=search]").click()
@@ -162,6 +166,7 @@ def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_m
     expect(a.locator("#chat-head-sub")).to_have_text("3 人")
     expect(a.locator(".msg-system").first).to_contain_text("张伟")
     expect(a.locator("#btn-group")).to_be_visible()
+    a.wait_for_function("() => document.querySelector('#chat-head-avatar img')?.naturalWidth === 640")
     screenshot(a, f"chat-social-group-chat-{size}")
     members = Membership.objects.filter(
         conversation__kind=ConversationKind.GROUP, conversation__name="海淀和平教研联合群"
