@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from chat.models import ConversationKind, FriendRequest, Friendship, Membership
 from chat.services import contacts as contacts_service
-from chat.services import groups
+from chat.services import group_members, groups
 from tests.browser.test_chat import SIZES, assert_no_sideways_scroll, open_chat, png_bytes, sign_in, watch_csp
 from tests.factories import UserFactory
 
@@ -70,6 +70,7 @@ def test_a_friend_request_with_a_verification_message_is_seen_live_and_accepted(
     a.locator("#soc-find-people .soc-search").fill("li_na")
     found = a.locator("#soc-find-people .soc-row", has_text="李娜")
     expect(found).to_contain_text("和平小学")
+    screenshot(a, f"chat-social-find-people-{size}")
     found.locator(".soc-add").click()
     verification = a.locator(".soc-sheet.is-small textarea")
     expect(verification).to_have_value("我是海淀实验小学的张伟")
@@ -326,6 +327,13 @@ def test_the_owner_manages_the_members_and_a_member_leaves(
     a.locator(".soc-sheet.is-small .soc-ok").click()
     expect(member("陈静")).to_have_attribute("data-role", "owner")
     expect(member("张伟")).to_have_attribute("data-role", "admin")
+
+    # 陈静, the owner now, disbands it: 张伟 sees it at once; the compose box is closed.
+    asgi_server.call(group_members.group_disband, user=chen, conversation_id=conversation.pk)
+    expect(a.locator("#chat-head-sub")).to_have_text("2 人 · 已解散")
+    expect(a.locator("#chat-input")).to_be_disabled()
+    expect(a.locator("#chat-input")).to_have_attribute("placeholder", "该群组已解散")
+    expect(panel.locator(".gp-member-more")).to_have_count(0)
     no_csp_violations(a)
 
 
