@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.urls import reverse
 
 from chat import services
@@ -50,3 +52,22 @@ def test_the_navigation_links_the_chat_with_the_unread_total(client, zhang, li):
     services.read_up_to(user=zhang, conversation_id=conversation.pk)
     page = client.get(reverse("home")).content.decode()
     assert re.search(r'id="nav-chat-count" hidden>', page)
+
+
+def test_the_chat_page_carries_the_friends_and_groups_scripts_and_their_words_in_chinese(client, zhang):
+    client.force_login(zhang)
+    page = client.get(reverse("chat:index")).content.decode()
+    for script in ("chat_contacts.js", "chat_groups.js", "chat_group_panel.js"):
+        assert 'nonce="' in re.search(rf'<script src="/static/js/{script}"[^>]*>', page)[0]
+    assert 'data-pane="friends"' in page and 'data-pane="groups"' in page
+    labels = json.loads(re.search(r'<script id="chat-labels" type="application/json">(.*?)</script>', page, re.S)[1])
+    assert labels["new_friends"] == "新的朋友" and labels["find_group"] == "查找群组"
+    assert labels["accept"] == "接受" and labels["decline"] == "拒绝"
+    # Every word the three scripts use is there, and none is left in English.
+    scripts = Path(settings.BASE_DIR, "static", "js")
+    used = set()
+    for script in ("chat_contacts.js", "chat_groups.js", "chat_group_panel.js"):
+        used |= set(re.findall(r"\bL\.([a-z_]+)", (scripts / script).read_text()))
+    assert used <= set(labels), sorted(used - set(labels))
+    english = [key for key in used if re.fullmatch(r"[\x00-\x7f“”…]*", labels[key])]
+    assert english == [], english
