@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -90,6 +91,54 @@ def prepare(pairs: int) -> list[tuple[int, str, str]]:
             )
         )
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far (/proc/<pid>/stat), robust to the shared machine's
+    load where latency is not."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL backends serving the benchmark's database (same machine)."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a backend that ended meanwhile
+            total += cpu_seconds(pid)
+    return total
+
+
+class CpuMeter:
+    """daphne's and PostgreSQL's CPU time over one part, per message delivered."""
+
+    def __init__(self, servers: list[Daphne]) -> None:
+        self.servers = servers
+        self.daphne = sum(cpu_seconds(s.process.pid) for s in servers)
+        self.postgres = postgres_cpu_seconds()
+        self.load = os.getloadavg()
+
+    def report(self, delivered: int) -> dict:
+        daphne = sum(cpu_seconds(s.process.pid) for s in self.servers) - self.daphne
+        postgres = postgres_cpu_seconds() - self.postgres
+        per = max(delivered, 1)
+        return {
+            "daphne_cpu_s": round(daphne, 2),
+            "daphne_cpu_ms_per_message": round(daphne * 1000 / per, 2),
+            "postgres_cpu_s": round(postgres, 2),
+            "postgres_cpu_ms_per_message": round(postgres * 1000 / per, 2),
+            "load_average_start": self.load,
+            "load_average_end": os.getloadavg(),
+        }
 
 
 def forget_dead_sockets(user_ids: list[int]) -> None:
@@ -373,7 +422,9 @@ async def main_async(args, servers: list[Daphne], prepared) -> dict:
         readers.append(asyncio.create_task(keep_alive(pairs)))
         if args.only in (None, "latency"):
             print(f"latency at {args.rate:g}/s for {args.seconds:g} s …", flush=True)
+            meter = CpuMeter(servers)
             report["latency"] = await latency_part(pairs, args.rate, args.seconds, run)
+            report["latency"]["cpu"] = meter.report(report["latency"]["delivered"])
             print(json.dumps(report["latency"]), flush=True)
         if args.only in (None, "sustained"):
             fresh = await open_pairs(servers, prepared)
@@ -386,7 +437,9 @@ async def main_async(args, servers: list[Daphne], prepared) -> dict:
             readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
             readers.append(asyncio.create_task(keep_alive(pairs)))
             print(f"sustained, {args.window} in flight per sender, {args.seconds:g} s …", flush=True)
+            meter = CpuMeter(servers)
             report["sustained"] = await sustained_part(pairs, args.window, args.seconds, run)
+            report["sustained"]["cpu"] = meter.report(report["sustained"]["delivered"])
             print(json.dumps(report["sustained"]), flush=True)
         for p in pairs:
             await p.sender.close()

@@ -29,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_chat import HOST, Daphne, forget_dead_sockets, percentile
+from bench_chat import HOST, Daphne, cpu_seconds, forget_dead_sockets, percentile
 from bench_common import ROOT, check_database, setup_django
 
 OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")
@@ -133,6 +133,7 @@ async def run_group(
                     member.sock.send_json({"type": "ping"})
 
     pinger = asyncio.create_task(keep_alive())
+    cpu_before, load_before = cpu_seconds(server.process.pid), os.getloadavg()
     sent_at: dict[str, float] = {}
     senders: dict[str, Member] = {}
     fan_out: list[float] = []
@@ -162,6 +163,7 @@ async def run_group(
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2)
+    daphne_cpu = cpu_seconds(server.process.pid) - cpu_before
     pinger.cancel()
     latencies = [(m.delivered[c] - sent_at[c]) * 1000 for m in members for c in m.delivered if c in sent_at]
     expected_total = sum(len(members) - 1 for _ in sent_at)
@@ -187,6 +189,13 @@ async def run_group(
             "p99": percentile(fan_out, 0.99),
             "max": round(max(fan_out), 1) if fan_out else None,
         },
+        # daphne's CPU time from the first message to the end of the settling, per message sent and
+        # per delivery: robust to the shared machine's load, which latency is not.
+        "daphne_cpu_s": round(daphne_cpu, 2),
+        "daphne_cpu_ms_per_message": round(daphne_cpu * 1000 / max(len(sent_at), 1), 1),
+        "daphne_cpu_us_per_delivery": round(daphne_cpu * 1e6 / max(expected_total, 1), 1),
+        "load_average_start": load_before,
+        "load_average_end": os.getloadavg(),
         "delivery_latency_ms": {
             "p50": percentile(latencies, 0.50),
             "p99": percentile(latencies, 0.99),
