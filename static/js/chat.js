@@ -1084,7 +1084,7 @@
   if (window.matchMedia("(max-width: 720px)").matches) el.input.placeholder = el.input.dataset.placeholderShort;
   if (window.chatBadge) window.chatBadge.managed = true;
   restorePending();
-  Promise.all([loadConversations(), api("GET", "blocks/")]).then(function (answers) {
+  window.chatHooks.ready = Promise.all([loadConversations(), api("GET", "blocks/")]).then(function (answers) {
     (answers[1] || []).forEach(function (row) { S.blocked.add(row.user.id); });
     // /chat/?c=<conversation> opens one; /chat/?user=<id> starts (or opens) the one with a person.
     var params = new URLSearchParams(location.search);

@@ -552,5 +552,8 @@
     refreshFriends();
     api("GET", "friend-requests/").then(function (data) { setBadge(data.new_requests); }).catch(function () {});
   });
-  api("GET", "friend-requests/").then(function (data) { setBadge(data.new_requests); }).catch(function () {});
+  // The badge after the page's own start (its list and pending sends go first).
+  (hooks.ready || Promise.resolve()).catch(function () {}).then(function () {
+    return api("GET", "friend-requests/").then(function (data) { setBadge(data.new_requests); });
+  }).catch(function () {});
 })();

@@ -432,6 +432,11 @@
   }
 
   // --- Live ----------------------------------------------------------------------------------------
+  // The server could not replay what was missed: read the open group again.
+  document.addEventListener("platform:resync", function () {
+    cache = {};
+    if (panel) refresh();
+  });
   document.addEventListener("platform:event", function (event) {
     var frame = event.detail || {};
     var payload = frame.payload || {};

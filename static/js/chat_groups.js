@@ -295,6 +295,7 @@
   }
   social.openCreate = openCreate;
 
+  document.addEventListener("platform:resync", function () { hooks.refreshContacts("groups"); });
   // Joined a group, left it, or a group changed: the 群组 pane follows.
   document.addEventListener("platform:event", function (event) {
     var frame = event.detail || {};
