@@ -20,7 +20,9 @@ opens a socket per user (the sender of a pair on the first process, the receiver
 
 The per-user rate limit (10 messages/s) applies: the pairs are many enough that each sender stays
 under it at the target rate; a rate-limited frame (sustained part) is sent again 0.1 s later with
-the same client id, as a client would. Results: bench/out/chat.json. See bench/README.md ("Chat").
+the same client id, as a client would. ``--server uvicorn`` serves the same application with uvicorn
+instead (an experiment: uvicorn is not a dependency; install it into the venv to run it). Results:
+bench/out/chat.json. See bench/README.md ("Chat").
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets for the memory figure")
     parser.add_argument("--processes", type=int, choices=[1, 2], default=1, help="daphne processes")
     parser.add_argument("--only", choices=["latency", "sustained", "idle"], help="run one part only")
+    parser.add_argument(
+        "--server",
+        choices=["daphne", "uvicorn"],
+        default="daphne",
+        help="ASGI server (uvicorn: an experiment, to tell the server's own cost; not in the project's dependencies)",
+    )
     return parser.parse_args()
 
 
@@ -154,10 +162,10 @@ def forget_dead_sockets(user_ids: list[int]) -> None:
 
 
 class Daphne:
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], server: str = "daphne") -> None:
         from tests.daphne_server import free_port
 
-        self.env, self.port = env, free_port()
+        self.env, self.port, self.server = env, free_port(), server
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Daphne:
@@ -165,18 +173,12 @@ class Daphne:
 
         from helpdesk.management.commands.run_platform import DAPHNE_OPTIONS
 
+        if self.server == "uvicorn":
+            command = ["uvicorn", "--host", HOST, "--port", str(self.port), "--no-access-log", "--lifespan", "off"]
+        else:
+            command = ["daphne", *DAPHNE_OPTIONS, "-b", HOST, "-p", str(self.port)]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                *DAPHNE_OPTIONS,
-                "-b",
-                HOST,
-                "-p",
-                str(self.port),
-                "helpdesk.asgi:application",
-            ],
+            [sys.executable, "-m", *command, "helpdesk.asgi:application"],
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -189,7 +191,7 @@ class Daphne:
                 return self
             except httpx.HTTPError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit("daphne did not start")
+                    sys.exit(f"{self.server} did not start")
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -414,7 +416,7 @@ async def idle_part(server: Daphne, tokens: list[str], count: int) -> dict:
 
 
 async def main_async(args, servers: list[Daphne], prepared) -> dict:
-    report: dict = {"pairs": args.pairs, "processes": args.processes}
+    report: dict = {"pairs": args.pairs, "processes": args.processes, "server": args.server}
     run = uuid.uuid4().hex[:8]
     if args.only in (None, "latency", "sustained"):
         pairs = await open_pairs(servers, prepared)
@@ -472,7 +474,7 @@ def main() -> None:
         "REDIS_URL": os.environ["REDIS_URL"],
         "HELPDESK_VAR_DIR": tempfile.mkdtemp(prefix="bench-chat-"),
     }
-    servers = [Daphne(env).start() for _ in range(args.processes)]
+    servers = [Daphne(env, args.server).start() for _ in range(args.processes)]
     try:
         report = asyncio.run(main_async(args, servers, prepared))
     finally:
