@@ -150,6 +150,12 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL;",
             },
+            # The tests' database is a file too, as the platform's is, not Django's shared-cache
+            # in-memory database: there a connection that writes locks whole tables and the live
+            # server's other threads fail at once with "database table is locked" (no busy timeout
+            # applies), where a WAL file lets readers read and writers wait. One per process, so
+            # parallel runs do not meet; removed when the run ends.
+            "TEST": {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
