@@ -104,6 +104,19 @@
     box.addEventListener("change", function () { name.textContent = box.files.length ? box.files[0].name : L.no_file; });
     return { node: wrap, input: box };
   }
+  // A form's last lines: its error line, then 取消 (closes ``dialog``) and the submit button ``okLabel``.
+  function formEnd(form, dialog, okLabel, small) {
+    var size = small ? " btn-sm" : "";
+    var error = h("p", "soc-error small");
+    form.appendChild(error);
+    var actions = h("div", "soc-actions");
+    actions.appendChild(button(L.cancel, "btn btn-secondary" + size, dialog.close));
+    var ok = button(okLabel, "btn soc-ok" + size);
+    ok.type = "submit";
+    actions.appendChild(ok);
+    form.appendChild(actions);
+    return { error: error, ok: ok };
+  }
   // A one-question dialog (rename, remark …): resolves with the text, or null when cancelled.
   function ask(title, options) {
     options = options || {};
@@ -115,14 +128,7 @@
       var box = input(options.multiline ? "textarea" : options.type || "text", options);
       box.required = !options.optional;
       form.appendChild(field(options.label || title, box));
-      var error = h("p", "soc-error small");
-      form.appendChild(error);
-      var actions = h("div", "soc-actions");
-      actions.appendChild(button(L.cancel, "btn btn-secondary btn-sm", dialog.close));
-      var ok = button(options.ok || L.ok, "btn btn-sm soc-ok");
-      ok.type = "submit";
-      actions.appendChild(ok);
-      form.appendChild(actions);
+      var end = formEnd(form, dialog, options.ok || L.ok, true), error = end.error, ok = end.ok;
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         var value = box.value.trim();
@@ -200,7 +206,7 @@
 
   var social = window.chatSocial = {
     panes: {}, hooks: hooks, api: api, errorText: errorText, button: button, sheet: sheet, ask: ask, confirm: confirmSheet,
-    menu: menu, toast: toast, field: field, input: input, filePicker: filePicker, personName: personName, unitOf: unitOf,
+    menu: menu, toast: toast, field: field, formEnd: formEnd, input: input, filePicker: filePicker, personName: personName, unitOf: unitOf,
     personLine: personLine, empty: empty
   };
 

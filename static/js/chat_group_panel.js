@@ -409,14 +409,7 @@
     form.appendChild(social.field(L.description, description));
     form.appendChild(social.field(L.avatar_optional, avatarPick.node));
     form.appendChild(social.field(L.join_policy, policy));
-    var error = h("p", "soc-error small");
-    form.appendChild(error);
-    var actions = h("div", "soc-actions");
-    actions.appendChild(button(L.cancel, "btn btn-secondary", dialog.close));
-    var ok = button(L.save, "btn soc-ok");
-    ok.type = "submit";
-    actions.appendChild(ok);
-    form.appendChild(actions);
+    var end = social.formEnd(form, dialog, L.save), error = end.error, ok = end.ok;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = new FormData();

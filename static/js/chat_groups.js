@@ -264,14 +264,7 @@
     cols.appendChild(info);
     cols.appendChild(members);
     form.appendChild(cols);
-    var error = h("p", "soc-error small");
-    form.appendChild(error);
-    var actions = h("div", "soc-actions");
-    actions.appendChild(button(L.cancel, "btn btn-secondary", dialog.close));
-    var ok = button(L.create, "btn soc-ok");
-    ok.type = "submit";
-    actions.appendChild(ok);
-    form.appendChild(actions);
+    var end = social.formEnd(form, dialog, L.create), error = end.error, ok = end.ok;
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var users = Array.from(pick.selected.keys());

@@ -42,6 +42,18 @@ def contacts(page, pane: str) -> None:
     page.locator(f".contact-subtab[data-pane={pane}]").click()
 
 
+def chat_as(open_browser, username: str, password: str, size: str, *, csp: bool = True):
+    """A new browser context signed in as ``username`` on the chat page, at ``size``, optionally
+    recording CSP violations."""
+    page = open_browser()
+    page.set_viewport_size(SIZES[size])
+    if csp:
+        watch_csp(page)
+    sign_in(page, username, password)
+    open_chat(page)
+    return page
+
+
 def no_csp_violations(page) -> None:
     assert page.evaluate("window.__violations") == []
 
@@ -51,16 +63,8 @@ def test_a_friend_request_with_a_verification_message_is_seen_live_and_accepted(
     open_browser, people, password, screenshot, size
 ):
     zhang, _chen, li, _wang = people
-    a = open_browser()
-    a.set_viewport_size(SIZES[size])
-    watch_csp(a)
-    sign_in(a, "zhang_wei", password)
-    open_chat(a)
-    b = open_browser()
-    b.set_viewport_size(SIZES[size])
-    watch_csp(b)
-    sign_in(b, "li_na", password)
-    open_chat(b)
+    a = chat_as(open_browser, "zhang_wei", password, size)
+    b = chat_as(open_browser, "li_na", password, size)
     expect(b.locator("#contacts-badge")).to_be_hidden()
 
     # 张伟: 好友 › 查找联系人 finds 李娜 by her account; 添加 asks for the verification message.
@@ -132,16 +136,8 @@ def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_m
     open_browser, people, password, screenshot, size, tmp_path
 ):
     zhang, chen, li, wang = people
-    a = open_browser()
-    a.set_viewport_size(SIZES[size])
-    watch_csp(a)
-    sign_in(a, "zhang_wei", password)
-    open_chat(a)
-    b = open_browser()
-    b.set_viewport_size(SIZES[size])
-    watch_csp(b)
-    sign_in(b, "li_na", password)
-    open_chat(b)
+    a = chat_as(open_browser, "zhang_wei", password, size)
+    b = chat_as(open_browser, "li_na", password, size)
 
     # 创建群组: 陈静 from 本单位, 李娜 (another city) from the directory search.
     contacts(a, "groups")
@@ -222,10 +218,7 @@ def test_a_group_of_two_units_with_an_announcement_and_a_shared_file_seen_by_a_m
     expect(b.locator(".msg-system", has_text="本周教研改到周四下午")).to_be_visible()
 
     # 王芳 finds the group under 查找群组 by its number and asks to join; 张伟 approves live.
-    c = open_browser()
-    c.set_viewport_size(SIZES[size])
-    sign_in(c, "wang_fang", password)
-    open_chat(c)
+    c = chat_as(open_browser, "wang_fang", password, size, csp=False)
     contacts(c, "groups")
     c.locator(".soc-entry.is-find-group").click()
     number = members[0].conversation.group.number
@@ -259,15 +252,8 @@ def test_the_owner_manages_the_members_and_a_member_leaves(
     conversation = asgi_server.call(
         groups.group_create, user=zhang, name="语文教研组", member_ids=[chen.pk, li.pk, wang.pk]
     )
-    a = open_browser()
-    a.set_viewport_size(SIZES[size])
-    watch_csp(a)
-    sign_in(a, "zhang_wei", password)
-    open_chat(a)
-    b = open_browser()
-    b.set_viewport_size(SIZES[size])
-    sign_in(b, "li_na", password)
-    open_chat(b)
+    a = chat_as(open_browser, "zhang_wei", password, size)
+    b = chat_as(open_browser, "li_na", password, size, csp=False)
     b.locator(".conv-row", has_text="语文教研组").click()
     expect(b.locator("#chat-input")).to_be_enabled()
 
@@ -344,10 +330,7 @@ def test_a_friend_gets_a_remark_name_a_request_is_declined_and_a_friend_is_remov
     asked = asgi_server.call(contacts_service.friend_request_send, user=li, to_user_id=zhang.pk, message="李娜")
     asgi_server.call(contacts_service.friend_request_decide, user=zhang, request_id=asked.pk, accept=True)
     asgi_server.call(contacts_service.friend_request_send, user=wang, to_user_id=zhang.pk, message="我是王芳")
-    a = open_browser()
-    a.set_viewport_size(SIZES["laptop"])
-    sign_in(a, "zhang_wei", password)
-    open_chat(a)
+    a = chat_as(open_browser, "zhang_wei", password, "laptop", csp=False)
     expect(a.locator("#contacts-badge")).to_have_text("1")
 
     # 拒绝: 王芳's request is declined and she is not a friend.
