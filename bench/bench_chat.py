@@ -171,7 +171,7 @@ class Daphne:
     def start(self) -> Daphne:
         import httpx
 
-        from helpdesk.management.commands.run_platform import DAPHNE_OPTIONS
+        from helpdesk.management.commands.run_platform import DAPHNE_ENV, DAPHNE_OPTIONS
 
         if self.server == "uvicorn":
             command = ["uvicorn", "--host", HOST, "--port", str(self.port), "--no-access-log", "--lifespan", "off"]
@@ -180,7 +180,7 @@ class Daphne:
         self.process = subprocess.Popen(
             [sys.executable, "-m", *command, "helpdesk.asgi:application"],
             cwd=ROOT,
-            env=self.env,
+            env=DAPHNE_ENV | self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

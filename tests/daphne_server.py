@@ -19,7 +19,7 @@ import httpx
 import pytest
 from django.db import connection
 
-from helpdesk.management.commands.run_platform import DAPHNE_OPTIONS
+from helpdesk.management.commands.run_platform import DAPHNE_ENV, DAPHNE_OPTIONS
 from tests.concurrency import require_postgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ class DaphneProcess:
                     "helpdesk.asgi:application",
                 ],
                 cwd=REPO,
-                env=self.env,
+                env=DAPHNE_ENV | self.env,
                 stdout=log,
                 stderr=log,
             )

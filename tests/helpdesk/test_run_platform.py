@@ -114,6 +114,9 @@ def test_one_command_runs_web_worker_and_beat_and_ctrl_c_stops_them(fresh_env, t
     assert f"{base}/accounts/login/" in log and f"ws://127.0.0.1:{port}/ws/" in log
     assert "teacher_zhang" in log and "Demo@2026" in log
     assert set(platform.child_pids()) == {"web", "worker", "beat"}
+    # daphne gets a thread pool sized for the sockets' database work (DAPHNE_ENV), not cores + 4.
+    web_environment = Path(f"/proc/{platform.child_pids()['web']}/environ").read_bytes().split(b"\0")
+    assert b"ASGI_THREADS=16" in web_environment
 
     status, body = get(f"{base}/accounts/login/")
     assert status == 200 and b"<form" in body

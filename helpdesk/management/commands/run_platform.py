@@ -42,12 +42,19 @@ DATABASE_CHECK_TIMEOUT = 3
 # default 5 s handshake limit refused a share of them, which then retried (issue 19's bench). Waiting
 # up to 30 s lets each one through on its first try.
 DAPHNE_OPTIONS = ("--websocket_connect_timeout", "30")
+# Daphne runs the sockets' and requests' database work on a thread pool of ASGI_THREADS threads (read
+# when daphne starts; Python's default is cores + 4, 6 here). A chat send holds its thread for its
+# round trips to PostgreSQL and Redis: at 500 messages/s the sends queued for a thread while the CPU
+# had room (369 delivered/s, p99 7 s; with 16 threads 497/s, p99 0.65 s at the same CPU per message:
+# bench/README.md). docker-compose sets the same; a deployment may set its own.
+DAPHNE_ENV = {"ASGI_THREADS": "16"}
 
 
 @dataclass
 class Child:
     name: str
     args: list[str]
+    env: dict[str, str] = field(default_factory=dict)  # defaults for this child; the environment wins
     process: subprocess.Popen | None = None
     reader: threading.Thread | None = field(default=None, repr=False)
 
@@ -73,6 +80,7 @@ class Command(BaseCommand):
             Child(
                 "web",
                 [*python, "-m", "daphne", *DAPHNE_OPTIONS, "-b", host, "-p", str(port), "helpdesk.asgi:application"],
+                env=DAPHNE_ENV,
             ),
             Child(
                 "worker",
@@ -163,7 +171,7 @@ class Command(BaseCommand):
 
     # --- Processes ------------------------------------------------------------------------------
     def _start(self, child: Child) -> None:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "PYTHONUNBUFFERED": "1"}
+        env = {**child.env, **os.environ, "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE, "PYTHONUNBUFFERED": "1"}
         child.process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
             child.args,
             env=env,
