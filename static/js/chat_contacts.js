@@ -9,14 +9,7 @@
   var hooks = window.chatHooks;
   if (!hooks) return;
   var L = hooks.L, h = hooks.h, avatar = hooks.avatar, fmt = hooks.fmt, ME = hooks.ME;
-  // A read that met a server error is tried once more a moment later (a busy database answers the
-  // panels' parallel reads with the odd 500); writes are never repeated.
-  function api(method, path, body) {
-    return hooks.api(method, path, body).catch(function (error) {
-      if (method !== "GET" || !(error.status >= 500)) throw error;
-      return new Promise(function (resolve) { setTimeout(resolve, 400); }).then(function () { return hooks.api(method, path, body); });
-    });
-  }
+  var api = hooks.api;
 
   // --- Shared pieces ------------------------------------------------------------------------------
   function errorText(error) {
