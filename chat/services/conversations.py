@@ -32,6 +32,22 @@ class ChatRefused(Exception):
         self.status = status
 
 
+def send_refusal(reason: str) -> ChatRefused:
+    """Why a message was not taken, by reason (the send's checks, in Python or in its one statement):
+    ``blocked``, ``you_blocked``, ``disbanded``, ``muted``, ``all_muted``."""
+    if reason == "blocked":
+        return ChatRefused(_("The recipient has blocked your messages."), code="blocked")
+    if reason == "you_blocked":
+        return ChatRefused(_("You have blocked this person; unblock them to send messages."), code="you_blocked")
+    if reason == "disbanded":
+        return ChatRefused(_("This group has been disbanded."), code="disbanded")
+    if reason == "muted":
+        return ChatRefused(_("You have been muted in this group."), code="muted")
+    if reason == "all_muted":
+        return ChatRefused(_("The whole group is muted; only administrators can send."), code="muted")
+    raise ValueError(f"unknown refusal {reason!r}")
+
+
 def conversation_start(*, user: User, other_id: int) -> tuple[Conversation, bool]:
     """The one-to-one conversation of ``user`` and ``other`` (anyone in the directory: an active
     account), made if there is none yet: (conversation, created). Two starts at once, from either

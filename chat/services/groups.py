@@ -41,7 +41,7 @@ from ..models import (
     MessageKind,
     MessageSearch,
 )
-from .conversations import ChatRefused
+from .conversations import ChatRefused, send_refusal
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 500
@@ -368,10 +368,10 @@ def refuse_if_muted(user: User, conversation: Conversation) -> None:
     if row is None:
         raise Http404
     if row["conversation__group__disbanded_at"] is not None:
-        raise ChatRefused(_("This group has been disbanded."), code="disbanded")
+        raise send_refusal("disbanded")
     if row["role"] in ADMIN_ROLES:
         return
     if row["muted"]:
-        raise ChatRefused(_("You have been muted in this group."), code="muted")
+        raise send_refusal("muted")
     if row["conversation__group__all_muted"]:
-        raise ChatRefused(_("The whole group is muted; only administrators can send."), code="muted")
+        raise send_refusal("all_muted")

@@ -37,7 +37,7 @@ from helpdesk.core.search import search_text_for
 
 from .. import events, presence, selectors, sql
 from ..models import Conversation, ConversationKind, Message, MessageKind, MessageSearch
-from .conversations import ChatRefused
+from .conversations import ChatRefused, send_refusal
 from .uploads import CheckedUpload, check_upload
 
 TEXT_MAX = 5000
@@ -106,10 +106,8 @@ def _refuse_if_blocked(user: User, conversation: Conversation) -> None:
         return
     peer = conversation.user_high_id if conversation.user_low_id == user.pk else conversation.user_low_id
     block = selectors.block_between(user.pk, peer)
-    if block == "blocked":
-        raise ChatRefused(_("The recipient has blocked your messages."), code="blocked")
-    if block == "you_blocked":
-        raise ChatRefused(_("You have blocked this person; unblock them to send messages."), code="you_blocked")
+    if block:
+        raise send_refusal(block)
 
 
 def message_send(
@@ -231,7 +229,7 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
     if code == "earlier":
         return Sent(Message.objects.select_related("sender").get(pk=earlier_id), False)
     if code:
-        raise _refusal(code)
+        raise send_refusal(code)
     message._state.adding, message._state.db = False, connection.alias
     reads = dict(positions)
     items = outgoing_items(
@@ -250,19 +248,6 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
     else:  # one push to the group's sockets, each member's event picked out there
         push_stored_shared(events.conversation_group(conversation_id), stored, personal=("unread",))
     return Sent(message, True)
-
-
-def _refusal(code: str) -> ChatRefused:
-    """The statement's refusal as the error ``_refuse_if_blocked`` and ``groups.refuse_if_muted`` raise."""
-    if code == "blocked":
-        return ChatRefused(_("The recipient has blocked your messages."), code="blocked")
-    if code == "you_blocked":
-        return ChatRefused(_("You have blocked this person; unblock them to send messages."), code="you_blocked")
-    if code == "disbanded":
-        return ChatRefused(_("This group has been disbanded."), code="disbanded")
-    if code == "muted":
-        return ChatRefused(_("You have been muted in this group."), code="muted")
-    return ChatRefused(_("The whole group is muted; only administrators can send."), code="muted")
 
 
 def _sent_before(user: User, conversation_id: int, client_id: str) -> Sent:
