@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """One-to-one chat against daphne on PostgreSQL and Redis (issue 15's benchmark).
 
-Starts daphne as run_platform does, makes ``--pairs`` pairs of users each in one conversation, and
-opens a socket per user (the sender of a pair on the first process, the receiver on the last when
-``--processes 2``). Three parts:
+Starts daphne as run_platform does (``manage.py serve_ws``: ``--processes`` daphnes sharing one port,
+the kernel spreading the connections over them), makes ``--pairs`` pairs of users each in one
+conversation, and opens a socket per user. Three parts:
 
 1. latency: every sender sends ``chat.send`` frames at a steady total ``--rate`` (500 messages/s)
    for ``--seconds``; the end-to-end latency is from the frame leaving this process to the
@@ -11,8 +11,8 @@ opens a socket per user (the sender of a pair on the first process, the receiver
    every message is checked: delivered once, in sequence order per conversation, none lost;
 2. sustained: each sender keeps ``--window`` messages in flight (the next goes when one is acked) for
    ``--seconds``: messages stored and delivered per second;
-3. idle sockets: ``--idle`` (2,000) more sockets opened and left idle; daphne's RSS before and after,
-   per connection.
+3. idle sockets: ``--idle`` (2,000) more sockets opened and left idle; the daphnes' RSS (summed)
+   before and after, per connection.
 
     createdb -h 127.0.0.1 -U postgres bench_chat
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_chat REDIS_URL=redis://127.0.0.1:6379/13 \\
@@ -53,7 +53,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20, help="length of the latency and sustained parts")
     parser.add_argument("--window", type=int, default=3, help="messages in flight per sender (sustained part)")
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets for the memory figure")
-    parser.add_argument("--processes", type=int, choices=[1, 2], default=1, help="daphne processes")
+    parser.add_argument(
+        "--processes", type=int, choices=[1, 2, 3, 4], default=1, help="daphne processes on the one port (serve_ws)"
+    )
     parser.add_argument("--only", choices=["latency", "sustained", "idle"], help="run one part only")
     parser.add_argument(
         "--server",
@@ -127,16 +129,16 @@ def postgres_cpu_seconds() -> float:
 
 
 class CpuMeter:
-    """daphne's and PostgreSQL's CPU time over one part, per message delivered."""
+    """The daphnes' (together) and PostgreSQL's CPU time over one part, per message delivered."""
 
-    def __init__(self, servers: list[Daphne]) -> None:
-        self.servers = servers
-        self.daphne = sum(cpu_seconds(s.process.pid) for s in servers)
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.daphne = sum(cpu_seconds(pid) for pid in server.pids())
         self.postgres = postgres_cpu_seconds()
         self.load = os.getloadavg()
 
     def report(self, delivered: int) -> dict:
-        daphne = sum(cpu_seconds(s.process.pid) for s in self.servers) - self.daphne
+        daphne = sum(cpu_seconds(pid) for pid in self.server.pids()) - self.daphne
         postgres = postgres_cpu_seconds() - self.postgres
         per = max(delivered, 1)
         return {
@@ -161,38 +163,57 @@ def forget_dead_sockets(user_ids: list[int]) -> None:
     client.close()
 
 
-class Daphne:
-    def __init__(self, env: dict[str, str], server: str = "daphne") -> None:
+class Server:
+    """``manage.py serve_ws`` (its daphnes are its children), or uvicorn in one process."""
+
+    def __init__(self, env: dict[str, str], server: str = "daphne", processes: int = 1) -> None:
         from tests.daphne_server import free_port
 
-        self.env, self.port, self.server = env, free_port(), server
+        self.env, self.port, self.server, self.processes = env, free_port(), server, processes
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> Daphne:
+    def pids(self) -> list[int]:
+        """The processes serving the sockets: serve_ws's daphnes, or uvicorn itself."""
+        if self.server == "uvicorn":
+            return [self.process.pid]
+        pid = self.process.pid
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def start(self) -> Server:
         import httpx
 
-        from helpdesk.management.commands.run_platform import DAPHNE_ENV, DAPHNE_OPTIONS
+        from helpdesk.management.commands.serve_ws import DAPHNE_ENV
 
         if self.server == "uvicorn":
-            command = ["uvicorn", "--host", HOST, "--port", str(self.port), "--no-access-log", "--lifespan", "off"]
+            if self.processes != 1:
+                sys.exit("--server uvicorn runs one process only (serve_ws starts daphne)")
+            command = ["-m", "uvicorn", "--host", HOST, "--port", str(self.port), "--no-access-log"]
+            command += ["--lifespan", "off", "helpdesk.asgi:application"]
         else:
-            command = ["daphne", *DAPHNE_OPTIONS, "-b", HOST, "-p", str(self.port)]
+            command = ["manage.py", "serve_ws", "--host", HOST, "--port", str(self.port)]
+            command += ["--processes", str(self.processes)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", *command, "helpdesk.asgi:application"],
+            [sys.executable, *command],
             cwd=ROOT,
             env=DAPHNE_ENV | self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
-        while True:
+        # Wait for every daphne, not the first to load the application: each request is a new
+        # connection, given by the kernel to any one of them (it waits in the queue of one still
+        # loading), so 8 more per extra process reach them all but for a chance under 1%.
+        answered = 0
+        while answered < 1 + 8 * (self.processes - 1):
             try:
-                httpx.get(f"http://{HOST}:{self.port}/healthz", timeout=2)
-                return self
+                httpx.get(f"http://{HOST}:{self.port}/healthz", timeout=max(2, deadline - time.monotonic()))
+                answered += 1
             except httpx.HTTPError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
                     sys.exit(f"{self.server} did not start")
                 time.sleep(0.1)
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -272,14 +293,16 @@ class Pair:
         return waiter
 
 
-async def open_pairs(servers: list[Daphne], pairs: list[tuple[int, str, str]]) -> list[Pair]:
+async def open_pairs(server: Server, pairs: list[tuple[int, str, str]]) -> list[Pair]:
     from tests.helpdesk.ws_client import open_socket
 
     out = []
     for start in range(0, len(pairs), 50):
         chunk = pairs[start : start + 50]
-        senders = await asyncio.gather(*(open_socket(HOST, servers[0].port, a) for _c, a, _b in chunk))
-        receivers = await asyncio.gather(*(open_socket(HOST, servers[-1].port, b) for _c, _a, b in chunk))
+        # One port: with several daphnes the kernel picks each socket's, so about half the pairs have
+        # their two ends on different processes (events through Redis), as clients would.
+        senders = await asyncio.gather(*(open_socket(HOST, server.port, a) for _c, a, _b in chunk))
+        receivers = await asyncio.gather(*(open_socket(HOST, server.port, b) for _c, _a, b in chunk))
         out.extend(Pair(c, s, r) for (c, _a, _b), s, r in zip(chunk, senders, receivers, strict=True))
     return out
 
@@ -395,17 +418,17 @@ async def sustained_part(pairs: list[Pair], window: int, seconds: float, run: st
     return report
 
 
-async def idle_part(server: Daphne, tokens: list[str], count: int) -> dict:
+async def idle_part(server: Server, tokens: list[str], count: int) -> dict:
     from tests.helpdesk.ws_client import open_socket, rss_mib
 
     await asyncio.sleep(2)
-    before = rss_mib(server.process.pid)
+    before = sum(rss_mib(pid) for pid in server.pids())
     sockets = []
     for start in range(0, count, 200):
         chunk = [tokens[(start + i) % len(tokens)] for i in range(min(200, count - start))]
         sockets.extend(await asyncio.gather(*(open_socket(HOST, server.port, token) for token in chunk)))
     await asyncio.sleep(5)
-    after = rss_mib(server.process.pid)
+    after = sum(rss_mib(pid) for pid in server.pids())
     await asyncio.gather(*(sock.close() for sock in sockets))
     return {
         "sockets": len(sockets),
@@ -415,21 +438,21 @@ async def idle_part(server: Daphne, tokens: list[str], count: int) -> dict:
     }
 
 
-async def main_async(args, servers: list[Daphne], prepared) -> dict:
+async def main_async(args, server: Server, prepared) -> dict:
     report: dict = {"pairs": args.pairs, "processes": args.processes, "server": args.server}
     run = uuid.uuid4().hex[:8]
     if args.only in (None, "latency", "sustained"):
-        pairs = await open_pairs(servers, prepared)
+        pairs = await open_pairs(server, prepared)
         readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
         readers.append(asyncio.create_task(keep_alive(pairs)))
         if args.only in (None, "latency"):
             print(f"latency at {args.rate:g}/s for {args.seconds:g} s …", flush=True)
-            meter = CpuMeter(servers)
+            meter = CpuMeter(server)
             report["latency"] = await latency_part(pairs, args.rate, args.seconds, run)
             report["latency"]["cpu"] = meter.report(report["latency"]["delivered"])
             print(json.dumps(report["latency"]), flush=True)
         if args.only in (None, "sustained"):
-            fresh = await open_pairs(servers, prepared)
+            fresh = await open_pairs(server, prepared)
             for p in pairs:
                 await p.sender.close()
                 await p.receiver.close()
@@ -439,7 +462,7 @@ async def main_async(args, servers: list[Daphne], prepared) -> dict:
             readers = [asyncio.create_task(r) for p in pairs for r in (p.read_sender(), p.read_receiver())]
             readers.append(asyncio.create_task(keep_alive(pairs)))
             print(f"sustained, {args.window} in flight per sender, {args.seconds:g} s …", flush=True)
-            meter = CpuMeter(servers)
+            meter = CpuMeter(server)
             report["sustained"] = await sustained_part(pairs, args.window, args.seconds, run)
             report["sustained"]["cpu"] = meter.report(report["sustained"]["delivered"])
             print(json.dumps(report["sustained"]), flush=True)
@@ -451,7 +474,7 @@ async def main_async(args, servers: list[Daphne], prepared) -> dict:
     if args.only in (None, "idle"):
         print(f"{args.idle} idle sockets …", flush=True)
         tokens = [token for _c, a, b in prepared for token in (a, b)]
-        report["idle"] = await idle_part(servers[0], tokens, args.idle)
+        report["idle"] = await idle_part(server, tokens, args.idle)
         print(json.dumps(report["idle"]), flush=True)
     return report
 
@@ -474,12 +497,11 @@ def main() -> None:
         "REDIS_URL": os.environ["REDIS_URL"],
         "HELPDESK_VAR_DIR": tempfile.mkdtemp(prefix="bench-chat-"),
     }
-    servers = [Daphne(env, args.server).start() for _ in range(args.processes)]
+    server = Server(env, args.server, args.processes).start()
     try:
-        report = asyncio.run(main_async(args, servers, prepared))
+        report = asyncio.run(main_async(args, server, prepared))
     finally:
-        for server in servers:
-            server.stop()
+        server.stop()
     report["load_average"] = os.getloadavg()
     report["cpus"] = os.cpu_count()
     OUT.mkdir(parents=True, exist_ok=True)

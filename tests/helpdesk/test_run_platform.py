@@ -114,9 +114,14 @@ def test_one_command_runs_web_worker_and_beat_and_ctrl_c_stops_them(fresh_env, t
     assert f"{base}/accounts/login/" in log and f"ws://127.0.0.1:{port}/ws/" in log
     assert "teacher_zhang" in log and "Demo@2026" in log
     assert set(platform.child_pids()) == {"web", "worker", "beat"}
-    # daphne gets a thread pool sized for the sockets' database work (DAPHNE_ENV), not cores + 4.
-    web_environment = Path(f"/proc/{platform.child_pids()['web']}/environ").read_bytes().split(b"\0")
-    assert b"ASGI_THREADS=16" in web_environment
+    # web is serve_ws, its daphnes (one on the embedded default's in-memory layer) its children; each
+    # gets a thread pool sized for the sockets' database work (DAPHNE_ENV), not cores + 4.
+    web = platform.child_pids()["web"]
+    daphnes = [int(pid) for pid in Path(f"/proc/{web}/task/{web}/children").read_text().split()]
+    assert len(daphnes) == 1
+    for pid in daphnes:
+        assert b"daphne" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert b"ASGI_THREADS=16" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
 
     status, body = get(f"{base}/accounts/login/")
     assert status == 200 and b"<form" in body
@@ -131,7 +136,7 @@ def test_one_command_runs_web_worker_and_beat_and_ctrl_c_stops_them(fresh_env, t
     platform.process.send_signal(signal.SIGINT)
     assert platform.process.wait(timeout=40) == 0, platform.log[-3000:]
     assert "All processes stopped." in platform.log
-    for name, pid in platform.child_pids().items():
+    for name, pid in [*platform.child_pids().items(), *(("daphne", pid) for pid in daphnes)]:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
             pytest.fail(f"{name} (pid {pid}) outlived run_platform")

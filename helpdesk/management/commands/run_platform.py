@@ -3,7 +3,8 @@
 Prepares the database (migrate, load_divisions, seed_demo), then runs three processes and forwards
 their output with a prefix:
 
-- ``web``: daphne serving ``helpdesk.asgi:application`` (HTTP and the /ws/ websocket);
+- ``web``: ``manage.py serve_ws``, daphne serving ``helpdesk.asgi:application`` (HTTP and the /ws/
+  websocket): one daphne per core sharing the port with the Redis channel layer, one without it;
 - ``worker``: a Celery worker;
 - ``beat``: exactly one Celery beat, in its own process. ``worker -B`` would embed beat in the
   worker, which Celery advises against outside development and which would start a second beat as
@@ -23,12 +24,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk.management.commands.seed_demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from helpdesk.management.commands.serve_ws import DAPHNE_ENV, DAPHNE_OPTIONS, processes_to_run
 
 # A Celery worker's warm shutdown takes several seconds on a busy machine.
 STOP_TIMEOUT = 20.0
@@ -38,16 +41,9 @@ STOP_TIMEOUT = 20.0
 DATABASE_CHECK_TIMEOUT = 3
 
 
-# A reconnect storm (every phone after a restart) queues thousands of handshakes on one process; the
-# default 5 s handshake limit refused a share of them, which then retried (issue 19's bench). Waiting
-# up to 30 s lets each one through on its first try.
-DAPHNE_OPTIONS = ("--websocket_connect_timeout", "30")
-# Daphne runs the sockets' and requests' database work on a thread pool of ASGI_THREADS threads (read
-# when daphne starts; Python's default is cores + 4, 6 here). A chat send holds its thread for its
-# round trips to PostgreSQL and Redis: at 500 messages/s the sends queued for a thread while the CPU
-# had room (369 delivered/s, p99 7 s; with 16 threads 497/s, p99 0.65 s at the same CPU per message:
-# bench/README.md). docker-compose sets the same; a deployment may set its own.
-DAPHNE_ENV = {"ASGI_THREADS": "16"}
+# daphne's options and environment live with the command that starts it; importable from here too
+# (the chat bench and the tests' daphne read them).
+__all__ = ["DAPHNE_ENV", "DAPHNE_OPTIONS", "Command", "check_database"]
 
 
 @dataclass
@@ -63,25 +59,25 @@ class Command(BaseCommand):
     help = "Migrate, load the division tree and demo data, then run the web server, a Celery worker and beat."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--host", default="127.0.0.1", help="Address the web server listens on.")
+        parser.add_argument("--host", default="127.0.0.1", help="IPv4 address the web server listens on.")
         parser.add_argument("--port", type=int, default=8000, help="Port the web server listens on.")
         parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes.")
         parser.add_argument("--skip-setup", action="store_true", help="Do not migrate or load data first.")
 
     def handle(self, *args, **options) -> None:
+        # Refused here, before anything starts, when WS_PROCESSES asks for more than the layer allows.
+        web_processes = processes_to_run()
         check_database()
         if not options["skip_setup"]:
             self._prepare()
         host, port = options["host"], options["port"]
-        self._print_banner(host, port)
+        self._print_banner(host, port, web_processes)
+        manage_py = Path(settings.BASE_DIR) / "manage.py"
 
         python = [sys.executable]
         children = [
-            Child(
-                "web",
-                [*python, "-m", "daphne", *DAPHNE_OPTIONS, "-b", host, "-p", str(port), "helpdesk.asgi:application"],
-                env=DAPHNE_ENV,
-            ),
+            # serve_ws: one daphne per core on the Redis layer, one on the in-memory layer.
+            Child("web", [*python, str(manage_py), "serve_ws", "--host", host, "--port", str(port)]),
             Child(
                 "worker",
                 [
@@ -147,7 +143,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write("DEBUG is off: no demo accounts (seed_demo --force creates them for a demo).")
 
-    def _print_banner(self, host: str, port: int) -> None:
+    def _print_banner(self, host: str, port: int, web_processes: int) -> None:
         shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only a display name
         base = f"http://{shown}:{port}"
         lines = [
@@ -158,6 +154,8 @@ class Command(BaseCommand):
             f"  REST API      {base}/api/v1/     docs: {base}/api/docs/   schema: {base}/api/schema/",
             f"  websocket     ws://{shown}:{port}/ws/",
             f"  health        {base}/healthz",
+            f"  web server    {web_processes} daphne process{'es' if web_processes > 1 else ''} "
+            "(WS_PROCESSES; more than one needs REDIS_URL)",
             f"  database      {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
             f"broker {settings.CELERY_BROKER_URL.split('://', 1)[0]}, "
             f"channel layer {settings.CHANNEL_LAYERS['default']['BACKEND'].rsplit('.', 1)[-1]}",
