@@ -133,14 +133,3 @@ def online(user_ids: list[int]) -> dict[int, bool]:
     for uid in ids:
         pipe.zcount(f"{PREFIX}{uid}", f"({now}", "+inf")
     return {uid: bool(count) for uid, count in zip(ids, pipe.execute(), strict=True)}
-
-
-def count_in_window(key: str) -> int | None:
-    """Count one more under ``key`` (kept a few seconds) in Redis, in one round trip; None without
-    Redis (the caller counts in the cache). Used by the messages-per-second limit."""
-    if not _redis_url():
-        return None
-    pipe = _client().pipeline(transaction=False)
-    pipe.incr(f"helpdesk:chat:{key}")
-    pipe.expire(f"helpdesk:chat:{key}", 5)
-    return int(pipe.execute()[0])

@@ -49,30 +49,33 @@ _DIRECT = ConversationKind.DIRECT.value
 _ADMINS = f"('{MemberRole.ADMIN.value}', '{MemberRole.OWNER.value}')"  # who still sends in a muted group
 
 # Everything chat.services.messages does for a text message under its conversation's row lock, in one
-# statement that commits on its own: the checks (an active member; a client id used before; in a
-# one-to-one a block either way; in a group disbanded, the member or the whole group muted, unless an
-# administrator), then only when none refuses: the conversation's number taken under its row lock
-# (the UPDATE locks it, and reads the latest committed last_seq if it had to wait), the message, its
-# search row, the sender's read position, and every member's chat.message event numbered and stored
-# in their event log (helpdesk.core.eventlog.STORE_CTES). ~10 round trips and a transaction became
-# one, and no lock is held across a round trip to the process.
+# statement that commits on its own: the checks (an active member; a client id used before; the
+# sender's messages of the last second under the per-second limit; in a one-to-one a block either
+# way; in a group disbanded, the member or the whole group muted, unless an administrator), then only
+# when none refuses: the conversation's number taken under its row lock (the UPDATE locks it, and
+# reads the latest committed last_seq if it had to wait), the message, its search row, the sender's
+# read position, and every member's chat.message event numbered and stored in their event log
+# (helpdesk.core.eventlog.STORE_CTES). ~10 round trips and a transaction became one, and no lock is
+# held across a round trip to the process.
 #
 # The checks read the statement's snapshot, taken before the row lock is waited for: a block or a
 # mute committed while this send waited counts from the next send, as if it had come just after it;
 # a resend racing its original inserts the same (sender, client id) and fails on the unique
-# constraint, which the caller answers with the original.
+# constraint, which the caller answers with the original. Two sends of one user at once may both
+# pass the limit's count: it bounds a client's rate, it is not a quota.
 #
 # Parameters: the conversation, the user, the client id, the text, the time, the search text, the
 # message as every client sees it (``events.message_data``) without its id and seq (the statement adds
-# them), the event type, then STORE_CTES's origin and time. The answer: the refusal ("" when stored;
-# "not_found", "earlier", "blocked", "you_blocked", "disbanded", "muted", "all_muted"), the earlier
-# message's id and conversation for that client id, the new message's id and seq, every member's read
-# position as JSON ``[[user_id, read_seq], …]``, the event cursors (CURSORS_COLUMN) and the
-# conversation's kind.
+# them), the event type, the messages-per-second limit, then STORE_CTES's origin and time. The
+# answer: the refusal ("" when stored; "not_found", "earlier", "rate_limited", "blocked",
+# "you_blocked", "disbanded", "muted", "all_muted"), the earlier message's id and conversation for
+# that client id, the new message's id and seq, every member's read position as JSON
+# ``[[user_id, read_seq], …]``, the event cursors (CURSORS_COLUMN) and the conversation's kind.
 SEND_TEXT_SQL = f"""
 WITH given AS (
     SELECT %s::bigint AS conversation_id, %s::bigint AS user_id, %s::varchar AS client_id, %s::text AS text,
-        %s::timestamptz AS now, %s::text AS search, %s::jsonb AS message, %s::varchar AS event_type
+        %s::timestamptz AS now, %s::text AS search, %s::jsonb AS message, %s::varchar AS event_type,
+        %s::integer AS rate
 ), sender AS (
     SELECT m.role, m.muted, c.kind, c.user_low_id, c.user_high_id, g.all_muted, g.disbanded_at
     FROM given
@@ -86,6 +89,14 @@ WITH given AS (
     SELECT e.id, e.conversation_id FROM {_MESSAGE} e, given
     WHERE given.client_id <> '' AND e.client_id <> '' AND e.sender_id = given.user_id
         AND e.client_id = given.client_id
+), recent AS (
+    -- The messages-per-second limit: the sender's messages of the last second, at most ``rate`` of
+    -- them read from the (sender, created_at) index.
+    SELECT count(*) AS n FROM (
+        SELECT 1 FROM {_MESSAGE} r, given
+        WHERE r.sender_id = given.user_id AND r.created_at > given.now - interval '1 second'
+        LIMIT (SELECT rate FROM given)
+    ) AS last_second
 ), peer AS (
     SELECT CASE WHEN sender.user_low_id = given.user_id THEN sender.user_high_id ELSE sender.user_low_id END AS id
     FROM sender, given WHERE sender.kind = '{_DIRECT}'
@@ -93,6 +104,7 @@ WITH given AS (
     SELECT CASE
         WHEN sender.kind IS NULL THEN 'not_found'
         WHEN EXISTS (SELECT 1 FROM earlier) THEN 'earlier'
+        WHEN (SELECT n FROM recent) >= given.rate THEN 'rate_limited'
         WHEN EXISTS (SELECT 1 FROM {_BLOCK} b, peer WHERE b.blocker_id = peer.id AND b.blocked_id = given.user_id)
             THEN 'blocked'
         WHEN EXISTS (SELECT 1 FROM {_BLOCK} b, peer WHERE b.blocker_id = given.user_id AND b.blocked_id = peer.id)

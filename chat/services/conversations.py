@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -32,9 +33,24 @@ class ChatRefused(Exception):
         self.status = status
 
 
+DEFAULT_MESSAGES_PER_SECOND = 10
+
+
+def messages_per_second() -> int:
+    """How many messages a user may send in any second (``CHAT_MESSAGES_PER_SECOND``)."""
+    return int(getattr(settings, "CHAT_MESSAGES_PER_SECOND", DEFAULT_MESSAGES_PER_SECOND))
+
+
 def send_refusal(reason: str) -> ChatRefused:
     """Why a message was not taken, by reason (the send's checks, in Python or in its one statement):
-    ``blocked``, ``you_blocked``, ``disbanded``, ``muted``, ``all_muted``."""
+    ``rate_limited``, ``blocked``, ``you_blocked``, ``disbanded``, ``muted``, ``all_muted``."""
+    if reason == "rate_limited":
+        return ChatRefused(
+            _("You are sending messages too fast: at most %(rate)d per second. Wait a moment and send again.")
+            % {"rate": messages_per_second()},
+            code="rate_limited",
+            status=429,
+        )
     if reason == "blocked":
         return ChatRefused(_("The recipient has blocked your messages."), code="blocked")
     if reason == "you_blocked":

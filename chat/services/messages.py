@@ -11,11 +11,9 @@ returns the stored message instead of making a second one, over REST and the soc
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
@@ -35,14 +33,13 @@ from helpdesk.core.events import (
 )
 from helpdesk.core.search import search_text_for
 
-from .. import events, presence, selectors, sql
+from .. import events, selectors, sql
 from ..models import Conversation, ConversationKind, Message, MessageKind, MessageSearch
-from .conversations import ChatRefused, send_refusal
+from .conversations import messages_per_second, send_refusal
 from .uploads import CheckedUpload, check_upload
 
 TEXT_MAX = 5000
 CLIENT_ID_MAX = 255
-DEFAULT_RATE = 10  # messages per second per user
 
 
 @dataclass(frozen=True)
@@ -51,33 +48,19 @@ class Sent:
     created: bool  # False: the client id was already used; this is the stored message
 
 
-def _rate() -> int:
-    return int(getattr(settings, "CHAT_MESSAGES_PER_SECOND", DEFAULT_RATE))
+# The window of the messages-per-second limit.
+RATE_WINDOW = timedelta(seconds=1)
 
 
-def _check_rate(user_id: int) -> None:
-    """At most ``CHAT_MESSAGES_PER_SECOND`` new messages per user per second, counted in Redis when
-    there is one (one round trip), else in the shared cache, so a user's sockets and requests on
-    every process count together."""
-    window = int(time.time())
-    key = f"chat:rate:{user_id}:{window}"
-    count = presence.count_in_window(key)
-    if count is None:
-        if cache.add(key, 1, timeout=5):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # expired between the two calls
-                cache.add(key, 1, timeout=5)
-                count = 1
-    if count > _rate():
-        raise ChatRefused(
-            _("You are sending messages too fast: at most %(rate)d per second. Wait a moment and send again.")
-            % {"rate": _rate()},
-            code="rate_limited",
-            status=429,
-        )
+def _check_rate(user: User, now: datetime) -> None:
+    """At most ``messages_per_second()`` messages per user in any second: the user's messages stored
+    in the last second, counted on the (sender, created_at) index, so every socket and request of the
+    user on every process counts together. A text send on PostgreSQL counts inside its one statement
+    (chat.sql.SEND_TEXT_SQL) and pays no round trip for it; this is the same count for files and on
+    SQLite."""
+    rate = messages_per_second()
+    if Message.objects.filter(sender=user, created_at__gt=now - RATE_WINDOW)[:rate].count() >= rate:
+        raise send_refusal("rate_limited")
 
 
 def _clean_text(text: str) -> str:
@@ -153,10 +136,10 @@ def message_send(
     if upload is not None:
         # 404 and blocks before any file is written.
         _refuse_if_blocked(user, selectors.conversation_get(user=user, pk=conversation_id))
-        _check_rate(user.pk)
+        _check_rate(user, timezone.now())
         _attach(message, check_upload(upload))
     else:
-        _check_rate(user.pk)
+        _check_rate(user, timezone.now())
     try:
         sent = _store(user, conversation_id, message)
     except BaseException:
@@ -187,15 +170,6 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
     """PostgreSQL: a text message's checks, numbering, writes and events as one statement that
     commits on its own (chat.sql.SEND_TEXT_SQL); the same guarantees as ``_store``, which the files'
     path and SQLite use."""
-    try:
-        _check_rate(user.pk)
-    except ChatRefused:
-        # A resend of a stored message is not a new message: it is answered even over the rate.
-        found = _already_sent(user, message.client_id, conversation_id) if message.client_id else None
-        if found is None:
-            raise
-        selectors.membership_get(user=user, conversation_id=conversation_id)  # still a member?
-        return Sent(found, False)
     now = timezone.now()
     message.conversation_id, message.created_at = conversation_id, now
     origin = current_event_origin()
@@ -210,6 +184,7 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
         search_text_for(message.text),
         json.dumps(shown),
         events.CHAT_MESSAGE,
+        messages_per_second(),
         origin,
         now,
     ]
