@@ -8,7 +8,11 @@ conversation, and opens a socket per user. Three parts:
 1. latency: every sender sends ``chat.send`` frames at a steady total ``--rate`` (500 messages/s)
    for ``--seconds``; the end-to-end latency is from the frame leaving this process to the
    receiver's socket delivering its ``chat.message`` (p50/p95/p99/max), with the ack time beside it;
-   every message is checked: delivered once, in sequence order per conversation, none lost;
+   every message is checked: delivered once, in sequence order per conversation, none lost. The
+   first ``--warmup`` seconds (3) at the same rate are checked the same way but not timed: the
+   server's first second opens its pool's database connections and prepares its statements (p99
+   ~250 ms there against ~40 ms in the seconds after); the worst seconds are listed
+   (``slowest_seconds``);
 2. sustained: each sender keeps ``--window`` messages in flight (the next goes when one is acked) for
    ``--seconds``: messages stored and delivered per second;
 3. idle sockets: ``--idle`` (2,000) more sockets opened and left idle; the daphnes' RSS (summed)
@@ -51,6 +55,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pairs", type=int, default=100, help="conversations (two users each)")
     parser.add_argument("--rate", type=float, default=500, help="messages per second, all senders together")
     parser.add_argument("--seconds", type=float, default=20, help="length of the latency and sustained parts")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3,
+        help="seconds at the latency part's rate before it is measured (connections opened, statements prepared)",
+    )
     parser.add_argument("--window", type=int, default=3, help="messages in flight per sender (sustained part)")
     parser.add_argument("--idle", type=int, default=2000, help="idle sockets for the memory figure")
     parser.add_argument(
@@ -240,6 +250,11 @@ class Pair:
         self.ack_waiters: dict[str, asyncio.Future] = {}
         self.part = ""  # the client id prefix of the part being measured
 
+    def reset(self) -> None:
+        """Forget what was counted (after the warm-up); the conversation's numbering goes on."""
+        self.sent_at, self.acked_at, self.acked_seq, self.delivered, self.errors = {}, {}, {}, {}, {}
+        self.duplicates = self.out_of_order = 0
+
     async def read_sender(self) -> None:
         while True:
             frame = await self.sender.messages.get()
@@ -361,7 +376,23 @@ def tally(pairs: list[Pair], sent: int) -> dict:
             "max": round(max(latencies), 1) if latencies else None,
         },
         "ack_ms": {"p50": percentile(acks, 0.50), "p99": percentile(acks, 0.99)},
+        "slowest_seconds": slowest_seconds(pairs, first),
     }
+
+
+def slowest_seconds(pairs: list[Pair], first: float, shown: int = 5) -> list[dict]:
+    """The seconds of the part (by when the message left) whose p99 was worst: whether the tail is a
+    few stalls or spread over the run."""
+    by_second: dict[int, list[float]] = {}
+    for p in pairs:
+        for c, delivered in p.delivered.items():
+            if c in p.sent_at:
+                by_second.setdefault(int(p.sent_at[c] - first), []).append((delivered - p.sent_at[c]) * 1000)
+    rows = [
+        {"second": second, "messages": len(values), "p50": percentile(values, 0.5), "p99": percentile(values, 0.99)}
+        for second, values in by_second.items()
+    ]
+    return sorted(rows, key=lambda row: -(row["p99"] or 0))[:shown]
 
 
 async def latency_part(pairs: list[Pair], rate: float, seconds: float, run: str) -> dict:
@@ -447,8 +478,15 @@ async def main_async(args, server: Server, prepared) -> dict:
         readers.append(asyncio.create_task(keep_alive(pairs)))
         if args.only in (None, "latency"):
             print(f"latency at {args.rate:g}/s for {args.seconds:g} s …", flush=True)
+            if args.warmup > 0:
+                warmup = await latency_part(pairs, args.rate, args.warmup, f"{run}-w")
+                print(f"warm-up: {json.dumps(warmup)}", flush=True)
+                for pair in pairs:
+                    pair.reset()
             meter = CpuMeter(server)
             report["latency"] = await latency_part(pairs, args.rate, args.seconds, run)
+            if args.warmup > 0:
+                report["latency"]["warmup"] = {key: warmup[key] for key in ("sent", "delivered", "lost", "latency_ms")}
             report["latency"]["cpu"] = meter.report(report["latency"]["delivered"])
             print(json.dumps(report["latency"]), flush=True)
         if args.only in (None, "sustained"):
