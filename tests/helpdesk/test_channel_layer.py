@@ -95,3 +95,54 @@ def test_each_thread_keeps_its_own_connection_until_it_ends(layer):
             break
         threading.Event().wait(0.05)
     assert not opened & set(push_connection_ids(client)), "an ended thread's connection is closed, not leaked"
+
+
+# --- The process inbox's reader ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def async_layer():
+    url = require_redis_url()
+    layer = BoundedRedisChannelLayer(hosts=[{"address": url}], prefix=f"test-{uuid.uuid4().hex[:12]}", capacity=1000)
+    yield layer, redis.Redis.from_url(url)
+    await layer.flush()
+
+
+async def test_messages_reach_their_channels_in_order_also_when_sent_before_the_first_receive(async_layer):
+    layer, _client = async_layer
+    early, other = await layer.new_channel(), await layer.new_channel()
+    for n in range(450):  # more than one read's batch
+        await layer.send(early if n % 3 else other, {"type": "x.event", "n": n})
+    got_early = [(await asyncio.wait_for(layer.receive(early), 5))["n"] for _ in range(300)]
+    got_other = [(await asyncio.wait_for(layer.receive(other), 5))["n"] for _ in range(150)]
+    assert got_early == [n for n in range(450) if n % 3]
+    assert got_other == [n for n in range(450) if not n % 3]
+
+
+async def test_a_channel_whose_consumer_ended_keeps_nothing(async_layer):
+    layer, _client = async_layer
+    gone, kept = await layer.new_channel(), await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(gone))
+    await asyncio.sleep(0.05)
+    waiting.cancel()  # the socket closed
+    await asyncio.gather(waiting, return_exceptions=True)
+    await layer.send(gone, {"type": "x.event", "n": 1})
+    await layer.send(kept, {"type": "x.event", "n": 2})
+    assert (await asyncio.wait_for(layer.receive(kept), 5))["n"] == 2
+    assert gone not in layer.receive_buffer, "nothing is buffered for a channel no one will read"
+
+
+async def test_the_reader_carries_on_after_its_redis_connection_was_dropped(async_layer):
+    layer, client = async_layer
+    channel = await layer.new_channel()
+    await layer.send(channel, {"type": "x.event", "n": 1})
+    assert (await asyncio.wait_for(layer.receive(channel), 5))["n"] == 1
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0.1)  # the reader waits in BZMPOP
+    blocked = [c["id"] for c in client.client_list() if c.get("cmd") == "bzmpop"]
+    assert blocked
+    for connection_id in blocked:
+        client.client_kill_filter(_id=connection_id)
+    await asyncio.sleep(0.1)
+    await layer.send(channel, {"type": "x.event", "n": 2})
+    assert (await asyncio.wait_for(waiting, 5))["n"] == 2
