@@ -174,8 +174,20 @@ register(
     EventType(
         CHAT_ACK,
         "The answer to a chat.send frame: the message is stored (or was already, for a resent client_id) "
-        "with this id and sequence number.",
-        obj({"client_id": STRING, "conversation": INTEGER, "id": INTEGER, "seq": INTEGER, "created_at": STRING}),
+        "with this id and sequence number. `event_id`, when present, is the id of the sender's own "
+        "chat.message event for it, which this device is not sent (its own echo): the socket counts it "
+        "as seen, and a client may take it as its last_event_id when it is the next one.",
+        obj(
+            {
+                "client_id": STRING,
+                "conversation": INTEGER,
+                "id": INTEGER,
+                "seq": INTEGER,
+                "created_at": STRING,
+                "event_id": INTEGER,
+            },
+            required=["client_id", "conversation", "id", "seq", "created_at"],
+        ),
         socket_frame=True,
     ),
 )

@@ -94,16 +94,16 @@ def _send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:
         user_of=_sender,
     )
     message = sent.message
-    return {
-        "type": events.CHAT_ACK,
-        "payload": {
-            "client_id": frame["client_id"],
-            "conversation": message.conversation_id,
-            "id": message.pk,
-            "seq": message.seq,
-            "created_at": events.message_data(message, sender_name="")["created_at"],
-        },
+    payload = {
+        "client_id": frame["client_id"],
+        "conversation": message.conversation_id,
+        "id": message.pk,
+        "seq": message.seq,
+        "created_at": events.message_data(message, sender_name="")["created_at"],
     }
+    if sent.event_id is not None:
+        payload["event_id"] = sent.event_id
+    return {"type": events.CHAT_ACK, "payload": payload}
 
 
 async def on_send(socket: Socket, frame: dict[str, Any]) -> dict[str, Any]:

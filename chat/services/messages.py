@@ -46,6 +46,9 @@ CLIENT_ID_MAX = 255
 class Sent:
     message: Message
     created: bool  # False: the client id was already used; this is the stored message
+    # The sender's own chat.message event for it, when the send stored it in its statement (the
+    # sending device is not pushed its echo; its socket counts the id as seen).
+    event_id: int | None = None
 
 
 # The window of the messages-per-second limit.
@@ -222,7 +225,8 @@ def _send_text_in_one_statement(user: User, conversation_id: int, message: Messa
         push_stored(stored)
     else:  # one push to the group's sockets, each member's event picked out there
         push_stored_shared(events.conversation_group(conversation_id), stored, personal=("unread",))
-    return Sent(message, True)
+    own = next((event.seq for event in stored if event.user_id == user.pk), None)
+    return Sent(message, True, own)
 
 
 def _sent_before(user: User, conversation_id: int, client_id: str) -> Sent:

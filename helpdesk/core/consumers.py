@@ -240,7 +240,18 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 "payload": {"detail": "The server could not handle the frame.", "code": "error", **extra},
             }
         if answer is not None and not self.ended:
+            self._count_own_event(answer)
             await self.send_json(answer)
+
+    def _count_own_event(self, answer: dict) -> None:
+        """A frame's answer may name the event the action stored for this user (``payload.event_id``):
+        this socket's own echo, which it is never pushed when it is its user's only device. Counted as
+        seen when it is the next id, so the next ping does not read it back from the log (an active
+        chat user's every message, every 25 s); after a gap the log fills in as before."""
+        payload = answer.get("payload")
+        own = payload.get("event_id") if isinstance(payload, dict) else None
+        if isinstance(own, int) and own == self.last_seq + 1:
+            self.last_seq = own
 
     async def platform_event(self, message: dict) -> None:
         if self.ended:

@@ -91,6 +91,36 @@ async def test_a_message_sent_on_the_socket_is_acked_and_reaches_the_peer_and_th
         await communicator.disconnect()
 
 
+async def test_the_ack_names_the_senders_own_event_so_a_ping_does_not_read_it_back(channel_layer, monkeypatch):  # noqa: F811
+    """The sending device is not pushed its own chat.message (its only device: nothing is pushed at
+    all); the ack's event_id lets the socket count it, and the client resume from it."""
+    from helpdesk.core import consumers, eventlog
+    from tests.concurrency import require_postgres
+
+    require_postgres()  # the one-statement send knows the event id (the ORM path stores it after commit)
+    zhang, _li, _outsider, conversation, keys = await people_in_a_conversation()
+    phone = await open_socket(keys[zhang.pk])
+    replayed: list[int] = []
+
+    def counting_replay(user_id, after, up_to=None):
+        answer = eventlog.replay(user_id, after=after, up_to=up_to)
+        replayed.extend(event.seq for event in answer.events)
+        return answer
+
+    monkeypatch.setattr(consumers, "_replay", database_sync_to_async(counting_replay))
+    acks = []
+    for n in range(3):
+        await phone.send_json_to(send_frame(conversation, f"第{n}条", f"own-{n}"))
+        acks.append((await next_of(phone, "chat.ack"))["payload"])
+    newest = await database_sync_to_async(eventlog.last_id)(zhang.pk)
+    assert [ack["event_id"] for ack in acks] == [newest - 2, newest - 1, newest]
+    await phone.send_json_to({"type": "ping"})
+    pong = await next_of(phone, "pong")
+    assert pong["payload"]["last_event_id"] == newest
+    assert replayed == [], "the ping read the socket's own events back from the log"
+    await phone.disconnect()
+
+
 async def test_a_resent_client_id_gets_the_same_ack_and_no_second_message(channel_layer):  # noqa: F811
     zhang, li, _outsider, conversation, keys = await people_in_a_conversation()
     phone = await open_socket(keys[zhang.pk])
