@@ -15,6 +15,12 @@ delivers at most once: a message published while its subscriber connection is do
 is gone, silently, while the socket stays open (channels_redis issue #256; the on_disconnect hook
 that could have told the consumer was dropped, #406). This layer's messages wait in Redis (``expiry``)
 for the process to pop them after a blip. bench/README.md ("Websocket storms") has the figures.
+
+Two more departures, both for a chat message's CPU (bench/README.md, "Chat at 500 messages/s"): a
+process's inbox is read by one task of its own (``receive``, ``_read_inbox``), many messages a call,
+instead of by whichever consumer happened to be receiving, one message per five round trips; and
+pushes from a committing thread (``group_send_blocking``) run their scripts over a connection the
+thread keeps rather than one borrowed from redis-py's pool per call.
 """
 
 from __future__ import annotations
