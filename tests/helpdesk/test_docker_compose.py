@@ -102,7 +102,10 @@ def test_app_services_use_postgres_and_redis_and_start_in_order(compose):
     steps = ["migrate", "load_divisions", "seed_demo", "gunicorn"]
     assert [web.index(step) for step in steps] == sorted(web.index(step) for step in steps)
     assert "helpdesk.wsgi:application" in web
-    assert services["ws"]["command"][0] == "daphne" and "helpdesk.asgi:application" in services["ws"]["command"]
+    # The websocket: serve_ws (a daphne per WS_PROCESSES, on one port), behind the proxy.
+    assert services["ws"]["command"][:3] == ["python", "manage.py", "serve_ws"]
+    assert "--proxy-headers" in services["ws"]["command"]
+    assert services["ws"]["environment"]["WS_PROCESSES"] == "${WS_PROCESSES:-2}"
     assert services["worker"]["command"][:4] == ["celery", "-A", "helpdesk", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "helpdesk", "beat"]
     # Exactly one beat.
@@ -151,4 +154,5 @@ def test_nginx_sends_http_to_gunicorn_and_the_websocket_to_daphne(compose):
     assert re.search(r"client_max_body_size 1[0-9]m;", conf)
     # Both servers listen where nginx looks for them.
     assert "0.0.0.0:8000" in " ".join(compose["services"]["web"]["command"])
-    assert compose["services"]["ws"]["command"][compose["services"]["ws"]["command"].index("-p") + 1] == "8001"
+    ws = compose["services"]["ws"]["command"]
+    assert " ".join(ws[ws.index("--host") :][:4]) == "--host 0.0.0.0 --port 8001"
