@@ -137,6 +137,12 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
     (any other key is a redis-py connection option). Each event loop of a process gets its own pool of
     at most ``max_connections``."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._live_channels: set[str] = set()  # made here by new_channel, consumer not ended
+        self._readers: dict[str, asyncio.Task] = {}  # a process inbox's reader task
+        self._thread_connections = threading.local()  # pushes' connections, per thread
+
     def create_pool(self, index: int) -> BlockingConnectionPool:
         host = dict(self.hosts[index])
         if "address" in host:
@@ -147,7 +153,7 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
         # Known from birth: a message for it that arrives before its consumer first receives is
         # kept for it (only messages for channels never made here, or whose consumer ended, are not).
         name = await super().new_channel(prefix)
-        self.__dict__.setdefault("_live_channels", set()).add(name)
+        self._live_channels.add(name)
         return name
 
     async def receive(self, channel: str) -> dict:
@@ -159,14 +165,13 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
         assert self.require_valid_channel_name(channel)
         inbox = self.non_local_name(channel)
         assert inbox.endswith(self.client_prefix + "!"), "Wrong client prefix"
-        live = self.__dict__.setdefault("_live_channels", set())
-        live.add(channel)
+        self._live_channels.add(channel)
         self._ensure_reader(inbox)
         buffer = self.receive_buffer[channel]
         try:
             message = await buffer.get()
         except asyncio.CancelledError:
-            live.discard(channel)
+            self._live_channels.discard(channel)
             self.receive_buffer.pop(channel, None)
             raise
         if buffer.empty() and self.receive_buffer.get(channel) is buffer:
@@ -176,14 +181,13 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
 
     def _ensure_reader(self, inbox: str) -> None:
         loop = asyncio.get_running_loop()
-        readers = self.__dict__.setdefault("_readers", {})
-        reader = readers.get(inbox)
+        reader = self._readers.get(inbox)
         if reader is not None and not reader.done():
-            if reader.get_loop() is not loop and not reader.get_loop().is_closed():
-                raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
             if reader.get_loop() is loop:
                 return
-        readers[inbox] = loop.create_task(self._read_inbox(inbox), name=f"channel-layer inbox {inbox}")
+            if not reader.get_loop().is_closed():
+                raise RuntimeError("Two event loops are trying to receive() on one channel layer at once!")
+        self._readers[inbox] = loop.create_task(self._read_inbox(inbox), name=f"channel-layer inbox {inbox}")
 
     async def _read_inbox(self, inbox: str) -> None:
         """Move the process inbox's messages into its channels' buffers, in the order they were
@@ -212,13 +216,12 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
 
     async def _stop_readers(self) -> None:
         loop = asyncio.get_running_loop()
-        readers = self.__dict__.get("_readers", {})
-        for inbox, reader in list(readers.items()):
+        for inbox, reader in list(self._readers.items()):
             if reader.get_loop() is loop:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
-                del readers[inbox]
+                del self._readers[inbox]
 
     def _unpacked(self, channel: str, content: bytes) -> tuple:
         message = self.deserialize(content)
@@ -229,10 +232,9 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
     def _buffer(self, received: list[tuple]) -> None:
         # Only for channels made here whose consumer has not ended: anything else would sit in a
         # buffer no one reads, for the life of the process.
-        live = self.__dict__.setdefault("_live_channels", set())
         for channel, message in received:
             for name in channel if isinstance(channel, list) else [channel]:
-                if name in live:
+                if name in self._live_channels:
                     self.receive_buffer[name].put_nowait(message)
 
     def online_groups_blocking(self, groups: Iterable[str], origins: dict[str, str] | None = None) -> set[str]:
@@ -336,28 +338,20 @@ class BoundedRedisChannelLayer(RedisChannelLayer):
     def _thread_connection(self, index: int) -> redis.connection.AbstractConnection:
         # Per thread (a connection serves one command at a time) and per process (a forked worker,
         # Celery's prefork pool, opens its own); a thread's connection closes when the thread ends.
-        kept = self.__dict__.setdefault("_thread_connections", threading.local()).__dict__
+        kept = self._thread_connections.__dict__
         key = (os.getpid(), index)
         if key not in kept:
-            pool = self._blocking_client(index).connection_pool
-            kept[key] = pool.connection_class(**pool.connection_kwargs)
-        return kept[key]
-
-    def _blocking_client(self, index: int) -> redis.Redis:
-        # One client per process and shard: a forked worker (Celery's prefork pool) makes its own.
-        cache = self.__dict__.setdefault("_blocking_clients", {})
-        key = (os.getpid(), index)
-        if key not in cache:
             host = dict(self.hosts[index])
             timeout = host.get("socket_connect_timeout") or 2
             options = {"socket_connect_timeout": timeout, "socket_timeout": timeout, "client_name": "helpdesk-push"}
-            if "address" in host:
-                client = redis.Redis.from_url(host["address"], **options)
+            if "address" in host:  # redis-py reads the URL; its pool only hands over the options
+                pool = redis.ConnectionPool.from_url(host["address"], **options)
             else:
-                kept = {k: v for k, v in host.items() if k not in ("max_connections", "timeout", "client_name")}
-                client = redis.Redis(**(kept | options))
-            cache[key] = client
-        return cache[key]
+                pool = redis.ConnectionPool(
+                    **{k: v for k, v in host.items() if k not in ("max_connections", "timeout")} | options
+                )
+            kept[key] = pool.connection_class(**pool.connection_kwargs)
+        return kept[key]
 
 
 @functools.cache
