@@ -138,24 +138,43 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def redis_pid() -> int:
+    import redis
+
+    client = redis.from_url(os.environ["REDIS_URL"])
+    try:
+        return int(client.info("server")["process_id"])
+    finally:
+        client.close()
+
+
 class CpuMeter:
-    """The daphnes' (together) and PostgreSQL's CPU time over one part, per message delivered."""
+    """The daphnes' (together), PostgreSQL's, Redis's and this client's own CPU time over one part, per
+    message delivered: all four share the machine's two cores, so the client's and Redis's share is
+    part of what the server is left with."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.redis_pid = redis_pid()
         self.daphne = sum(cpu_seconds(pid) for pid in server.pids())
         self.postgres = postgres_cpu_seconds()
+        self.redis = cpu_seconds(self.redis_pid)
+        self.client = cpu_seconds(os.getpid())
         self.load = os.getloadavg()
 
     def report(self, delivered: int) -> dict:
         daphne = sum(cpu_seconds(pid) for pid in self.server.pids()) - self.daphne
         postgres = postgres_cpu_seconds() - self.postgres
+        redis_cpu = cpu_seconds(self.redis_pid) - self.redis
+        client = cpu_seconds(os.getpid()) - self.client
         per = max(delivered, 1)
         return {
             "daphne_cpu_s": round(daphne, 2),
             "daphne_cpu_ms_per_message": round(daphne * 1000 / per, 2),
             "postgres_cpu_s": round(postgres, 2),
             "postgres_cpu_ms_per_message": round(postgres * 1000 / per, 2),
+            "redis_cpu_ms_per_message": round(redis_cpu * 1000 / per, 2),
+            "client_cpu_ms_per_message": round(client * 1000 / per, 2),
             "load_average_start": self.load,
             "load_average_end": os.getloadavg(),
         }
