@@ -44,7 +44,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_common import ROOT, check_database, setup_django
+from bench_common import ROOT, check_database, host_speed_ms, setup_django
 
 HOST = "127.0.0.1"
 OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")
@@ -155,6 +155,7 @@ class CpuMeter:
 
     def __init__(self, server: Server) -> None:
         self.server = server
+        self.host_speed = host_speed_ms()  # before the counters: the loop's own CPU is not counted
         self.redis_pid = redis_pid()
         self.daphne = sum(cpu_seconds(pid) for pid in server.pids())
         self.postgres = postgres_cpu_seconds()
@@ -177,6 +178,8 @@ class CpuMeter:
             "client_cpu_ms_per_message": round(client * 1000 / per, 2),
             "load_average_start": self.load,
             "load_average_end": os.getloadavg(),
+            # The machine's speed (bench_common.host_speed_ms), read after the counters stopped.
+            "host_loop_ms_before_after": [self.host_speed, host_speed_ms()],
         }
 
 

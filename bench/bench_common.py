@@ -3,6 +3,7 @@ runs it (DEBUG off), and time the load steps."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -41,3 +42,15 @@ def timed(label: str, func: Callable[[], object], report: dict) -> object:
     report.setdefault("load", {})[label] = round(seconds, 1)
     print(f"[load] {label}: {seconds:.1f} s", flush=True)
     return result
+
+
+def host_speed_ms() -> float:
+    """CPU time of a fixed pure-Python loop (best of three): the machine's own speed, which on this shared
+    host changes by half or more from one minute to the next, whatever the project does. Printed beside
+    the CPU-bound figures (creates, chat messages), so that runs on a slow spell can be told from slower code."""
+    best = math.inf
+    for _ in range(3):
+        started = time.process_time()
+        sum(i * i for i in range(2_000_000))
+        best = min(best, time.process_time() - started)
+    return round(best * 1000, 1)

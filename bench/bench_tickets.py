@@ -43,7 +43,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
-from bench_common import ROOT, check_database, setup_django, timed
+from bench_common import ROOT, check_database, host_speed_ms, setup_django, timed
 
 OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")  # a helper run can write elsewhere
 PAGE = 21  # a page of 20 plus the row that tells the paginator there is more
@@ -722,18 +722,6 @@ def stop_servers(procs: list[subprocess.Popen]) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def host_speed_ms() -> float:
-    """CPU time of a fixed pure-Python loop (best of three): the machine's own speed, which on this shared
-    host changes by half or more from one minute to the next, whatever the project does. Printed beside
-    the create figures, which are CPU-bound, so that runs on a slow spell can be told from slower code."""
-    best = math.inf
-    for _ in range(3):
-        started = time.process_time()
-        sum(i * i for i in range(2_000_000))
-        best = min(best, time.process_time() - started)
-    return round(best * 1000, 1)
 
 
 def run_create(args: argparse.Namespace, report: dict, teachers: list, tokens: dict[int, str]) -> None:
