@@ -29,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench_chat import HOST, Daphne, cpu_seconds, forget_dead_sockets, percentile
+from bench_chat import HOST, Server, cpu_seconds, forget_dead_sockets, percentile
 from bench_common import ROOT, check_database, setup_django
 
 OUT = Path(os.environ.get("BENCH_OUT") or ROOT / "bench" / "out")
@@ -109,7 +109,7 @@ class Member:
 
 
 async def run_group(
-    server: Daphne, group: int, tokens: list[tuple[int, str]], messages: int, gap: float, settle: float
+    server: Server, group: int, tokens: list[tuple[int, str]], messages: int, gap: float, settle: float
 ) -> dict:
     from tests.helpdesk.ws_client import open_socket
 
@@ -133,7 +133,7 @@ async def run_group(
                     member.sock.send_json({"type": "ping"})
 
     pinger = asyncio.create_task(keep_alive())
-    cpu_before, load_before = cpu_seconds(server.process.pid), os.getloadavg()
+    cpu_before, load_before = sum(cpu_seconds(pid) for pid in server.pids()), os.getloadavg()
     sent_at: dict[str, float] = {}
     senders: dict[str, Member] = {}
     fan_out: list[float] = []
@@ -163,7 +163,7 @@ async def run_group(
             break
         await asyncio.sleep(0.5)
     await asyncio.sleep(2)
-    daphne_cpu = cpu_seconds(server.process.pid) - cpu_before
+    daphne_cpu = sum(cpu_seconds(pid) for pid in server.pids()) - cpu_before
     pinger.cancel()
     latencies = [(m.delivered[c] - sent_at[c]) * 1000 for m in members for c in m.delivered if c in sent_at]
     expected_total = sum(len(members) - 1 for _ in sent_at)
@@ -227,7 +227,7 @@ def main() -> None:
     for size in sizes:
         print(f"group of {size}: preparing …", flush=True)
         group, tokens = prepare(size, run)
-        server = Daphne(env).start()
+        server = Server(env).start()
         try:
             print(f"group of {size}: {args.messages} messages …", flush=True)
             result = asyncio.run(run_group(server, group, tokens, args.messages, args.gap, args.settle))
