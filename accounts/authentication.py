@@ -12,6 +12,7 @@ socket the same device opened does not hear an echo of its own action.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -49,6 +50,11 @@ def _aware(value) -> datetime:
     return value if value is None or timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
+@functools.cache
+def _attnames(model) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
 def load_device(key: str) -> DeviceSession | None:
     """The device whose access token is ``key``, with its user and the user's unit, or None."""
     row = fetch_prepared(device_with_user_and_unit_sql(connection.vendor), [token_digest(key)])
@@ -56,17 +62,22 @@ def load_device(key: str) -> DeviceSession | None:
         return None
     *row, roles = row
     n_device, user_fields = len(DEVICE_COLUMNS), User._meta.concrete_fields
-    device_values = [_aware(v) if name.endswith("_at") else v for name, v in zip(DEVICE_COLUMNS, row, strict=False)]
-    device = DeviceSession.from_db("default", list(DEVICE_COLUMNS), device_values)
-    user_values = [
-        _aware(v) if f.get_internal_type() == "DateTimeField" else v
-        for f, v in zip(user_fields, row[n_device : n_device + len(user_fields)], strict=True)
-    ]
-    user = User.from_db("default", [f.attname for f in user_fields], user_values)
+    device_values = row[:n_device]
+    user_values = row[n_device : n_device + len(user_fields)]
+    if connection.vendor != "postgresql":  # PostgreSQL's are aware datetimes already
+        device_values = [
+            _aware(v) if name.endswith("_at") else v for name, v in zip(DEVICE_COLUMNS, device_values, strict=True)
+        ]
+        user_values = [
+            _aware(v) if f.get_internal_type() == "DateTimeField" else v
+            for f, v in zip(user_fields, user_values, strict=True)
+        ]
+    device = DeviceSession.from_db("default", DEVICE_COLUMNS, device_values)
+    user = User.from_db("default", _attnames(User), user_values)
     unit_values = row[n_device + len(user_fields) :]
     unit = None
     if unit_values[0] is not None:
-        unit = OrgUnit.from_db("default", [f.attname for f in OrgUnit._meta.concrete_fields], unit_values)
+        unit = OrgUnit.from_db("default", _attnames(OrgUnit), unit_values)
     User.unit.field.set_cached_value(user, unit)
     DeviceSession.user.field.set_cached_value(device, user)
     # The request's scope (accounts.scope) without a query of its own.

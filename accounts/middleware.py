@@ -27,6 +27,10 @@ class PasswordChangeRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith(ALWAYS_OPEN_PREFIXES):
+            # Never diverted, so decided before reading request.user: its first read loads the
+            # session's user, which an API call authenticated by its token has none of.
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.password_change_required:
             response = self._divert(request)

@@ -296,10 +296,16 @@ class PoolTurn(models.Model):
     """Whose turn is next in one support pool (a unit and a handling group): persisted, so round
     robin carries on where it was after a restart. Row-locked while a ticket is assigned."""
 
-    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    # Every routed ticket updates its pool's row (last_agent). With no index on last_agent the update
+    # is a heap-only one (HOT): the row changes in place, with no new entry in every index of the
+    # table for each ticket; an index on last_agent made each of them a new row version and five
+    # index entries, and left the table and its indexes bloated with dead ones the routing then walks.
+    # Unit is covered by the unique (unit, group) index; a deleted user's turns (SET_NULL) are found
+    # by scanning this small table.
+    unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+", db_index=False)
     group = models.ForeignKey("accounts.HandlingGroup", on_delete=models.CASCADE, related_name="+")
     last_agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
 
     class Meta:

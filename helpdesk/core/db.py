@@ -51,6 +51,18 @@ def fetch_prepared(sql: str, params: list, *, many: bool = False):
             cursor.execute(sql, params)
             return cursor.fetchall() if many else cursor.fetchone()
     db.ensure_connection()
+    if not db.queries_logged and not db.execute_wrappers:
+        # What Django's cursor wrapper would do for this one statement (refuse a broken transaction,
+        # raise Django's exceptions), without its layers: ~25 µs of the ~125 µs a call costs here,
+        # and a ticket create makes two such calls.
+        db.validate_no_broken_transaction()
+        with db.wrap_database_errors:
+            cursor = _PreparingCursor(db.connection)
+            try:
+                cursor.execute(_numbered_placeholders(sql), params)
+                return cursor.fetchall() if many else cursor.fetchone()
+            finally:
+                cursor.close()
     started = time.monotonic()
     with db.make_cursor(_PreparingCursor(db.connection)) as cursor:
         cursor.execute(_numbered_placeholders(sql), params)

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
@@ -643,6 +644,21 @@ def test_the_create_answer_is_the_detail_the_schema_says(client, as_user, teache
     assert set(post["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
     multipart = post["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert "attachments" in schema["components"]["schemas"][multipart]["properties"]
+
+
+def test_the_create_answer_says_where_the_ticket_is_and_names_its_pool_and_agent(as_user, teacher, staff):
+    """Location is the ticket's own address (the path up to the id is worked out once), and the pool and
+    agent the statement chose are named in the answer as the database has them."""
+    client = as_user(teacher)
+    response = client.post(URL, QUESTION, format="json")
+    created = ok(response, 201)
+    assert response["Location"] == reverse("api-tickets-detail", args=[created["id"]]) == f"{URL}{created['id']}/"
+    assert ok(client.get(response["Location"]))["number"] == created["number"]
+    ticket = Ticket.objects.select_related("pool_unit", "assignee").get(pk=created["id"])
+    assert created["pool_unit"] == {"id": ticket.pool_unit.pk, "name": ticket.pool_unit.name}
+    agent = ticket.assignee
+    assert created["assignee"] == {"id": agent.pk, "account": agent.username, "name": agent.name}
+    assert agent.username != agent.name  # the two columns are not swapped
 
 
 def test_the_detail_built_by_hand_is_what_drf_builds(as_user, teacher, staff):

@@ -377,6 +377,33 @@ def test_the_create_statement_is_converted_once_however_long_it_is(tree, teacher
     assert after.misses == before.misses and after.hits >= before.hits + 2
 
 
+def test_a_routed_create_updates_its_pools_turn_in_place(tree, teacher):
+    """Every routed ticket updates its pool's turn row. With no index on the column it changes, the
+    update is heap-only (HOT): no new entry in each of the table's indexes per ticket, no dead ones
+    for the next routing to walk past. The test's transaction counts its own updates."""
+    from django.db import connection
+
+    require_postgres()
+    for name in "ab":
+        _agent(tree, tree.haidian, f"hot_{name}")
+    _create(teacher)  # the pool's first ticket inserts its turn row
+
+    def updates() -> tuple[int, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), "
+                "pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+                ["tickets_poolturn", "tickets_poolturn"],
+            )
+            return cursor.fetchone()
+
+    before = updates()
+    assignees = {_create(teacher).assignee_id for _ in range(4)}
+    updated, hot = (after - earlier for after, earlier in zip(updates(), before, strict=True))
+    assert len(assignees) == 2  # the turn went round
+    assert updated >= 4 and hot == updated
+
+
 def test_creation_and_the_sweep_take_turns_in_a_pool_the_same_way(tree, teacher):
     """分级轮巡 is written twice: in SQL for a new ticket (tickets.sql, the pool's turn upsert) and in
     Python for the sweep's batches (sweep._Rotation). From the same turn, both name the same agents

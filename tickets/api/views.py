@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time, timedelta
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -107,6 +107,19 @@ def _search_filters(params: dict) -> dict:
     if "created_to" in filters:
         filters["created_to"] = datetime.combine(filters["created_to"] + timedelta(days=1), time.min, tzinfo=zone)
     return filters
+
+
+_DETAIL_PATHS: dict[str, str] = {}
+
+
+def _detail_path(pk: int) -> str:
+    """``reverse("api-tickets-detail", args=[pk])``: the path up to the id, resolved once per script
+    prefix (reverse walks the URL patterns on every call, ~40 µs of each create's CPU)."""
+    prefix = get_script_prefix()
+    start = _DETAIL_PATHS.get(prefix)
+    if start is None:
+        start = _DETAIL_PATHS[prefix] = reverse("api-tickets-detail", args=[0]).removesuffix("0/")
+    return f"{start}{pk}/"
 
 
 class TicketViewSet(GenericViewSet):
@@ -232,7 +245,7 @@ class TicketViewSet(GenericViewSet):
         else:
             ticket = services.ticket_create(asker=request.user, **validated(TicketCreateSerializer, request.data))
         response = self._detail(ticket, status_code=status.HTTP_201_CREATED, refetch=False)
-        response["Location"] = reverse("api-tickets-detail", args=[ticket.pk])
+        response["Location"] = _detail_path(ticket.pk)
         return response
 
     @extend_schema(responses={200: TicketDetailSerializer, 401: ERROR_401, 404: ERROR_404})

@@ -61,11 +61,11 @@ def ticket_create(
         number="pending",
         created_at=now,
     )
-    # Field checks only: the table's check constraints (how a ticket closed) hold for a new ticket by
-    # construction and the database enforces them; validating them here cost two queries per create.
-    ticket.full_clean(
-        exclude=["number", "pool_unit", "assignee", "unit_path", "unit", "asker"], validate_constraints=False
-    )
+    # The checks of the fields the asker gave: the others are the platform's own (state, clocks,
+    # routing, number), set right by construction; the table's check constraints hold for a new ticket
+    # and the database enforces them (validating them here cost two queries per create). Checking
+    # every field cost ~3 times as much CPU.
+    ticket.clean_fields(exclude=_not_given_by_asker())
     ticket.unit_path = unit.path
     policy = sla_policy_for(ticket.priority)
     ticket_compute_deadlines(ticket=ticket, policy=policy)
@@ -85,6 +85,15 @@ def ticket_create(
         created=created,
     )
     return ticket
+
+
+# The ticket's fields that come from the asker (the form's and the API's), which the create checks.
+ASKER_FIELDS = ("title", "description", "type", "priority", "contact_name", "contact_info")
+
+
+@functools.cache
+def _not_given_by_asker() -> frozenset[str]:
+    return frozenset(field.name for field in Ticket._meta.fields if field.name not in ASKER_FIELDS)
 
 
 def _outgoing(ticket: Ticket, payload: dict[str, Any]) -> list[tuple[list[int], str, dict[str, Any]]]:
@@ -184,7 +193,8 @@ def _write_in_one_statement(
     routed_to(ticket, row if row[0] is not None else None)
     ticket.ack_due_at = ack_due_at if ticket.assignee_id else None
     ticket.sla_check_at = check_assigned if ticket.assignee_id else check_unassigned
-    items = outgoing_items(_outgoing(ticket, events.ticket_payload(ticket)))
+    # The payload the statement stored: what it knew, with the id and number it gave.
+    items = outgoing_items(_outgoing(ticket, {"id": ticket.pk, "number": ticket.number, **known}))
     push_stored(eventlog.stored_by_statement(items, cursors, origin=origin, now=stored_at))
 
 

@@ -54,13 +54,29 @@ class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
 def _fresh(field: serializers.Field) -> serializers.Field:
     if isinstance(field, serializers.BaseSerializer):
         return copy.deepcopy(field)
+    shareable = field.__dict__.get("_fresh_by_copy")
+    if shareable is None:
+        shareable = field._fresh_by_copy = not field._args and all(
+            _shared_argument(key, value) for key, value in field._kwargs.items()
+        )
+    if shareable:
+        # Made from nothing but shareable arguments, the declared field (which is never bound: DRF
+        # binds copies) can be copied attribute by attribute: what its constructor built from them is
+        # not changed after it (the choices' dicts, the error messages), but for the list of
+        # validators, which is the copy's own. ~7 µs for a create's fields against ~70 µs.
+        fresh = object.__new__(field.__class__)
+        fresh.__dict__.update(field.__dict__)
+        if "_validators" in fresh.__dict__:
+            fresh._validators = list(fresh._validators)
+        return fresh
     kwargs = {
-        key: value
-        if key in ("validators", "regex") or isinstance(value, _SHARED_ARGUMENT_TYPES) or _is_choices(key, value)
-        else copy.deepcopy(value)
-        for key, value in field._kwargs.items()
+        key: value if _shared_argument(key, value) else copy.deepcopy(value) for key, value in field._kwargs.items()
     }
     return field.__class__(*(copy.deepcopy(arg) for arg in field._args), **kwargs)
+
+
+def _shared_argument(key: str, value) -> bool:
+    return key in ("validators", "regex") or isinstance(value, _SHARED_ARGUMENT_TYPES) or _is_choices(key, value)
 
 
 def _is_choices(key: str, value) -> bool:
